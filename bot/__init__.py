@@ -1,0 +1,1 @@
+"""registry-bot: Slack chat-ops for self-hosted container registries."""

@@ -1,0 +1,472 @@
+"""``RegistryClient``: the Docker Registry HTTP API v2 / OCI distribution client.
+
+One keep-alive ``httpx.Client`` per registry; every failure becomes a typed
+``RegistryError``. Listing follows Link headers; manifests are fetched with the full
+Accept list; manifests by digest and config blobs go through a shared LRU cache.
+Batch work (``map``) runs on a thread pool bounded by ``RegistrySettings.concurrency``.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from . import mediatypes as mt
+from .auth import RegistryAuth
+from .cache import LRUCache
+from .errors import (
+    AuthenticationError,
+    CatalogNotAllowedError,
+    DeleteByTagError,
+    NotFoundError,
+    PermissionDeniedError,
+    RegistryError,
+    RegistryResponseError,
+    RegistryTimeoutError,
+    RegistryUnreachableError,
+    error_from_response,
+    redact_url,
+)
+from .listing import MAX_PAGE_SIZE, next_page_url
+from .manifest import ImageConfig, Manifest, parse_config, parse_manifest, sha256_digest
+from .reference import is_digest, validate_digest, validate_repository
+from .settings import RegistrySettings
+from .transport import RegistryTransport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ManifestHead:
+    """What a HEAD on a manifest says: its digest, media type and size."""
+
+    digest: str
+    media_type: str
+    size: int | None
+
+
+@dataclass(frozen=True)
+class FetchedManifest:
+    """A manifest document with its digest, media type and raw bytes."""
+
+    digest: str
+    media_type: str
+    body: bytes
+    manifest: Manifest
+
+
+class RegistryClient:
+    """A client for one registry. Thread-safe; close it (or use ``with``) when done."""
+
+    def __init__(
+        self,
+        settings: RegistrySettings | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        cache: LRUCache | None = None,
+    ) -> None:
+        self.settings = settings or RegistrySettings()
+        s = self.settings
+        self.base_url = httpx.URL(s.url.rstrip("/") + "/")
+        self.display_url = redact_url(self.base_url).rstrip("/")
+        verify: ssl.SSLContext | bool = True
+        if s.insecure:
+            log.warning(
+                "REGISTRY_INSECURE=true: TLS certificates of %s are NOT verified", self.display_url
+            )
+            verify = False
+        elif s.ca_bundle:
+            verify = ssl.create_default_context(cafile=s.ca_bundle)
+        inner = transport or httpx.HTTPTransport(
+            verify=verify,
+            limits=httpx.Limits(
+                max_connections=s.concurrency * 2, max_keepalive_connections=s.concurrency
+            ),
+        )
+        self.transport = RegistryTransport(inner, concurrency=s.concurrency, retries=s.retries)
+        self.auth = RegistryAuth(s.username, s.password)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            transport=self.transport,
+            auth=self.auth,
+            timeout=httpx.Timeout(s.timeout),
+            headers={"User-Agent": "registry-bot"},
+            follow_redirects=True,
+        )
+        self.cache = cache if cache is not None else LRUCache(s.cache_bytes)
+        self._pool = ThreadPoolExecutor(max_workers=s.concurrency, thread_name_prefix="registry")
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def requests_sent(self) -> int:
+        """How many HTTP requests went to the registry (and its token server) so far."""
+        return self.transport.requests_sent
+
+    # -- plumbing ----------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        action: str,
+        target: str,
+        ok: Iterable[int] = (200,),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one request; a status outside ``ok`` raises the matching RegistryError."""
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise RegistryTimeoutError(
+                f"The registry at {self.display_url} timed out after "
+                f"{self.settings.timeout:g} s ({action} {target}).",
+                hint="Check that it is up and reachable from the bot, or raise REGISTRY_TIMEOUT.",
+                url=self.display_url,
+            ) from None
+        except httpx.TransportError as exc:
+            raise RegistryUnreachableError(
+                f"The registry at {self.display_url} is unreachable ({action} {target}): "
+                f"{_describe_transport_error(exc)}.",
+                hint="Check REGISTRY_URL and that the registry is running.",
+                url=self.display_url,
+            ) from None
+        if response.status_code not in ok:
+            raise error_from_response(
+                response,
+                action=action,
+                target=target,
+                credentials=self.settings.credentials_label,
+                registry=self.display_url,
+            )
+        return response
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R | RegistryError]:
+        """Run ``fn`` over ``items`` concurrently; each result is a value or its RegistryError.
+
+        Do not call ``map`` from inside ``fn``: the pool is bounded.
+        """
+
+        def safe(item: T) -> R | RegistryError:
+            try:
+                return fn(item)
+            except RegistryError as exc:
+                return exc
+
+        items = list(items)
+        if len(items) <= 1:
+            return [safe(i) for i in items]
+        return list(self._pool.map(safe, items))
+
+    # -- listing -----------------------------------------------------------------------
+    def _pages(self, path: str, key: str, action: str, target: str) -> Iterator[list[str]]:
+        url: httpx.URL | None = self.base_url.join(path).copy_set_param("n", str(MAX_PAGE_SIZE))
+        seen: set[str] = set()
+        while url is not None:
+            if str(url) in seen:
+                raise RegistryResponseError(
+                    f"The registry at {self.display_url} sent the same next-page link twice "
+                    f"({action} {target}); stopping."
+                )
+            seen.add(str(url))
+            try:
+                response = self.request("GET", url, action=action, target=target)
+            except RegistryResponseError as exc:
+                # A registry whose page limit is below ours answers 400
+                # PAGINATION_NUMBER_INVALID: ask again with its own default page size.
+                if exc.status == 400 and "n" in url.params:
+                    url = url.copy_remove_param("n")
+                    continue
+                raise
+            try:
+                data = response.json()
+                names = data.get(key) or []
+                if not isinstance(names, list):
+                    raise ValueError
+            except ValueError:
+                raise RegistryResponseError(
+                    f"The registry at {self.display_url} sent a malformed list ({action} {target})."
+                ) from None
+            yield [str(n) for n in names]
+            url = next_page_url(response)
+
+    def iter_catalog(self) -> Iterator[list[str]]:
+        """Repository names, one page at a time."""
+        try:
+            yield from self._pages("v2/_catalog", "repositories", "list repositories", "")
+        except (PermissionDeniedError, AuthenticationError, NotFoundError) as exc:
+            if isinstance(exc, AuthenticationError) and exc.status != 401:
+                raise  # the token server itself refused: a credentials problem
+            raise CatalogNotAllowedError(
+                f"The registry at {self.display_url} does not allow listing repositories "
+                f"(HTTP {exc.status}).",
+                hint="Name the repository instead, e.g. `tags REPO`.",
+                url=exc.url,
+                status=exc.status,
+                errors=exc.errors,
+            ) from None
+        except RegistryResponseError as exc:
+            if exc.status in (400, 405, 501):
+                raise CatalogNotAllowedError(
+                    f"The registry at {self.display_url} does not allow listing "
+                    f"repositories (HTTP {exc.status}).",
+                    hint="Name the repository instead, e.g. `tags REPO`.",
+                    url=exc.url,
+                    status=exc.status,
+                    errors=exc.errors,
+                ) from None
+            raise
+
+    def catalog(self) -> list[str]:
+        """Every repository name, following every page."""
+        return [name for page in self.iter_catalog() for name in page]
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of ``repository``, following every page. Never cached."""
+        validate_repository(repository)
+        return [
+            tag
+            for page in self._pages(
+                f"v2/{repository}/tags/list", "tags", "list tags of", repository
+            )
+            for tag in page
+        ]
+
+    # -- manifests ---------------------------------------------------------------------
+    def head_manifest(self, repository: str, reference: str) -> ManifestHead:
+        """Resolve a tag (or check a digest) with HEAD and the full Accept list."""
+        validate_repository(repository)
+        target = _target(repository, reference)
+        response = self.request(
+            "HEAD",
+            f"v2/{repository}/manifests/{reference}",
+            action="look up",
+            target=target,
+            headers={"Accept": mt.ACCEPT_MANIFESTS},
+        )
+        digest = response.headers.get("Docker-Content-Digest")
+        media_type = _media_type(response)
+        if not digest or not is_digest(digest):
+            if is_digest(reference):
+                digest = reference
+            else:
+                fetched = self.get_manifest(repository, reference)
+                return ManifestHead(fetched.digest, fetched.media_type, len(fetched.body))
+        length = response.headers.get("Content-Length")
+        return ManifestHead(
+            digest, media_type, int(length) if length and length.isdigit() else None
+        )
+
+    def resolve(self, repository: str, reference: str) -> str:
+        """The digest a tag (or digest) points at now."""
+        if is_digest(reference):
+            return reference
+        return self.head_manifest(repository, reference).digest
+
+    def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
+        """GET a manifest by tag or digest. By-digest results come from/go to the cache."""
+        validate_repository(repository)
+        by_digest = is_digest(reference)
+        if by_digest:
+            cached = self.cache.get(("manifest", reference))
+            if cached is not None:
+                return cached
+        response = self.request(
+            "GET",
+            f"v2/{repository}/manifests/{reference}",
+            action="get manifest",
+            target=_target(repository, reference),
+            headers={"Accept": mt.ACCEPT_MANIFESTS},
+        )
+        body = response.content
+        manifest = parse_manifest(body, response.headers.get("Content-Type"))
+        header_digest = response.headers.get("Docker-Content-Digest")
+        computed = sha256_digest(body)
+        if by_digest:
+            digest = reference
+            if (
+                reference.startswith("sha256:")
+                and computed != reference
+                and manifest.media_type not in mt.SCHEMA1_TYPES
+            ):
+                raise RegistryResponseError(
+                    f"The registry at {self.display_url} returned content for "
+                    f"{_target(repository, reference)} whose digest is {computed}."
+                )
+        else:
+            digest = header_digest if header_digest and is_digest(header_digest) else computed
+        fetched = FetchedManifest(digest, manifest.media_type, body, manifest)
+        self.cache.put(("manifest", digest), fetched, len(body) + 256)
+        return fetched
+
+    def get_config(self, repository: str, digest: str) -> ImageConfig:
+        """An image config blob, parsed (cached by digest)."""
+        cached = self.cache.get(("config", digest))
+        if cached is not None:
+            return cached
+        body = self.get_blob(repository, digest)
+        config = parse_config(body)
+        self.cache.put(("config", digest), config, 512 + 64 * len(config.labels))
+        return config
+
+    def get_blob(self, repository: str, digest: str) -> bytes:
+        """A whole blob. Meant for small ones (configs); layers are never downloaded."""
+        validate_repository(repository)
+        validate_digest(digest)
+        response = self.request(
+            "GET",
+            f"v2/{repository}/blobs/{digest}",
+            action="get blob",
+            target=f"{repository}@{digest}",
+        )
+        return response.content
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """HEAD a blob: True when the repository has it."""
+        validate_repository(repository)
+        validate_digest(digest)
+        try:
+            self.request(
+                "HEAD",
+                f"v2/{repository}/blobs/{digest}",
+                action="look up blob",
+                target=f"{repository}@{digest}",
+            )
+        except NotFoundError:
+            return False
+        return True
+
+    # -- deletes -----------------------------------------------------------------------
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest (202). A tag is refused before any request."""
+        validate_repository(repository)
+        if not is_digest(digest):
+            raise DeleteByTagError(
+                f"Cannot delete {repository}:{digest} by tag: the registry API (v2) deletes "
+                "manifests by digest only, which removes every tag pointing at that digest.",
+                hint="Resolve the tag to its digest first and delete REPO@sha256:...",
+            )
+        self.request(
+            "DELETE",
+            f"v2/{repository}/manifests/{digest}",
+            action="delete manifest",
+            target=f"{repository}@{digest}",
+            ok=(200, 202),
+        )
+
+    def delete_blob(self, repository: str, digest: str) -> None:
+        """Delete a blob (layer or config) by digest (202)."""
+        validate_repository(repository)
+        validate_digest(digest)
+        self.request(
+            "DELETE",
+            f"v2/{repository}/blobs/{digest}",
+            action="delete blob",
+            target=f"{repository}@{digest}",
+            ok=(200, 202),
+        )
+
+    # -- writes (tests, seeding, tag-only removal) -------------------------------------
+    def upload_blob(self, repository: str, data: bytes) -> str:
+        """Upload a blob monolithically (POST then PUT); returns its digest."""
+        validate_repository(repository)
+        digest = sha256_digest(data)
+        target = f"{repository}@{digest}"
+        start = self.request(
+            "POST",
+            f"v2/{repository}/blobs/uploads/",
+            action="upload blob to",
+            target=target,
+            ok=(202,),
+        )
+        location = httpx.URL(start.headers["Location"])
+        put_url = self.base_url.join(location).copy_set_param("digest", digest)
+        self.request(
+            "PUT",
+            put_url,
+            action="upload blob to",
+            target=target,
+            ok=(201,),
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return digest
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """Cross-repository mount; True when mounted (201), False when the registry
+        started an upload instead (202)."""
+        validate_repository(repository)
+        response = self.request(
+            "POST",
+            f"v2/{repository}/blobs/uploads/",
+            action="mount blob into",
+            target=f"{repository}@{digest}",
+            ok=(201, 202),
+            params={"mount": digest, "from": from_repository},
+        )
+        return response.status_code == 201
+
+    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
+        """PUT a manifest under a tag or digest; returns its digest."""
+        validate_repository(repository)
+        response = self.request(
+            "PUT",
+            f"v2/{repository}/manifests/{reference}",
+            action="push manifest",
+            target=_target(repository, reference),
+            ok=(201,),
+            content=body,
+            headers={"Content-Type": media_type},
+        )
+        return response.headers.get("Docker-Content-Digest") or sha256_digest(body)
+
+    def ping(self) -> None:
+        """GET /v2/: raises when the registry is unreachable or refuses the credentials."""
+        self.request("GET", "v2/", action="reach", target="the API root")
+
+
+def _target(repository: str, reference: str) -> str:
+    return f"{repository}@{reference}" if is_digest(reference) else f"{repository}:{reference}"
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip()
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    if (
+        "Name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+        or "Temporary failure in name resolution" in text
+    ):
+        return "its host name does not resolve (DNS)"
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    if (isinstance(exc, httpx.ConnectError) and "SSL" in text) or "certificate" in text:
+        return (
+            "TLS verification failed (set REGISTRY_CA_BUNDLE to the registry's CA file, "
+            "or REGISTRY_INSECURE=true to skip verification)"
+        )
+    return type(exc).__name__
+
+
+__all__ = ["FetchedManifest", "ManifestHead", "RegistryClient"]

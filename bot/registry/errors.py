@@ -1,0 +1,284 @@
+"""Typed errors of the registry layer, each with a message a person can act on.
+
+``error_from_response`` turns a registry's HTTP answer (status, ``errors`` body,
+``WWW-Authenticate`` and ``Retry-After`` headers) into one of these classes.
+No message ever contains a credential: URLs are shown without their user info.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """``url`` without user info, query string or fragment, safe for messages and logs."""
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One entry of a registry's ``{"errors": [...]}`` body."""
+
+    code: str
+    message: str
+    detail: object = None
+
+
+def parse_error_body(body: bytes) -> list[ErrorDetail]:
+    """The ``errors`` list of a distribution error body; empty when the body is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return []
+    out = []
+    for entry in errors:
+        if isinstance(entry, dict):
+            out.append(
+                ErrorDetail(
+                    code=str(entry.get("code") or ""),
+                    message=str(entry.get("message") or ""),
+                    detail=entry.get("detail"),
+                )
+            )
+    return out
+
+
+class RegistryError(Exception):
+    """Base class: ``str(error)`` is a complete sentence; ``hint`` says what to do."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+        errors: list[ErrorDetail] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.url = url
+        self.status = status
+        self.errors = errors or []
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.code for e in self.errors]
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class InvalidReferenceError(RegistryError, ValueError):
+    """A repository name, tag or digest that breaks the distribution grammar."""
+
+    def __init__(self, text: str, part: str, rule: str) -> None:
+        super().__init__(f"Invalid {part} in {text!r}: {rule}.")
+        self.text = text
+        self.part = part
+        self.rule = rule
+
+
+class DeleteByTagError(RegistryError, ValueError):
+    """A manifest delete was asked for by tag: registry v2 deletes by digest only."""
+
+
+class RegistryUnreachableError(RegistryError):
+    """Connection refused, DNS failure, TLS failure: no HTTP answer at all."""
+
+
+class RegistryTimeoutError(RegistryUnreachableError):
+    """The registry did not answer within REGISTRY_TIMEOUT."""
+
+
+class RateLimitedError(RegistryError):
+    """429 / TOOMANYREQUESTS. ``retry_after`` is in seconds when the registry said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(RegistryError):
+    """401: no credentials, or credentials the registry (or its token server) refused."""
+
+
+class PermissionDeniedError(RegistryError):
+    """403 / DENIED / insufficient_scope: authenticated, but not allowed to do this."""
+
+    def __init__(self, message: str, *, scope: str | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.scope = scope
+
+
+class NotFoundError(RegistryError):
+    """Something named does not exist. Subclasses say what."""
+
+
+class RepositoryNotFoundError(NotFoundError):
+    """NAME_UNKNOWN."""
+
+
+class ManifestNotFoundError(NotFoundError):
+    """MANIFEST_UNKNOWN: the tag or digest is not in the repository."""
+
+
+class BlobNotFoundError(NotFoundError):
+    """BLOB_UNKNOWN."""
+
+
+class DeleteDisabledError(RegistryError):
+    """405 / UNSUPPORTED on a delete: the registry was started without delete enabled."""
+
+
+class CatalogNotAllowedError(RegistryError):
+    """The registry refuses ``/v2/_catalog`` (Harbor for non-admins, GHCR, Docker Hub...)."""
+
+
+class RegistryResponseError(RegistryError):
+    """Any other unexpected answer: a 5xx, a malformed body, a wrong digest."""
+
+
+ENABLE_DELETE_HINT = (
+    "Start the registry with REGISTRY_STORAGE_DELETE_ENABLED=true "
+    "(storage.delete.enabled: true in its config.yml)."
+)
+
+_AUTH_PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+
+def parse_www_authenticate(header: str) -> tuple[str, dict[str, str]]:
+    """Split ``Bearer realm="...",service="..."`` into ("bearer", {"realm": ..., ...})."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = {
+        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _AUTH_PARAM_RE.finditer(rest)
+    }
+    return scheme.lower(), params
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            import time
+
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def error_from_response(
+    response: httpx.Response,
+    *,
+    action: str,
+    target: str,
+    credentials: str | None = None,
+    registry: str | None = None,
+) -> RegistryError:
+    """The typed error for a failed registry answer.
+
+    ``action`` is a verb phrase ("list tags of", "delete manifest"), ``target`` what it
+    was about ("busybox:1.36"), ``credentials`` a description of the configured
+    credentials ("REGISTRY_USERNAME 'ci'") or None for anonymous access, ``registry``
+    the registry's URL as messages show it.
+    """
+    status = response.status_code
+    url = redact_url(response.request.url)
+    base = registry or redact_url(response.request.url.copy_with(raw_path=b"/")).rstrip("/")
+    errors = parse_error_body(response.content)
+    codes = {e.code for e in errors}
+    kw = {"url": url, "status": status, "errors": errors}
+    first = errors[0].message if errors else ""
+    said = f" (registry said: {first})" if first else ""
+
+    challenge = response.headers.get("WWW-Authenticate", "")
+    _, params = parse_www_authenticate(challenge) if challenge else ("", {})
+    if status == 405 or "UNSUPPORTED" in codes:
+        if action.startswith("delete"):
+            return DeleteDisabledError(
+                f"Cannot {action} {target}: deletion is disabled on the registry at {base}.",
+                hint=ENABLE_DELETE_HINT,
+                **kw,
+            )
+        return RegistryResponseError(
+            f"The registry at {base} does not support this operation ({action} {target}){said}.",
+            **kw,
+        )
+    if status == 429 or "TOOMANYREQUESTS" in codes:
+        retry_after = _retry_after(response)
+        wait = f" Retry after {retry_after:.0f} s." if retry_after is not None else ""
+        return RateLimitedError(
+            f"The registry at {base} is rate limiting requests ({action} {target}).{wait}",
+            hint="Try again later.",
+            retry_after=retry_after,
+            **kw,
+        )
+    scope = params.get("scope")
+    if params.get("error") == "insufficient_scope" or status == 403 or "DENIED" in codes:
+        who = credentials or "anonymous access (no REGISTRY_USERNAME set)"
+        needs = f" It needs the scope {scope}." if scope else ""
+        return PermissionDeniedError(
+            f"Permission denied to {action} {target} on the registry at {base}: "
+            f"{who} is not allowed to.{needs}{said}",
+            hint="Grant that permission to the bot's registry account, "
+            "or use an account that has it.",
+            scope=scope,
+            **kw,
+        )
+    if status == 401 or "UNAUTHORIZED" in codes:
+        if credentials:
+            return AuthenticationError(
+                f"The registry at {base} rejected {credentials} ({action} {target}){said}.",
+                hint="Check REGISTRY_USERNAME and REGISTRY_PASSWORD.",
+                **kw,
+            )
+        return AuthenticationError(
+            f"The registry at {base} requires authentication ({action} {target}).",
+            hint="Set REGISTRY_USERNAME and REGISTRY_PASSWORD.",
+            **kw,
+        )
+    if status == 404 or codes & {"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"}:
+        if "NAME_UNKNOWN" in codes:
+            return RepositoryNotFoundError(
+                f"Repository {target.split(':')[0].split('@')[0]} not found on the registry "
+                f"at {base}.",
+                hint="Check the name with `repos`.",
+                **kw,
+            )
+        if "BLOB_UNKNOWN" in codes or "/blobs/" in url:
+            return BlobNotFoundError(f"Blob {target} not found on the registry at {base}.", **kw)
+        return ManifestNotFoundError(
+            f"{target} not found on the registry at {base}.",
+            hint="Check the tag or digest with `tags`.",
+            **kw,
+        )
+    if status in (502, 503, 504) or status >= 500:
+        return RegistryResponseError(
+            f"The registry at {base} failed with HTTP {status} ({action} {target}){said}.",
+            hint="The registry or a proxy in front of it is in trouble; try again shortly.",
+            **kw,
+        )
+    return RegistryResponseError(
+        f"Unexpected HTTP {status} from the registry at {base} ({action} {target}){said}.", **kw
+    )

@@ -1,0 +1,71 @@
+"""Pagination and filtering of catalog and tag lists.
+
+``next_page_url`` follows ``Link: <...>; rel="next"`` exactly as the registry sends it
+(relative or absolute), refuses a link to another host and caps the page size.
+``filter_names`` matches by substring, or by glob when the pattern has ``* ? [``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+import httpx
+
+from .errors import RegistryResponseError, redact_url
+
+MAX_PAGE_SIZE = 1000
+
+_LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^,;]+)*)")
+_REL_RE = re.compile(r';\s*rel\s*=\s*"?([^";]+)"?', re.IGNORECASE)
+
+
+def parse_next_link(header: str | None) -> str | None:
+    """The target of the ``rel="next"`` entry of a Link header, or None."""
+    if not header:
+        return None
+    for match in _LINK_RE.finditer(header):
+        rels = _REL_RE.findall(match.group(2) or "")
+        if any("next" in rel.split() for rel in rels):
+            return match.group(1).strip()
+    return None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, port
+
+
+def next_page_url(response: httpx.Response) -> httpx.URL | None:
+    """Where the next page is, resolved against the request URL; None on the last page."""
+    target = parse_next_link(response.headers.get("Link"))
+    if target is None:
+        return None
+    current = response.request.url
+    url = current.join(target)
+    if _origin(url) != _origin(current):
+        raise RegistryResponseError(
+            f"The registry at {redact_url(current.copy_with(raw_path=b'/'))} sent a next-page "
+            f"link to another host ({redact_url(url)}); refusing to follow it."
+        )
+    n = url.params.get("n")
+    if n is not None and (not n.isdigit() or int(n) > MAX_PAGE_SIZE):
+        url = url.copy_set_param("n", str(MAX_PAGE_SIZE))
+    return url
+
+
+def is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def filter_names(names: list[str], pattern: str | None) -> list[str]:
+    """Names matching ``pattern``: a glob when it has ``* ? [``, else a substring.
+
+    Matching ignores case. An empty pattern keeps everything.
+    """
+    if not pattern:
+        return list(names)
+    needle = pattern.lower()
+    if is_glob(needle):
+        return [n for n in names if fnmatch.fnmatchcase(n.lower(), needle)]
+    return [n for n in names if needle in n.lower()]

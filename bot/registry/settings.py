@@ -1,0 +1,29 @@
+"""Connection settings of the registry layer (filled from the environment by bot.config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_URL = "http://localhost:5000"
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """How to reach one registry. ``password`` never shows in ``repr``."""
+
+    url: str = DEFAULT_URL
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+    insecure: bool = False
+    timeout: float = 10.0
+    concurrency: int = 8
+    retries: int = 3
+    cache_bytes: int = 64 * 1024 * 1024
+
+    @property
+    def credentials_label(self) -> str | None:
+        """How messages name the configured credentials, without the secret."""
+        if not self.username:
+            return None
+        return f"the credentials of REGISTRY_USERNAME {self.username!r}"

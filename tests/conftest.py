@@ -1,0 +1,96 @@
+"""Shared fixtures: real registry processes (delete on/off, Basic auth, token auth),
+a token server, and client factories that close what they open."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.registry import RegistryClient, RegistrySettings
+from tests.support.registry_server import RegistryServer, TokenAuthConfig
+from tests.support.token_server import ISSUER, SERVICE, TokenServer
+
+BASIC_USER, BASIC_PASSWORD = "alice", "s3cret-Basic-pw"
+TOKEN_USERS = {"admin": "admin-Token-pw", "reader": "reader-Token-pw"}
+TOKEN_GRANTS = {"admin": {"*"}, "reader": {"pull"}}
+
+
+def _server(**kwargs) -> Iterator[RegistryServer]:
+    server = RegistryServer(**kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[RegistryServer]:
+    """A registry with deletion enabled."""
+    yield from _server(delete_enabled=True)
+
+
+@pytest.fixture(scope="session")
+def registry_nodelete() -> Iterator[RegistryServer]:
+    """A registry started without REGISTRY_STORAGE_DELETE_ENABLED."""
+    yield from _server(delete_enabled=False)
+
+
+@pytest.fixture(scope="session")
+def registry_basic() -> Iterator[RegistryServer]:
+    """A registry behind htpasswd Basic auth (bcrypt, made with htpasswd -B)."""
+    if shutil.which("htpasswd") is None:
+        pytest.fail("htpasswd is missing: scripts/test installs apache2-utils")
+    folder = Path(tempfile.mkdtemp(prefix="htpasswd-"))
+    line = subprocess.run(
+        ["htpasswd", "-Bbn", BASIC_USER, BASIC_PASSWORD], check=True, capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (folder / "htpasswd").write_text(line + "\n")
+    yield from _server(htpasswd=str(folder / "htpasswd"))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def token_server() -> Iterator[TokenServer]:
+    folder = Path(tempfile.mkdtemp(prefix="token-"))
+    server = TokenServer(folder, TOKEN_USERS, TOKEN_GRANTS).start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def registry_token(token_server: TokenServer) -> Iterator[RegistryServer]:
+    """A registry with ``auth: token`` trusting the test token server."""
+    config = TokenAuthConfig(
+        realm=token_server.realm, service=SERVICE, issuer=ISSUER,
+        root_cert_bundle=str(token_server.bundle),
+    )
+    yield from _server(token=config)
+
+
+@pytest.fixture
+def make_client() -> Iterator:
+    """``make_client(url, **settings)``: a RegistryClient closed after the test."""
+    clients: list[RegistryClient] = []
+
+    def make(url: str, **kwargs) -> RegistryClient:
+        kwargs.setdefault("timeout", 10.0)
+        client = RegistryClient(RegistrySettings(url=url, **kwargs))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(registry: RegistryServer, make_client) -> RegistryClient:
+    """A client of the delete-enabled registry."""
+    return make_client(registry.url)

@@ -1,0 +1,1 @@
+"""Test support: a real registry process, a token server, image builders, proxies."""

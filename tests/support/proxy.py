@@ -1,0 +1,113 @@
+"""A forwarding HTTP proxy in front of a real registry, for tests and benchmarks.
+
+It can add a fixed delay to every request (a slow or distant registry), answer the
+first N requests with an injected status (429 with Retry-After, 503...), rewrite Link
+headers, and it counts requests by method and path.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade",
+               "proxy-authorization", "proxy-authenticate", "trailer", "host"}
+
+
+class RegistryProxy:
+    def __init__(self, upstream: str, *, delay: float = 0.0) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.delay = delay
+        self.counts: Counter[str] = Counter()
+        self.log: list[tuple[str, str]] = []
+        self.inject: list[tuple[int, dict[str, str]]] = []  # answered before forwarding
+        self.rewrite_link: Callable[[str], str] | None = None
+        self.hang = False
+        self._lock = threading.Lock()
+        self._client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64))
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with proxy._lock:
+                    proxy.counts[self.command] += 1
+                    proxy.log.append((self.command, self.path))
+                    injected = proxy.inject.pop(0) if proxy.inject else None
+                if proxy.hang:
+                    time.sleep(3600)
+                if proxy.delay:
+                    time.sleep(proxy.delay)
+                if injected:
+                    status, headers = injected
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+                upstream = proxy._client.request(
+                    self.command, proxy.upstream + self.path, headers=headers, content=body
+                )
+                self.send_response(upstream.status_code)
+                for k, v in upstream.headers.multi_items():
+                    if k.lower() in HOP_HEADERS or k.lower() == "content-length":
+                        continue
+                    if k.lower() == "link" and proxy.rewrite_link:
+                        v = proxy.rewrite_link(v)
+                    if k.lower() == "location" and v.startswith(proxy.upstream):
+                        v = v[len(proxy.upstream):]
+                    self.send_header(k, v)
+                payload = b"" if self.command == "HEAD" else upstream.content
+                if self.command == "HEAD":
+                    self.send_header("Content-Length", upstream.headers.get("Content-Length", "0"))
+                else:
+                    self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = _handle
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+            self.log.clear()
+
+    def start(self) -> RegistryProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._client.close()
+
+    def __enter__(self) -> RegistryProxy:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
