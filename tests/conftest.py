@@ -47,7 +47,9 @@ def registry_basic() -> Iterator[RegistryServer]:
         pytest.fail("htpasswd is missing: scripts/test installs apache2-utils")
     folder = Path(tempfile.mkdtemp(prefix="htpasswd-"))
     line = subprocess.run(
-        ["htpasswd", "-Bbn", BASIC_USER, BASIC_PASSWORD], check=True, capture_output=True,
+        ["htpasswd", "-Bbn", BASIC_USER, BASIC_PASSWORD],
+        check=True,
+        capture_output=True,
         text=True,
     ).stdout.strip()
     (folder / "htpasswd").write_text(line + "\n")
@@ -68,7 +70,9 @@ def token_server() -> Iterator[TokenServer]:
 def registry_token(token_server: TokenServer) -> Iterator[RegistryServer]:
     """A registry with ``auth: token`` trusting the test token server."""
     config = TokenAuthConfig(
-        realm=token_server.realm, service=SERVICE, issuer=ISSUER,
+        realm=token_server.realm,
+        service=SERVICE,
+        issuer=ISSUER,
         root_cert_bundle=str(token_server.bundle),
     )
     yield from _server(token=config)

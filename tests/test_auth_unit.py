@@ -44,8 +44,9 @@ def _token_response(request, token, expires_in=None):
 
 
 def _challenge(request, scope):
-    return httpx.Response(401, headers={"WWW-Authenticate": CHALLENGE.format(scope=scope)},
-                          request=request)
+    return httpx.Response(
+        401, headers={"WWW-Authenticate": CHALLENGE.format(scope=scope)}, request=request
+    )
 
 
 def run_flow(auth, request, answer):
@@ -112,8 +113,9 @@ def test_only_one_retry_on_a_new_challenge():
             return _token_response(req, "useless")
         return _challenge(req, "repository:app:delete")
 
-    sent = run_flow(auth, httpx.Request("DELETE", "https://reg.test/v2/app/manifests/sha256:1"),
-                    answer)
+    sent = run_flow(
+        auth, httpx.Request("DELETE", "https://reg.test/v2/app/manifests/sha256:1"), answer
+    )
     assert [r.url.host for r in sent] == ["reg.test", "auth.test", "reg.test"]
 
 

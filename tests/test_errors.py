@@ -18,28 +18,33 @@ from bot.registry.errors import error_from_response, parse_error_body, parse_www
 REG = "https://reg.example"
 
 
-def _err(status, *, codes=(), method="GET", path="/v2/app/manifests/v1", headers=None,
-         body=None, **kw):
+def _err(
+    status, *, codes=(), method="GET", path="/v2/app/manifests/v1", headers=None, body=None, **kw
+):
     if body is None:
-        body = '{"errors": [%s]}' % ",".join(
+        entries = ",".join(
             f'{{"code": "{c}", "message": "{c.lower()} says", "detail": {{}}}}' for c in codes
         )
+        body = f'{{"errors": [{entries}]}}'
     request = httpx.Request(method, f"https://bob:hunter2@reg.example{path}")
-    response = httpx.Response(status, headers=headers or {}, content=body.encode(),
-                              request=request)
+    response = httpx.Response(status, headers=headers or {}, content=body.encode(), request=request)
     kw.setdefault("action", "delete manifest" if method == "DELETE" else "get manifest")
     kw.setdefault("target", "app:v1")
     return error_from_response(response, registry=REG, **kw)
 
 
 def test_parse_error_body():
-    errors = parse_error_body(b'{"errors":[{"code":"NAME_UNKNOWN","message":"m","detail":{"n":1}}]}')
+    errors = parse_error_body(
+        b'{"errors":[{"code":"NAME_UNKNOWN","message":"m","detail":{"n":1}}]}'
+    )
     assert errors[0].code == "NAME_UNKNOWN" and errors[0].detail == {"n": 1}
     assert parse_error_body(b"<html>") == []
     assert parse_error_body(b'{"errors": "x"}') == []
 
 
-@pytest.mark.parametrize("status,codes", [(405, ()), (405, ("UNSUPPORTED",)), (400, ("UNSUPPORTED",))])
+@pytest.mark.parametrize(
+    "status,codes", [(405, ()), (405, ("UNSUPPORTED",)), (400, ("UNSUPPORTED",))]
+)
 def test_delete_disabled(status, codes):
     err = _err(status, codes=codes, method="DELETE")
     assert isinstance(err, DeleteDisabledError)
@@ -72,9 +77,14 @@ def test_unauthorized_anonymous_and_with_credentials():
     [
         {"status": 403, "codes": ["DENIED"]},
         {"status": 401, "codes": ["DENIED"]},
-        {"status": 401, "codes": ["UNAUTHORIZED"], "headers": {
-            "WWW-Authenticate": 'Bearer realm="https://auth/token",service="reg",'
-                                'scope="repository:app:delete",error="insufficient_scope"'}},
+        {
+            "status": 401,
+            "codes": ["UNAUTHORIZED"],
+            "headers": {
+                "WWW-Authenticate": 'Bearer realm="https://auth/token",service="reg",'
+                'scope="repository:app:delete",error="insufficient_scope"'
+            },
+        },
     ],
 )
 def test_permission_denied_names_credential_and_scope(kwargs):
@@ -111,6 +121,9 @@ def test_parse_www_authenticate():
         'scope="repository:a/b:pull,push"'
     )
     assert scheme == "bearer"
-    assert params == {"realm": "https://auth.example/token", "service": "registry.example",
-                      "scope": "repository:a/b:pull,push"}
+    assert params == {
+        "realm": "https://auth.example/token",
+        "service": "registry.example",
+        "scope": "repository:a/b:pull,push",
+    }
     assert parse_www_authenticate('Basic realm="x"') == ("basic", {"realm": "x"})

@@ -18,7 +18,9 @@ def test_relative_link_resolves_against_request():
 
 
 def test_absolute_link_same_host():
-    r = _response("https://reg/v2/x/tags/list", '<https://reg/v2/x/tags/list?last=t9&n=50>; rel=next')
+    r = _response(
+        "https://reg/v2/x/tags/list", "<https://reg/v2/x/tags/list?last=t9&n=50>; rel=next"
+    )
     assert str(next_page_url(r)) == "https://reg/v2/x/tags/list?last=t9&n=50"
 
 
@@ -44,8 +46,9 @@ def test_link_to_another_host_is_refused(link):
 
 def test_no_link_or_other_rel_means_last_page():
     assert next_page_url(_response("http://reg/v2/_catalog", None)) is None
-    assert next_page_url(_response("http://reg/v2/_catalog", '</v2/_catalog?x>; rel="prev"')) \
-        is None
+    assert (
+        next_page_url(_response("http://reg/v2/_catalog", '</v2/_catalog?x>; rel="prev"')) is None
+    )
 
 
 def test_next_among_several_links():

@@ -45,8 +45,10 @@ SCHEMA1_SIGNED = {
     "signatures": [
         {
             "header": {"jwk": {"crv": "P-256", "kty": "EC"}, "alg": "ES256"},
-            "signature": "XREm0L8WNn27Ga_iE_vRnTxVMhhYY0Zst_FfkKopg6gWSoTOZTuW4rK0fg_IqnKkEKlbD83tD46LKEGi5aIVFg",
-            "protected": "eyJmb3JtYXRMZW5ndGgiOjY2MjgsImZvcm1hdFRhaWwiOiJDbjAiLCJ0aW1lIjoiMjAxNS0wNC0wOFQxODo1Mjo1OVoifQ",
+            "signature": "XREm0L8WNn27Ga_iE_vRnTxVMhhYY0Zst_FfkKopg6gWSoTOZTuW4rK0fg_IqnKkEKl"
+            "bD83tD46LKEGi5aIVFg",
+            "protected": "eyJmb3JtYXRMZW5ndGgiOjY2MjgsImZvcm1hdFRhaWwiOiJDbjAiLCJ0aW1l"
+            "IjoiMjAxNS0wNC0wOFQxODo1Mjo1OVoifQ",
         }
     ],
 }
@@ -94,10 +96,14 @@ def test_single_platform(media_type):
 
 
 def test_oci_manifest_without_media_type_uses_header():
-    body = {"schemaVersion": 2, "config": {"mediaType": mt.OCI_CONFIG, "size": 1, "digest": D},
-            "layers": []}
-    assert parse_manifest(_b(body), mt.OCI_MANIFEST + "; charset=utf-8").media_type == \
-        mt.OCI_MANIFEST
+    body = {
+        "schemaVersion": 2,
+        "config": {"mediaType": mt.OCI_CONFIG, "size": 1, "digest": D},
+        "layers": [],
+    }
+    assert (
+        parse_manifest(_b(body), mt.OCI_MANIFEST + "; charset=utf-8").media_type == mt.OCI_MANIFEST
+    )
 
 
 @pytest.mark.parametrize("media_type", [mt.OCI_INDEX, mt.DOCKER_LIST])
@@ -106,11 +112,19 @@ def test_index_with_attestation(media_type):
         "schemaVersion": 2,
         "mediaType": media_type,
         "manifests": [
-            {"mediaType": mt.OCI_MANIFEST, "size": 10, "digest": D,
-             "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}},
-            {"mediaType": mt.OCI_MANIFEST, "size": 11, "digest": E,
-             "platform": {"os": "unknown", "architecture": "unknown"},
-             "annotations": {"vnd.docker.reference.type": "attestation-manifest"}},
+            {
+                "mediaType": mt.OCI_MANIFEST,
+                "size": 10,
+                "digest": D,
+                "platform": {"os": "linux", "architecture": "arm", "variant": "v7"},
+            },
+            {
+                "mediaType": mt.OCI_MANIFEST,
+                "size": 11,
+                "digest": E,
+                "platform": {"os": "unknown", "architecture": "unknown"},
+                "annotations": {"vnd.docker.reference.type": "attestation-manifest"},
+            },
         ],
     }
     m = parse_manifest(_b(body))
@@ -121,8 +135,9 @@ def test_index_with_attestation(media_type):
     assert not m.manifests[0].platform.is_unknown
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"schemaVersion": 2}',
-                                  b'{"layers": [{"size": 1}]}'])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[]", b'{"schemaVersion": 2}', b'{"layers": [{"size": 1}]}']
+)
 def test_unreadable_manifest_is_a_typed_error(body):
     with pytest.raises(RegistryResponseError, match="cannot read"):
         parse_manifest(body)
@@ -130,7 +145,9 @@ def test_unreadable_manifest_is_a_typed_error(body):
 
 def test_config():
     body = {
-        "architecture": "arm64", "os": "linux", "variant": "v8",
+        "architecture": "arm64",
+        "os": "linux",
+        "variant": "v8",
         "created": "2024-01-02T03:04:05.123456789Z",
         "config": {"Labels": {"a": "b"}},
     }

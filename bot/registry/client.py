@@ -176,8 +176,11 @@ class RegistryClient:
         return list(self._pool.map(safe, items))
 
     # -- listing -----------------------------------------------------------------------
-    def _pages(self, path: str, key: str, action: str, target: str) -> Iterator[list[str]]:
-        url: httpx.URL | None = self.base_url.join(path).copy_set_param("n", str(MAX_PAGE_SIZE))
+    def _pages(
+        self, path: str, key: str, action: str, target: str, page_size: int
+    ) -> Iterator[list[str]]:
+        page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+        url: httpx.URL | None = self.base_url.join(path).copy_set_param("n", str(page_size))
         seen: set[str] = set()
         while url is not None:
             if str(url) in seen:
@@ -207,10 +210,12 @@ class RegistryClient:
             yield [str(n) for n in names]
             url = next_page_url(response)
 
-    def iter_catalog(self) -> Iterator[list[str]]:
-        """Repository names, one page at a time."""
+    def iter_catalog(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[list[str]]:
+        """Repository names, one page at a time (at most 1000 a page)."""
         try:
-            yield from self._pages("v2/_catalog", "repositories", "list repositories", "")
+            yield from self._pages(
+                "v2/_catalog", "repositories", "list repositories", "", page_size
+            )
         except (PermissionDeniedError, AuthenticationError, NotFoundError) as exc:
             if isinstance(exc, AuthenticationError) and exc.status != 401:
                 raise  # the token server itself refused: a credentials problem
@@ -234,17 +239,17 @@ class RegistryClient:
                 ) from None
             raise
 
-    def catalog(self) -> list[str]:
+    def catalog(self, page_size: int = MAX_PAGE_SIZE) -> list[str]:
         """Every repository name, following every page."""
-        return [name for page in self.iter_catalog() for name in page]
+        return [name for page in self.iter_catalog(page_size) for name in page]
 
-    def tags(self, repository: str) -> list[str]:
+    def tags(self, repository: str, page_size: int = MAX_PAGE_SIZE) -> list[str]:
         """Every tag of ``repository``, following every page. Never cached."""
         validate_repository(repository)
         return [
             tag
             for page in self._pages(
-                f"v2/{repository}/tags/list", "tags", "list tags of", repository
+                f"v2/{repository}/tags/list", "tags", "list tags of", repository, page_size
             )
             for tag in page
         ]

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from . import mediatypes as mt
 from .errors import RegistryResponseError
 
-
 _FRACTION_RE = re.compile(r"\.(\d+)")
 
 

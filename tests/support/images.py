@@ -137,8 +137,9 @@ def push_index(
             }
         )
     if attestation:
-        att = push_image(client, repository, oci=True, os_name="unknown", arch="unknown",
-                         layer_sizes=(300,))
+        att = push_image(
+            client, repository, oci=True, os_name="unknown", arch="unknown", layer_sizes=(300,)
+        )
         children.append(att)
         entries.append(
             {

@@ -15,8 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade",
-               "proxy-authorization", "proxy-authenticate", "trailer", "host"}
+HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "trailer",
+    "host",
+}
 
 
 class RegistryProxy:
@@ -68,7 +77,7 @@ class RegistryProxy:
                     if k.lower() == "link" and proxy.rewrite_link:
                         v = proxy.rewrite_link(v)
                     if k.lower() == "location" and v.startswith(proxy.upstream):
-                        v = v[len(proxy.upstream):]
+                        v = v[len(proxy.upstream) :]
                     self.send_header(k, v)
                 payload = b"" if self.command == "HEAD" else upstream.content
                 if self.command == "HEAD":

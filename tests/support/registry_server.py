@@ -28,6 +28,12 @@ def registry_binary() -> str | None:
     return None
 
 
+def _scratch() -> str | None:
+    """tmpfs when there is one: tests seed tens of thousands of small folders."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -48,7 +54,9 @@ class RegistryServer:
     htpasswd: str | None = None  # path to an htpasswd file (bcrypt)
     token: TokenAuthConfig | None = None
     catalog_max_entries: int | None = None
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="registry-")))
+    root: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="registry-", dir=_scratch()))
+    )
     port: int = 0
     process: subprocess.Popen | None = None
 

@@ -48,8 +48,13 @@ def make_signing_cert(folder: Path) -> tuple[rsa.RSAPrivateKey, x509.Certificate
 
 
 class TokenServer:
-    def __init__(self, folder: Path, users: dict[str, str], grants: dict[str, set[str]],
-                 expires_in: int | None = 300) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        users: dict[str, str],
+        grants: dict[str, set[str]],
+        expires_in: int | None = 300,
+    ) -> None:
         self.key, self.cert, self.bundle = make_signing_cert(folder)
         self.users = users
         self.grants = grants
@@ -62,11 +67,14 @@ class TokenServer:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 query = parse_qs(urlsplit(self.path).query)
                 user = server._user(self.headers.get("Authorization"))
-                record = {"user": user, "scope": query.get("scope", []),
-                          "service": query.get("service", [None])[0]}
+                record = {
+                    "user": user,
+                    "scope": query.get("scope", []),
+                    "service": query.get("service", [None])[0],
+                }
                 with server._lock:
                     server.requests.append(record)
                 if user is False:
@@ -95,7 +103,7 @@ class TokenServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def _user(self, header: str | None) -> str | None | bool:
+    def _user(self, header: str | None) -> str | bool | None:
         """The authenticated user; None for anonymous; False for bad credentials."""
         if not header:
             return None
