@@ -111,7 +111,7 @@ def load_settings(
         ca_bundle=ca_bundle,
         insecure=read.bool("REGISTRY_INSECURE", False),
         timeout=read.number("REGISTRY_TIMEOUT", 10.0, low=0.1, high=600),
-        concurrency=read.number("REGISTRY_CONCURRENCY", 8, low=1, high=64, kind=int),
+        concurrency=read.number("REGISTRY_CONCURRENCY", 16, low=1, high=64, kind=int),
     )
     if read.problems:
         raise ConfigError(read.problems)

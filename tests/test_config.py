@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_defaults():
     s = load_settings({})
     assert s.registry.url == "http://localhost:5000"
-    assert s.registry.timeout == 10 and s.registry.concurrency == 8
+    assert s.registry.timeout == 10 and s.registry.concurrency == 16
     assert s.registry.insecure is False and s.registry.username is None
 
 
