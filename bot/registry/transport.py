@@ -33,6 +33,11 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
+def _is_tls_failure(exc: Exception) -> bool:
+    text = str(exc)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text
+
+
 class RegistryTransport(httpx.BaseTransport):
     """Concurrency bound plus retry-with-backoff around another transport."""
 
@@ -75,7 +80,8 @@ class RegistryTransport(httpx.BaseTransport):
                 response = self._send_once(request)
             except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 # Timeouts are not retried: the caller's deadline is REGISTRY_TIMEOUT.
-                if not retryable or attempt >= self.retries:
+                # Neither are certificate failures: they do not fix themselves.
+                if not retryable or attempt >= self.retries or _is_tls_failure(exc):
                     raise
                 delay = self._delay(attempt)
                 log.info(

@@ -54,6 +54,7 @@ class RegistryServer:
     htpasswd: str | None = None  # path to an htpasswd file (bcrypt)
     token: TokenAuthConfig | None = None
     catalog_max_entries: int | None = None
+    tls: tuple[str, str] | None = None  # (certificate, key) PEM paths
     root: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="registry-", dir=_scratch()))
     )
@@ -62,7 +63,8 @@ class RegistryServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def storage(self) -> Path:
@@ -87,6 +89,8 @@ class RegistryServer:
             f"  addr: 127.0.0.1:{self.port}",
             "  secret: test-secret",
         ]
+        if self.tls:
+            lines += ["  tls:", f"    certificate: {self.tls[0]}", f"    key: {self.tls[1]}"]
         if self.catalog_max_entries:
             lines += ["catalog:", f"  maxentries: {self.catalog_max_entries}"]
         if self.htpasswd:
@@ -125,7 +129,7 @@ class RegistryServer:
                     f"registry exited: {(self.root / 'registry.log').read_text()[-2000:]}"
                 )
             try:
-                httpx.get(f"{self.url}/v2/", timeout=0.5)
+                httpx.get(f"{self.url}/v2/", timeout=0.5, verify=False)
                 return self
             except httpx.TransportError:
                 time.sleep(0.05)
