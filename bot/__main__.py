@@ -1,4 +1,5 @@
-"""The ``registry-bot`` console script (also ``python -m bot``)."""
+"""The ``registry-bot`` console script (also ``python -m bot``): validate the settings,
+check the Slack token, then serve over HTTP or Socket Mode."""
 
 from __future__ import annotations
 
@@ -6,28 +7,38 @@ import logging
 import sys
 
 from .config import ConfigError, load_settings
-from .registry import RegistryClient, RegistryError
+
+EXIT_CONFIG = 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = load_settings()
     except ConfigError as exc:
         print("registry-bot: cannot start, the settings need fixing:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
-        print("See .env.example for every setting.", file=sys.stderr)
-        return 2
-    with RegistryClient(settings.registry) as client:
-        try:
-            client.ping()
-            print(f"registry-bot: the registry at {client.display_url} answers.")
-        except RegistryError as exc:
-            print(f"registry-bot: {exc}", file=sys.stderr)
-    print("registry-bot: Slack front end not built yet.")
+        print("Every setting is described in .env.example.", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.log_level != "DEBUG":
+        # httpx logs every request line at INFO; our own logs say what matters.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    from .slack.server import SlackUnavailable, check_slack, serve_http, serve_socket_mode
+
+    assert settings.slack is not None
+    try:
+        check_slack(settings.slack)
+    except SlackUnavailable as exc:
+        print(f"registry-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if settings.slack.socket_mode:
+        serve_socket_mode(settings)
+    else:
+        serve_http(settings)
     return 0
 
 

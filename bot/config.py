@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from dotenv import dotenv_values
@@ -28,9 +28,30 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+SLACK_API_DEFAULT = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """How the bot talks to Slack. Secrets never show in ``repr``."""
+
+    bot_token: str = field(repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    api_url: str = SLACK_API_DEFAULT
+    port: int = 3000
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+
 @dataclass(frozen=True)
 class Settings:
     registry: RegistrySettings
+    slack: SlackSettings | None = None
+    log_level: str = "INFO"
 
 
 class _Reader:
@@ -77,25 +98,86 @@ def _environment(dotenv_path: str | None) -> dict[str, str]:
     return values
 
 
+def _slack(read: _Reader) -> SlackSettings | None:
+    bot_token = read.str("SLACK_BOT_TOKEN")
+    app_token = read.str("SLACK_APP_TOKEN")
+    secret = read.str("SLACK_SIGNING_SECRET")
+    if not bot_token:
+        read.problems.append(
+            "SLACK_BOT_TOKEN is missing: the bot token (xoxb-...) from your Slack app's "
+            "OAuth & Permissions page, used to call Slack's Web API."
+        )
+    elif not bot_token.startswith("xoxb-"):
+        read.problems.append("SLACK_BOT_TOKEN must be a bot token, starting with xoxb-.")
+    if app_token and not app_token.startswith("xapp-"):
+        read.problems.append(
+            "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
+            "(with the connections:write scope), for Socket Mode."
+        )
+    if not app_token and not secret:
+        read.problems.append(
+            "SLACK_SIGNING_SECRET is missing: the signing secret from your Slack app's Basic "
+            "Information page, used to verify that requests come from Slack. (Or set "
+            "SLACK_APP_TOKEN to use Socket Mode instead of HTTP.)"
+        )
+    api_url = read.str("SLACK_API_URL") or SLACK_API_DEFAULT
+    try:
+        parsed = httpx.URL(api_url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError
+    except (ValueError, httpx.InvalidURL):
+        read.problems.append(
+            "SLACK_API_URL must be the base URL of Slack's Web API, like https://slack.com/api/."
+        )
+    port = read.number("PORT", 3000, low=1, high=65535, kind=int)
+    if not bot_token:
+        return None
+    return SlackSettings(
+        bot_token=bot_token,
+        signing_secret=secret,
+        app_token=app_token,
+        api_url=api_url.rstrip("/") + "/",
+        port=port,
+    )
+
+
 def load_settings(
-    environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env"
+    environ: Mapping[str, str] | None = None,
+    *,
+    dotenv_path: str | None = ".env",
+    require_slack: bool = True,
 ) -> Settings:
-    """Read and validate every setting; raise ConfigError listing all problems."""
+    """Read and validate every setting; raise ConfigError listing all problems.
+
+    ``require_slack=False`` reads the registry settings alone (for tools that do not
+    talk to Slack).
+    """
     env = dict(environ) if environ is not None else _environment(dotenv_path)
     read = _Reader(env)
+    slack = _slack(read) if require_slack else None
+    log_level = (read.str("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        read.problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}.")
+        log_level = "INFO"
 
     url = read.str("REGISTRY_URL") or DEFAULT_URL
+    username = read.str("REGISTRY_USERNAME")
+    password = env.get("REGISTRY_PASSWORD") or None
     try:
         parsed = httpx.URL(url)
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError
+        if parsed.userinfo:
+            # Credentials in the URL move to the credential settings, so the URL can be
+            # shown and logged safely.
+            username = username or parsed.username or None
+            password = password or parsed.password or None
+            url = str(parsed.copy_with(username=None, password=None))
     except (ValueError, httpx.InvalidURL):
         read.problems.append(
             "REGISTRY_URL must be the registry's base URL, like https://registry.example.com "
             "(the address of the Docker Registry HTTP API v2)."
         )
-    username = read.str("REGISTRY_USERNAME")
-    password = env.get("REGISTRY_PASSWORD") or None
     if password and not username:
         read.problems.append("REGISTRY_PASSWORD is set but REGISTRY_USERNAME is not: set both.")
     ca_bundle = read.str("REGISTRY_CA_BUNDLE")
@@ -115,4 +197,4 @@ def load_settings(
     )
     if read.problems:
         raise ConfigError(read.problems)
-    return Settings(registry=registry)
+    return Settings(registry=registry, slack=slack, log_level=log_level)

@@ -9,24 +9,31 @@ import pytest
 from bot.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
 
 
 def test_defaults():
-    s = load_settings({})
+    s = load_settings(SLACK)
     assert s.registry.url == "http://localhost:5000"
     assert s.registry.timeout == 10 and s.registry.concurrency == 16
     assert s.registry.insecure is False and s.registry.username is None
+    assert s.slack.port == 3000 and s.slack.api_url == "https://slack.com/api/"
+    assert not s.slack.socket_mode and s.log_level == "INFO"
 
 
 def test_values_are_read():
     s = load_settings(
         {
+            **SLACK,
             "REGISTRY_URL": "https://reg.example",
             "REGISTRY_USERNAME": "ci",
             "REGISTRY_PASSWORD": "pw",
             "REGISTRY_TIMEOUT": "2.5",
-            "REGISTRY_CONCURRENCY": "16",
+            "REGISTRY_CONCURRENCY": "4",
             "REGISTRY_INSECURE": "yes",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "PORT": "8080",
+            "LOG_LEVEL": "debug",
         }
     )
     r = s.registry
@@ -35,54 +42,104 @@ def test_values_are_read():
         "ci",
         "pw",
         2.5,
-        16,
+        4,
         True,
     )
-    assert "pw" not in repr(r)
+    assert s.slack.api_url == "http://127.0.0.1:9/api/" and s.slack.port == 8080
+    assert s.log_level == "DEBUG"
+    assert "pw" not in repr(r) and "xoxb-1" not in repr(s)
+
+
+def test_socket_mode_needs_no_signing_secret():
+    s = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    assert s.slack.socket_mode
+
+
+def test_credentials_in_the_url_move_out_of_it():
+    s = load_settings({"REGISTRY_URL": "https://ci:pa55@reg.example:5000"}, require_slack=False)
+    assert s.registry.url == "https://reg.example:5000"
+    assert (s.registry.username, s.registry.password) == ("ci", "pa55")
+
+
+def test_missing_slack_settings_are_named_with_their_purpose():
+    with pytest.raises(ConfigError) as info:
+        load_settings({})
+    text = "\n".join(info.value.problems)
+    assert "SLACK_BOT_TOKEN is missing" in text and "xoxb-" in text
+    assert "SLACK_SIGNING_SECRET is missing" in text and "verify" in text
 
 
 def test_every_problem_is_listed():
     with pytest.raises(ConfigError) as info:
         load_settings(
             {
+                "SLACK_BOT_TOKEN": "xoxp-user",
+                "SLACK_APP_TOKEN": "nope",
+                "SLACK_API_URL": "slack",
+                "PORT": "70000",
                 "REGISTRY_URL": "registry:5000",
                 "REGISTRY_TIMEOUT": "soon",
                 "REGISTRY_CONCURRENCY": "0",
                 "REGISTRY_INSECURE": "maybe",
                 "REGISTRY_PASSWORD": "x",
                 "REGISTRY_CA_BUNDLE": "/nonexistent.pem",
+                "LOG_LEVEL": "loud",
             }
         )
     text = "\n".join(info.value.problems)
-    for name in (
+    names = (
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_API_URL",
+        "PORT",
         "REGISTRY_URL",
         "REGISTRY_TIMEOUT",
         "REGISTRY_CONCURRENCY",
         "REGISTRY_INSECURE",
         "REGISTRY_USERNAME",
         "REGISTRY_CA_BUNDLE",
-    ):
+        "LOG_LEVEL",
+    )
+    for name in names:
         assert name in text
-    assert len(info.value.problems) == 6
+    assert len(info.value.problems) == len(names)
 
 
 def test_dotenv_is_read_and_environment_wins(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
-    env_file.write_text("REGISTRY_URL=http://from-dotenv:5000\nREGISTRY_TIMEOUT=3\n")
+    env_file.write_text(
+        "REGISTRY_URL=http://from-dotenv:5000\nREGISTRY_TIMEOUT=3\n"
+        "SLACK_BOT_TOKEN=xoxb-dotenv\nSLACK_SIGNING_SECRET=s\n"
+    )
     monkeypatch.setenv("REGISTRY_TIMEOUT", "7")
-    monkeypatch.delenv("REGISTRY_URL", raising=False)
+    for name in ("REGISTRY_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
     s = load_settings(dotenv_path=str(env_file))
     assert s.registry.url == "http://from-dotenv:5000" and s.registry.timeout == 7
+    assert s.slack.bot_token == "xoxb-dotenv"
 
 
-def test_console_script_exits_2_on_bad_settings(tmp_path):
-    result = subprocess.run(
+def _run(env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "bot"],
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
-        env={"REGISTRY_URL": "nope", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
         timeout=30,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
     )
+
+
+def test_console_script_with_no_settings_exits_2_naming_the_bot_token(tmp_path):
+    result = _run({}, tmp_path)
     assert result.returncode == 2
-    assert "REGISTRY_URL" in result.stderr and "Traceback" not in result.stderr
+    assert "SLACK_BOT_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_console_script_reads_dotenv_from_working_directory(tmp_path):
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-1\nREGISTRY_URL=nope\n")
+    result = _run({}, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN is missing" not in result.stderr
+    assert "REGISTRY_URL must be" in result.stderr

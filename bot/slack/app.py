@@ -1,0 +1,24 @@
+"""Building the Bolt app: Web API client (``SLACK_API_URL``, retries), request
+verification, listeners."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from ..config import SlackSettings
+from .context import BotContext
+from .listeners import register
+from .web import web_client
+
+
+def build_app(slack: SlackSettings, ctx: BotContext) -> App:
+    """The Bolt app. The token was checked with ``auth.test`` at start (see server)."""
+    app = App(
+        client=web_client(slack.bot_token, slack.api_url),
+        signing_secret=slack.signing_secret,
+        token_verification_enabled=False,
+        request_verification_enabled=not slack.socket_mode,
+        process_before_response=False,
+    )
+    register(app, ctx)
+    return app

@@ -1,0 +1,60 @@
+"""Turning a parsed browse command (or a page button) into a reply ``Message``.
+
+Runs the registry work and renders the result or the error. Shared by the slash
+command and the Prev/Next buttons.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..registry import RegistryError, describe
+from ..registry.browse import repo_page, tag_page
+from .commands import ListRepos, ListTags, Show
+from .context import BotContext
+from .paging import PageRef
+from .render import Message, render_error, render_image, render_repos, render_tags
+
+TAGS_PER_PAGE = 20
+REPOS_PER_PAGE = 40
+
+
+def _doing(command: ListRepos | ListTags | Show) -> str:
+    if isinstance(command, ListRepos):
+        return "listing repositories"
+    if isinstance(command, ListTags):
+        return f"listing tags of {command.repository}"
+    return f"looking up {command.reference}"
+
+
+def run_browse(ctx: BotContext, command: ListRepos | ListTags | Show, page: int = 0) -> Message:
+    """Do the registry work of ``command`` and render the reply (or the error)."""
+    try:
+        if isinstance(command, ListRepos):
+            result = repo_page(
+                ctx.registry, pattern=command.pattern, page=page, per_page=REPOS_PER_PAGE
+            )
+            return render_repos(result, ctx.registry_url)
+        if isinstance(command, ListTags):
+            result = tag_page(
+                ctx.registry,
+                command.repository,
+                pattern=command.pattern,
+                page=page,
+                per_page=TAGS_PER_PAGE,
+            )
+            return render_tags(result, ctx.registry_url, ctx.now())
+        ref = command.reference
+        image = describe(ctx.registry, ref.repository, ref.identifier)
+        if ref.tag and image.tag is None:
+            image = dataclasses.replace(image, tag=ref.tag)
+        return render_image(image, ctx.registry_url, ctx.now())
+    except RegistryError as exc:
+        return render_error(exc, _doing(command))
+
+
+def run_page(ctx: BotContext, ref: PageRef) -> Message:
+    """The listing page a Prev/Next button asks for."""
+    if ref.kind == "repos":
+        return run_browse(ctx, ListRepos(ref.pattern), ref.page)
+    return run_browse(ctx, ListTags(str(ref.repository), ref.pattern), ref.page)

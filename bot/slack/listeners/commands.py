@@ -1,0 +1,42 @@
+"""The ``/registry`` slash command. ``ack()`` comes first, always; registry work after,
+and its result goes to the command's ``response_url``."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, App
+
+from ..browsing import run_browse
+from ..commands import Help, UsageError, parse_command
+from ..context import BotContext
+from ..render import Message, render_help, render_usage_error
+from ..render.errors import render_internal_error
+
+log = logging.getLogger(__name__)
+COMMAND = "/registry"
+
+
+def _ack_with(ack: Ack, message: Message) -> None:
+    ack(response_type="ephemeral", **message.to_dict())
+
+
+def register(app: App, ctx: BotContext) -> None:
+    @app.command(COMMAND)
+    def on_registry(ack: Ack, command: dict) -> None:
+        text = command.get("text") or ""
+        try:
+            parsed = parse_command(text)
+        except UsageError as exc:
+            _ack_with(ack, render_usage_error(exc.message, exc.usage))
+            return
+        if isinstance(parsed, Help):
+            _ack_with(ack, render_help(ctx.registry_url))
+            return
+        ack()
+        try:
+            message = run_browse(ctx, parsed)
+        except Exception:
+            log.exception("/registry %s failed", parsed.__class__.__name__)
+            message = render_internal_error()
+        ctx.responder.send(command["response_url"], message)

@@ -1,0 +1,93 @@
+"""Formatting shared by every renderer: mrkdwn escaping, truncation, sizes, dates, and
+the ``Message`` type every renderer returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from slack_sdk.models.blocks import Block
+
+from .limits import check_message
+
+ELLIPSIS = "…"
+
+
+def escape(text: object) -> str:
+    """Escape untrusted text for mrkdwn: ``&``, ``<`` and ``>`` (so ``<!channel>`` or a
+    disguised link stays plain text)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, marked with an ellipsis."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def code(text: object, limit: int = 200) -> str:
+    """Untrusted text as inline code: escaped, backticks neutralised, truncated."""
+    raw = truncate(str(text).replace("`", "'").replace("\n", " "), limit)
+    return f"`{escape(raw)}`"
+
+
+def short_digest(digest: str) -> str:
+    """The first 12 hex digits of a digest."""
+    return digest.partition(":")[2][:12] or digest[:12]
+
+
+def human_size(size: int | None) -> str:
+    """Bytes in decimal units, as the docker CLI shows them (``2.1 MB``)."""
+    if size is None:
+        return "size unknown"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def age(when: datetime, now: datetime) -> str:
+    """``3 days ago``, ``just now``, ``in the future``."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (now - when).total_seconds()
+    if seconds < -60:
+        return "in the future"
+    if seconds < 60:
+        return "just now"
+    for unit, length in (
+        ("year", 365 * 86400),
+        ("month", 30 * 86400),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ):
+        if seconds >= length:
+            n = int(seconds // length)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def date_with_age(when: datetime | None, now: datetime) -> str:
+    """``2024-05-01 (3 days ago)``, or ``created unknown``."""
+    if when is None:
+        return "created unknown"
+    return f"{when.astimezone(UTC):%Y-%m-%d} ({age(when, now)})"
+
+
+@dataclass
+class Message:
+    """A Slack message: plain ``text`` fallback (notifications, screen readers) and blocks."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The payload, validated by slack_sdk and by our own limit checks."""
+        payload = {
+            "text": truncate(self.text, 3000),
+            "blocks": [block.to_dict() for block in self.blocks],
+        }
+        check_message(payload)
+        return payload

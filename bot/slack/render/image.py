@@ -1,0 +1,106 @@
+"""``/registry show REF``: one image in detail, cut to fit Slack's limits.
+
+Digest, media type, total size, created, labels and annotations, then each platform
+with its config and layers. Long lists end with "… and N more" instead of overflowing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from ...registry import Image, PlatformImage
+from ...registry.mediatypes import short_name
+from .common import Message, code, date_with_age, escape, human_size, short_digest, truncate
+from .limits import MAX_BLOCKS, MAX_FIELD_TEXT, MAX_SECTION_TEXT
+
+MAX_LAYERS_SHOWN = 25
+MAX_PAIRS_SHOWN = 20
+# header, fields, labels, annotations, divider, attestations, room for the "more" note
+FIXED_BLOCKS = 8
+
+
+def _pairs(title: str, values: dict[str, str]) -> Block | None:
+    if not values:
+        return None
+    lines = [
+        f"{code(k, 120)} = {code(v, 300)}" for k, v in sorted(values.items())[:MAX_PAIRS_SHOWN]
+    ]
+    if len(values) > MAX_PAIRS_SHOWN:
+        lines.append(f"… and {len(values) - MAX_PAIRS_SHOWN} more")
+    return SectionBlock(
+        text=MarkdownTextObject(text=truncate(f"*{title}*\n" + "\n".join(lines), MAX_SECTION_TEXT))
+    )
+
+
+def _platform_section(image: PlatformImage, now: datetime) -> Block:
+    name = escape(str(image.platform)) if image.platform else "platform unknown"
+    lines = [
+        f"*{name}*  `{short_digest(image.digest)}`  ·  {human_size(image.size)}  ·  "
+        f"{date_with_age(image.created, now)}"
+    ]
+    if image.config is not None:
+        lines.append(
+            f"Config `{short_digest(image.config.digest)}` ({human_size(image.config.size)})"
+        )
+    count = len(image.layers)
+    lines.append(f"{count} layer{'s' if count != 1 else ''}:")
+    shown = image.layers[:MAX_LAYERS_SHOWN]
+    for i, layer in enumerate(shown, 1):
+        lines.append(f"{i}. `{short_digest(layer.digest)}`  {human_size(layer.size)}")
+    if count > len(shown):
+        lines.append(f"… and {count - len(shown)} more")
+    return SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), MAX_SECTION_TEXT)))
+
+
+def render_image(image: Image, registry_url: str, now: datetime) -> Message:
+    """The detail view of an image (single-platform or multi-arch)."""
+    ref = f"{image.repository}:{image.tag}" if image.tag else f"{image.repository}@{image.digest}"
+    fields = [
+        f"*Digest*\n`{escape(image.digest)}`",
+        f"*Media type*\n{escape(short_name(image.media_type))}",
+        f"*Size*\n{human_size(image.size)}" + (" (all platforms)" if image.is_index else ""),
+        f"*Created*\n{date_with_age(image.created, now)}",
+    ]
+    if image.is_index:
+        fields.append(f"*Platforms*\n{len(image.platforms)}")
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(ref, 150)),
+        SectionBlock(fields=[MarkdownTextObject(text=truncate(f, MAX_FIELD_TEXT)) for f in fields]),
+    ]
+    for title, values in (("Labels", image.labels), ("Annotations", image.annotations)):
+        block = _pairs(title, values)
+        if block is not None:
+            blocks.append(block)
+    blocks.append(DividerBlock())
+    room = MAX_BLOCKS - len(blocks) - 3
+    platforms = list(image.platforms)
+    for platform in platforms[:room]:
+        blocks.append(_platform_section(platform, now))
+    notes = []
+    if len(platforms) > room:
+        notes.append(f"… and {len(platforms) - room} more platforms")
+    if image.attestations:
+        count = len(image.attestations)
+        notes.append(
+            f"{count} attestation manifest{'s' if count != 1 else ''} "
+            "(unknown/unknown) not shown: "
+            + ", ".join(f"`{short_digest(a.digest)}`" for a in image.attestations[:5])
+        )
+    notes.append(f"Registry `{escape(registry_url)}`")
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=truncate(n, 2000)) for n in notes])
+    )
+    text = (
+        f"{ref}: {image.digest}, {short_name(image.media_type)}, {human_size(image.size)}, "
+        + ", ".join(image.platform_names[:10])
+    )
+    return Message(text=text, blocks=blocks)

@@ -1,0 +1,116 @@
+"""Running the bot: HTTP mode under gunicorn (a production WSGI server) serving
+``/slack/events``, or Socket Mode when ``SLACK_APP_TOKEN`` is set.
+
+``check_slack`` calls ``auth.test`` once before starting, so a wrong token stops the bot
+with a clear message instead of failing on the first command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from ..config import Settings, SlackSettings
+from ..registry import RegistryClient
+from .app import build_app
+from .context import BotContext
+from .web import web_client
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+HEALTH_PATHS = ("/", "/healthz")
+THREADS = 16
+
+
+class SlackUnavailable(RuntimeError):
+    """``auth.test`` failed: the message says why and what to do."""
+
+
+def check_slack(slack: SlackSettings) -> str:
+    """Verify the bot token with ``auth.test``; returns the bot's user ID."""
+    client = web_client(slack.bot_token, slack.api_url)
+    try:
+        result = client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "unknown"
+        raise SlackUnavailable(
+            f"Slack refused SLACK_BOT_TOKEN ({error}). Copy the Bot User OAuth Token "
+            "(xoxb-...) from your app's OAuth & Permissions page, and reinstall the app "
+            "if its scopes changed."
+        ) from None
+    except (SlackClientError, OSError) as exc:
+        raise SlackUnavailable(
+            f"Slack's Web API at {slack.api_url} could not be reached "
+            f"({type(exc).__name__}). Check the network, or SLACK_API_URL."
+        ) from None
+    return str(result.get("user_id") or "")
+
+
+def wsgi_app(handler: SlackRequestHandler) -> Callable:
+    """The Bolt handler plus a health check for the platform's probes."""
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in HEALTH_PATHS:
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        return handler(environ, start_response)
+
+    return application
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, factory: Callable[[], Callable], options: dict) -> None:
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Callable:
+        return self.factory()
+
+
+def _context(settings: Settings) -> BotContext:
+    return BotContext(registry=RegistryClient(settings.registry))
+
+
+def serve_http(settings: Settings) -> None:
+    """Serve ``/slack/events`` on 0.0.0.0:$PORT with gunicorn (one process, threads, so
+    the registry cache is shared)."""
+    slack = settings.slack
+    assert slack is not None
+
+    def factory() -> Callable:
+        return wsgi_app(SlackRequestHandler(build_app(slack, _context(settings)), EVENTS_PATH))
+
+    options = {
+        "bind": f"0.0.0.0:{slack.port}",
+        "workers": 1,
+        "worker_class": "gthread",
+        "threads": THREADS,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "loglevel": settings.log_level.lower(),
+        "errorlog": "-",
+        "accesslog": None,
+        "proc_name": "registry-bot",
+    }
+    log.info("serving Slack requests at http://0.0.0.0:%d%s", slack.port, EVENTS_PATH)
+    _Gunicorn(factory, options).run()
+
+
+def serve_socket_mode(settings: Settings) -> None:
+    """Connect to Slack over Socket Mode (no public URL needed)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    slack = settings.slack
+    assert slack is not None and slack.app_token is not None
+    app = build_app(slack, _context(settings))
+    log.info("connecting to Slack over Socket Mode")
+    SocketModeHandler(app, slack.app_token).start()

@@ -1,0 +1,156 @@
+"""A local stand-in for Slack: it plays the Web API (``/api/METHOD``) and the
+``response_url`` endpoints (``/response/KEY``), and records every call.
+
+``fail_next`` queues injected answers (e.g. 429 with Retry-After) for a path prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+BOT_USER = "UBOT0001"
+
+
+@dataclass
+class Call:
+    path: str
+    body: dict
+    headers: dict
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def method(self) -> str:
+        return self.path.removeprefix("/api/")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class SlackStandIn:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.fail_next: dict[str, list[tuple[int, dict]]] = {}
+        self.api_answers: dict[str, dict] = {
+            "auth.test": {
+                "ok": True,
+                "user_id": BOT_USER,
+                "bot_id": "B0001",
+                "team_id": "T0001",
+                "url": "https://example.slack.com/",
+            },
+        }
+        self.valid_tokens = {"xoxb-test-token"}
+        self._cond = threading.Condition()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                ctype = self.headers.get("Content-Type", "")
+                if "json" in ctype:
+                    body = json.loads(raw or b"{}")
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                call = Call(self.path, body, dict(self.headers))
+                with standin._cond:
+                    standin.calls.append(call)
+                    injected = None
+                    for prefix, queue in standin.fail_next.items():
+                        if self.path.startswith(prefix) and queue:
+                            injected = queue.pop(0)
+                            break
+                    standin._cond.notify_all()
+                if injected:
+                    status, headers = injected
+                    self._reply(status, b'{"ok": false, "error": "injected"}', headers)
+                    return
+                if self.path.startswith("/response/"):
+                    self._reply(200, b"ok", {"Content-Type": "text/plain"})
+                    return
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                if not token:
+                    token = body.get("token", "")
+                if token not in standin.valid_tokens and not token.startswith("xapp-"):
+                    answer = {"ok": False, "error": "invalid_auth"}
+                else:
+                    answer = standin.api_answers.get(call.method, {"ok": True})
+                    if callable(answer):
+                        answer = answer(call)
+                self._reply(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
+
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/response/{key}"
+
+    def responses(self, key: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.path == f"/response/{key}"]
+
+    def api_calls(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.path == f"/api/{method}"]
+
+    def wait_for(self, predicate: Callable[[], object], timeout: float = 20.0):
+        """Wait until ``predicate()`` is truthy (re-checked on every recorded call)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"Slack stand-in: condition not met in {timeout}s; "
+                        f"calls: {[c.path for c in self.calls]}"
+                    )
+                self._cond.wait(remaining)
+
+    def wait_response(self, key: str, count: int = 1, timeout: float = 20.0) -> Call:
+        return self.wait_for(
+            lambda: (r := self.responses(key)) and len(r) >= count and r[count - 1], timeout
+        )
+
+    def start(self) -> SlackStandIn:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
