@@ -43,6 +43,7 @@ class RegistryProxy:
         self.inject: list[tuple[int, dict[str, str]]] = []  # answered before forwarding
         self.rewrite_link: Callable[[str], str] | None = None
         self.hang = False
+        self.hold: threading.Event | None = None  # when set, requests wait for it
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64))
         proxy = self
@@ -68,6 +69,9 @@ class RegistryProxy:
                     injected = proxy.inject.pop(0) if proxy.inject else None
                 if proxy.hang:
                     time.sleep(3600)
+                hold = proxy.hold
+                if hold is not None:
+                    hold.wait(60)
                 if proxy.delay:
                     time.sleep(proxy.delay)
                 if injected:

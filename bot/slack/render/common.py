@@ -24,6 +24,25 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + ELLIPSIS
 
 
+def fit_lines(head: str, lines: list[str], limit: int, *, max_lines: int | None = None) -> str:
+    """``head`` then as many ``lines`` as fit in ``limit`` characters (and at most
+    ``max_lines``), ending with "… and N more" when some were left out."""
+    text = head
+    budget = limit - 40  # room for the "… and N more" line
+    shown = 0
+    for line in lines:
+        if max_lines is not None and shown >= max_lines:
+            break
+        candidate = f"{text}\n{line}" if text else line
+        if len(candidate) > budget:
+            break
+        text = candidate
+        shown += 1
+    if shown < len(lines):
+        text += f"\n… and {len(lines) - shown} more"
+    return text
+
+
 def code(text: object, limit: int = 200) -> str:
     """Untrusted text as inline code: escaped, backticks neutralised, truncated."""
     raw = truncate(str(text).replace("`", "'").replace("\n", " "), limit)
@@ -84,9 +103,13 @@ class Message:
     blocks: list[Block] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The payload, validated by slack_sdk and by our own limit checks."""
+        """The payload, validated by slack_sdk and by our own limit checks.
+
+        ``text`` is raw text; Slack parses the fallback too (a ``<!channel>`` there would
+        notify), so it is escaped here.
+        """
         payload = {
-            "text": truncate(self.text, 3000),
+            "text": escape(truncate(self.text, 3000)),
             "blocks": [block.to_dict() for block in self.blocks],
         }
         check_message(payload)

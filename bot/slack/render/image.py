@@ -19,7 +19,16 @@ from slack_sdk.models.blocks import (
 
 from ...registry import Image, PlatformImage
 from ...registry.mediatypes import short_name
-from .common import Message, code, date_with_age, escape, human_size, short_digest, truncate
+from .common import (
+    Message,
+    code,
+    date_with_age,
+    escape,
+    fit_lines,
+    human_size,
+    short_digest,
+    truncate,
+)
 from .limits import MAX_BLOCKS, MAX_FIELD_TEXT, MAX_SECTION_TEXT
 
 MAX_LAYERS_SHOWN = 25
@@ -31,34 +40,29 @@ FIXED_BLOCKS = 8
 def _pairs(title: str, values: dict[str, str]) -> Block | None:
     if not values:
         return None
-    lines = [
-        f"{code(k, 120)} = {code(v, 300)}" for k, v in sorted(values.items())[:MAX_PAIRS_SHOWN]
-    ]
-    if len(values) > MAX_PAIRS_SHOWN:
-        lines.append(f"… and {len(values) - MAX_PAIRS_SHOWN} more")
-    return SectionBlock(
-        text=MarkdownTextObject(text=truncate(f"*{title}*\n" + "\n".join(lines), MAX_SECTION_TEXT))
-    )
+    lines = [f"{code(k, 120)} = {code(v, 300)}" for k, v in sorted(values.items())]
+    text = fit_lines(f"*{title}*", lines, MAX_SECTION_TEXT, max_lines=MAX_PAIRS_SHOWN)
+    return SectionBlock(text=MarkdownTextObject(text=text))
 
 
 def _platform_section(image: PlatformImage, now: datetime) -> Block:
     name = escape(str(image.platform)) if image.platform else "platform unknown"
-    lines = [
+    head = [
         f"*{name}*  `{short_digest(image.digest)}`  ·  {human_size(image.size)}  ·  "
         f"{date_with_age(image.created, now)}"
     ]
     if image.config is not None:
-        lines.append(
+        head.append(
             f"Config `{short_digest(image.config.digest)}` ({human_size(image.config.size)})"
         )
     count = len(image.layers)
-    lines.append(f"{count} layer{'s' if count != 1 else ''}:")
-    shown = image.layers[:MAX_LAYERS_SHOWN]
-    for i, layer in enumerate(shown, 1):
-        lines.append(f"{i}. `{short_digest(layer.digest)}`  {human_size(layer.size)}")
-    if count > len(shown):
-        lines.append(f"… and {count - len(shown)} more")
-    return SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), MAX_SECTION_TEXT)))
+    head.append(f"{count} layer{'s' if count != 1 else ''}:")
+    lines = [
+        f"{i}. `{short_digest(layer.digest)}`  {human_size(layer.size)}"
+        for i, layer in enumerate(image.layers, 1)
+    ]
+    text = fit_lines("\n".join(head), lines, MAX_SECTION_TEXT, max_lines=MAX_LAYERS_SHOWN)
+    return SectionBlock(text=MarkdownTextObject(text=text))
 
 
 def render_image(image: Image, registry_url: str, now: datetime) -> Message:
