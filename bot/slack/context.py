@@ -1,17 +1,33 @@
-"""What every listener needs: the registry client, the responder and a clock."""
+"""What every listener needs: the registry client, the responder, a clock, and the pool
+that runs registry work after ``ack()``.
+
+Bolt runs listeners on a small executor (5 threads) and answers Slack only once the
+listener has called ``ack()``. If listeners did their registry work on those threads, a
+few commands against a slow registry would leave no thread to acknowledge the next one.
+So listeners acknowledge, hand the work to ``background`` and return.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..registry import RegistryClient
 from .web import Responder
 
+log = logging.getLogger(__name__)
+WORKERS = 32
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bot-work")
 
 
 @dataclass
@@ -19,7 +35,19 @@ class BotContext:
     registry: RegistryClient
     responder: Responder = field(default_factory=Responder)
     now: Callable[[], datetime] = _now
+    pool: ThreadPoolExecutor = field(default_factory=_pool)
 
     @property
     def registry_url(self) -> str:
         return self.registry.display_url
+
+    def background(self, work: Callable[[], None], what: str) -> Future:
+        """Run ``work`` after the acknowledgement; a crash is logged, never lost."""
+
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("%s failed", what)
+
+        return self.pool.submit(run)

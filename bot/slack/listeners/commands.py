@@ -1,5 +1,5 @@
-"""The ``/registry`` slash command. ``ack()`` comes first, always; registry work after,
-and its result goes to the command's ``response_url``."""
+"""The ``/registry`` slash command. ``ack()`` comes first, always; registry work runs in
+the background afterwards, and its result goes to the command's ``response_url``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from slack_bolt import Ack, App
 
 from ..browsing import run_browse
-from ..commands import Help, UsageError, parse_command
+from ..commands import Command, Help, UsageError, parse_command
 from ..context import BotContext
 from ..render import Message, render_help, render_usage_error
 from ..render.errors import render_internal_error
@@ -19,6 +19,15 @@ COMMAND = "/registry"
 
 def _ack_with(ack: Ack, message: Message) -> None:
     ack(response_type="ephemeral", **message.to_dict())
+
+
+def _reply(ctx: BotContext, parsed: Command, response_url: str) -> None:
+    try:
+        message = run_browse(ctx, parsed)
+    except Exception:
+        log.exception("/registry %s failed", type(parsed).__name__)
+        message = render_internal_error()
+    ctx.responder.send(response_url, message)
 
 
 def register(app: App, ctx: BotContext) -> None:
@@ -34,9 +43,5 @@ def register(app: App, ctx: BotContext) -> None:
             _ack_with(ack, render_help(ctx.registry_url))
             return
         ack()
-        try:
-            message = run_browse(ctx, parsed)
-        except Exception:
-            log.exception("/registry %s failed", parsed.__class__.__name__)
-            message = render_internal_error()
-        ctx.responder.send(command["response_url"], message)
+        response_url = command["response_url"]
+        ctx.background(lambda: _reply(ctx, parsed, response_url), f"/registry {text!r}")
