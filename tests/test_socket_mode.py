@@ -1,0 +1,130 @@
+"""Socket Mode end to end: with SLACK_APP_TOKEN set, the real registry-bot process opens
+a connection (apps.connections.open on the Slack stand-in), receives a slash command
+envelope over a WebSocket, acknowledges it by envelope ID, and replies to response_url."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import uuid
+
+import pytest
+from websockets.sync.server import serve
+
+from tests.support.bot_process import BotProcess
+from tests.support.images import push_image
+from tests.support.slack_standin import SlackStandIn
+
+
+class SocketModeEndpoint:
+    """Plays Slack's side of a Socket Mode connection."""
+
+    def __init__(self) -> None:
+        self.connected = threading.Event()
+        self.to_bot: queue.Queue[dict] = queue.Queue()
+        self.from_bot: queue.Queue[dict] = queue.Queue()
+        self.server = serve(self._handle, "127.0.0.1", 0)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link"
+
+    def _handle(self, ws) -> None:
+        ws.send(
+            json.dumps(
+                {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}}
+            )
+        )
+        self.connected.set()
+        while True:
+            try:
+                envelope = self.to_bot.get(timeout=0.05)
+                ws.send(json.dumps(envelope))
+            except queue.Empty:
+                pass
+            try:
+                message = ws.recv(timeout=0.05)
+            except TimeoutError:
+                continue
+            except Exception:
+                return
+            self.from_bot.put(json.loads(message))
+
+    def start(self) -> SocketModeEndpoint:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def slash_envelope(text: str, response_url: str) -> dict:
+    return {
+        "envelope_id": uuid.uuid4().hex,
+        "type": "slash_commands",
+        "accepts_response_payload": True,
+        "payload": {
+            "token": "legacy-unused",
+            "team_id": "T0001",
+            "team_domain": "example",
+            "channel_id": "C0CHAN01",
+            "channel_name": "ops",
+            "user_id": "U0USER01",
+            "user_name": "someone",
+            "command": "/registry",
+            "text": text,
+            "api_app_id": "A0001",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        },
+    }
+
+
+@pytest.fixture
+def socket_bot(registry):
+    standin = SlackStandIn().start()
+    endpoint = SocketModeEndpoint().start()
+    standin.api_answers["apps.connections.open"] = {"ok": True, "url": endpoint.url}
+    bot = BotProcess(
+        registry_url=registry.url,
+        slack_api_url=standin.api_url,
+        extra_env={"SLACK_APP_TOKEN": "xapp-1-test", "SLACK_SIGNING_SECRET": ""},
+    )
+    bot.start(wait=False)
+    try:
+        if not endpoint.connected.wait(30):
+            raise RuntimeError(f"the bot never connected:\n{bot.log()}")
+        yield bot, standin, endpoint
+    finally:
+        bot.stop()
+        endpoint.stop()
+        standin.stop()
+
+
+def _ack_for(endpoint: SocketModeEndpoint, envelope_id: str) -> dict:
+    while True:
+        message = endpoint.from_bot.get(timeout=20)
+        if message.get("envelope_id") == envelope_id:
+            return message
+
+
+def test_socket_mode_command_round_trip(socket_bot, client):
+    _, standin, endpoint = socket_bot
+    pushed = push_image(client, "socket/app", ["v1"])
+    (opened,) = standin.api_calls("apps.connections.open")
+    assert opened.headers["Authorization"] == "Bearer xapp-1-test"
+
+    envelope = slash_envelope("tags socket/app", standin.response_url("sm1"))
+    endpoint.to_bot.put(envelope)
+    ack = _ack_for(endpoint, envelope["envelope_id"])
+    assert "blocks" not in (ack.get("payload") or {})
+    reply = standin.wait_response("sm1").body
+    assert pushed.digest[7:19] in str(reply["blocks"])
+
+    envelope = slash_envelope("help", standin.response_url("sm2"))
+    endpoint.to_bot.put(envelope)
+    ack = _ack_for(endpoint, envelope["envelope_id"])
+    assert "/registry tags busybox 1.3*" in json.dumps(ack["payload"])
