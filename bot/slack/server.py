@@ -68,6 +68,12 @@ class _Gunicorn(BaseApplication):
         self.options = options
         super().__init__()
 
+    @staticmethod
+    def known_settings() -> set[str]:
+        from gunicorn.config import KNOWN_SETTINGS
+
+        return {s.name for s in KNOWN_SETTINGS}
+
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
@@ -101,6 +107,8 @@ def serve_http(settings: Settings) -> None:
         "accesslog": None,
         "proc_name": "registry-bot",
     }
+    if "control_socket_disable" in _Gunicorn.known_settings():
+        options["control_socket_disable"] = True  # gunicorn >= 27: no socket in $HOME
     log.info("serving Slack requests at http://0.0.0.0:%d%s", slack.port, EVENTS_PATH)
     _Gunicorn(factory, options).run()
 
