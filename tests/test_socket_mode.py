@@ -14,6 +14,7 @@ from websockets.sync.server import serve
 
 from tests.support.bot_process import BotProcess
 from tests.support.images import push_image
+from tests.support.slack_requests import command_fields
 from tests.support.slack_standin import SlackStandIn
 
 
@@ -65,21 +66,7 @@ def slash_envelope(text: str, response_url: str) -> dict:
         "envelope_id": uuid.uuid4().hex,
         "type": "slash_commands",
         "accepts_response_payload": True,
-        "payload": {
-            "token": "legacy-unused",
-            "team_id": "T0001",
-            "team_domain": "example",
-            "channel_id": "C0CHAN01",
-            "channel_name": "ops",
-            "user_id": "U0USER01",
-            "user_name": "someone",
-            "command": "/registry",
-            "text": text,
-            "api_app_id": "A0001",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
-        },
+        "payload": command_fields(text, response_url),
     }
 
 

@@ -51,16 +51,12 @@ def _clamp(page: int, total: int, per_page: int) -> int:
     return min(max(0, page), last)
 
 
-@dataclass(frozen=True)
-class RepoPage:
-    """One page of repository names."""
+class _Paged:
+    """Page arithmetic shared by the listings (``total`` items, ``per_page`` a page)."""
 
-    names: list[str]
     total: int
     page: int
     per_page: int
-    pattern: str | None = None
-    catalog_total: int = 0
 
     @property
     def pages(self) -> int:
@@ -80,7 +76,19 @@ class RepoPage:
 
 
 @dataclass(frozen=True)
-class TagPage:
+class RepoPage(_Paged):
+    """One page of repository names."""
+
+    names: list[str]
+    total: int
+    page: int
+    per_page: int
+    pattern: str | None = None
+    catalog_total: int = 0
+
+
+@dataclass(frozen=True)
+class TagPage(_Paged):
     """One page of tags, each described (or the error that describing it raised)."""
 
     repository: str
@@ -92,22 +100,6 @@ class TagPage:
     pattern: str | None = None
     repository_total: int = 0
     shared: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.page + 1 < self.pages
-
-    @property
-    def first_index(self) -> int:
-        return self.page * self.per_page
 
     def siblings(self, tag: str, image: Image) -> list[str]:
         """Other tags of this page that point at the same digest."""

@@ -53,11 +53,11 @@ def check_slack(slack: SlackSettings) -> str:
 def wsgi_app(handler: SlackRequestHandler) -> Callable:
     """The Bolt handler plus a health check for the platform's probes."""
 
-    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in HEALTH_PATHS:
+    def application(env: dict, start_response: Callable) -> Iterable[bytes]:
+        if env.get("REQUEST_METHOD") == "GET" and env.get("PATH_INFO") in HEALTH_PATHS:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
-        return handler(environ, start_response)
+        return handler(env, start_response)
 
     return application
 

@@ -7,14 +7,14 @@ headers, and it counts requests by method and path.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+
+from .http import QuietHandler, Server
 
 HOP_HEADERS = {
     "connection",
@@ -27,11 +27,6 @@ HOP_HEADERS = {
     "trailer",
     "host",
 }
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default backlog of 5 drops bursts of connections
 
 
 class RegistryProxy:
@@ -48,18 +43,7 @@ class RegistryProxy:
         self._client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64))
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                super().setup()
-                # Headers and body go out in separate writes: without NODELAY, Nagle's
-                # algorithm and delayed ACKs add ~40 ms to every response.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+        class Handler(QuietHandler):
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -76,11 +60,7 @@ class RegistryProxy:
                     time.sleep(proxy.delay)
                 if injected:
                     status, headers = injected
-                    self.send_response(status)
-                    for k, v in headers.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self.reply(status, b"", headers)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
                 upstream = proxy._client.request(
@@ -105,7 +85,7 @@ class RegistryProxy:
 
             do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = _handle
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

@@ -38,26 +38,30 @@ def post_signed(
     return httpx.post(url, content=body.encode(), headers=headers, timeout=timeout)
 
 
-def command_body(
+def command_fields(
     text: str, response_url: str, *, user: str = "U0USER01", channel: str = "C0CHAN01"
-) -> str:
-    return urlencode(
-        {
-            "token": "legacy-unused",
-            "team_id": "T0001",
-            "team_domain": "example",
-            "channel_id": channel,
-            "channel_name": "ops",
-            "user_id": user,
-            "user_name": "someone",
-            "command": "/registry",
-            "text": text,
-            "api_app_id": "A0001",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
-        }
-    )
+) -> dict[str, str]:
+    """The fields Slack sends with a ``/registry`` command."""
+    return {
+        "token": "legacy-unused",
+        "team_id": "T0001",
+        "team_domain": "example",
+        "channel_id": channel,
+        "channel_name": "ops",
+        "user_id": user,
+        "user_name": "someone",
+        "command": "/registry",
+        "text": text,
+        "api_app_id": "A0001",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
+    }
+
+
+def command_body(text: str, response_url: str, **kwargs) -> str:
+    """A slash command request body (form-encoded), as Slack posts it over HTTP."""
+    return urlencode(command_fields(text, response_url, **kwargs))
 
 
 def action_body(

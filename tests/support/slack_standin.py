@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from .http import QuietHandler, Server
 
 BOT_USER = "UBOT0001"
 
@@ -28,11 +28,6 @@ class Call:
     @property
     def method(self) -> str:
         return self.path.removeprefix("/api/")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
 
 
 class SlackStandIn:
@@ -52,24 +47,7 @@ class SlackStandIn:
         self._cond = threading.Condition()
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 ctype = self.headers.get("Content-Type", "")
@@ -88,10 +66,10 @@ class SlackStandIn:
                     standin._cond.notify_all()
                 if injected:
                     status, headers = injected
-                    self._reply(status, b'{"ok": false, "error": "injected"}', headers)
+                    self.reply(status, b'{"ok": false, "error": "injected"}', headers)
                     return
                 if self.path.startswith("/response/"):
-                    self._reply(200, b"ok", {"Content-Type": "text/plain"})
+                    self.reply(200, b"ok", {"Content-Type": "text/plain"})
                     return
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                 if not token:
@@ -102,9 +80,9 @@ class SlackStandIn:
                     answer = standin.api_answers.get(call.method, {"ok": True})
                     if callable(answer):
                         answer = answer(call)
-                self._reply(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
+                self.reply(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
