@@ -98,3 +98,41 @@ def make_client() -> Iterator:
 def client(registry: RegistryServer, make_client) -> RegistryClient:
     """A client of the delete-enabled registry."""
     return make_client(registry.url)
+
+
+# -- databases ---------------------------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a schema of its own in the PostgreSQL
+    named by TEST_DATABASE_URL (skipped, with the reason, when that is unset)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry-bot.db'}"
+        return
+    yield from _postgres_schema()
+
+
+def _postgres_schema() -> Iterator[str]:
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from bot.deletions.store import normalize_url
+
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(
+            "PostgreSQL tests need TEST_DATABASE_URL (CI sets it; e.g. "
+            "postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(base))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -343,17 +343,24 @@ class RegistryClient:
         )
         return response.content
 
-    def blob_exists(self, repository: str, digest: str) -> bool:
-        """HEAD a blob: True when the repository has it."""
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        """HEAD a blob: its size (None when the registry does not say). Raises
+        BlobNotFoundError when the repository does not have it."""
         validate_repository(repository)
         validate_digest(digest)
+        response = self.request(
+            "HEAD",
+            f"v2/{repository}/blobs/{digest}",
+            action="look up blob",
+            target=f"{repository}@{digest}",
+        )
+        length = response.headers.get("Content-Length", "")
+        return int(length) if length.isdigit() else None
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """HEAD a blob: True when the repository has it."""
         try:
-            self.request(
-                "HEAD",
-                f"v2/{repository}/blobs/{digest}",
-                action="look up blob",
-                target=f"{repository}@{digest}",
-            )
+            self.blob_size(repository, digest)
         except NotFoundError:
             return False
         return True

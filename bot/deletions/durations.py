@@ -1,0 +1,29 @@
+"""Durations as people write them in settings: ``90s``, ``15m``, ``24h``, ``7d``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s`` -> 90 seconds. ValueError, saying the accepted forms, otherwise."""
+    match = _DURATION_RE.match(text or "")
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"{text!r} is not a duration: write a positive number and a unit, like 90s, "
+            "15m, 24h or 7d"
+        )
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+def format_duration(delta: timedelta) -> str:
+    """The largest whole unit that fits: ``1d``, ``90m``, ``45s``."""
+    seconds = int(delta.total_seconds())
+    for suffix, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= length and seconds % length == 0:
+            return f"{seconds // length}{suffix}"
+    return f"{seconds}s"

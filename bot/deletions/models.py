@@ -1,0 +1,89 @@
+"""The typed records of the deletion workflow: requests, their states, audit events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    MANIFEST = "manifest"
+    BLOB = "blob"
+
+
+class State(StrEnum):
+    """A request's life: ``draft`` (previewed, digest pinned) -> ``submitting`` (its
+    message being posted) -> ``pending`` (open for votes) -> ``executing`` -> ``deleted``
+    or ``failed``; or ``rejected``, ``expired``, ``cancelled``."""
+
+    DRAFT = "draft"
+    SUBMITTING = "submitting"
+    PENDING = "pending"
+    EXECUTING = "executing"
+    DELETED = "deleted"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in CLOSED
+
+
+CLOSED = frozenset({State.DELETED, State.FAILED, State.REJECTED, State.EXPIRED, State.CANCELLED})
+
+
+@dataclass(frozen=True)
+class DeletionRequest:
+    """One request to delete a manifest or a blob, pinned to a digest at preview time."""
+
+    id: str
+    kind: Kind
+    repository: str
+    digest: str
+    requester: str
+    channel: str
+    state: State
+    created_at: datetime
+    expires_at: datetime
+    approvals_required: int
+    tag: str | None = None
+    reason: str = ""
+    siblings: tuple[str, ...] = ()
+    size: int | None = None
+    platforms: tuple[str, ...] = ()
+    message_channel: str | None = None
+    message_ts: str | None = None
+    audit_channel: str | None = None
+    audit_ts: str | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    outcome: str = ""
+    approvals: tuple[str, ...] = field(default=())
+
+    @property
+    def target(self) -> str:
+        """``repo:tag`` when a tag was named, else ``repo@digest``."""
+        if self.tag:
+            return f"{self.repository}:{self.tag}"
+        return f"{self.repository}@{self.digest}"
+
+    @property
+    def tags_removed(self) -> tuple[str, ...]:
+        """Every tag the deletion takes away: the named one and its siblings."""
+        named = (self.tag,) if self.tag else ()
+        return named + tuple(t for t in self.siblings if t != self.tag)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An append-only record: who did what to which request, and when."""
+
+    id: int
+    request_id: str | None
+    at: datetime
+    actor: str | None
+    event: str
+    detail: str = ""

@@ -1,0 +1,84 @@
+"""Who may vote on a deletion request.
+
+``APPROVERS`` lists Slack user IDs (``U...``/``W...``) and user group IDs (``S...``).
+Group members come from a lookup the front end provides, cached briefly. The requester
+never counts, even when listed as an approver.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .models import DeletionRequest
+
+log = logging.getLogger(__name__)
+GROUP_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+
+class ApproverPolicy:
+    def __init__(
+        self,
+        approvers: Iterable[str],
+        group_members: Callable[[str], Iterable[str]] | None = None,
+        *,
+        cache_seconds: float = GROUP_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        ids = [a.strip() for a in approvers if a and a.strip()]
+        self.users = frozenset(a for a in ids if not a.startswith("S"))
+        self.groups = frozenset(a for a in ids if a.startswith("S"))
+        self._group_members = group_members
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.users or self.groups)
+
+    def members_of(self, group: str) -> frozenset[str]:
+        """The members of a user group (cached); empty when it cannot be read."""
+        with self._lock:
+            cached = self._cache.get(group)
+            if cached and cached[0] > self._clock():
+                return cached[1]
+        if self._group_members is None:
+            return frozenset()
+        try:
+            members = frozenset(self._group_members(group))
+        except Exception as exc:  # the lookup is the front end's; never let it crash a vote
+            log.warning("could not read the members of user group %s: %s", group, exc)
+            return frozenset()
+        with self._lock:
+            self._cache[group] = (self._clock() + self._cache_seconds, members)
+        return members
+
+    def is_approver(self, user: str) -> bool:
+        return user in self.users or any(user in self.members_of(g) for g in self.groups)
+
+    def check(self, user: str, request: DeletionRequest) -> Decision:
+        """May ``user`` vote on ``request``?"""
+        if user == request.requester:
+            return Decision(
+                False,
+                "You requested this deletion, so your vote does not "
+                "count: another approver has to approve it.",
+            )
+        if self.is_approver(user):
+            return Decision(True)
+        return Decision(
+            False,
+            "Only approvers (the people and user groups in APPROVERS) "
+            "may approve or reject deletions.",
+        )

@@ -1,0 +1,125 @@
+"""The SQL schema (SQLAlchemy Core) and its migrations.
+
+``migrate`` brings a database to the newest version: each migration runs once, in
+order, recorded in ``schema_version``. To change the schema, append a migration; never
+edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+metadata = MetaData()
+
+schema_version = Table(
+    "registry_bot_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+)
+
+requests = Table(
+    "deletion_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("repository", String(255), nullable=False),
+    Column("tag", String(128)),
+    Column("digest", String(160), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("requester", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("approvals_required", Integer, nullable=False),
+    Column("siblings", Text, nullable=False, default="[]"),
+    Column("size", BigInteger),
+    Column("platforms", Text, nullable=False, default="[]"),
+    Column("message_channel", String(32)),
+    Column("message_ts", String(32)),
+    Column("audit_channel", String(32)),
+    Column("audit_ts", String(32)),
+    Column("closed_by", String(32)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("outcome", Text, nullable=False, default=""),
+    Index("ix_deletion_requests_state", "state"),
+)
+
+votes = Table(
+    "deletion_votes",
+    metadata,
+    Column("request_id", String(32), ForeignKey("deletion_requests.id"), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("approve", Boolean, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+audit_events = Table(
+    "deletion_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(32)),
+    Column("event", String(32), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+)
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[requests, votes, audit_events])
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1)]
+
+
+def current_version(conn: Connection) -> int:
+    return (
+        conn.execute(
+            select(schema_version.c.version).order_by(schema_version.c.version.desc()).limit(1)
+        ).scalar()
+        or 0
+    )
+
+
+def migrate(engine: Engine) -> int:
+    """Apply every migration the database lacks; returns the resulting version.
+
+    Safe when several replicas start at once: a migration that another process applied
+    first is skipped.
+    """
+    # Another replica may create it at the same moment.
+    with contextlib.suppress(IntegrityError, OperationalError, ProgrammingError):
+        metadata.create_all(engine, tables=[schema_version])
+    for version, apply in MIGRATIONS:
+        try:
+            with engine.begin() as conn:
+                if current_version(conn) >= version:
+                    continue
+                apply(conn)
+                conn.execute(schema_version.insert().values(version=version))
+        except (IntegrityError, OperationalError, ProgrammingError):
+            with engine.connect() as conn:
+                if current_version(conn) < version:
+                    raise
+    with engine.connect() as conn:
+        return current_version(conn)

@@ -1,0 +1,224 @@
+"""The deletion store: requests, votes and the append-only audit log, in SQL.
+
+Every state change is a compare-and-set (``UPDATE ... WHERE id = ? AND state IN (...)``),
+so concurrent clicks, retried deliveries and several replicas sharing one database agree
+on a single outcome. A vote is a row keyed by (request, user): one person counts once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from .models import AuditEvent, DeletionRequest, Kind, State
+from .schema import audit_events, migrate, requests, votes
+
+DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` (Heroku) and ``postgresql://`` use psycopg 3; others unchanged."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite with WAL and a busy timeout, or PostgreSQL."""
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
+    return DeletionRequest(
+        id=row.id,
+        kind=Kind(row.kind),
+        repository=row.repository,
+        tag=row.tag,
+        digest=row.digest,
+        reason=row.reason,
+        requester=row.requester,
+        channel=row.channel,
+        state=State(row.state),
+        created_at=_utc(row.created_at),
+        expires_at=_utc(row.expires_at),
+        approvals_required=row.approvals_required,
+        siblings=tuple(json.loads(row.siblings or "[]")),
+        size=row.size,
+        platforms=tuple(json.loads(row.platforms or "[]")),
+        message_channel=row.message_channel,
+        message_ts=row.message_ts,
+        audit_channel=row.audit_channel,
+        audit_ts=row.audit_ts,
+        closed_by=row.closed_by,
+        closed_at=_utc(row.closed_at),
+        outcome=row.outcome,
+        approvals=tuple(approvals),
+    )
+
+
+class DeletionStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- requests ----------------------------------------------------------------------
+    def insert(self, request: DeletionRequest) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(requests).values(
+                    id=request.id,
+                    kind=request.kind.value,
+                    repository=request.repository,
+                    tag=request.tag,
+                    digest=request.digest,
+                    reason=request.reason,
+                    requester=request.requester,
+                    channel=request.channel,
+                    state=request.state.value,
+                    created_at=request.created_at,
+                    expires_at=request.expires_at,
+                    approvals_required=request.approvals_required,
+                    siblings=json.dumps(list(request.siblings)),
+                    size=request.size,
+                    platforms=json.dumps(list(request.platforms)),
+                    outcome=request.outcome,
+                )
+            )
+
+    def get(self, request_id: str) -> DeletionRequest | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(requests).where(requests.c.id == request_id)).first()
+            if row is None:
+                return None
+            return _row_to_request(row, self._approvals(conn, request_id))
+
+    def list(self, states: Iterable[State], limit: int = 50) -> list[DeletionRequest]:
+        """Requests in ``states``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(requests)
+                .where(requests.c.state.in_([s.value for s in states]))
+                .order_by(requests.c.created_at)
+                .limit(limit)
+            ).all()
+            return [_row_to_request(r, self._approvals(conn, r.id)) for r in rows]
+
+    def due_for_expiry(self, now: datetime) -> list[DeletionRequest]:
+        """Open requests (drafts included) past their expiry."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(requests).where(
+                    requests.c.state.in_([State.DRAFT.value, State.PENDING.value]),
+                    requests.c.expires_at <= now,
+                )
+            ).all()
+            return [_row_to_request(r) for r in rows]
+
+    def transition(
+        self, request_id: str, from_states: Iterable[State], to: State, **values: Any
+    ) -> bool:
+        """Compare-and-set: move to ``to`` only from one of ``from_states``. True when
+        this call made the change (exactly one concurrent caller wins)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(requests)
+                .where(
+                    requests.c.id == request_id,
+                    requests.c.state.in_([s.value for s in from_states]),
+                )
+                .values(state=to.value, **values)
+            )
+            return result.rowcount == 1
+
+    def set_fields(self, request_id: str, **values: Any) -> None:
+        """Record Slack message coordinates and the like (no state change)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(requests).where(requests.c.id == request_id).values(**values))
+
+    # -- votes -------------------------------------------------------------------------
+    @staticmethod
+    def _approvals(conn, request_id: str) -> list[str]:
+        return list(
+            conn.execute(
+                select(votes.c.user_id)
+                .where(votes.c.request_id == request_id, votes.c.approve.is_(True))
+                .order_by(votes.c.at)
+            ).scalars()
+        )
+
+    def add_vote(self, request_id: str, user: str, approve: bool, at: datetime) -> bool:
+        """Record a vote; False when this user has already voted on this request."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(votes).values(
+                        request_id=request_id, user_id=user, approve=approve, at=at
+                    )
+                )
+            return True
+        except IntegrityError:
+            return False
+
+    def approvals(self, request_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return self._approvals(conn, request_id)
+
+    # -- audit -------------------------------------------------------------------------
+    def audit(
+        self, request_id: str | None, actor: str | None, event_name: str, detail: str, at: datetime
+    ) -> AuditEvent:
+        """Append one audit event. The table is only ever inserted into."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(audit_events).values(
+                    request_id=request_id, at=at, actor=actor, event=event_name, detail=detail
+                )
+            )
+            new_id = result.inserted_primary_key[0]
+        return AuditEvent(new_id, request_id, at, actor, event_name, detail)
+
+    def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
+        """The newest ``limit`` events, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
+            ).all()
+        return [
+            AuditEvent(r.id, r.request_id, _utc(r.at), r.actor, r.event, r.detail) for r in rows
+        ]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(requests)).scalar() or 0
+
+
+def open_store(url: str = DEFAULT_DATABASE_URL) -> DeletionStore:
+    """Connect to ``url``, create or migrate the schema, and return the store."""
+    engine = make_engine(url)
+    migrate(engine)
+    return DeletionStore(engine)

@@ -1,0 +1,281 @@
+"""The deletion workflow against a real registry (DELETEs counted by a proxy), with
+SQLite and with PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.deletions import ApproverPolicy, DeletionService, State, open_store
+from bot.deletions.service import DeletionRefused
+from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
+from tests.support.images import push_image, push_index
+from tests.support.proxy import RegistryProxy
+
+REQUESTER, APPROVER, APPROVER2, OUTSIDER = "UREQUEST1", "UAPPROVE1", "UAPPROVE2", "UOUTSIDE1"
+GROUP, GROUP_MEMBER = "SOPSTEAM1", "UGROUPIE1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def counting(registry):
+    with RegistryProxy(registry.url) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def make_service(database_url, counting):
+    made = []
+
+    def make(
+        *,
+        approvers=(APPROVER, APPROVER2, GROUP, REQUESTER),
+        required=1,
+        clock=None,
+        registry_url=None,
+        ttl=timedelta(hours=24),
+    ) -> DeletionService:
+        client = RegistryClient(RegistrySettings(url=registry_url or counting.url))
+        policy = ApproverPolicy(approvers, lambda g: {GROUP: [GROUP_MEMBER]}.get(g, []))
+        service = DeletionService(
+            open_store(database_url),
+            client,
+            policy,
+            approvals_required=required,
+            ttl=ttl,
+            clock=clock or Clock(),
+        )
+        made.append(service)
+        return service
+
+    yield make
+    for service in made:
+        service.registry.close()
+        service.store.engine.dispose()
+
+
+def open_request(service, ref: str, reason="cleanup", channel="C0CHAN01"):
+    preview = service.preview_manifest(parse_reference(ref), reason, REQUESTER, channel)
+    claimed = service.claim_submit(preview.request.id, REQUESTER)
+    assert claimed is not None and claimed.state == State.SUBMITTING
+    request, events = service.submitted(preview.request.id, channel, "1700000000.000100")
+    assert request.state == State.PENDING and [e.event for e in events] == ["requested"]
+    return request
+
+
+def deletes(proxy) -> int:
+    return proxy.counts.get("DELETE", 0)
+
+
+def test_preview_pins_digest_and_lists_every_sibling(make_service, client):
+    pushed = push_image(client, "del1/app", ["1.0", "1.0.3", "stable"])
+    push_image(client, "del1/app", ["2.0"])
+    service = make_service()
+    preview = service.preview_manifest(parse_reference("del1/app:stable"), "old", REQUESTER, "C1")
+    request = preview.request
+    assert request.state == State.DRAFT and request.digest == pushed.digest
+    assert request.siblings == ("1.0", "1.0.3")
+    assert request.tags_removed == ("stable", "1.0", "1.0.3")
+    assert request.size == pushed.size
+    assert service.store.get(request.id).digest == pushed.digest
+
+
+def test_multi_arch_preview_pins_the_index(make_service, client):
+    pushed = push_index(client, "del1/multi", ["v1", "latest"])
+    request = (
+        make_service()
+        .preview_manifest(parse_reference("del1/multi:v1"), "", REQUESTER, "C1")
+        .request
+    )
+    assert request.digest == pushed.digest and request.siblings == ("latest",)
+    assert request.platforms == ("linux/amd64", "linux/arm64/v8")
+
+
+def test_no_approvers_refuses_at_preview(make_service, client, counting):
+    push_image(client, "del1/noappr", ["v1"])
+    with pytest.raises(DeletionRefused, match="Set APPROVERS"):
+        make_service(approvers=()).preview_manifest(
+            parse_reference("del1/noappr:v1"), "", REQUESTER, "C1"
+        )
+    assert counting.total == 0
+
+
+def test_self_approval_refused_even_when_listed(make_service, client, counting):
+    push_image(client, "del2/app", ["v1"])
+    service = make_service()
+    request = open_request(service, "del2/app:v1")
+    result = service.vote(request.id, REQUESTER, approve=True)
+    assert result.outcome == "refused" and "another approver" in result.message
+    assert [e.event for e in result.events] == ["refused"]
+    assert deletes(counting) == 0 and service.store.get(request.id).state == State.PENDING
+
+
+def test_non_approver_refused_and_audited(make_service, client, counting):
+    push_image(client, "del2/other", ["v1"])
+    service = make_service()
+    request = open_request(service, "del2/other:v1")
+    result = service.vote(request.id, OUTSIDER, approve=True)
+    assert result.outcome == "refused" and "Only approvers" in result.message
+    assert service.recent_audit(1)[0].actor == OUTSIDER
+    assert deletes(counting) == 0
+
+
+def test_group_approver_accepted_and_deletion_executes(make_service, client, counting):
+    pushed = push_image(client, "del3/app", ["v1", "alias"])
+    service = make_service()
+    request = open_request(service, "del3/app:v1")
+    result = service.vote(request.id, GROUP_MEMBER, approve=True)
+    assert result.outcome == "deleted"
+    assert "garbage-collect" in result.message
+    assert deletes(counting) == 1
+    assert (counting.log[-1][0], counting.log[-1][1]) == (
+        "DELETE",
+        f"/v2/del3/app/manifests/{pushed.digest}",
+    )
+    with pytest.raises(ManifestNotFoundError):
+        client.resolve("del3/app", "alias")
+    events = [e.event for e in reversed(service.recent_audit(10)) if e.request_id == request.id]
+    assert events == ["requested", "approved", "executed"]
+
+
+def test_quorum_of_two_needs_two_people(make_service, client, counting):
+    push_image(client, "del4/app", ["v1"])
+    service = make_service(required=2)
+    request = open_request(service, "del4/app:v1")
+    assert service.vote(request.id, APPROVER, True).outcome == "approved"
+    assert service.vote(request.id, APPROVER, True).outcome == "duplicate"
+    assert deletes(counting) == 0
+    assert service.store.get(request.id).approvals == (APPROVER,)
+    assert service.vote(request.id, APPROVER2, True).outcome == "deleted"
+    assert deletes(counting) == 1
+
+
+def test_rejection_then_approval_deletes_nothing(make_service, client, counting):
+    pushed = push_image(client, "del5/app", ["v1"])
+    service = make_service()
+    request = open_request(service, "del5/app:v1")
+    assert service.vote(request.id, APPROVER, False).outcome == "rejected"
+    assert service.vote(request.id, APPROVER2, True).outcome == "closed"
+    assert deletes(counting) == 0 and client.resolve("del5/app", "v1") == pushed.digest
+    assert service.store.get(request.id).closed_by == APPROVER
+
+
+def test_requester_can_withdraw(make_service, client, counting):
+    push_image(client, "del5/withdraw", ["v1"])
+    service = make_service()
+    request = open_request(service, "del5/withdraw:v1")
+    with pytest.raises(DeletionRefused):
+        service.cancel(request.id, APPROVER)
+    assert service.vote(request.id, REQUESTER, False).outcome == "cancelled"
+    assert service.vote(request.id, APPROVER, True).outcome == "closed"
+    assert deletes(counting) == 0
+
+
+def test_expiry(make_service, client, counting):
+    push_image(client, "del6/app", ["v1", "v2"])
+    clock = Clock()
+    service = make_service(clock=clock, ttl=timedelta(minutes=15))
+    late = open_request(service, "del6/app:v1")
+    swept = open_request(service, "del6/app:v2")
+    clock.now += timedelta(minutes=15, seconds=1)
+    result = service.vote(late.id, APPROVER, True)
+    assert result.outcome == "expired" and [e.event for e in result.events] == ["expired"]
+    closed = service.expire_due()
+    assert [r.id for r, _ in closed] == [swept.id]
+    assert service.expire_due() == []
+    assert deletes(counting) == 0
+    assert service.store.get(swept.id).state == State.EXPIRED
+
+
+def test_moved_tag_aborts(make_service, client, counting):
+    old = push_image(client, "del7/app", ["latest"])
+    service = make_service()
+    request = open_request(service, "del7/app:latest")
+    new = push_image(client, "del7/app", ["latest"])  # the tag moves to a new image
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "failed" and "Tag moved" in result.message
+    assert new.digest in result.message and "Nothing was deleted" in result.message
+    assert deletes(counting) == 0
+    assert client.resolve("del7/app", "latest") == new.digest
+    assert client.get_manifest("del7/app", old.digest).digest == old.digest
+
+
+def test_deletion_disabled_fails_with_the_reason(make_service, registry_nodelete):
+    c = RegistryClient(RegistrySettings(url=registry_nodelete.url))
+    push_image(c, "del8/app", ["v1"])
+    service = make_service(registry_url=registry_nodelete.url)
+    request = open_request(service, "del8/app:v1")
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "failed"
+    assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in result.message
+    stored = service.store.get(request.id)
+    assert stored.state == State.FAILED and "deletion is disabled" in stored.outcome
+    assert service.recent_audit(1)[0].event == "failed"
+    c.close()
+
+
+def test_request_survives_a_restart(make_service, client, counting):
+    push_image(client, "del9/app", ["v1"])
+    first = make_service()
+    request = open_request(first, "del9/app:v1")
+    first.store.engine.dispose()
+    second = make_service()  # a new process: new engine, store and service
+    assert second.pending()[0].id == request.id
+    assert second.vote(request.id, APPROVER, True).outcome == "deleted"
+    assert deletes(counting) == 1
+
+
+def test_eight_concurrent_clicks_from_two_approvers_delete_once(make_service, client, counting):
+    push_image(client, "del10/app", ["v1"])
+    replicas = [make_service(required=2), make_service(required=2)]  # two bots, one DB
+    request = open_request(replicas[0], "del10/app:v1")
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def click(i: int) -> None:
+        barrier.wait()
+        user = APPROVER if i % 2 else APPROVER2
+        outcomes.append(replicas[i % 2].vote(request.id, user, True).outcome)
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert deletes(counting) == 1
+    assert outcomes.count("deleted") == 1
+    assert replicas[0].store.get(request.id).state == State.DELETED
+    assert sorted(replicas[0].store.get(request.id).approvals) == [APPROVER, APPROVER2]
+
+
+def test_blob_request(make_service, client, counting):
+    pushed = push_image(client, "del11/app", ["v1"])
+    layer, size = pushed.layers[0]
+    service = make_service()
+    preview = service.preview_blob(parse_reference(f"del11/app@{layer}"), "", REQUESTER, "C1")
+    assert preview.request.size == size
+    service.claim_submit(preview.request.id, REQUESTER)
+    service.submitted(preview.request.id, "C1", "1.1")
+    assert service.vote(preview.request.id, APPROVER, True).outcome == "deleted"
+    assert ("DELETE", f"/v2/del11/app/blobs/{layer}") in counting.log
+
+
+def test_only_the_requester_submits_and_only_once(make_service, client):
+    push_image(client, "del12/app", ["v1"])
+    service = make_service()
+    preview = service.preview_manifest(parse_reference("del12/app:v1"), "", REQUESTER, "C1")
+    with pytest.raises(DeletionRefused):
+        service.claim_submit(preview.request.id, APPROVER)
+    assert service.claim_submit(preview.request.id, REQUESTER) is not None
+    assert service.claim_submit(preview.request.id, REQUESTER) is None  # a double click
+    service.release_submit(preview.request.id)  # posting failed: it can be retried
+    assert service.claim_submit(preview.request.id, REQUESTER) is not None
