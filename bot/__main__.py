@@ -27,12 +27,14 @@ def main(argv: list[str] | None = None) -> int:
         # httpx logs every request line at INFO; our own logs say what matters.
         for name in ("httpx", "httpcore"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    from .deletions.store import DatabaseUnavailable, check_database
     from .slack.server import SlackUnavailable, check_slack, serve_http, serve_socket_mode
 
     assert settings.slack is not None
     try:
         check_slack(settings.slack)
-    except SlackUnavailable as exc:
+        check_database(settings.deletions.database_url)
+    except (SlackUnavailable, DatabaseUnavailable) as exc:
         print(f"registry-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if settings.slack.socket_mode:

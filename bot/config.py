@@ -8,12 +8,17 @@ Every variable is documented in ``.env.example``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
 
+from .deletions.durations import parse_duration
+from .deletions.store import DEFAULT_DATABASE_URL, normalize_url
 from .registry.settings import DEFAULT_URL, RegistrySettings
 
 TRUE = {"1", "true", "yes", "on"}
@@ -48,10 +53,23 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class DeletionSettings:
+    """Who approves deletions, how many approvals, where requests and the audit go."""
+
+    approvers: tuple[str, ...] = ()
+    approvals_required: int = 1
+    approval_channel: str | None = None
+    audit_channel: str | None = None
+    ttl: timedelta = timedelta(hours=24)
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
+
+
+@dataclass(frozen=True)
 class Settings:
     registry: RegistrySettings
     slack: SlackSettings | None = None
     log_level: str = "INFO"
+    deletions: DeletionSettings = field(default_factory=DeletionSettings)
 
 
 class _Reader:
@@ -141,6 +159,53 @@ def _slack(read: _Reader) -> SlackSettings | None:
     )
 
 
+_SLACK_ID_RE = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def _deletions(read: _Reader) -> DeletionSettings:
+    approvers = tuple(a.strip() for a in (read.str("APPROVERS") or "").split(",") if a.strip())
+    bad = [a for a in approvers if not _SLACK_ID_RE.match(a)]
+    if bad:
+        read.problems.append(
+            f"APPROVERS must list Slack user IDs (U..., W...) and user group IDs (S...), "
+            f"comma-separated; these are not: {', '.join(bad)}. (Find a user's ID in their "
+            "profile, under \u22ee > Copy member ID.)"
+        )
+    channels = {}
+    for name in ("APPROVAL_CHANNEL", "AUDIT_CHANNEL"):
+        value = read.str(name)
+        if value and not _CHANNEL_RE.match(value):
+            read.problems.append(
+                f"{name} must be a channel ID like C0123ABCD (in Slack: channel details, "
+                f"at the bottom), not {value!r}."
+            )
+            value = None
+        channels[name] = value
+    ttl = timedelta(hours=24)
+    if read.str("APPROVAL_TTL"):
+        try:
+            ttl = parse_duration(read.str("APPROVAL_TTL") or "")
+        except ValueError as exc:
+            read.problems.append(f"APPROVAL_TTL: {exc}.")
+    database_url = read.str("DATABASE_URL") or DEFAULT_DATABASE_URL
+    try:
+        make_url(normalize_url(database_url))
+    except Exception:
+        read.problems.append(
+            "DATABASE_URL must be a database URL, like sqlite:///registry-bot.db or "
+            "postgresql://user:password@host:5432/dbname."
+        )
+    return DeletionSettings(
+        approvers=approvers,
+        approvals_required=read.number("APPROVALS_REQUIRED", 1, low=1, high=20, kind=int),
+        approval_channel=channels["APPROVAL_CHANNEL"],
+        audit_channel=channels["AUDIT_CHANNEL"],
+        ttl=ttl,
+        database_url=database_url,
+    )
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     *,
@@ -195,6 +260,7 @@ def load_settings(
         timeout=read.number("REGISTRY_TIMEOUT", 10.0, low=0.1, high=600),
         concurrency=read.number("REGISTRY_CONCURRENCY", 16, low=1, high=64, kind=int),
     )
+    deletions = _deletions(read)
     if read.problems:
         raise ConfigError(read.problems)
-    return Settings(registry=registry, slack=slack, log_level=log_level)
+    return Settings(registry=registry, slack=slack, log_level=log_level, deletions=deletions)

@@ -42,4 +42,8 @@ def test_manifest_matches_the_app(manifest):
     assert command["command"] == COMMAND
     assert command["url"].endswith("/slack/events")
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {"commands", "chat:write"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {
+        "commands",
+        "chat:write",
+        "usergroups:read",
+    }

@@ -217,6 +217,27 @@ class DeletionStore:
             return conn.execute(select(func.count()).select_from(requests)).scalar() or 0
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database can't be opened or migrated; the message hides any password."""
+
+
+def check_database(url: str) -> None:
+    """Open the database and bring its schema up to date, or raise DatabaseUnavailable."""
+    shown = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    try:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise DatabaseUnavailable(
+            f"Cannot open the database at DATABASE_URL ({shown}): {reason}. Check that it "
+            "is running and reachable, and the URL's user, host and database name."
+        ) from None
+
+
 def open_store(url: str = DEFAULT_DATABASE_URL) -> DeletionStore:
     """Connect to ``url``, create or migrate the schema, and return the store."""
     engine = make_engine(url)

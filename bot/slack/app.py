@@ -13,8 +13,10 @@ from .web import web_client
 
 def build_app(slack: SlackSettings, ctx: BotContext) -> App:
     """The Bolt app. The token was checked with ``auth.test`` at start (see server)."""
+    if ctx.web is None:
+        ctx.web = web_client(slack.bot_token, slack.api_url)
     app = App(
-        client=web_client(slack.bot_token, slack.api_url),
+        client=ctx.web,
         signing_secret=slack.signing_secret,
         token_verification_enabled=False,
         request_verification_enabled=not slack.socket_mode,

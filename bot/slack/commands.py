@@ -35,12 +35,37 @@ class Show:
     reference: Reference
 
 
-Command = Help | ListRepos | ListTags | Show
+@dataclass(frozen=True)
+class Delete:
+    """Delete a manifest (``blob=False``) or a blob, for ``reason``."""
+
+    reference: Reference
+    reason: str = ""
+    blob: bool = False
+
+
+@dataclass(frozen=True)
+class Pending:
+    pass
+
+
+@dataclass(frozen=True)
+class Audit:
+    limit: int = 20
+
+
+Command = Help | ListRepos | ListTags | Show | Delete | Pending | Audit
+MAX_REASON = 500
+MAX_AUDIT = 50
 
 USAGE = {
     "repos": "/registry repos [FILTER]",
     "tags": "/registry tags REPO [FILTER]",
     "show": "/registry show REPO[:TAG|@DIGEST]",
+    "delete": "/registry delete REPO:TAG|REPO@DIGEST [reason...]",
+    "delete-blob": "/registry delete-blob REPO@DIGEST [reason...]",
+    "pending": "/registry pending",
+    "audit": f"/registry audit [N, at most {MAX_AUDIT}]",
 }
 SHOW_ALIASES = ("show", "layers", "inspect")
 
@@ -96,4 +121,38 @@ def parse_command(text: str) -> Command:
             return Show(parse_reference(args[0]))
         except InvalidReferenceError as exc:
             raise UsageError(str(exc), USAGE["show"]) from None
+    if verb in ("delete", "delete-blob"):
+        return _delete(verb, args)
+    if verb == "pending":
+        if args:
+            raise UsageError("`pending` takes no arguments.", USAGE["pending"])
+        return Pending()
+    if verb == "audit":
+        if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= MAX_AUDIT)):
+            raise UsageError(f"Give how many events to show, 1 to {MAX_AUDIT}.", USAGE["audit"])
+        return Audit(int(args[0]) if args else 20)
     raise UsageError(f"Unknown command {verb!r}.")
+
+
+def _delete(verb: str, args: list[str]) -> Delete:
+    usage = USAGE[verb]
+    blob = verb == "delete-blob"
+    if not args:
+        what = "REPO@DIGEST" if blob else "REPO:TAG or REPO@DIGEST"
+        raise UsageError(f"Name what to delete: {what}.", usage)
+    try:
+        ref = parse_reference(args[0])
+    except InvalidReferenceError as exc:
+        raise UsageError(str(exc), usage) from None
+    if blob and (not ref.digest or ref.tag):
+        raise UsageError("A blob is named by its digest: REPO@sha256:….", usage)
+    if not blob and not (ref.tag or ref.digest):
+        raise UsageError(
+            f"Name the tag or digest to delete, like {ref.repository}:TAG; a bare repository "
+            "name would mean :latest, which is too easy to get wrong.",
+            usage,
+        )
+    reason = " ".join(args[1:])
+    if len(reason) > MAX_REASON:
+        raise UsageError(f"The reason is longer than {MAX_REASON} characters.", usage)
+    return Delete(ref, reason, blob)

@@ -15,6 +15,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from slack_sdk import WebClient
+
+from ..deletions import DeletionService
 from ..registry import RegistryClient
 from .web import Responder
 
@@ -36,6 +39,11 @@ class BotContext:
     responder: Responder = field(default_factory=Responder)
     now: Callable[[], datetime] = _now
     pool: ThreadPoolExecutor = field(default_factory=_pool)
+    web: WebClient | None = None
+    deletions: DeletionService | None = None
+    approvers: list[str] = field(default_factory=list)
+    approval_channel: str | None = None
+    audit_channel: str | None = None
 
     @property
     def registry_url(self) -> str:

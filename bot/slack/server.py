@@ -15,9 +15,11 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import Settings, SlackSettings
+from ..deletions import ApproverPolicy, DeletionService, open_store
 from ..registry import RegistryClient
 from .app import build_app
 from .context import BotContext
+from .deleting import start_sweeper
 from .web import web_client
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,33 @@ class _Gunicorn(BaseApplication):
 
 
 def _context(settings: Settings) -> BotContext:
-    return BotContext(registry=RegistryClient(settings.registry))
+    """Everything the listeners share, built once per process (after gunicorn forks)."""
+    assert settings.slack is not None
+    web = web_client(settings.slack.bot_token, settings.slack.api_url)
+    registry = RegistryClient(settings.registry)
+    d = settings.deletions
+
+    def group_members(group: str) -> list[str]:
+        return list(web.usergroups_users_list(usergroup=group).get("users") or [])
+
+    service = DeletionService(
+        open_store(d.database_url),
+        registry,
+        ApproverPolicy(d.approvers, group_members),
+        approvals_required=d.approvals_required,
+        ttl=d.ttl,
+    )
+    ctx = BotContext(
+        registry=registry,
+        web=web,
+        deletions=service,
+        approvers=list(d.approvers),
+        approval_channel=d.approval_channel,
+        audit_channel=d.audit_channel,
+    )
+    # Sweep often enough that a short APPROVAL_TTL expires on time.
+    start_sweeper(ctx, interval=min(30.0, max(1.0, d.ttl.total_seconds() / 4)))
+    return ctx
 
 
 def serve_http(settings: Settings) -> None:

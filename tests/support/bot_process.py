@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class BotProcess:
             "REGISTRY_URL": registry_url,
             "PORT": str(self.port),
             "LOG_LEVEL": "INFO",
+            "DATABASE_URL": f"sqlite:///{tempfile.gettempdir()}/registry-bot-{self.port}.db",
             **(extra_env or {}),
         }
         self.cwd = cwd or ROOT / "tests"

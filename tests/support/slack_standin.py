@@ -44,10 +44,29 @@ class SlackStandIn:
             },
         }
         self.valid_tokens = {"xoxb-test-token"}
+        self.channel_errors: dict[str, str] = {}  # channel -> error for chat.postMessage
+        self.usergroups: dict[str, list[str]] = {}
+        self._ts = 1700000000.0
+        self.api_answers["chat.postMessage"] = self._post_message
+        self.api_answers["chat.update"] = lambda call: {
+            "ok": True,
+            "channel": call.body.get("channel"),
+            "ts": call.body.get("ts"),
+        }
+        self.api_answers["usergroups.users.list"] = lambda call: (
+            {"ok": True, "users": self.usergroups[call.body.get("usergroup")]}
+            if call.body.get("usergroup") in self.usergroups
+            else {"ok": False, "error": "no_such_subteam"}
+        )
         self._cond = threading.Condition()
         standin = self
 
         class Handler(QuietHandler):
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                body = {k: v[0] for k, v in parse_qs(query).items()}
+                self._handle(path, body)
+
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 ctype = self.headers.get("Content-Type", "")
@@ -55,12 +74,15 @@ class SlackStandIn:
                     body = json.loads(raw or b"{}")
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                call = Call(self.path, body, dict(self.headers))
+                self._handle(self.path, body)
+
+            def _handle(self, path: str, body: dict):
+                call = Call(path, body, dict(self.headers))
                 with standin._cond:
                     standin.calls.append(call)
                     injected = None
                     for prefix, queue in standin.fail_next.items():
-                        if self.path.startswith(prefix) and queue:
+                        if path.startswith(prefix) and queue:
                             injected = queue.pop(0)
                             break
                     standin._cond.notify_all()
@@ -68,7 +90,7 @@ class SlackStandIn:
                     status, headers = injected
                     self.reply(status, b'{"ok": false, "error": "injected"}', headers)
                     return
-                if self.path.startswith("/response/"):
+                if path.startswith("/response/"):
                     self.reply(200, b"ok", {"Content-Type": "text/plain"})
                     return
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -84,6 +106,33 @@ class SlackStandIn:
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _post_message(self, call: Call) -> dict:
+        channel = call.body.get("channel")
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        self._ts += 1
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": f"{self._ts:.6f}",
+            "message": {"text": call.body.get("text")},
+        }
+
+    def messages(self, channel: str | None = None, thread_ts: str | None = None) -> list[Call]:
+        """chat.postMessage calls that Slack accepted, optionally in one channel/thread."""
+        with self._cond:
+            calls = [
+                c
+                for c in self.calls
+                if c.method == "chat.postMessage"
+                and c.body.get("channel") not in self.channel_errors
+            ]
+        if channel is not None:
+            calls = [c for c in calls if c.body.get("channel") == channel]
+        if thread_ts is not None:
+            calls = [c for c in calls if c.body.get("thread_ts") == thread_ts]
+        return calls
 
     @property
     def url(self) -> str:

@@ -1,5 +1,6 @@
-"""Buttons: Prev/Next on listings edit the listing message in place. ``ack()`` first;
-the page is fetched in the background."""
+"""Buttons. Prev/Next on listings edit the listing message in place; the deletion
+buttons (request, cancel, approve, reject) carry only a request ID. ``ack()`` first; the
+work runs in the background. Who clicked comes from the verified request only."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import logging
 
 from slack_bolt import Ack, App
 
+from .. import deleting
 from ..browsing import run_page
 from ..context import BotContext
 from ..paging import ACTION_NEXT, ACTION_PREV, PageRef
+from ..render.deletions import ACTION_APPROVE, ACTION_CANCEL, ACTION_REJECT, ACTION_SUBMIT
 from ..render.errors import render_internal_error
 
 log = logging.getLogger(__name__)
@@ -36,3 +39,24 @@ def register(app: App, ctx: BotContext) -> None:
             return
         response_url = body["response_url"]
         ctx.background(lambda: _replace(ctx, ref, response_url), f"paging {ref.kind}")
+
+    def deletion_button(work, name: str):
+        def listener(ack: Ack, body: dict, action: dict) -> None:
+            ack()
+            request_id = (action.get("value") or "")[:64]
+            user = body["user"]["id"]
+            response_url = body["response_url"]
+            ctx.background(
+                lambda: work(ctx, request_id, user, response_url), f"{name} {request_id}"
+            )
+
+        return listener
+
+    app.action(ACTION_SUBMIT)(deletion_button(deleting.submit, "submit"))
+    app.action(ACTION_CANCEL)(deletion_button(deleting.cancel_preview, "cancel"))
+    app.action(ACTION_APPROVE)(
+        deletion_button(lambda c, r, u, url: deleting.vote(c, r, u, True, url), "approve")
+    )
+    app.action(ACTION_REJECT)(
+        deletion_button(lambda c, r, u, url: deleting.vote(c, r, u, False, url), "reject")
+    )

@@ -8,8 +8,9 @@ import logging
 from slack_bolt import Ack, App
 
 from ..browsing import run_browse
-from ..commands import Command, Help, UsageError, parse_command
+from ..commands import Audit, Command, Delete, Help, Pending, UsageError, parse_command
 from ..context import BotContext
+from ..deleting import run_delete_command
 from ..render import Message, render_help, render_usage_error
 from ..render.errors import render_internal_error
 
@@ -21,13 +22,16 @@ def _ack_with(ack: Ack, message: Message) -> None:
     ack(response_type="ephemeral", **message.to_dict())
 
 
-def _reply(ctx: BotContext, parsed: Command, response_url: str) -> None:
+def _reply(ctx: BotContext, parsed: Command, command: dict) -> None:
     try:
-        message = run_browse(ctx, parsed)
+        if isinstance(parsed, Delete | Pending | Audit):
+            message = run_delete_command(ctx, parsed, command["user_id"], command["channel_id"])
+        else:
+            message = run_browse(ctx, parsed)
     except Exception:
         log.exception("/registry %s failed", type(parsed).__name__)
         message = render_internal_error()
-    ctx.responder.send(response_url, message)
+    ctx.responder.send(command["response_url"], message)
 
 
 def register(app: App, ctx: BotContext) -> None:
@@ -43,5 +47,4 @@ def register(app: App, ctx: BotContext) -> None:
             _ack_with(ack, render_help(ctx.registry_url))
             return
         ack()
-        response_url = command["response_url"]
-        ctx.background(lambda: _reply(ctx, parsed, response_url), f"/registry {text!r}")
+        ctx.background(lambda: _reply(ctx, parsed, command), f"/registry {text!r}")

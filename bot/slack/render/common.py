@@ -3,6 +3,7 @@ the ``Message`` type every renderer returns."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -47,6 +48,28 @@ def code(text: object, limit: int = 200) -> str:
     """Untrusted text as inline code: escaped, backticks neutralised, truncated."""
     raw = truncate(str(text).replace("`", "'").replace("\n", " "), limit)
     return f"`{escape(raw)}`"
+
+
+_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_RE = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def mention(slack_id: str | None) -> str:
+    """``<@U…>`` for a user ID, ``<!subteam^S…>`` for a user group; anything that is not
+    a well-formed ID is shown escaped, never as markup."""
+    if not slack_id:
+        return "someone"
+    if _USER_RE.match(slack_id):
+        return f"<@{slack_id}>"
+    if _GROUP_RE.match(slack_id):
+        return f"<!subteam^{slack_id}>"
+    return escape(slack_id)
+
+
+def slack_date(when: datetime) -> str:
+    """A date Slack shows in the reader's time zone, with a UTC fallback."""
+    fallback = f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def short_digest(digest: str) -> str:

@@ -18,6 +18,18 @@ COMMANDS = [
         "One image in detail: platforms, layers, labels (also `layers`, `inspect`).",
         "/registry show busybox:1.36",
     ),
+    (
+        "/registry delete REF [reason]",
+        "Ask to delete an image (every tag on its digest goes too); approvers decide.",
+        "/registry delete busybox:1.35 superseded by 1.36",
+    ),
+    (
+        "/registry delete-blob REPO@DIGEST [reason]",
+        "Ask to delete one blob (a layer or config).",
+        "/registry delete-blob busybox@sha256:… orphaned layer",
+    ),
+    ("/registry pending", "Deletion requests waiting for approval.", "/registry pending"),
+    ("/registry audit [N]", "The last N audit events.", "/registry audit 20"),
     ("/registry help", "This message.", "/registry help"),
 ]
 

@@ -1,0 +1,207 @@
+"""The deletion workflow in Slack: previews, the request message, votes, outcomes, the
+audit thread and expiry. The decisions are the deletion service's; this module posts
+and updates the messages that show them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_sdk.errors import SlackApiError
+
+from ..deletions import AuditEvent, DeletionRequest
+from ..deletions.service import DeletionRefused, VoteResult
+from ..registry import RegistryError
+from .commands import Audit, Delete, Pending
+from .context import BotContext
+from .render import Message, render_error
+from .render.deletions import (
+    render_audit_event,
+    render_audit_log,
+    render_audit_parent,
+    render_notice,
+    render_pending,
+    render_preview,
+    render_request,
+)
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 30.0
+CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error") if exc.response is not None else "unknown")
+
+
+def _post(ctx: BotContext, channel: str, message: Message, thread_ts: str | None = None) -> str:
+    assert ctx.web is not None
+    response = ctx.web.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.to_dict())
+    return str(response["ts"])
+
+
+def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
+    """Redraw the request message (votes, or the outcome without buttons)."""
+    if not (ctx.web and request.message_channel and request.message_ts):
+        return
+    try:
+        ctx.web.chat_update(
+            channel=request.message_channel,
+            ts=request.message_ts,
+            **render_request(request, ctx.approvers).to_dict(),
+        )
+    except SlackApiError as exc:
+        log.error("could not update the message of request %s: %s", request.id, _slack_error(exc))
+
+
+def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEvent]) -> None:
+    """Mirror audit events (already stored) into the request's audit thread."""
+    if not (ctx.web and request.audit_channel and request.audit_ts):
+        return
+    for event in events:
+        try:
+            _post(ctx, request.audit_channel, render_audit_event(event), request.audit_ts)
+        except SlackApiError as exc:
+            log.error(
+                "could not post audit event %s of request %s: %s",
+                event.event,
+                request.id,
+                _slack_error(exc),
+            )
+
+
+# -- commands -----------------------------------------------------------------------------
+def run_delete_command(
+    ctx: BotContext, command: Delete | Pending | Audit, user: str, channel: str
+) -> Message:
+    service = ctx.deletions
+    assert service is not None
+    if isinstance(command, Pending):
+        return render_pending(service.pending(), ctx.now())
+    if isinstance(command, Audit):
+        return render_audit_log(service.recent_audit(command.limit))
+    doing = f"previewing the deletion of {command.reference}"
+    try:
+        if command.blob:
+            preview = service.preview_blob(command.reference, command.reason, user, channel)
+        else:
+            preview = service.preview_manifest(command.reference, command.reason, user, channel)
+    except DeletionRefused as exc:
+        return render_notice(str(exc))
+    except RegistryError as exc:
+        return render_error(exc, doing)
+    return render_preview(preview.request, preview.image, ctx.approvers, ctx.now())
+
+
+# -- buttons ------------------------------------------------------------------------------
+def submit(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:
+    """ "Request deletion" on the preview: post the request where approvers see it."""
+    service = ctx.deletions
+    assert service is not None
+    try:
+        claimed = service.claim_submit(request_id, user)
+    except DeletionRefused as exc:
+        ctx.responder.send(response_url, render_notice(str(exc)))
+        return
+    if claimed is None:
+        ctx.responder.send(
+            response_url, render_notice("This deletion was already requested or closed.")
+        )
+        return
+    channel = ctx.approval_channel or claimed.channel
+    try:
+        ts = _post(ctx, channel, render_request(claimed, ctx.approvers))
+    except SlackApiError as exc:
+        service.release_submit(request_id)
+        error = _slack_error(exc)
+        if error in CHANNEL_ERRORS:
+            where = (
+                "the approval channel (APPROVAL_CHANNEL)"
+                if ctx.approval_channel
+                else "this channel"
+            )
+            text = (
+                f"I can't post the request in {where} ({error}). Invite me there with "
+                "/invite @registry-bot, or ask the bot's operators to set "
+                "APPROVAL_CHANNEL to a channel I am in; then click Request deletion again."
+            )
+        else:
+            text = f"Slack refused to post the request ({error}); nothing was requested."
+        ctx.responder.send(response_url, render_notice(text))
+        return
+    request, events = service.submitted(request_id, channel, ts)
+    if ctx.audit_channel:
+        try:
+            audit_ts = _post(ctx, ctx.audit_channel, render_audit_parent(request))
+            service.store.set_fields(request_id, audit_channel=ctx.audit_channel, audit_ts=audit_ts)
+        except SlackApiError as exc:
+            log.error("could not post to AUDIT_CHANNEL: %s", _slack_error(exc))
+    else:
+        service.store.set_fields(request_id, audit_channel=channel, audit_ts=ts)
+    request = service.store.get(request_id) or request
+    post_audit(ctx, request, events)
+    ctx.responder.send(
+        response_url,
+        render_notice(
+            f"Requested. The approvers were asked in the request message (in <#{channel}>)."
+            if channel.startswith("C")
+            else "Requested."
+        ),
+        replace_original=True,
+    )
+
+
+def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:
+    service = ctx.deletions
+    assert service is not None
+    try:
+        result = service.cancel(request_id, user)
+    except DeletionRefused as exc:
+        ctx.responder.send(response_url, render_notice(str(exc)))
+        return
+    post_audit(ctx, result.request, result.events)
+    text = (
+        "Cancelled: nothing will be deleted." if result.outcome == "cancelled" else result.message
+    )
+    ctx.responder.send(response_url, render_notice(text), replace_original=True)
+
+
+def vote(ctx: BotContext, request_id: str, user: str, approve: bool, response_url: str) -> None:
+    """Approve or Reject on the request message."""
+    service = ctx.deletions
+    assert service is not None
+    try:
+        result: VoteResult = service.vote(request_id, user, approve)
+    except DeletionRefused as exc:
+        ctx.responder.send(response_url, render_notice(str(exc)))
+        return
+    if result.outcome in ("refused", "duplicate", "closed", "busy"):
+        ctx.responder.send(response_url, render_notice(result.message))
+    if result.outcome not in ("refused", "duplicate", "busy"):
+        _update_request(ctx, result.request)
+    post_audit(ctx, result.request, result.events)
+
+
+def sweep(ctx: BotContext) -> None:
+    """Expire what is due and redraw those messages."""
+    if ctx.deletions is None:
+        return
+    for request, events in ctx.deletions.expire_due():
+        _update_request(ctx, request)
+        post_audit(ctx, request, events)
+
+
+def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> threading.Thread:
+    """A daemon thread that runs ``sweep`` every ``interval`` seconds."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                sweep(ctx)
+            except Exception:
+                log.exception("expiry sweep failed")
+
+    thread = threading.Thread(target=loop, name="expiry-sweeper", daemon=True)
+    thread.start()
+    return thread

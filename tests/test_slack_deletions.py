@@ -1,0 +1,304 @@
+"""Deletions end to end through the real bot process: the preview, the request message,
+votes, the outcome and the audit thread, with the Slack stand-in and a real registry
+(DELETEs counted by a proxy)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from bot.slack.render import check_message
+from tests.support.bot_process import BotProcess
+from tests.support.images import push_image
+from tests.support.proxy import RegistryProxy
+from tests.support.slack_requests import action_body, command_body, post_signed
+from tests.support.slack_standin import SlackStandIn
+
+REQUESTER, APPROVER, APPROVER2, OUTSIDER, GROUPIE = (
+    "UREQUEST1",
+    "UAPPROVE1",
+    "UAPPROVE2",
+    "UOUTSIDE1",
+    "UGROUPIE1",
+)
+CHANNEL = "C0CHAN01"
+APPROVERS = f"{APPROVER},{APPROVER2},SOPSTEAM1,{REQUESTER}"
+EVIL = "<!channel> see <https://evil.example|this>"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    s = SlackStandIn().start()
+    s.usergroups["SOPSTEAM1"] = [GROUPIE]
+    yield s
+    for call in s.calls:
+        if call.path.startswith("/response/") or call.method in ("chat.postMessage", "chat.update"):
+            check_message(call.body)
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def counting(registry):
+    with RegistryProxy(registry.url) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def start_bot(standin, counting, tmp_path):
+    started = []
+
+    def start(**env) -> BotProcess:
+        env.setdefault("APPROVERS", APPROVERS)
+        env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+        process = BotProcess(
+            registry_url=counting.url, slack_api_url=standin.api_url, extra_env=env
+        ).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def buttons(body: dict) -> dict[str, dict]:
+    return {
+        e["action_id"]: e
+        for b in body.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
+
+
+def slash(bot, standin, text, user=REQUESTER, channel=CHANNEL) -> dict:
+    k = key()
+    response = post_signed(
+        bot.events_url, command_body(text, standin.response_url(k), user=user, channel=channel)
+    )
+    assert response.status_code == 200
+    return standin.wait_response(k).body
+
+
+def click(bot, standin, action_id, value, user, channel=CHANNEL) -> str:
+    k = key()
+    response = post_signed(
+        bot.events_url,
+        action_body(action_id, value, standin.response_url(k), user=user, channel=channel),
+    )
+    assert response.status_code == 200
+    return k
+
+
+def request_deletion(bot, standin, ref, reason="superseded", channel=CHANNEL):
+    """Preview, then Request: returns (request id, the request message call)."""
+    preview = slash(bot, standin, f"delete {ref} {reason}", channel=channel)
+    submit = buttons(preview)["deletion_submit"]
+    before = len(standin.messages())
+    k = click(bot, standin, "deletion_submit", submit["value"], REQUESTER, channel)
+    standin.wait_response(k)
+    posted = standin.wait_for(lambda: len(standin.messages()) > before and standin.messages())
+    request_message = next(
+        c for c in posted[before:] if "thread_ts" not in c.body or not c.body.get("thread_ts")
+    )
+    return submit["value"], request_message
+
+
+def deletes_of(counting, repository: str) -> int:
+    return sum(
+        1
+        for method, path in counting.log
+        if method == "DELETE" and path.startswith(f"/v2/{repository}/")
+    )
+
+
+def updates_of(standin, ts) -> list:
+    return [c for c in standin.api_calls("chat.update") if c.body.get("ts") == ts]
+
+
+def test_full_flow_preview_request_approve_delete(start_bot, standin, counting, client):
+    pushed = push_image(client, "sdel/app", ["1.0", "1.0.1", "stable"])
+    bot = start_bot()
+    preview = slash(bot, standin, f"delete sdel/app:1.0 {EVIL}")
+    text = str(preview)
+    assert pushed.digest in text and "also removes 2 other tags" in text
+    assert "`1.0.1`" in text and "`stable`" in text
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    submit = buttons(preview)["deletion_submit"]
+    assert submit["confirm"]["confirm"]["text"] == "Request"
+    assert "3 tags will be deleted" in submit["confirm"]["text"]["text"]
+    assert len(submit["value"]) == 16  # an opaque ID, nothing else
+    assert deletes_of(counting, "sdel/app") == 0
+
+    request_id, message = request_deletion(bot, standin, "sdel/app:1.0")
+    assert message.body["channel"] == CHANNEL
+    body = str(message.body["blocks"])
+    assert f"<@{REQUESTER}>" in body and "*Approvals* 0/1" in body
+    assert set(buttons(message.body)) == {"deletion_approve", "deletion_reject"}
+    # The request message's ts is what chat.postMessage answered; find it from the thread.
+    thread = standin.wait_for(
+        lambda: [c for c in standin.messages(CHANNEL) if c.body.get("thread_ts")]
+    )
+    request_ts = thread[-1].body["thread_ts"]
+    assert "*requested* by" in str(thread[-1].body["blocks"])
+
+    value = buttons(message.body)["deletion_approve"]["value"]
+    click(bot, standin, "deletion_approve", value, APPROVER)
+    update = standin.wait_for(lambda: updates_of(standin, request_ts))[-1]
+    closed = str(update.body["blocks"])
+    assert "*Deleted*" in closed and "garbage-collect" in closed
+    assert "deletion_approve" not in closed  # no buttons left
+    assert deletes_of(counting, "sdel/app") == 1
+    events = standin.wait_for(
+        lambda: (t := standin.messages(CHANNEL, request_ts)) and len(t) >= 3 and t
+    )
+    assert [str(c.body["blocks"]).split("*")[1] for c in events] == [
+        "requested",
+        "approved",
+        "executed",
+    ]
+    assert request_id == value
+
+
+def test_refusals_are_ephemeral_and_audited(start_bot, standin, counting, client):
+    push_image(client, "sdel/refuse", ["v1"])
+    bot = start_bot()
+    _, message = request_deletion(bot, standin, "sdel/refuse:v1")
+    value = buttons(message.body)["deletion_approve"]["value"]
+    for user, fragment in ((OUTSIDER, "Only approvers"), (REQUESTER, "another approver")):
+        k = click(bot, standin, "deletion_approve", value, user)
+        reply = standin.wait_response(k).body
+        assert fragment in reply["text"] and reply["response_type"] == "ephemeral"
+    thread = standin.wait_for(
+        lambda: (
+            (t := [c for c in standin.messages(CHANNEL) if "*refused* by" in str(c.body)])
+            and len(t) >= 2
+            and t
+        )
+    )
+    assert f"<@{OUTSIDER}>" in str(thread[0].body)
+    assert deletes_of(counting, "sdel/refuse") == 0
+    audit = slash(bot, standin, "audit 5")
+    assert "*refused* by" in str(audit) and "*requested* by" in str(audit)
+    pending = slash(bot, standin, "pending")
+    assert "`sdel/refuse:v1`" in str(pending)
+
+
+def test_group_member_approves(start_bot, standin, counting, client):
+    push_image(client, "sdel/group", ["v1"])
+    bot = start_bot()
+    _, message = request_deletion(bot, standin, "sdel/group:v1")
+    click(
+        bot,
+        standin,
+        "deletion_approve",
+        buttons(message.body)["deletion_approve"]["value"],
+        GROUPIE,
+    )
+    standin.wait_for(lambda: deletes_of(counting, "sdel/group") == 1 or None)
+    assert standin.wait_for(
+        lambda: [
+            c
+            for c in standin.api_calls("usergroups.users.list")
+            if c.body.get("usergroup") == "SOPSTEAM1"
+        ]
+    )
+
+
+def test_bot_not_in_channel_tells_requester_and_leaves_nothing_half_created(
+    start_bot, standin, client
+):
+    push_image(client, "sdel/notin", ["v1"])
+    bot = start_bot()
+    standin.channel_errors["CNOTIN01"] = "not_in_channel"
+    preview = slash(bot, standin, "delete sdel/notin:v1", channel="CNOTIN01")
+    value = buttons(preview)["deletion_submit"]["value"]
+    k = click(bot, standin, "deletion_submit", value, REQUESTER, "CNOTIN01")
+    reply = standin.wait_response(k).body
+    assert "/invite @registry-bot" in reply["text"] and "APPROVAL_CHANNEL" in reply["text"]
+    assert "not_in_channel" in reply["text"]
+    assert "sdel/notin" not in str(slash(bot, standin, "pending"))  # nothing pending
+    del standin.channel_errors["CNOTIN01"]
+    k = click(bot, standin, "deletion_submit", value, REQUESTER, "CNOTIN01")
+    assert "Requested" in standin.wait_response(k).body["text"]
+    assert "`sdel/notin:v1`" in str(slash(bot, standin, "pending"))
+
+
+def test_no_approvers_refused_at_preview(start_bot, standin, client):
+    push_image(client, "sdel/noappr", ["v1"])
+    bot = start_bot(APPROVERS="")
+    reply = slash(bot, standin, "delete sdel/noappr:v1")
+    assert "Set APPROVERS" in reply["text"] and not buttons(reply)
+
+
+def test_approval_and_audit_channels(start_bot, standin, counting, client):
+    push_image(client, "sdel/channels", ["v1"])
+    bot = start_bot(APPROVAL_CHANNEL="CAPPROVE1", AUDIT_CHANNEL="CAUDIT001")
+    _, message = request_deletion(bot, standin, "sdel/channels:v1")
+    assert message.body["channel"] == "CAPPROVE1"
+    parent = standin.wait_for(
+        lambda: [c for c in standin.messages("CAUDIT001") if not c.body.get("thread_ts")]
+    )[-1]
+    assert "sdel/channels:v1" in str(parent.body["blocks"])
+    click(
+        bot,
+        standin,
+        "deletion_reject",
+        buttons(message.body)["deletion_reject"]["value"],
+        APPROVER2,
+    )
+    events = standin.wait_for(
+        lambda: (
+            (t := [c for c in standin.messages("CAUDIT001") if c.body.get("thread_ts")])
+            and len(t) >= 2
+            and t
+        )
+    )
+    assert "*rejected* by" in str(events[-1].body) and f"<@{APPROVER2}>" in str(events[-1].body)
+    assert deletes_of(counting, "sdel/channels") == 0
+
+
+def test_pending_request_survives_a_restart(start_bot, standin, counting, client, tmp_path):
+    push_image(client, "sdel/restart", ["v1"])
+    bot = start_bot()
+    _, message = request_deletion(bot, standin, "sdel/restart:v1")
+    bot.stop()
+    again = start_bot()
+    click(
+        again,
+        standin,
+        "deletion_approve",
+        buttons(message.body)["deletion_approve"]["value"],
+        APPROVER,
+    )
+    standin.wait_for(lambda: deletes_of(counting, "sdel/restart") == 1 or None)
+
+
+def test_expired_request_message_is_updated(start_bot, standin, client):
+    push_image(client, "sdel/expire", ["v1"])
+    bot = start_bot(APPROVAL_TTL="2s")
+    _, message = request_deletion(bot, standin, "sdel/expire:v1")
+    thread = standin.wait_for(
+        lambda: [
+            c
+            for c in standin.messages(CHANNEL)
+            if "sdel/expire" in str(c.body) and c.body.get("thread_ts")
+        ]
+    )
+    request_ts = thread[0].body["thread_ts"]
+    update = standin.wait_for(lambda: updates_of(standin, request_ts), timeout=15)[-1]
+    assert "*Expired*" in str(update.body["blocks"])
+    time.sleep(0.2)
+    k = click(
+        bot,
+        standin,
+        "deletion_approve",
+        buttons(message.body)["deletion_approve"]["value"],
+        APPROVER,
+    )
+    assert "already expired" in standin.wait_response(k).body["text"]
