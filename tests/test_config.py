@@ -143,3 +143,63 @@ def test_console_script_reads_dotenv_from_working_directory(tmp_path):
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is missing" not in result.stderr
     assert "REGISTRY_URL must be" in result.stderr
+
+
+def test_deletion_settings():
+    s = load_settings(
+        {
+            **SLACK,
+            "APPROVERS": "U0AAA1, S0BBB2,W0CCC3",
+            "APPROVALS_REQUIRED": "2",
+            "APPROVAL_CHANNEL": "C0APPR",
+            "AUDIT_CHANNEL": "C0AUDIT",
+            "APPROVAL_TTL": "15m",
+            "DATABASE_URL": "postgres://bot:hunter2@db.example:5432/bot",
+        }
+    )
+    d = s.deletions
+    assert d.approvers == ("U0AAA1", "S0BBB2", "W0CCC3") and d.approvals_required == 2
+    assert (d.approval_channel, d.audit_channel) == ("C0APPR", "C0AUDIT")
+    assert d.ttl.total_seconds() == 900
+    assert "hunter2" not in repr(s)
+    defaults = load_settings(SLACK).deletions
+    assert defaults.approvers == () and defaults.ttl.total_seconds() == 86400
+    assert defaults.database_url == "sqlite:///registry-bot.db"
+
+
+def test_bad_deletion_settings_are_named():
+    with pytest.raises(ConfigError) as info:
+        load_settings(
+            {
+                **SLACK,
+                "APPROVERS": "alice,U0OK1",
+                "APPROVALS_REQUIRED": "0",
+                "APPROVAL_CHANNEL": "#ops",
+                "APPROVAL_TTL": "soon",
+            }
+        )
+    text = "\n".join(info.value.problems)
+    for fragment in (
+        "these are not: alice",
+        "APPROVALS_REQUIRED",
+        "APPROVAL_CHANNEL must be",
+        "APPROVAL_TTL",
+    ):
+        assert fragment in text
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("24h", 86400), ("7d", 604800)]
+)
+def test_durations(text, seconds):
+    from bot.deletions import parse_duration
+
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "10", "1w", "-5m", "1.5h"])
+def test_bad_durations(text):
+    from bot.deletions import parse_duration
+
+    with pytest.raises(ValueError, match="90s, 15m, 24h or 7d"):
+        parse_duration(text)

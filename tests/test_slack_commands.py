@@ -3,7 +3,17 @@
 import pytest
 
 from bot.registry import Reference
-from bot.slack.commands import Help, ListRepos, ListTags, Show, UsageError, parse_command
+from bot.slack.commands import (
+    Audit,
+    Delete,
+    Help,
+    ListRepos,
+    ListTags,
+    Pending,
+    Show,
+    UsageError,
+    parse_command,
+)
 from bot.slack.paging import PageRef
 
 
@@ -19,6 +29,15 @@ from bot.slack.paging import PageRef
         ("show busybox:1.36", Show(Reference("busybox", "1.36"))),
         ("layers busybox", Show(Reference("busybox"))),
         ("inspect a/b@sha256:" + "f" * 64, Show(Reference("a/b", digest="sha256:" + "f" * 64))),
+        ("delete app:1.0 superseded by 1.1", Delete(Reference("app", "1.0"), "superseded by 1.1")),
+        ("delete app@sha256:" + "a" * 64, Delete(Reference("app", digest="sha256:" + "a" * 64))),
+        (
+            "delete-blob app@sha256:" + "b" * 64 + " orphan",
+            Delete(Reference("app", digest="sha256:" + "b" * 64), "orphan", blob=True),
+        ),
+        ("pending", Pending()),
+        ("audit", Audit(20)),
+        ("audit 5", Audit(5)),
     ],
 )
 def test_commands(text, command):
@@ -36,6 +55,15 @@ def test_commands(text, command):
         ("show", "Name one image", "/registry show REPO[:TAG|@DIGEST]"),
         ("show busybox@sha256:123", "digest", "/registry show REPO[:TAG|@DIGEST]"),
         ("repos " + "x" * 201, "longer than 200", "/registry repos [FILTER]"),
+        ("delete app", "bare repository name", "/registry delete REPO:TAG|REPO@DIGEST [reason...]"),
+        ("delete", "Name what to delete", "/registry delete REPO:TAG|REPO@DIGEST [reason...]"),
+        (
+            "delete-blob app:1.0",
+            "named by its digest",
+            "/registry delete-blob REPO@DIGEST [reason...]",
+        ),
+        ("audit 500", "1 to 50", "/registry audit [N, at most 50]"),
+        ("pending now", "no arguments", "/registry pending"),
     ],
 )
 def test_usage_errors(text, fragment, usage):

@@ -302,3 +302,16 @@ def test_expired_request_message_is_updated(start_bot, standin, client):
         APPROVER,
     )
     assert "already expired" in standin.wait_response(k).body["text"]
+
+
+def test_unreachable_database_stops_the_bot_with_exit_2(standin, registry):
+    process = BotProcess(
+        registry_url=registry.url,
+        slack_api_url=standin.api_url,
+        extra_env={"DATABASE_URL": "postgresql://bot:pw-secret-9@127.0.0.1:1/x"},
+    )
+    process.start(wait=False)
+    assert process.process.wait(timeout=30) == 2
+    log = process.log()
+    assert "Cannot open the database at DATABASE_URL" in log and "127.0.0.1:1" in log
+    assert "pw-secret-9" not in log and "Traceback" not in log
