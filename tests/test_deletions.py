@@ -143,8 +143,10 @@ def test_group_approver_accepted_and_deletion_executes(make_service, client, cou
     )
     with pytest.raises(ManifestNotFoundError):
         client.resolve("del3/app", "alias")
-    events = [e.event for e in reversed(service.recent_audit(10)) if e.request_id == request.id]
-    assert events == ["requested", "approved", "executed"]
+    events = [e for e in reversed(service.recent_audit(10)) if e.request_id == request.id]
+    assert [e.event for e in events] == ["requested", "approved", "executed"]
+    assert events[-1].detail.endswith("registry answered HTTP 202")
+    assert [e.actor for e in events] == [REQUESTER, GROUP_MEMBER, None]
 
 
 def test_quorum_of_two_needs_two_people(make_service, client, counting):
@@ -194,6 +196,16 @@ def test_expiry(make_service, client, counting):
     assert service.expire_due() == []
     assert deletes(counting) == 0
     assert service.store.get(swept.id).state == State.EXPIRED
+
+
+def test_request_stuck_while_being_posted_still_expires(make_service, client):
+    push_image(client, "del6/stuck", ["v1"])
+    clock = Clock()
+    service = make_service(clock=clock, ttl=timedelta(minutes=5))
+    preview = service.preview_manifest(parse_reference("del6/stuck:v1"), "", REQUESTER, "C1")
+    service.claim_submit(preview.request.id, REQUESTER)  # then the process dies
+    clock.now += timedelta(minutes=6)
+    assert [r.id for r, _ in service.expire_due()] == [preview.request.id]
 
 
 def test_moved_tag_aborts(make_service, client, counting):

@@ -135,7 +135,7 @@ def test_full_flow_preview_request_approve_delete(start_bot, standin, counting, 
     assert len(submit["value"]) == 16  # an opaque ID, nothing else
     assert deletes_of(counting, "sdel/app") == 0
 
-    request_id, message = request_deletion(bot, standin, "sdel/app:1.0")
+    request_id, message = request_deletion(bot, standin, "sdel/app:1.0", reason=EVIL)
     assert message.body["channel"] == CHANNEL
     body = str(message.body["blocks"])
     assert f"<@{REQUESTER}>" in body and "*Approvals* 0/1" in body

@@ -26,6 +26,8 @@ from .policy import ApproverPolicy
 from .store import DeletionStore
 
 log = logging.getLogger(__name__)
+# States that expiry closes. A request left "submitting" by a crash expires too.
+OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
 
 GC_REMINDER = (
     "Disk space comes back only after the registry's garbage collection: run "
@@ -295,9 +297,9 @@ class DeletionService:
                                 "deletion again if the new image should go too."
                             ),
                         )
-                self.registry.delete_manifest(request.repository, request.digest)
+                status = self.registry.delete_manifest(request.repository, request.digest)
             else:
-                self.registry.delete_blob(request.repository, request.digest)
+                status = self.registry.delete_blob(request.repository, request.digest)
         except RegistryError as exc:
             return self._fail(request, str(exc))
         outcome = f"Deleted {request.repository}@{request.digest}. {GC_REMINDER}"
@@ -305,9 +307,8 @@ class DeletionService:
             request_id, [State.EXECUTING], State.DELETED, closed_at=self.clock(), outcome=outcome
         )
         request = self._get(request_id)
-        event = self._audit(
-            request, None, "executed", f"DELETE {request.repository}@{request.digest}: 202 Accepted"
-        )
+        detail = f"DELETE {request.repository}@{request.digest}: registry answered HTTP {status}"
+        event = self._audit(request, None, "executed", detail)
         return VoteResult("deleted", request, outcome, [event])
 
     def _fail(self, request: DeletionRequest, why: str) -> VoteResult:
@@ -322,7 +323,7 @@ class DeletionService:
         """Close one request as expired (when still open)."""
         if not self.store.transition(
             request.id,
-            [State.DRAFT, State.PENDING],
+            OPEN_STATES,
             State.EXPIRED,
             closed_at=self.clock(),
             outcome="expired",
@@ -340,7 +341,7 @@ class DeletionService:
     def expire_due(self) -> list[tuple[DeletionRequest, list[AuditEvent]]]:
         """Expire every open request past its time; returns those this call closed."""
         closed = []
-        for request in self.store.due_for_expiry(self.clock()):
+        for request in self.store.due_for_expiry(self.clock(), OPEN_STATES):
             events = self.expire(request)
             if events:
                 closed.append((self._get(request.id), events))

@@ -128,12 +128,12 @@ class DeletionStore:
             ).all()
             return [_row_to_request(r, self._approvals(conn, r.id)) for r in rows]
 
-    def due_for_expiry(self, now: datetime) -> list[DeletionRequest]:
-        """Open requests (drafts included) past their expiry."""
+    def due_for_expiry(self, now: datetime, states: Iterable[State]) -> list[DeletionRequest]:
+        """Requests in ``states`` past their expiry."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(requests).where(
-                    requests.c.state.in_([State.DRAFT.value, State.PENDING.value]),
+                    requests.c.state.in_([s.value for s in states]),
                     requests.c.expires_at <= now,
                 )
             ).all()

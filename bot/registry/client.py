@@ -366,8 +366,9 @@ class RegistryClient:
         return True
 
     # -- deletes -----------------------------------------------------------------------
-    def delete_manifest(self, repository: str, digest: str) -> None:
-        """Delete a manifest by digest (202). A tag is refused before any request."""
+    def delete_manifest(self, repository: str, digest: str) -> int:
+        """Delete a manifest by digest; returns the HTTP status (202). A tag is refused
+        before any request."""
         validate_repository(repository)
         if not is_digest(digest):
             raise DeleteByTagError(
@@ -375,25 +376,27 @@ class RegistryClient:
                 "manifests by digest only, which removes every tag pointing at that digest.",
                 hint="Resolve the tag to its digest first and delete REPO@sha256:...",
             )
-        self.request(
+        response = self.request(
             "DELETE",
             f"v2/{repository}/manifests/{digest}",
             action="delete manifest",
             target=f"{repository}@{digest}",
             ok=(200, 202),
         )
+        return response.status_code
 
-    def delete_blob(self, repository: str, digest: str) -> None:
-        """Delete a blob (layer or config) by digest (202)."""
+    def delete_blob(self, repository: str, digest: str) -> int:
+        """Delete a blob (layer or config) by digest; returns the HTTP status (202)."""
         validate_repository(repository)
         validate_digest(digest)
-        self.request(
+        response = self.request(
             "DELETE",
             f"v2/{repository}/blobs/{digest}",
             action="delete blob",
             target=f"{repository}@{digest}",
             ok=(200, 202),
         )
+        return response.status_code
 
     # -- writes (tests, seeding, tag-only removal) -------------------------------------
     def upload_blob(self, repository: str, data: bytes) -> str:
