@@ -8,8 +8,10 @@ from enum import StrEnum
 
 
 class Kind(StrEnum):
-    MANIFEST = "manifest"
-    BLOB = "blob"
+    MANIFEST = "manifest"  # the image: its digest, and every tag on it
+    TAG = "tag"  # one tag only; the other tags on the image stay
+    BLOB = "blob"  # one blob
+    BLOBS = "blobs"  # the layers a deleted image left unused, as one request
 
 
 class State(StrEnum):
@@ -62,18 +64,32 @@ class DeletionRequest:
     closed_at: datetime | None = None
     outcome: str = ""
     approvals: tuple[str, ...] = field(default=())
+    # The blast radius: an index's platform manifests ("digest platform"), signatures
+    # and other artifacts referring to the digest, the bytes garbage collection can
+    # reclaim, and the blobs concerned (digest, size).
+    children: tuple[str, ...] = ()
+    referrers: tuple[str, ...] = ()
+    reclaimable: int | None = None
+    blobs: tuple[tuple[str, int | None], ...] = ()
 
     @property
     def target(self) -> str:
         """``repo:tag`` when a tag was named, else ``repo@digest``."""
+        if self.kind == Kind.BLOBS:
+            return f"{self.repository}: {len(self.blobs)} unused blobs"
         if self.tag:
             return f"{self.repository}:{self.tag}"
         return f"{self.repository}@{self.digest}"
 
     @property
     def tags_removed(self) -> tuple[str, ...]:
-        """Every tag the deletion takes away: the named one and its siblings."""
+        """Every tag the request takes away: the named one, and for a whole image the
+        tags sharing its digest."""
         named = (self.tag,) if self.tag else ()
+        if self.kind == Kind.TAG:
+            return named
+        if self.kind != Kind.MANIFEST:
+            return ()
         return named + tuple(t for t in self.siblings if t != self.tag)
 
 

@@ -61,6 +61,11 @@ requests = Table(
     Column("closed_by", String(32)),
     Column("closed_at", DateTime(timezone=True)),
     Column("outcome", Text, nullable=False, default=""),
+    # The blast radius, computed at preview time.
+    Column("children", Text, nullable=False, default="[]"),
+    Column("referrers", Text, nullable=False, default="[]"),
+    Column("reclaimable", BigInteger),
+    Column("blobs", Text, nullable=False, default="[]"),
     Index("ix_deletion_requests_state", "state"),
 )
 

@@ -8,6 +8,7 @@ What is deleted always comes from the stored request, never from what a caller p
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,8 @@ from ..registry import (
     RegistryError,
     describe_digests,
 )
+from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
+from ..registry.untag import remove_tag
 from .models import AuditEvent, DeletionRequest, Kind, State
 from .policy import ApproverPolicy
 from .store import DeletionStore
@@ -34,6 +37,36 @@ GC_REMINDER = (
     "`registry garbage-collect /etc/docker/registry/config.yml` while the registry is "
     "read-only or stopped."
 )
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
+
+
+def gc_advice(reclaimable: int | None, *, untagged_children: int = 0, emptied: bool = False) -> str:
+    """What garbage collection can give back, and how to run it."""
+    text = f"Garbage collection can reclaim about {_size(reclaimable)}. " if reclaimable else ""
+    text += GC_REMINDER
+    if untagged_children:
+        text += (
+            f" The image's {untagged_children} platform manifests are now untagged: add "
+            "--delete-untagged to remove them too."
+        )
+    if emptied:
+        text += (
+            " The repository has no tags left; it stays in the catalog until its folder "
+            "is removed from the registry's storage (docker/registry/v2/repositories/…)."
+        )
+    return text
+
+
+class _Abort(Exception):
+    """Stop a deletion before anything irreversible; the message is the outcome."""
 
 
 class DeletionRefused(Exception):
@@ -81,7 +114,9 @@ class DeletionService:
         approvals_required: int = 1,
         ttl: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = _now,
+        protected: re.Pattern[str] | None = None,
     ) -> None:
+        self.protected = protected
         self.store = store
         self.registry = registry
         self.policy = policy
@@ -103,22 +138,32 @@ class DeletionService:
         self.store.insert(request)
         return request
 
-    def _tags_on(self, repository: str, digest: str) -> list[str]:
-        """Every tag of ``repository`` that points at ``digest`` now."""
-        tags = self.registry.tags(repository)
-        heads = self.registry.map(lambda t: self.registry.head_manifest(repository, t), tags)
-        return sorted(
-            t
-            for t, h in zip(tags, heads, strict=True)
-            if not isinstance(h, RegistryError) and h.digest == digest
-        )
-
-    def preview_manifest(
-        self, ref: Reference, reason: str, requester: str, channel: str
-    ) -> Preview:
-        """Resolve and pin the digest, find every tag on it; no registry change."""
+    def _check_configured(self) -> None:
         if not self.policy.configured:
             raise DeletionRefused(NO_APPROVERS)
+
+    def _check_protected(self, tags: list[str] | tuple[str, ...]) -> None:
+        if self.protected is None:
+            return
+        hit = [t for t in tags if self.protected.search(t)]
+        if hit:
+            raise DeletionRefused(
+                f"Refused: this would remove the protected tag{'s' if len(hit) > 1 else ''} "
+                f"{', '.join(hit[:10])} (PROTECTED_TAGS is {self.protected.pattern}). "
+                "Move the tag to another image first, or ask the bot's operators."
+            )
+
+    def _referrers(self, scan: RepoScan, digest: str) -> tuple[str, ...]:
+        found = [f"tag {t}" for t in artifact_tags_for(digest, list(scan.tags))]
+        for descriptor in self.registry.referrers(scan.repository, digest) or []:
+            kind = (
+                descriptor.annotations.get("org.opencontainers.image.title")
+                or descriptor.media_type
+            )
+            found.append(f"{descriptor.digest} ({kind})")
+        return tuple(found)
+
+    def _resolve(self, ref: Reference) -> str:
         if not ref.tag and not ref.digest:
             raise DeletionRefused(
                 f"Name what to delete: {ref.repository}:TAG or {ref.repository}@sha256:…"
@@ -129,31 +174,74 @@ class DeletionService:
                 f"{ref.repository}:{ref.tag} points at {digest}, not {ref.digest}: "
                 "check which image you mean."
             )
-        if ref.digest and not ref.tag:
+        if ref.digest and ref.tag:
             self.registry.head_manifest(ref.repository, ref.digest)  # exists?
-        tags = self._tags_on(ref.repository, digest)
+        return digest
+
+    def preview_manifest(
+        self, ref: Reference, reason: str, requester: str, channel: str, *, untag: bool = False
+    ) -> Preview:
+        """Resolve and pin the digest and measure the blast radius: every tag on the
+        digest, an index's platform manifests, signatures and other referrers, and the
+        space garbage collection could reclaim. Changes nothing in the registry."""
+        self._check_configured()
+        if untag and not ref.tag:
+            raise DeletionRefused("Name the tag to remove: REPO:TAG.")
+        digest = self._resolve(ref)
+        scan = scan_repository(self.registry, ref.repository)
+        tags = scan.tags_on(digest)
+        if ref.tag and ref.tag not in tags:
+            tags.append(ref.tag)  # moved between the HEAD and the scan: keep what we saw
+        siblings = tuple(t for t in tags if t != ref.tag)
+        self._check_protected([ref.tag] if untag and ref.tag else tags)
+        if not untag:
+            holders = scan.indexes_containing(digest)
+            if holders:
+                raise DeletionRefused(
+                    f"Refused: {digest} is a platform of the multi-arch image tagged "
+                    f"{', '.join(holders[:10])}; deleting it would break that image. Delete "
+                    "or untag the multi-arch image instead."
+                )
+        freed = {} if untag else scan.freed_blobs(digest)
         image = describe_digests(self.registry, ref.repository, [(ref.tag, digest)])[0]
         image = image if isinstance(image, Image) else None
+        children = tuple(
+            f"{c.digest} {c.platform or 'platform unknown'}" for c in scan.children(digest)
+        )
         request = self._new_request(
-            kind=Kind.MANIFEST,
+            kind=Kind.TAG if untag else Kind.MANIFEST,
             repository=ref.repository,
             tag=ref.tag,
             digest=digest,
             reason=reason,
             requester=requester,
             channel=channel,
-            siblings=tuple(t for t in tags if t != ref.tag),
+            siblings=siblings,
             size=image.size if image else None,
             platforms=tuple(image.platform_names) if image and image.is_index else (),
+            children=children,
+            referrers=self._referrers(scan, digest),
+            reclaimable=sum(s for s in freed.values() if s) if not untag else 0,
+            blobs=tuple(sorted(freed.items())),
         )
         return Preview(request, image)
 
     def preview_blob(self, ref: Reference, reason: str, requester: str, channel: str) -> Preview:
-        if not self.policy.configured:
-            raise DeletionRefused(NO_APPROVERS)
+        """A blob may be requested only when no manifest reachable from a tag uses it."""
+        self._check_configured()
         if not ref.digest or ref.tag:
             raise DeletionRefused("Name the blob by digest: REPO@sha256:…")
         size = self.registry.blob_size(ref.repository, ref.digest)
+        scan = scan_repository(self.registry, ref.repository)
+        users = scan.tags_using_blob(ref.digest)
+        if users:
+            more = f" and {len(users) - 10} more" if len(users) > 10 else ""
+            raise DeletionRefused(
+                f"Refused: {ref.digest} is still used by the image tagged "
+                f"{', '.join(users[:10])}{more}. Deleting it would break "
+                f"{'those images' if len(users) > 1 else 'that image'}; delete the image "
+                "instead, and its unused layers after."
+            )
         request = self._new_request(
             kind=Kind.BLOB,
             repository=ref.repository,
@@ -162,6 +250,41 @@ class DeletionService:
             requester=requester,
             channel=channel,
             size=size,
+            reclaimable=size,
+            blobs=((ref.digest, size),),
+        )
+        return Preview(request)
+
+    def preview_cleanup(self, deleted_id: str, requester: str, channel: str) -> Preview:
+        """After an image deletion: one request for the layers it left that no remaining
+        tag uses (checked again now)."""
+        self._check_configured()
+        done = self._get(deleted_id)
+        if done.kind != Kind.MANIFEST or done.state != State.DELETED:
+            raise DeletionRefused("Only a completed image deletion leaves layers to clean up.")
+        scan = scan_repository(self.registry, done.repository)
+        kept = scan.blobs_kept(set())
+        present = self.registry.map(
+            lambda b: self.registry.blob_exists(done.repository, b[0]), done.blobs
+        )
+        blobs = tuple(
+            b
+            for b, there in zip(done.blobs, present, strict=True)
+            if there is True and b[0] not in kept
+        )
+        if not blobs:
+            raise DeletionRefused("No unused layers of that image are left to delete.")
+        size = sum(s for _, s in blobs if s)
+        request = self._new_request(
+            kind=Kind.BLOBS,
+            repository=done.repository,
+            digest=done.digest,
+            reason=f"unused layers of the deleted {done.target} (request {done.id})",
+            requester=requester,
+            channel=channel,
+            size=size,
+            reclaimable=size,
+            blobs=blobs,
         )
         return Preview(request)
 
@@ -177,16 +300,24 @@ class DeletionService:
     ) -> AuditEvent:
         return self.store.audit(request.id, actor, event, detail, self.clock())
 
-    def claim_submit(self, request_id: str, user: str) -> DeletionRequest | None:
+    def claim_submit(
+        self, request_id: str, user: str, as_untag: bool = False
+    ) -> DeletionRequest | None:
         """The requester confirmed: claim the draft for posting (None when another click
-        already did, or it was closed)."""
+        already did, or it was closed). ``as_untag`` turns an image preview into the
+        removal of its named tag only."""
         request = self._get(request_id)
         if user != request.requester:
             raise DeletionRefused("Only the person who previewed this deletion can request it.")
         if request.state == State.DRAFT and request.expires_at <= self.clock():
             self.expire(request)
             raise DeletionRefused("This preview has expired; run the delete command again.")
-        if not self.store.transition(request_id, [State.DRAFT], State.SUBMITTING):
+        extra = {}
+        if as_untag:
+            if request.kind != Kind.MANIFEST or not request.tag:
+                raise DeletionRefused("Only a previewed tag can be removed on its own.")
+            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": "[]"}
+        if not self.store.transition(request_id, [State.DRAFT], State.SUBMITTING, **extra):
             return None
         return self._get(request_id)
 
@@ -272,8 +403,8 @@ class DeletionService:
 
     # -- execution ---------------------------------------------------------------------
     def execute(self, request_id: str) -> VoteResult:
-        """At quorum: claim the request (one caller wins), check again, then DELETE the
-        pinned digest."""
+        """At quorum: claim the request (one caller wins), check again, then carry it
+        out on the pinned digest."""
         if not self.store.transition(request_id, [State.PENDING], State.EXECUTING):
             return VoteResult(
                 "busy",
@@ -283,33 +414,110 @@ class DeletionService:
         request = self._get(request_id)
         try:
             if request.kind == Kind.MANIFEST:
-                if request.tag:
-                    try:
-                        now_at = self.registry.resolve(request.repository, request.tag)
-                    except ManifestNotFoundError:
-                        now_at = None  # the tag is gone; the pinned digest is what was approved
-                    if now_at is not None and now_at != request.digest:
-                        return self._fail(
-                            request,
-                            (
-                                f"Tag moved: {request.target} now points at {now_at}, not the "
-                                f"approved {request.digest}. Nothing was deleted; request the "
-                                "deletion again if the new image should go too."
-                            ),
-                        )
-                status = self.registry.delete_manifest(request.repository, request.digest)
+                outcome, detail = self._delete_image(request)
+            elif request.kind == Kind.TAG:
+                outcome, detail = self._remove_tag(request)
             else:
-                status = self.registry.delete_blob(request.repository, request.digest)
+                outcome, detail = self._delete_blobs(request)
+        except _Abort as exc:
+            return self._fail(request, str(exc))
         except RegistryError as exc:
             return self._fail(request, str(exc))
-        outcome = f"Deleted {request.repository}@{request.digest}. {GC_REMINDER}"
         self.store.transition(
             request_id, [State.EXECUTING], State.DELETED, closed_at=self.clock(), outcome=outcome
         )
         request = self._get(request_id)
-        detail = f"DELETE {request.repository}@{request.digest}: registry answered HTTP {status}"
         event = self._audit(request, None, "executed", detail)
         return VoteResult("deleted", request, outcome, [event])
+
+    def _check_tag(self, request: DeletionRequest) -> None:
+        if not request.tag:
+            return
+        try:
+            now_at = self.registry.resolve(request.repository, request.tag)
+        except ManifestNotFoundError:
+            return  # the tag is gone; the pinned digest is what was approved
+        if now_at != request.digest:
+            raise _Abort(
+                f"Tag moved: {request.target} now points at {now_at}, not the approved "
+                f"{request.digest}. Nothing was deleted; request the deletion again if the "
+                "new image should go too."
+            )
+
+    def _delete_image(self, request: DeletionRequest) -> tuple[str, str]:
+        self._check_tag(request)
+        status = self.registry.delete_manifest(request.repository, request.digest)
+        emptied = not self.registry.tags(request.repository)
+        outcome = f"Deleted {request.repository}@{request.digest}. " + gc_advice(
+            request.reclaimable, untagged_children=len(request.children), emptied=emptied
+        )
+        return outcome, (
+            f"DELETE {request.repository}@{request.digest}: registry answered HTTP {status}"
+        )
+
+    def _remove_tag(self, request: DeletionRequest) -> tuple[str, str]:
+        assert request.tag is not None
+        result = remove_tag(
+            self.registry, request.repository, request.tag, request.digest, list(request.siblings)
+        )
+        how = (
+            "the registry's tag delete"
+            if result.method == "tag-delete"
+            else "a placeholder manifest, deleted by digest"
+        )
+        if request.siblings:
+            if not result.siblings_intact(request.digest):
+                broken = [t for t, d in result.siblings.items() if d != request.digest]
+                raise _Abort(
+                    f"Removed {request.target} (via {how}), but these tags no longer "
+                    f"point at {request.digest}: {', '.join(broken)}. Check them."
+                )
+            kept = (
+                f" The other tags still point at {request.digest}: "
+                + ", ".join(request.siblings)
+                + "."
+            )
+        else:
+            kept = (
+                " No other tag points at the image now; garbage collection with "
+                "--delete-untagged would remove it."
+            )
+        return (
+            f"Removed the tag {request.target} only (via {how}).{kept}",
+            f"tag {request.tag} removed via {result.method}; siblings verified: "
+            f"{', '.join(request.siblings) or 'none'}",
+        )
+
+    def _delete_blobs(self, request: DeletionRequest) -> tuple[str, str]:
+        blobs = request.blobs or ((request.digest, request.size),)
+        if request.kind == Kind.BLOBS:
+            # Checked again: a tag pushed since the request may use one of them now.
+            kept = scan_repository(self.registry, request.repository).blobs_kept(set())
+            in_use = [b for b, _ in blobs if b in kept]
+            if in_use:
+                raise _Abort(
+                    f"{len(in_use)} of these blobs are in use again "
+                    f"({', '.join(in_use[:3])}…); nothing was deleted."
+                )
+        results = self.registry.map(
+            lambda b: self.registry.delete_blob(request.repository, b[0]), blobs
+        )
+        failed = [
+            (b, r) for b, r in zip(blobs, results, strict=True) if isinstance(r, RegistryError)
+        ]
+        done = [b for b, r in zip(blobs, results, strict=True) if not isinstance(r, RegistryError)]
+        if failed and not done:
+            raise failed[0][1]
+        size = sum(s for _, s in done if s)
+        outcome = (
+            f"Deleted {len(done)} blob{'s' if len(done) != 1 else ''} of "
+            f"{request.repository}. " + gc_advice(size)
+        )
+        if failed:
+            outcome += f" {len(failed)} could not be deleted: " + "; ".join(
+                f"{b[0]}: {r.message}" for b, r in failed[:3]
+            )
+        return outcome, f"DELETE of {len(done)} blob(s) accepted, {len(failed)} failed"
 
     def _fail(self, request: DeletionRequest, why: str) -> VoteResult:
         self.store.transition(

@@ -79,6 +79,10 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         closed_at=_utc(row.closed_at),
         outcome=row.outcome,
         approvals=tuple(approvals),
+        children=tuple(json.loads(row.children or "[]")),
+        referrers=tuple(json.loads(row.referrers or "[]")),
+        reclaimable=row.reclaimable,
+        blobs=tuple((d, s) for d, s in json.loads(row.blobs or "[]")),
     )
 
 
@@ -107,6 +111,10 @@ class DeletionStore:
                     size=request.size,
                     platforms=json.dumps(list(request.platforms)),
                     outcome=request.outcome,
+                    children=json.dumps(list(request.children)),
+                    referrers=json.dumps(list(request.referrers)),
+                    reclaimable=request.reclaimable,
+                    blobs=json.dumps([list(b) for b in request.blobs]),
                 )
             )
 

@@ -24,6 +24,8 @@ from .errors import (
     AuthenticationError,
     CatalogNotAllowedError,
     DeleteByTagError,
+    DeleteDisabledError,
+    ManifestNotFoundError,
     NotFoundError,
     PermissionDeniedError,
     RegistryError,
@@ -34,12 +36,21 @@ from .errors import (
     redact_url,
 )
 from .listing import MAX_PAGE_SIZE, next_page_url
-from .manifest import ImageConfig, Manifest, parse_config, parse_manifest, sha256_digest
-from .reference import is_digest, validate_digest, validate_repository
+from .manifest import (
+    Descriptor,
+    ImageConfig,
+    IndexManifest,
+    Manifest,
+    parse_config,
+    parse_manifest,
+    sha256_digest,
+)
+from .reference import is_digest, validate_digest, validate_repository, validate_tag
 from .settings import RegistrySettings
 from .transport import RegistryTransport
 
 log = logging.getLogger(__name__)
+NULL_DIGEST = "sha256:" + "0" * 64
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -397,6 +408,60 @@ class RegistryClient:
             ok=(200, 202),
         )
         return response.status_code
+
+    def deletes_enabled(self, repository: str) -> bool:
+        """Probe, changing nothing: DELETE a digest no manifest can have. 404 means the
+        registry accepts deletes; 405 / UNSUPPORTED means they are disabled."""
+        try:
+            self.delete_manifest(repository, NULL_DIGEST)
+        except DeleteDisabledError:
+            return False
+        except NotFoundError:
+            return True
+        return True  # nothing to delete was deleted; the registry said yes
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        """``DELETE /v2/REPO/manifests/TAG`` (OCI distribution 1.1: distribution 3,
+        zot, Quay). True when the registry removed the tag alone; False when it has no
+        tag delete (distribution 2.x answers 400 DIGEST_INVALID)."""
+        validate_repository(repository)
+        validate_tag(tag)
+        try:
+            self.request(
+                "DELETE",
+                f"v2/{repository}/manifests/{tag}",
+                action="delete tag",
+                target=f"{repository}:{tag}",
+                ok=(200, 202),
+            )
+        except (RegistryResponseError, ManifestNotFoundError) as exc:
+            if exc.status in (400, 404, 405):
+                return False
+            raise
+        return True
+
+    def referrers(self, repository: str, digest: str) -> list[Descriptor] | None:
+        """Artifacts that refer to ``digest`` (signatures, SBOMs) through the OCI 1.1
+        referrers API; None when the registry does not have that API."""
+        validate_repository(repository)
+        validate_digest(digest)
+        try:
+            response = self.request(
+                "GET",
+                f"v2/{repository}/referrers/{digest}",
+                action="list referrers of",
+                target=f"{repository}@{digest}",
+                headers={"Accept": mt.OCI_INDEX},
+            )
+        except (NotFoundError, RegistryResponseError):
+            return None
+        if "json" not in response.headers.get("Content-Type", ""):
+            return None
+        try:
+            index = parse_manifest(response.content, mt.OCI_INDEX)
+        except RegistryResponseError:
+            return None
+        return list(index.manifests) if isinstance(index, IndexManifest) else None
 
     # -- writes (tests, seeding, tag-only removal) -------------------------------------
     def upload_blob(self, repository: str, data: bytes) -> str:

@@ -1,0 +1,87 @@
+"""Repository scans (blast radius, reclaimable blobs, blobs in use) and tag-only removal,
+against real registries."""
+
+import pytest
+
+from bot.registry import DeleteDisabledError, ManifestNotFoundError, RegistryResponseError
+from bot.registry.scan import artifact_tags_for, scan_repository
+from bot.registry.untag import remove_tag
+from tests.support.images import push_image, push_index
+from tests.support.proxy import RegistryProxy
+
+
+def test_untag_keeps_the_siblings(client):
+    pushed = push_image(client, "untag/app", ["1.0", "1.0.1", "stable"])
+    other = push_image(client, "untag/app", ["2.0"])
+    result = remove_tag(client, "untag/app", "1.0", pushed.digest, ["1.0.1", "stable"])
+    assert result.method == "placeholder"  # distribution 2.x has no tag delete
+    assert result.siblings == {"1.0.1": pushed.digest, "stable": pushed.digest}
+    assert result.siblings_intact(pushed.digest)
+    with pytest.raises(ManifestNotFoundError):
+        client.resolve("untag/app", "1.0")
+    assert sorted(client.tags("untag/app")) == ["1.0.1", "2.0", "stable"]
+    assert client.resolve("untag/app", "stable") == pushed.digest
+    assert client.resolve("untag/app", "2.0") == other.digest
+
+
+def test_untag_on_registry_without_delete_changes_nothing(registry_nodelete, make_client):
+    c = make_client(registry_nodelete.url)
+    pushed = push_image(c, "untag/nodel", ["1.0", "stable"])
+    with RegistryProxy(registry_nodelete.url) as proxy:
+        with pytest.raises(DeleteDisabledError, match="nothing was changed"):
+            remove_tag(make_client(proxy.url), "untag/nodel", "1.0", pushed.digest, ["stable"])
+        assert proxy.counts.get("PUT", 0) == 0 and proxy.counts.get("POST", 0) == 0
+    assert c.resolve("untag/nodel", "1.0") == pushed.digest
+    assert sorted(c.tags("untag/nodel")) == ["1.0", "stable"]
+
+
+def test_untag_refuses_a_moved_tag(client):
+    old = push_image(client, "untag/moved", ["latest", "keep"])
+    new = push_image(client, "untag/moved", ["latest"])
+    with pytest.raises(RegistryResponseError, match="Tag moved"):
+        remove_tag(client, "untag/moved", "latest", old.digest, ["keep"])
+    assert client.resolve("untag/moved", "latest") == new.digest
+
+
+def test_scan_blast_radius_and_reclaimable_size(client, registry, make_client):
+    shared_layer = b"S" * 5000
+    a = push_image(client, "scan/app", ["1.0", "1.0.1"], layers=[shared_layer, b"a" * 700])
+    b = push_image(client, "scan/app", ["2.0"], layers=[shared_layer, b"b" * 900])
+    multi = push_index(client, "scan/app", ["multi"])
+    scan = scan_repository(client, "scan/app")
+    assert scan.tags_on(a.digest) == ["1.0", "1.0.1"]
+    # Independently: blobs of a that neither b nor the index uses.
+    others = set(b.blob_sizes) | set(multi.blob_sizes)
+    expected = {d: s for d, s in a.blob_sizes.items() if d not in others}
+    assert scan.freed_blobs(a.digest) == expected
+    assert sum(expected.values()) == 700 + a.config[1]
+    assert set(scan.tags_using_blob(b.layers[0][0])) == {"1.0", "1.0.1", "2.0"}
+    child = multi.children[0].digest
+    assert scan.indexes_containing(child) == ["multi"]
+    assert {c.digest for c in scan.children(multi.digest)} == {c.digest for c in multi.children}
+    assert set(scan.freed_blobs(multi.digest)) == set(multi.blob_sizes)
+
+
+def test_scan_costs_heads_and_one_get_per_distinct_manifest(client, registry, make_client):
+    images = [push_image(client, "scan/many", [f"{i}.{j}" for j in range(10)]) for i in range(5)]
+    with RegistryProxy(registry.url) as proxy:
+        scan = scan_repository(make_client(proxy.url), "scan/many")
+        assert proxy.counts == {"GET": 1 + 5, "HEAD": 50}
+    assert len(scan.tags) == 50 and len(scan.manifests) == len(images)
+
+
+def test_artifact_tags():
+    digest = "sha256:" + "ab" * 32
+    tags = [
+        "latest",
+        f"sha256-{'ab' * 32}.sig",
+        f"sha256-{'ab' * 32}.att",
+        f"sha256-{'cd' * 32}.sig",
+    ]
+    assert artifact_tags_for(digest, tags) == tags[1:3]
+
+
+def test_referrers_api_absent_on_distribution_2(client):
+    pushed = push_image(client, "scan/ref", ["v1"])
+    assert client.referrers("scan/ref", pushed.digest) is None
+    assert client.deletes_enabled("scan/ref") is True
