@@ -61,6 +61,7 @@ class DeletionSettings:
     approval_channel: str | None = None
     audit_channel: str | None = None
     ttl: timedelta = timedelta(hours=24)
+    protected_tags: re.Pattern[str] | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
 
 
@@ -188,6 +189,14 @@ def _deletions(read: _Reader) -> DeletionSettings:
             ttl = parse_duration(read.str("APPROVAL_TTL") or "")
         except ValueError as exc:
             read.problems.append(f"APPROVAL_TTL: {exc}.")
+    protected = None
+    if read.str("PROTECTED_TAGS"):
+        try:
+            protected = re.compile(read.str("PROTECTED_TAGS") or "")
+        except re.error as exc:
+            read.problems.append(
+                f"PROTECTED_TAGS must be a regular expression, like ^(latest|stable)$: {exc}."
+            )
     database_url = read.str("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
         make_url(normalize_url(database_url))
@@ -202,6 +211,7 @@ def _deletions(read: _Reader) -> DeletionSettings:
         approval_channel=channels["APPROVAL_CHANNEL"],
         audit_channel=channels["AUDIT_CHANNEL"],
         ttl=ttl,
+        protected_tags=protected,
         database_url=database_url,
     )
 

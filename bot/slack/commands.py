@@ -37,11 +37,12 @@ class Show:
 
 @dataclass(frozen=True)
 class Delete:
-    """Delete a manifest (``blob=False``) or a blob, for ``reason``."""
+    """Delete an image (its digest), one tag only (``untag``) or a blob, for ``reason``."""
 
     reference: Reference
     reason: str = ""
     blob: bool = False
+    untag: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ USAGE = {
     "show": "/registry show REPO[:TAG|@DIGEST]",
     "delete": "/registry delete REPO:TAG|REPO@DIGEST [reason...]",
     "delete-blob": "/registry delete-blob REPO@DIGEST [reason...]",
+    "untag": "/registry untag REPO:TAG [reason...]",
     "pending": "/registry pending",
     "audit": f"/registry audit [N, at most {MAX_AUDIT}]",
 }
@@ -121,7 +123,7 @@ def parse_command(text: str) -> Command:
             return Show(parse_reference(args[0]))
         except InvalidReferenceError as exc:
             raise UsageError(str(exc), USAGE["show"]) from None
-    if verb in ("delete", "delete-blob"):
+    if verb in ("delete", "delete-blob", "untag"):
         return _delete(verb, args)
     if verb == "pending":
         if args:
@@ -146,6 +148,8 @@ def _delete(verb: str, args: list[str]) -> Delete:
         raise UsageError(str(exc), usage) from None
     if blob and (not ref.digest or ref.tag):
         raise UsageError("A blob is named by its digest: REPO@sha256:….", usage)
+    if verb == "untag" and (not ref.tag or ref.digest):
+        raise UsageError("Name the tag to remove: REPO:TAG.", usage)
     if not blob and not (ref.tag or ref.digest):
         raise UsageError(
             f"Name the tag or digest to delete, like {ref.repository}:TAG; a bare repository "
@@ -155,4 +159,4 @@ def _delete(verb: str, args: list[str]) -> Delete:
     reason = " ".join(args[1:])
     if len(reason) > MAX_REASON:
         raise UsageError(f"The reason is longer than {MAX_REASON} characters.", usage)
-    return Delete(ref, reason, blob)
+    return Delete(ref, reason, blob, untag=verb == "untag")

@@ -85,7 +85,9 @@ def run_delete_command(
         if command.blob:
             preview = service.preview_blob(command.reference, command.reason, user, channel)
         else:
-            preview = service.preview_manifest(command.reference, command.reason, user, channel)
+            preview = service.preview_manifest(
+                command.reference, command.reason, user, channel, untag=command.untag
+            )
     except DeletionRefused as exc:
         return render_notice(str(exc))
     except RegistryError as exc:

@@ -12,7 +12,14 @@ from .. import deleting
 from ..browsing import run_page
 from ..context import BotContext
 from ..paging import ACTION_NEXT, ACTION_PREV, PageRef
-from ..render.deletions import ACTION_APPROVE, ACTION_CANCEL, ACTION_REJECT, ACTION_SUBMIT
+from ..render.deletions import (
+    ACTION_APPROVE,
+    ACTION_CANCEL,
+    ACTION_CLEANUP,
+    ACTION_REJECT,
+    ACTION_SUBMIT,
+    ACTION_SUBMIT_UNTAG,
+)
 from ..render.errors import render_internal_error
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,23 @@ def register(app: App, ctx: BotContext) -> None:
         return listener
 
     app.action(ACTION_SUBMIT)(deletion_button(deleting.submit, "submit"))
+    app.action(ACTION_SUBMIT_UNTAG)(
+        deletion_button(
+            lambda c, r, u, url: deleting.submit(c, r, u, url, as_untag=True), "submit untag"
+        )
+    )
+
+    @app.action(ACTION_CLEANUP)
+    def on_cleanup(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        request_id = (action.get("value") or "")[:64]
+        user, response_url = body["user"]["id"], body["response_url"]
+        channel = (body.get("channel") or {}).get("id") or ""
+        ctx.background(
+            lambda: deleting.cleanup(ctx, request_id, user, response_url, channel),
+            f"cleanup after {request_id}",
+        )
+
     app.action(ACTION_CANCEL)(deletion_button(deleting.cancel_preview, "cancel"))
     app.action(ACTION_APPROVE)(
         deletion_button(lambda c, r, u, url: deleting.vote(c, r, u, True, url), "approve")

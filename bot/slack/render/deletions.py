@@ -20,7 +20,6 @@ from slack_sdk.models.blocks import (
 )
 
 from ...deletions import AuditEvent, DeletionRequest, Kind, State
-from ...deletions.service import GC_REMINDER
 from ...registry import Image
 from .common import (
     Message,
@@ -36,6 +35,8 @@ from .common import (
 from .limits import MAX_SECTION_TEXT
 
 ACTION_SUBMIT = "deletion_submit"
+ACTION_SUBMIT_UNTAG = "deletion_submit_untag"
+ACTION_CLEANUP = "deletion_cleanup"
 ACTION_CANCEL = "deletion_cancel"
 ACTION_APPROVE = "deletion_approve"
 ACTION_REJECT = "deletion_reject"
@@ -54,11 +55,27 @@ def _section(text: str) -> SectionBlock:
 
 
 def _what(request: DeletionRequest) -> str:
-    return "blob" if request.kind == Kind.BLOB else "image"
+    return {
+        Kind.MANIFEST: "image",
+        Kind.TAG: "tag",
+        Kind.BLOB: "blob",
+        Kind.BLOBS: "set of unused layers",
+    }[request.kind]
 
 
 def _tags_line(request: DeletionRequest) -> str:
-    if request.kind == Kind.BLOB:
+    if request.kind == Kind.TAG:
+        if not request.siblings:
+            return "No other tag points at this image; it stays in the registry, untagged."
+        return fit_lines(
+            "The other tags on this image keep working:",
+            [
+                ", ".join(code(t, 130) for t in request.siblings[i : i + 8])
+                for i in range(0, len(request.siblings), 8)
+            ],
+            1500,
+        )
+    if request.kind != Kind.MANIFEST:
         return ""
     if not request.siblings:
         return "No other tag points at this digest."
@@ -71,11 +88,57 @@ def _tags_line(request: DeletionRequest) -> str:
     )
 
 
+def _blast_radius(request: DeletionRequest) -> str:
+    """Platform manifests, referrers, reclaimable space (and the blobs of a cleanup)."""
+    lines = []
+    if request.kind == Kind.MANIFEST and request.children:
+        lines.append(
+            fit_lines(
+                f"*{len(request.children)} platform manifests* become untagged (garbage "
+                "collection with --delete-untagged removes them):",
+                [
+                    f"`{escape(c.split(' ', 1)[0][:19])}…` {escape(c.partition(' ')[2])}"
+                    for c in request.children
+                ],
+                1200,
+            )
+        )
+    if request.kind in (Kind.MANIFEST, Kind.TAG) and request.referrers:
+        lines.append(
+            fit_lines(
+                "*Signatures and other artifacts refer to it:*",
+                [escape(r) for r in request.referrers],
+                800,
+            )
+        )
+    if request.kind == Kind.BLOBS:
+        lines.append(
+            fit_lines(
+                f"*{len(request.blobs)} blobs* no remaining tag uses:",
+                [f"`{escape(d[:19])}…` {human_size(s)}" for d, s in request.blobs],
+                1200,
+                max_lines=15,
+            )
+        )
+    if request.reclaimable:
+        lines.append(
+            f"*Frees* about {human_size(request.reclaimable)} after garbage "
+            "collection (blobs no remaining tag of this repository uses)."
+        )
+    elif request.kind == Kind.TAG:
+        lines.append("*Frees* nothing by itself: the image stays while other tags use it.")
+    return "\n".join(lines)
+
+
 def _facts(request: DeletionRequest) -> list[str]:
-    lines = [
-        f"*Target* {code(request.target, 300)} ({_what(request)})",
-        f"*Digest* `{escape(request.digest)}`",
-    ]
+    target = code(request.target, 300)
+    if request.kind == Kind.TAG:
+        target += " (this tag only)"
+    elif request.kind != Kind.BLOBS:
+        target += f" ({_what(request)})"
+    lines = [f"*Target* {target}"]
+    if request.kind != Kind.BLOBS:
+        lines.append(f"*Digest* `{escape(request.digest)}`")
     if request.size is not None:
         lines.append(f"*Size* {human_size(request.size)}")
     if request.platforms:
@@ -88,63 +151,96 @@ def _facts(request: DeletionRequest) -> list[str]:
     return lines
 
 
+def _details(request: DeletionRequest) -> list[Block]:
+    """Facts, the tags it removes or keeps, and the blast radius, as sections."""
+    blocks: list[Block] = [_section("\n".join(_facts(request)))]
+    for text in (_tags_line(request), _blast_radius(request)):
+        if text:
+            blocks.append(_section(text))
+    return blocks
+
+
+def _confirm(request: DeletionRequest, untag: bool) -> ConfirmObject:
+    n = request.approvals_required
+    who = f"Once {n} approver{'s' if n != 1 else ''} agree, "
+    if untag:
+        text = f"{who}the tag {request.tag} is removed; the other tags keep the image."
+    elif request.kind == Kind.MANIFEST:
+        removed = len(request.tags_removed)
+        text = (
+            f"{who}{request.repository}@{request.digest[:19]}… and its {removed} "
+            f"tag{'s' if removed != 1 else ''} will be deleted."
+        )
+    else:
+        text = f"{who}the {_what(request)} will be deleted."
+    return ConfirmObject(
+        title="Request this deletion?", text=truncate(text, 300), confirm="Request", deny="Back"
+    )
+
+
 def render_preview(
     request: DeletionRequest, image: Image | None, approvers: list[str], now: datetime
 ) -> Message:
-    """The ephemeral preview: what would go, with Request / Cancel."""
-    removed = len(request.tags_removed)
-    confirm_text = (
-        f"Once {request.approvals_required} approver"
-        f"{'s' if request.approvals_required != 1 else ''} agree, "
-        + (
-            f"{request.repository}@{request.digest[:19]}… and its {removed} "
-            f"tag{'s' if removed != 1 else ''} will be deleted."
-            if request.kind == Kind.MANIFEST
-            else f"the blob {request.digest[:19]}… will be deleted."
-        )
-    )
+    """The ephemeral preview: what would go, with the choices and Cancel. When other
+    tags share the digest, the choice is between removing only the named tag and
+    deleting the image with all its tags."""
+    if request.kind == Kind.MANIFEST and request.tag and request.siblings:
+        total = len(request.tags_removed)
+        buttons = [
+            ButtonElement(
+                text=truncate(f"Remove only tag {request.tag}", 75),
+                action_id=ACTION_SUBMIT_UNTAG,
+                value=request.id,
+                style="primary",
+                confirm=_confirm(request, untag=True),
+            ),
+            ButtonElement(
+                text=f"Delete image (all {total} tags)",
+                action_id=ACTION_SUBMIT,
+                value=request.id,
+                style="danger",
+                confirm=_confirm(request, False),
+            ),
+        ]
+    else:
+        label = "Request tag removal" if request.kind == Kind.TAG else "Request deletion"
+        buttons = [
+            ButtonElement(
+                text=label,
+                action_id=ACTION_SUBMIT,
+                value=request.id,
+                style="danger",
+                confirm=_confirm(request, untag=False),
+            )
+        ]
+    buttons.append(ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id))
+    n = request.approvals_required
     blocks: list[Block] = [
-        HeaderBlock(text=truncate(f"Delete {request.target}?", 150)),
-        _section("\n".join(_facts(request))),
-    ]
-    tags = _tags_line(request)
-    if tags:
-        blocks.append(_section(tags))
-    blocks += [
+        HeaderBlock(
+            text=truncate(
+                f"{'Remove' if request.kind == Kind.TAG else 'Delete'} {request.target}?", 150
+            )
+        ),
+        *_details(request),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
                     text=truncate(
-                        f"Nothing changes until {request.approvals_required} approver"
-                        f"{'s' if request.approvals_required != 1 else ''} agree "
+                        f"Nothing changes until {n} approver{'s' if n != 1 else ''} agree "
                         f"({', '.join(mention(a) for a in approvers[:10])}). "
-                        f"The digest is pinned now: if the tag moves, nothing is deleted. "
+                        "The digest is pinned now: if the tag moves, nothing is deleted. "
                         f"This preview expires {slack_date(request.expires_at)}.",
                         2000,
                     )
                 )
             ]
         ),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Request deletion",
-                    action_id=ACTION_SUBMIT,
-                    value=request.id,
-                    style="danger",
-                    confirm=ConfirmObject(
-                        title="Request this deletion?",
-                        text=truncate(confirm_text, 300),
-                        confirm="Request",
-                        deny="Back",
-                    ),
-                ),
-                ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id),
-            ]
-        ),
+        ActionsBlock(elements=buttons),
     ]
     return Message(
-        text=f"Delete {request.target}? Digest {request.digest}; {removed} tag(s) removed.",
+        text=f"{'Remove' if request.kind == Kind.TAG else 'Delete'} "
+        f"{request.target}? Digest {request.digest}; "
+        f"{len(request.tags_removed)} tag(s) removed.",
         blocks=blocks,
     )
 
@@ -212,6 +308,30 @@ def _outcome_line(request: DeletionRequest) -> str:
     )
 
 
+def _cleanup_button(request: DeletionRequest) -> ButtonElement:
+    """Offered on a completed image deletion: delete the layers it left unused."""
+    size = sum(s for _, s in request.blobs if s)
+    n = len(request.blobs)
+    label = f"Also delete the {n} layers no remaining tag uses ({human_size(size)})"
+    if len(label) > 75:
+        label = f"Also delete {n} unused layers ({human_size(size)})"
+    text = (
+        f"This asks the approvers to delete {n} blobs of {request.repository} that no "
+        "remaining tag uses."
+    )
+    return ButtonElement(
+        text=label,
+        action_id=ACTION_CLEANUP,
+        value=request.id,
+        confirm=ConfirmObject(
+            title="Request their deletion?",
+            text=truncate(text, 300),
+            confirm="Request",
+            deny="Back",
+        ),
+    )
+
+
 def render_closed(request: DeletionRequest) -> Message:
     """The request message once decided: its outcome, and no buttons."""
     footer = f"Digest `{escape(request.digest)}`"
@@ -225,7 +345,9 @@ def render_closed(request: DeletionRequest) -> Message:
         ContextBlock(elements=[MarkdownTextObject(text=truncate(footer, 2000))]),
     ]
     if request.state == State.DELETED:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=GC_REMINDER)]))
+        blocks.append(_section(escape(truncate(request.outcome, 2500))))
+        if request.kind == Kind.MANIFEST and request.blobs:
+            blocks.append(ActionsBlock(elements=[_cleanup_button(request)]))
     return Message(text=f"Deletion of {request.target}: {request.state}", blocks=blocks)
 
 

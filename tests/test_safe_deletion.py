@@ -1,0 +1,171 @@
+"""Safe deletion against real registries: tag-only removal, the blast radius, blobs in
+use, cleanup of unused layers, protected tags, and garbage-collection advice."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.deletions import ApproverPolicy, DeletionService, Kind, State, open_store
+from bot.deletions.service import DeletionRefused
+from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
+from bot.registry.manifest import sha256_digest
+from tests.support.images import push_image, push_index
+from tests.support.proxy import RegistryProxy
+
+REQUESTER, APPROVER = "UREQUEST1", "UAPPROVE1"
+
+
+@pytest.fixture
+def service_for(tmp_path):
+    made = []
+
+    def make(url: str, protected: str | None = None) -> DeletionService:
+        service = DeletionService(
+            open_store(f"sqlite:///{tmp_path / 'bot.db'}"),
+            RegistryClient(RegistrySettings(url=url)),
+            ApproverPolicy([APPROVER]),
+            clock=lambda: datetime.now(UTC),
+            protected=re.compile(protected) if protected else None,
+        )
+        made.append(service)
+        return service
+
+    yield make
+    for service in made:
+        service.registry.close()
+
+
+def approve(service, request_id, *, untag=False):
+    assert service.claim_submit(request_id, REQUESTER, as_untag=untag) is not None
+    service.submitted(request_id, "C1", "1.1")
+    return service.vote(request_id, APPROVER, True)
+
+
+def preview(service, ref, **kw):
+    return service.preview_manifest(parse_reference(ref), "", REQUESTER, "C1", **kw).request
+
+
+def test_remove_only_the_tag_keeps_its_siblings(service_for, registry, client):
+    pushed = push_image(client, "safe/app", ["1.0", "1.0.1", "stable"])
+    service = service_for(registry.url)
+    request = preview(service, "safe/app:1.0")
+    assert request.kind == Kind.MANIFEST and request.siblings == ("1.0.1", "stable")
+    result = approve(service, request.id, untag=True)
+    assert result.outcome == "deleted", result.message
+    stored = service.store.get(request.id)
+    assert stored.kind == Kind.TAG and "Removed the tag safe/app:1.0 only" in stored.outcome
+    assert "1.0.1, stable" in stored.outcome
+    with pytest.raises(ManifestNotFoundError):
+        client.resolve("safe/app", "1.0")
+    assert client.resolve("safe/app", "1.0.1") == pushed.digest
+    assert client.resolve("safe/app", "stable") == pushed.digest
+
+
+def test_untag_command_path_and_delete_disabled_leaves_nothing(
+    service_for, registry_nodelete, make_client
+):
+    c = make_client(registry_nodelete.url)
+    pushed = push_image(c, "safe/nodel", ["1.0", "stable"])
+    with RegistryProxy(registry_nodelete.url) as proxy:
+        service = service_for(proxy.url)
+        request = preview(service, "safe/nodel:1.0", untag=True)
+        assert request.kind == Kind.TAG and request.reclaimable == 0
+        result = approve(service, request.id)
+        assert result.outcome == "failed" and "REGISTRY_STORAGE_DELETE_ENABLED" in result.message
+        assert "nothing was changed" in result.message
+        assert proxy.counts.get("PUT", 0) == 0 and proxy.counts.get("POST", 0) == 0
+    assert c.resolve("safe/nodel", "1.0") == pushed.digest
+    assert sorted(c.tags("safe/nodel")) == ["1.0", "stable"]
+
+
+def test_referenced_layer_is_refused_naming_the_tags(service_for, registry, client):
+    pushed = push_image(client, "safe/blob", ["v1", "v1.0"])
+    service = service_for(registry.url)
+    for blob in (pushed.layers[0][0], pushed.config[0]):
+        with pytest.raises(DeletionRefused) as info:
+            service.preview_blob(parse_reference(f"safe/blob@{blob}"), "", REQUESTER, "C1")
+        assert "still used by the image tagged v1, v1.0" in str(info.value)
+
+
+def test_layer_of_a_platform_of_an_index_is_refused(service_for, registry, client):
+    multi = push_index(client, "safe/multiblob", ["latest"])
+    layer = multi.children[1].layers[0][0]
+    with pytest.raises(DeletionRefused, match="tagged latest"):
+        service_for(registry.url).preview_blob(
+            parse_reference(f"safe/multiblob@{layer}"), "", REQUESTER, "C1"
+        )
+
+
+def test_multi_arch_children_are_listed_and_a_child_is_protected(service_for, registry, client):
+    multi = push_index(client, "safe/multi", ["2.0"], attestation=True)
+    service = service_for(registry.url)
+    request = preview(service, "safe/multi:2.0")
+    assert [c.split(" ")[0] for c in request.children] == [c.digest for c in multi.children]
+    assert "linux/arm64/v8" in request.children[1]
+    child = multi.children[0].digest
+    with pytest.raises(DeletionRefused, match=r"platform of the multi-arch image tagged 2\.0"):
+        preview(service, f"safe/multi@{child}")
+
+
+def test_protected_tags_are_refused_directly_and_as_siblings(service_for, registry, client):
+    push_image(client, "safe/prot", ["latest", "1.2.3", "build-77"])
+    service = service_for(registry.url, protected=r"^(latest|stable|v?\d+\.\d+\.\d+)$")
+    for ref in ("safe/prot:latest", "safe/prot:build-77"):
+        with pytest.raises(DeletionRefused) as info:
+            preview(service, ref)
+        assert "protected tags 1.2.3, latest" in str(info.value)
+    with pytest.raises(DeletionRefused, match="protected tag latest"):
+        preview(service, "safe/prot:latest", untag=True)
+    # Removing only the unprotected tag is fine.
+    assert preview(service, "safe/prot:build-77", untag=True).kind == Kind.TAG
+
+
+def test_reclaimable_size_and_cleanup_of_unused_layers(service_for, registry, client):
+    shared = b"shared base layer" * 400
+    old = push_image(client, "safe/gc", ["1.0", "1.0-alias"], layers=[shared, b"x" * 3000])
+    new = push_image(client, "safe/gc", ["2.0"], layers=[shared, b"y" * 4000])
+    service = service_for(registry.url)
+    request = preview(service, "safe/gc:1.0")
+    # Computed independently: the blobs of the old image that the new one does not use.
+    unused = {d: s for d, s in old.blob_sizes.items() if d not in new.blob_sizes}
+    assert request.reclaimable == sum(unused.values()) == 3000 + old.config[1]
+    assert dict(request.blobs) == unused
+    result = approve(service, request.id)
+    assert result.outcome == "deleted"
+    assert "Garbage collection can reclaim about" in result.message
+    assert "read-only or stopped" in result.message
+
+    cleanup = service.preview_cleanup(request.id, REQUESTER, "C1").request
+    assert cleanup.kind == Kind.BLOBS and dict(cleanup.blobs) == unused
+    assert approve(service, cleanup.id).outcome == "deleted"
+    for blob in unused:
+        assert not client.blob_exists("safe/gc", blob)
+    for blob in new.blob_sizes:  # the remaining image is intact
+        assert client.blob_exists("safe/gc", blob)
+    assert client.resolve("safe/gc", "2.0") == new.digest
+
+
+def test_cleanup_skips_layers_used_again(service_for, registry, client):
+    layer = b"reused later" * 300
+    push_image(client, "safe/reuse", ["1.0"], layers=[layer])
+    service = service_for(registry.url)
+    request = preview(service, "safe/reuse:1.0")
+    assert approve(service, request.id).outcome == "deleted"
+    push_image(client, "safe/reuse", ["1.1"], layers=[layer])  # the layer is used again
+    cleanup = service.preview_cleanup(request.id, REQUESTER, "C1").request
+    assert sha256_digest(layer) not in dict(cleanup.blobs)
+    assert cleanup.blobs  # the old config is still unused
+
+
+def test_emptied_repository_and_untagged_platforms_are_explained(service_for, registry, client):
+    push_index(client, "safe/last", ["only"])
+    service = service_for(registry.url)
+    result = approve(service, preview(service, "safe/last:only").id)
+    assert result.outcome == "deleted"
+    assert "2 platform manifests are now untagged" in result.message
+    assert "--delete-untagged" in result.message
+    assert "stays in the catalog until its folder" in result.message
+    assert result.request.state == State.DELETED
