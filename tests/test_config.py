@@ -203,3 +203,11 @@ def test_bad_durations(text):
 
     with pytest.raises(ValueError, match="90s, 15m, 24h or 7d"):
         parse_duration(text)
+
+
+def test_protected_tags_setting():
+    s = load_settings({**SLACK, "PROTECTED_TAGS": r"^(latest|v\d+)$"})
+    assert s.deletions.protected_tags.search("v12") and not s.deletions.protected_tags.search("x")
+    assert load_settings(SLACK).deletions.protected_tags is None
+    with pytest.raises(ConfigError, match="PROTECTED_TAGS must be a regular expression"):
+        load_settings({**SLACK, "PROTECTED_TAGS": "^(latest"})

@@ -315,3 +315,106 @@ def test_unreachable_database_stops_the_bot_with_exit_2(standin, registry):
     log = process.log()
     assert "Cannot open the database at DATABASE_URL" in log and "127.0.0.1:1" in log
     assert "pw-secret-9" not in log and "Traceback" not in log
+
+
+# -- safe deletion ------------------------------------------------------------------------
+
+
+def test_two_choice_preview_and_tag_only_removal(start_bot, standin, counting, client):
+    pushed = push_image(client, "ssafe/app", ["1.0", "stable"])
+    bot = start_bot()
+    preview = slash(bot, standin, "delete ssafe/app:1.0")
+    choices = buttons(preview)
+    assert choices["deletion_submit_untag"]["text"]["text"] == "Remove only tag 1.0"
+    assert choices["deletion_submit"]["text"]["text"] == "Delete image (all 2 tags)"
+    assert choices["deletion_submit_untag"]["value"] == choices["deletion_submit"]["value"]
+    before = len(standin.messages())
+    k = click(
+        bot, standin, "deletion_submit_untag", choices["deletion_submit_untag"]["value"], REQUESTER
+    )
+    standin.wait_response(k)
+    message = standin.wait_for(
+        lambda: len(standin.messages()) > before and standin.messages()[before]
+    )
+    text = str(message.body["blocks"])
+    assert "the removal of a tag" in text and "(this tag only)" in text
+    assert "keep working" in text and "`stable`" in text
+    click(
+        bot,
+        standin,
+        "deletion_approve",
+        buttons(message.body)["deletion_approve"]["value"],
+        APPROVER,
+    )
+    update = standin.wait_for(
+        lambda: [
+            u
+            for u in standin.api_calls("chat.update")
+            if "Removed the tag ssafe/app:1.0 only" in str(u.body)
+        ]
+    )
+    assert "still point at" in str(update[-1].body)
+    assert client.resolve("ssafe/app", "stable") == pushed.digest
+    assert "1.0" not in client.tags("ssafe/app")
+
+
+def test_untag_command_offers_one_choice(start_bot, standin, client):
+    push_image(client, "ssafe/untag", ["1.0", "stable"])
+    bot = start_bot()
+    preview = slash(bot, standin, "untag ssafe/untag:1.0 mistake")
+    assert set(buttons(preview)) == {"deletion_submit", "deletion_cancel"}
+    assert buttons(preview)["deletion_submit"]["text"]["text"] == "Request tag removal"
+    assert "Frees* nothing by itself" in str(preview)
+
+
+def test_cleanup_button_after_deletion(start_bot, standin, counting, client):
+    pushed = push_image(client, "ssafe/gc", ["old"], layer_sizes=(2000, 3000))
+    bot = start_bot()
+    preview = slash(bot, standin, "delete ssafe/gc:old")
+    assert "Frees* about" in str(preview)
+    _, message = request_deletion(bot, standin, "ssafe/gc:old")
+    click(
+        bot,
+        standin,
+        "deletion_approve",
+        buttons(message.body)["deletion_approve"]["value"],
+        APPROVER,
+    )
+    closed = standin.wait_for(
+        lambda: [
+            u
+            for u in standin.api_calls("chat.update")
+            if "deletion_cleanup" in str(u.body) and pushed.digest in str(u.body)
+        ]
+    )[-1]
+    cleanup = buttons(closed.body)["deletion_cleanup"]
+    assert cleanup["text"]["text"].startswith("Also delete the 3 layers no remaining tag uses")
+    before = len(standin.messages())
+    k = click(bot, standin, "deletion_cleanup", cleanup["value"], APPROVER2)
+    assert "Requested" in standin.wait_response(k).body["text"]
+    request = standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if "unused layers" in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+    click(
+        bot,
+        standin,
+        "deletion_approve",
+        buttons(request.body)["deletion_approve"]["value"],
+        APPROVER,
+    )
+    standin.wait_for(lambda: deletes_of(counting, "ssafe/gc") == 4 or None)
+    for blob in pushed.blob_sizes:
+        assert not client.blob_exists("ssafe/gc", blob)
+
+
+def test_protected_tags_and_blobs_in_use_are_refused(start_bot, standin, client):
+    pushed = push_image(client, "ssafe/prot", ["latest", "build-1"])
+    bot = start_bot(PROTECTED_TAGS="^(latest|stable)$")
+    reply = slash(bot, standin, "delete ssafe/prot:build-1")
+    assert "protected tag latest" in reply["text"] and not buttons(reply)
+    reply = slash(bot, standin, f"delete-blob ssafe/prot@{pushed.layers[0][0]}")
+    assert "still used by the image tagged build-1, latest" in reply["text"]

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 
 from ..deletions import DeletionService
 from ..registry import RegistryClient
+from .render.errors import render_internal_error
 from .web import Responder
 
 log = logging.getLogger(__name__)
@@ -49,13 +50,18 @@ class BotContext:
     def registry_url(self) -> str:
         return self.registry.display_url
 
-    def background(self, work: Callable[[], None], what: str) -> Future:
-        """Run ``work`` after the acknowledgement; a crash is logged, never lost."""
+    def background(
+        self, work: Callable[[], None], what: str, response_url: str | None = None
+    ) -> Future:
+        """Run ``work`` after the acknowledgement. A crash is logged and, when there is a
+        ``response_url``, the person who asked is told: never silence."""
 
         def run() -> None:
             try:
                 work()
             except Exception:
                 log.exception("%s failed", what)
+                if response_url:
+                    self.responder.send(response_url, render_internal_error())
 
         return self.pool.submit(run)

@@ -96,12 +96,21 @@ def run_delete_command(
 
 
 # -- buttons ------------------------------------------------------------------------------
-def submit(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:
-    """ "Request deletion" on the preview: post the request where approvers see it."""
+def submit(
+    ctx: BotContext,
+    request_id: str,
+    user: str,
+    response_url: str,
+    *,
+    as_untag: bool = False,
+    replace_preview: bool = True,
+) -> None:
+    """ "Request deletion" (or "Remove only tag") on the preview: post the request where
+    approvers see it."""
     service = ctx.deletions
     assert service is not None
     try:
-        claimed = service.claim_submit(request_id, user)
+        claimed = service.claim_submit(request_id, user, as_untag=as_untag)
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(str(exc)))
         return
@@ -149,8 +158,25 @@ def submit(ctx: BotContext, request_id: str, user: str, response_url: str) -> No
             if channel.startswith("C")
             else "Requested."
         ),
-        replace_original=True,
+        replace_original=replace_preview,
     )
+
+
+def cleanup(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
+    """ "Also delete the unused layers" on a completed deletion: one new request for all
+    of them, through the same approval."""
+    service = ctx.deletions
+    assert service is not None
+    try:
+        preview = service.preview_cleanup(deleted_id, user, channel)
+    except DeletionRefused as exc:
+        ctx.responder.send(response_url, render_notice(str(exc)))
+        return
+    except RegistryError as exc:
+        ctx.responder.send(response_url, render_error(exc, "looking for unused layers"))
+        return
+    # The outcome message stays as it is; the new request gets its own message.
+    submit(ctx, preview.request.id, user, response_url, replace_preview=False)
 
 
 def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:

@@ -100,6 +100,7 @@ def _context(settings: Settings) -> BotContext:
         ApproverPolicy(d.approvers, group_members),
         approvals_required=d.approvals_required,
         ttl=d.ttl,
+        protected=d.protected_tags,
     )
     ctx = BotContext(
         registry=registry,

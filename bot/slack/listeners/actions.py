@@ -20,18 +20,12 @@ from ..render.deletions import (
     ACTION_SUBMIT,
     ACTION_SUBMIT_UNTAG,
 )
-from ..render.errors import render_internal_error
 
 log = logging.getLogger(__name__)
 
 
 def _replace(ctx: BotContext, ref: PageRef, response_url: str) -> None:
-    try:
-        message = run_page(ctx, ref)
-    except Exception:
-        log.exception("paging %s failed", ref.kind)
-        message = render_internal_error()
-    ctx.responder.send(response_url, message, replace_original=True)
+    ctx.responder.send(response_url, run_page(ctx, ref), replace_original=True)
 
 
 def register(app: App, ctx: BotContext) -> None:
@@ -45,7 +39,11 @@ def register(app: App, ctx: BotContext) -> None:
             log.warning("ignored a page button with a malformed value")
             return
         response_url = body["response_url"]
-        ctx.background(lambda: _replace(ctx, ref, response_url), f"paging {ref.kind}")
+        ctx.background(
+            lambda: _replace(ctx, ref, response_url),
+            f"paging {ref.kind}",
+            response_url=response_url,
+        )
 
     def deletion_button(work, name: str):
         def listener(ack: Ack, body: dict, action: dict) -> None:
@@ -54,7 +52,9 @@ def register(app: App, ctx: BotContext) -> None:
             user = body["user"]["id"]
             response_url = body["response_url"]
             ctx.background(
-                lambda: work(ctx, request_id, user, response_url), f"{name} {request_id}"
+                lambda: work(ctx, request_id, user, response_url),
+                f"{name} {request_id}",
+                response_url=response_url,
             )
 
         return listener
@@ -75,6 +75,7 @@ def register(app: App, ctx: BotContext) -> None:
         ctx.background(
             lambda: deleting.cleanup(ctx, request_id, user, response_url, channel),
             f"cleanup after {request_id}",
+            response_url=response_url,
         )
 
     app.action(ACTION_CANCEL)(deletion_button(deleting.cancel_preview, "cancel"))

@@ -3,8 +3,6 @@ the background afterwards, and its result goes to the command's ``response_url``
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt import Ack, App
 
 from ..browsing import run_browse
@@ -12,9 +10,7 @@ from ..commands import Audit, Command, Delete, Help, Pending, UsageError, parse_
 from ..context import BotContext
 from ..deleting import run_delete_command
 from ..render import Message, render_help, render_usage_error
-from ..render.errors import render_internal_error
 
-log = logging.getLogger(__name__)
 COMMAND = "/registry"
 
 
@@ -23,14 +19,10 @@ def _ack_with(ack: Ack, message: Message) -> None:
 
 
 def _reply(ctx: BotContext, parsed: Command, command: dict) -> None:
-    try:
-        if isinstance(parsed, Delete | Pending | Audit):
-            message = run_delete_command(ctx, parsed, command["user_id"], command["channel_id"])
-        else:
-            message = run_browse(ctx, parsed)
-    except Exception:
-        log.exception("/registry %s failed", type(parsed).__name__)
-        message = render_internal_error()
+    if isinstance(parsed, Delete | Pending | Audit):
+        message = run_delete_command(ctx, parsed, command["user_id"], command["channel_id"])
+    else:
+        message = run_browse(ctx, parsed)
     ctx.responder.send(command["response_url"], message)
 
 
@@ -47,4 +39,8 @@ def register(app: App, ctx: BotContext) -> None:
             _ack_with(ack, render_help(ctx.registry_url))
             return
         ack()
-        ctx.background(lambda: _reply(ctx, parsed, command), f"/registry {text!r}")
+        ctx.background(
+            lambda: _reply(ctx, parsed, command),
+            f"/registry {text!r}",
+            response_url=command["response_url"],
+        )

@@ -255,13 +255,12 @@ def render_request(request: DeletionRequest, approvers: list[str]) -> Message:
     """The request in the channel: who, what, votes, expiry, Approve / Reject."""
     if request.state.is_closed or request.state == State.EXECUTING:
         return render_closed(request)
+    what = {Kind.TAG: "the removal of a tag", Kind.BLOBS: "the deletion of unused layers"}
     head = (
-        f":wastebasket: {mention(request.requester)} requests the deletion of an {_what(request)}."
+        f":wastebasket: {mention(request.requester)} requests "
+        f"{what.get(request.kind, 'the deletion of an ' + _what(request))}."
     )
-    blocks: list[Block] = [_section(head), _section("\n".join(_facts(request)))]
-    tags = _tags_line(request)
-    if tags:
-        blocks.append(_section(tags))
+    blocks: list[Block] = [_section(head), *_details(request)]
     blocks += [
         _section(
             f"{_votes(request)} · approvers: "

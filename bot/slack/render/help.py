@@ -24,8 +24,13 @@ COMMANDS = [
         "/registry delete busybox:1.35 superseded by 1.36",
     ),
     (
+        "/registry untag REPO:TAG [reason]",
+        "Ask to remove one tag only; the other tags on the image keep working.",
+        "/registry untag busybox:rc-1 wrong build",
+    ),
+    (
         "/registry delete-blob REPO@DIGEST [reason]",
-        "Ask to delete one blob (a layer or config).",
+        "Ask to delete one blob (a layer or config) that no tag uses.",
         "/registry delete-blob busybox@sha256:… orphaned layer",
     ),
     ("/registry pending", "Deletion requests waiting for approval.", "/registry pending"),
