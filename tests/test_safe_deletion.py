@@ -169,3 +169,16 @@ def test_emptied_repository_and_untagged_platforms_are_explained(service_for, re
     assert "--delete-untagged" in result.message
     assert "stays in the catalog until its folder" in result.message
     assert result.request.state == State.DELETED
+
+
+def test_signature_tags_are_in_the_blast_radius_and_the_audit(service_for, registry, client):
+    pushed = push_image(client, "safe/signed", ["1.0"])
+    sig_tag = "sha256-" + pushed.digest.split(":")[1] + ".sig"
+    push_image(client, "safe/signed", [sig_tag], oci=True, layer_sizes=(100,))
+    service = service_for(registry.url)
+    request = preview(service, "safe/signed:1.0")
+    assert request.referrers == (f"tag {sig_tag}",)
+    service.claim_submit(request.id, REQUESTER)
+    _, events = service.submitted(request.id, "C1", "1.1")
+    assert f"referred to by tag {sig_tag}" in events[0].detail
+    assert "frees about" in events[0].detail and "manifest safe/signed:1.0" in events[0].detail

@@ -65,6 +65,30 @@ def gc_advice(reclaimable: int | None, *, untagged_children: int = 0, emptied: b
     return text
 
 
+def blast_radius(request: DeletionRequest) -> str:
+    """One line for the audit: what the request takes with it."""
+    parts = [f"{request.kind.value} {request.target}", f"digest {request.digest}"]
+    if request.kind == Kind.TAG:
+        parts.append(
+            f"keeps tags {', '.join(request.siblings)}"
+            if request.siblings
+            else "no other tag on the image"
+        )
+    elif request.siblings:
+        parts.append(f"also removes tags {', '.join(request.siblings)}")
+    if request.children:
+        parts.append(f"{len(request.children)} platform manifests become untagged")
+    if request.referrers:
+        parts.append(f"referred to by {', '.join(request.referrers)}")
+    if request.kind == Kind.BLOBS:
+        parts.append(f"{len(request.blobs)} blobs")
+    if request.reclaimable:
+        parts.append(f"frees about {_size(request.reclaimable)}")
+    if request.reason:
+        parts.append(f"reason: {request.reason}")
+    return ", ".join(parts)
+
+
 class _Abort(Exception):
     """Stop a deletion before anything irreversible; the message is the outcome."""
 
@@ -333,12 +357,9 @@ class DeletionService:
             request_id, [State.SUBMITTING], State.PENDING, message_channel=channel, message_ts=ts
         )
         request = self._get(request_id)
-        detail = f"target {request.target}, digest {request.digest}"
-        if request.siblings:
-            detail += f", also removes tags {', '.join(request.siblings)}"
-        if request.reason:
-            detail += f", reason: {request.reason}"
-        return request, [self._audit(request, request.requester, "requested", detail)]
+        return request, [
+            self._audit(request, request.requester, "requested", blast_radius(request))
+        ]
 
     def cancel(self, request_id: str, user: str) -> VoteResult:
         """The requester withdraws a draft or a pending request."""
