@@ -95,6 +95,12 @@ def click(bot, standin, action_id, value, user, channel=CHANNEL) -> str:
     return k
 
 
+def approve(bot, standin, message, user) -> str:
+    """Click Approve on a request message, as ``user``; returns the response_url key."""
+    value = buttons(message.body)["deletion_approve"]["value"]
+    return click(bot, standin, "deletion_approve", value, user)
+
+
 def request_deletion(bot, standin, ref, reason="superseded", channel=CHANNEL):
     """Preview, then Request: returns (request id, the request message call)."""
     preview = slash(bot, standin, f"delete {ref} {reason}", channel=channel)
@@ -193,13 +199,7 @@ def test_group_member_approves(start_bot, standin, counting, client):
     push_image(client, "sdel/group", ["v1"])
     bot = start_bot()
     _, message = request_deletion(bot, standin, "sdel/group:v1")
-    click(
-        bot,
-        standin,
-        "deletion_approve",
-        buttons(message.body)["deletion_approve"]["value"],
-        GROUPIE,
-    )
+    approve(bot, standin, message, GROUPIE)
     standin.wait_for(lambda: deletes_of(counting, "sdel/group") == 1 or None)
     assert standin.wait_for(
         lambda: [
@@ -269,13 +269,7 @@ def test_pending_request_survives_a_restart(start_bot, standin, counting, client
     _, message = request_deletion(bot, standin, "sdel/restart:v1")
     bot.stop()
     again = start_bot()
-    click(
-        again,
-        standin,
-        "deletion_approve",
-        buttons(message.body)["deletion_approve"]["value"],
-        APPROVER,
-    )
+    approve(again, standin, message, APPROVER)
     standin.wait_for(lambda: deletes_of(counting, "sdel/restart") == 1 or None)
 
 
@@ -294,13 +288,7 @@ def test_expired_request_message_is_updated(start_bot, standin, client):
     update = standin.wait_for(lambda: updates_of(standin, request_ts), timeout=15)[-1]
     assert "*Expired*" in str(update.body["blocks"])
     time.sleep(0.2)
-    k = click(
-        bot,
-        standin,
-        "deletion_approve",
-        buttons(message.body)["deletion_approve"]["value"],
-        APPROVER,
-    )
+    k = approve(bot, standin, message, APPROVER)
     assert "already expired" in standin.wait_response(k).body["text"]
 
 
@@ -310,9 +298,8 @@ def test_unreachable_database_stops_the_bot_with_exit_2(standin, registry):
         slack_api_url=standin.api_url,
         extra_env={"DATABASE_URL": "postgresql://bot:pw-secret-9@127.0.0.1:1/x"},
     )
-    process.start(wait=False)
-    assert process.process.wait(timeout=30) == 2
-    log = process.log()
+    status, log = process.exit_log()
+    assert status == 2
     assert "Cannot open the database at DATABASE_URL" in log and "127.0.0.1:1" in log
     assert "pw-secret-9" not in log and "Traceback" not in log
 
@@ -339,13 +326,7 @@ def test_two_choice_preview_and_tag_only_removal(start_bot, standin, counting, c
     text = str(message.body["blocks"])
     assert "the removal of a tag" in text and "(this tag only)" in text
     assert "keep working" in text and "`stable`" in text
-    click(
-        bot,
-        standin,
-        "deletion_approve",
-        buttons(message.body)["deletion_approve"]["value"],
-        APPROVER,
-    )
+    approve(bot, standin, message, APPROVER)
     update = standin.wait_for(
         lambda: [
             u
@@ -373,13 +354,7 @@ def test_cleanup_button_after_deletion(start_bot, standin, counting, client):
     preview = slash(bot, standin, "delete ssafe/gc:old")
     assert "Frees* about" in str(preview)
     _, message = request_deletion(bot, standin, "ssafe/gc:old")
-    click(
-        bot,
-        standin,
-        "deletion_approve",
-        buttons(message.body)["deletion_approve"]["value"],
-        APPROVER,
-    )
+    approve(bot, standin, message, APPROVER)
     closed = standin.wait_for(
         lambda: [
             u
@@ -399,13 +374,7 @@ def test_cleanup_button_after_deletion(start_bot, standin, counting, client):
             if "unused layers" in str(m.body) and not m.body.get("thread_ts")
         ]
     )[0]
-    click(
-        bot,
-        standin,
-        "deletion_approve",
-        buttons(request.body)["deletion_approve"]["value"],
-        APPROVER,
-    )
+    approve(bot, standin, request, APPROVER)
     standin.wait_for(lambda: deletes_of(counting, "ssafe/gc") == 4 or None)
     for blob in pushed.blob_sizes:
         assert not client.blob_exists("ssafe/gc", blob)

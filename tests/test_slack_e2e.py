@@ -331,9 +331,8 @@ def test_invalid_token_stops_the_bot_with_exit_2(standin, registry):
         slack_api_url=standin.api_url,
         extra_env={"SLACK_BOT_TOKEN": "xoxb-revoked"},
     )
-    process.start(wait=False)
-    assert process.process.wait(timeout=30) == 2
-    log = process.log()
+    status, log = process.exit_log()
+    assert status == 2
     assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in log
     assert "Traceback" not in log and "xoxb-revoked" not in log
 

@@ -366,17 +366,24 @@ class DeletionService:
         request = self._get(request_id)
         if user != request.requester:
             raise DeletionRefused("Only the requester can cancel this request.")
-        if not self.store.transition(
+        return self._close(
             request_id,
             [State.DRAFT, State.PENDING],
             State.CANCELLED,
-            closed_by=user,
-            closed_at=self.clock(),
-            outcome="cancelled by the requester",
+            user,
+            "cancelled by the requester",
+        )
+
+    def _close(
+        self, request_id: str, from_states: list[State], to: State, user: str, outcome: str
+    ) -> VoteResult:
+        """Close a request by a person's decision (compare-and-set), and audit it."""
+        if not self.store.transition(
+            request_id, from_states, to, closed_by=user, closed_at=self.clock(), outcome=outcome
         ):
             return VoteResult("closed", self._get(request_id), "This request is already closed.")
         request = self._get(request_id)
-        return VoteResult("cancelled", request, events=[self._audit(request, user, "cancelled")])
+        return VoteResult(to.value, request, events=[self._audit(request, user, to.value)])
 
     # -- votes -------------------------------------------------------------------------
     def vote(self, request_id: str, user: str, approve: bool) -> VoteResult:
@@ -402,17 +409,7 @@ class DeletionService:
             return VoteResult("refused", request, decision.reason, [event])
         if not approve:
             self.store.add_vote(request_id, user, False, self.clock())
-            if not self.store.transition(
-                request_id,
-                [State.PENDING],
-                State.REJECTED,
-                closed_by=user,
-                closed_at=self.clock(),
-                outcome="rejected",
-            ):
-                return VoteResult("closed", self._get(request_id), "This request is closed.")
-            request = self._get(request_id)
-            return VoteResult("rejected", request, events=[self._audit(request, user, "rejected")])
+            return self._close(request_id, [State.PENDING], State.REJECTED, user, "rejected")
         if not self.store.add_vote(request_id, user, True, self.clock()):
             return VoteResult("duplicate", request, "You have already approved this request.")
         events = [self._audit(request, user, "approved")]

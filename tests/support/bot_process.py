@@ -77,6 +77,13 @@ class BotProcess:
         self.stop()
         raise RuntimeError(f"registry-bot did not start:\n{self.log()}")
 
+    def exit_log(self, timeout: float = 30.0) -> tuple[int, str]:
+        """Start, wait for the process to exit (it should refuse to start), and return
+        its exit status and log."""
+        self.start(wait=False)
+        assert self.process is not None
+        return self.process.wait(timeout=timeout), self.log()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
