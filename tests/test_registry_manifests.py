@@ -161,3 +161,15 @@ def test_manifest_content_is_verified_against_its_digest(client, registry, make_
 
         with pytest.raises(RegistryResponseError, match="whose digest is"):
             make_client(proxy.url).get_manifest("verify/app", pushed.digest)
+
+
+def test_cross_repository_mount_and_push(client):
+    source = push_image(client, "mount/source", ["v1"])
+    for digest, _ in [*source.layers, source.config]:
+        assert client.mount_blob("mount/target", digest, "mount/source") is True
+        assert client.blob_exists("mount/target", digest)
+    client.put_manifest("mount/target", "v1", source.body, source.media_type)
+    image = describe(client, "mount/target", "v1")
+    assert image.digest == source.digest and image.size == source.size
+    # A blob the source does not have is not mounted: the registry starts an upload instead.
+    assert client.mount_blob("mount/target", "sha256:" + "e" * 64, "mount/source") is False

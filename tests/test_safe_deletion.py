@@ -182,3 +182,65 @@ def test_signature_tags_are_in_the_blast_radius_and_the_audit(service_for, regis
     _, events = service.submitted(request.id, "C1", "1.1")
     assert f"referred to by tag {sig_tag}" in events[0].detail
     assert "frees about" in events[0].detail and "manifest safe/signed:1.0" in events[0].detail
+
+
+def test_tag_delete_is_used_where_the_registry_has_it(service_for, registry, client):
+    """A registry with OCI 1.1 tag deletion, played by a proxy that removes the tag's
+    folder from the real registry's storage (what distribution 3 does)."""
+    import shutil
+
+    pushed = push_image(client, "safe/ocitag", ["1.0", "stable"])
+    tags_dir = registry.storage / "docker/registry/v2/repositories/safe/ocitag/_manifests/tags"
+
+    def tag_delete(method: str, path: str):
+        prefix = "/v2/safe/ocitag/manifests/"
+        if method == "DELETE" and path.startswith(prefix) and ":" not in path[len(prefix) :]:
+            shutil.rmtree(tags_dir / path[len(prefix) :])
+            return 202, {}, b""
+        return None
+
+    with RegistryProxy(registry.url) as proxy:
+        proxy.intercept = tag_delete
+        service = service_for(proxy.url)
+        request = preview(service, "safe/ocitag:1.0", untag=True)
+        result = approve(service, request.id)
+        assert result.outcome == "deleted", result.message
+        assert "via the registry's tag delete" in result.request.outcome
+        assert proxy.counts.get("PUT", 0) == 0  # no placeholder needed
+    assert client.tags("safe/ocitag") == ["stable"]
+    assert client.resolve("safe/ocitag", "stable") == pushed.digest
+
+
+def test_referrers_api_artifacts_are_in_the_blast_radius(service_for, registry, client):
+    """A registry with the OCI 1.1 referrers API, played by a proxy answering it."""
+    import json
+
+    pushed = push_image(client, "safe/refs", ["1.0"])
+    sbom = "sha256:" + "5" * 64
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": sbom,
+                "size": 500,
+                "artifactType": "application/spdx+json",
+                "annotations": {"org.opencontainers.image.title": "SBOM"},
+            }
+        ],
+    }
+
+    def referrers(method: str, path: str):
+        if method == "GET" and path == f"/v2/safe/refs/referrers/{pushed.digest}":
+            return (
+                200,
+                {"Content-Type": "application/vnd.oci.image.index.v1+json"},
+                json.dumps(index).encode(),
+            )
+        return None
+
+    with RegistryProxy(registry.url) as proxy:
+        proxy.intercept = referrers
+        request = preview(service_for(proxy.url), "safe/refs:1.0")
+    assert request.referrers == (f"{sbom} (SBOM)",)

@@ -39,6 +39,8 @@ class RegistryProxy:
         self.rewrite_link: Callable[[str], str] | None = None
         self.hang = False
         self.hold: threading.Event | None = None  # when set, requests wait for it
+        # intercept(method, path) -> (status, headers, body) answers instead of the registry
+        self.intercept: Callable[[str, str], tuple[int, dict, bytes] | None] | None = None
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64))
         proxy = self
@@ -61,6 +63,11 @@ class RegistryProxy:
                 if injected:
                     status, headers = injected
                     self.reply(status, b"", headers)
+                    return
+                answer = proxy.intercept(self.command, self.path) if proxy.intercept else None
+                if answer is not None:
+                    status, headers, body = answer
+                    self.reply(status, body, headers)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
                 upstream = proxy._client.request(
