@@ -387,3 +387,20 @@ def test_protected_tags_and_blobs_in_use_are_refused(start_bot, standin, client)
     assert "protected tag latest" in reply["text"] and not buttons(reply)
     reply = slash(bot, standin, f"delete-blob ssafe/prot@{pushed.layers[0][0]}")
     assert "still used by the image tagged build-1, latest" in reply["text"]
+
+
+def test_large_repository_preview_says_it_is_working(start_bot, standin, client, registry):
+    from tests.support.images import add_tags_on_disk
+
+    pushed = push_image(client, "ssafe/big", ["keep"])
+    add_tags_on_disk(registry.storage, "ssafe/big", pushed.digest, [f"t{i}" for i in range(600)])
+    bot = start_bot()
+    k = key()
+    post_signed(
+        bot.events_url,
+        command_body("delete ssafe/big:keep", standin.response_url(k), user=REQUESTER),
+    )
+    note = standin.wait_response(k).body
+    assert "Checking all 601 tags of ssafe/big" in note["text"]
+    preview = standin.wait_response(k, count=2).body
+    assert "also removes 600 other tags" in str(preview["blocks"])

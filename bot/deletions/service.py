@@ -203,7 +203,14 @@ class DeletionService:
         return digest
 
     def preview_manifest(
-        self, ref: Reference, reason: str, requester: str, channel: str, *, untag: bool = False
+        self,
+        ref: Reference,
+        reason: str,
+        requester: str,
+        channel: str,
+        *,
+        untag: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> Preview:
         """Resolve and pin the digest and measure the blast radius: every tag on the
         digest, an index's platform manifests, signatures and other referrers, and the
@@ -212,7 +219,7 @@ class DeletionService:
         if untag and not ref.tag:
             raise DeletionRefused("Name the tag to remove: REPO:TAG.")
         digest = self._resolve(ref)
-        scan = scan_repository(self.registry, ref.repository)
+        scan = scan_repository(self.registry, ref.repository, progress)
         tags = scan.tags_on(digest)
         if ref.tag and ref.tag not in tags:
             tags.append(ref.tag)  # moved between the HEAD and the scan: keep what we saw
@@ -250,13 +257,20 @@ class DeletionService:
         )
         return Preview(request, image)
 
-    def preview_blob(self, ref: Reference, reason: str, requester: str, channel: str) -> Preview:
+    def preview_blob(
+        self,
+        ref: Reference,
+        reason: str,
+        requester: str,
+        channel: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> Preview:
         """A blob may be requested only when no manifest reachable from a tag uses it."""
         self._check_configured()
         if not ref.digest or ref.tag:
             raise DeletionRefused("Name the blob by digest: REPO@sha256:…")
         size = self.registry.blob_size(ref.repository, ref.digest)
-        scan = scan_repository(self.registry, ref.repository)
+        scan = scan_repository(self.registry, ref.repository, progress)
         users = scan.tags_using_blob(ref.digest)
         if users:
             more = f" and {len(users) - 10} more" if len(users) > 10 else ""

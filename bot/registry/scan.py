@@ -11,6 +11,7 @@ dozen GETs. Config blobs are not fetched: their sizes are in the manifests.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .client import FetchedManifest, RegistryClient
@@ -103,10 +104,15 @@ class RepoScan:
         )
 
 
-def scan_repository(client: RegistryClient, repository: str) -> RepoScan:
-    """Scan every tag of ``repository`` (concurrently, stage by stage)."""
+def scan_repository(
+    client: RegistryClient, repository: str, on_tags: Callable[[int], None] | None = None
+) -> RepoScan:
+    """Scan every tag of ``repository`` (concurrently, stage by stage). ``on_tags`` is
+    told how many tags there are before the per-tag work starts (for progress)."""
     scan = RepoScan(repository)
     tags = client.tags(repository)
+    if on_tags is not None:
+        on_tags(len(tags))
     heads = client.map(lambda t: client.head_manifest(repository, t), tags)
     for tag, head in zip(tags, heads, strict=True):
         if isinstance(head, RegistryError):

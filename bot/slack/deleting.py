@@ -27,6 +27,7 @@ from .render.deletions import (
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0
+PROGRESS_TAGS = 500  # repositories this large get a "checking N tags" note first
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
@@ -72,8 +73,14 @@ def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEven
 
 # -- commands -----------------------------------------------------------------------------
 def run_delete_command(
-    ctx: BotContext, command: Delete | Pending | Audit, user: str, channel: str
+    ctx: BotContext,
+    command: Delete | Pending | Audit,
+    user: str,
+    channel: str,
+    response_url: str | None = None,
 ) -> Message:
+    """The reply to a deletion command. A preview of a large repository first posts a
+    note to ``response_url`` saying the scan is under way."""
     service = ctx.deletions
     assert service is not None
     if isinstance(command, Pending):
@@ -81,12 +88,31 @@ def run_delete_command(
     if isinstance(command, Audit):
         return render_audit_log(service.recent_audit(command.limit))
     doing = f"previewing the deletion of {command.reference}"
+    repository = command.reference.repository
+
+    def progress(tags: int) -> None:
+        if tags >= PROGRESS_TAGS and response_url:
+            ctx.responder.send(
+                response_url,
+                render_notice(
+                    f"Checking all {tags:,} tags of {repository} to find everything this "
+                    "deletion would take with it; this takes a moment."
+                ),
+            )
+
     try:
         if command.blob:
-            preview = service.preview_blob(command.reference, command.reason, user, channel)
+            preview = service.preview_blob(
+                command.reference, command.reason, user, channel, progress
+            )
         else:
             preview = service.preview_manifest(
-                command.reference, command.reason, user, channel, untag=command.untag
+                command.reference,
+                command.reason,
+                user,
+                channel,
+                untag=command.untag,
+                progress=progress,
             )
     except DeletionRefused as exc:
         return render_notice(str(exc))

@@ -20,7 +20,9 @@ def _ack_with(ack: Ack, message: Message) -> None:
 
 def _reply(ctx: BotContext, parsed: Command, command: dict) -> None:
     if isinstance(parsed, Delete | Pending | Audit):
-        message = run_delete_command(ctx, parsed, command["user_id"], command["channel_id"])
+        message = run_delete_command(
+            ctx, parsed, command["user_id"], command["channel_id"], command["response_url"]
+        )
     else:
         message = run_browse(ctx, parsed)
     ctx.responder.send(command["response_url"], message)
