@@ -14,6 +14,7 @@ from bot.registry import (
 )
 from bot.registry import mediatypes as mt
 from bot.registry.browse import RepoPage, TagPage
+from bot.registry.units import human_size
 from bot.slack.render import (
     BlockKitLimitError,
     check_message,
@@ -24,7 +25,7 @@ from bot.slack.render import (
     render_tags,
     render_usage_error,
 )
-from bot.slack.render.common import age, escape, human_size
+from bot.slack.render.common import age, escape
 from bot.slack.render.limits import problems_of
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

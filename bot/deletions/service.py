@@ -16,81 +16,21 @@ from datetime import UTC, datetime, timedelta
 
 from ..registry import (
     Image,
-    ManifestNotFoundError,
     Reference,
     RegistryClient,
     RegistryError,
     describe_digests,
 )
 from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
-from ..registry.untag import remove_tag
+from .execution import Abort, carry_out
 from .models import AuditEvent, DeletionRequest, Kind, State
 from .policy import ApproverPolicy
+from .reports import blast_radius
 from .store import DeletionStore
 
 log = logging.getLogger(__name__)
 # States that expiry closes. A request left "submitting" by a crash expires too.
 OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
-
-GC_REMINDER = (
-    "Disk space comes back only after the registry's garbage collection: run "
-    "`registry garbage-collect /etc/docker/registry/config.yml` while the registry is "
-    "read-only or stopped."
-)
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
-
-
-def gc_advice(reclaimable: int | None, *, untagged_children: int = 0, emptied: bool = False) -> str:
-    """What garbage collection can give back, and how to run it."""
-    text = f"Garbage collection can reclaim about {_size(reclaimable)}. " if reclaimable else ""
-    text += GC_REMINDER
-    if untagged_children:
-        text += (
-            f" The image's {untagged_children} platform manifests are now untagged: add "
-            "--delete-untagged to remove them too."
-        )
-    if emptied:
-        text += (
-            " The repository has no tags left; it stays in the catalog until its folder "
-            "is removed from the registry's storage (docker/registry/v2/repositories/…)."
-        )
-    return text
-
-
-def blast_radius(request: DeletionRequest) -> str:
-    """One line for the audit: what the request takes with it."""
-    parts = [f"{request.kind.value} {request.target}", f"digest {request.digest}"]
-    if request.kind == Kind.TAG:
-        parts.append(
-            f"keeps tags {', '.join(request.siblings)}"
-            if request.siblings
-            else "no other tag on the image"
-        )
-    elif request.siblings:
-        parts.append(f"also removes tags {', '.join(request.siblings)}")
-    if request.children:
-        parts.append(f"{len(request.children)} platform manifests become untagged")
-    if request.referrers:
-        parts.append(f"referred to by {', '.join(request.referrers)}")
-    if request.kind == Kind.BLOBS:
-        parts.append(f"{len(request.blobs)} blobs")
-    if request.reclaimable:
-        parts.append(f"frees about {_size(request.reclaimable)}")
-    if request.reason:
-        parts.append(f"reason: {request.reason}")
-    return ", ".join(parts)
-
-
-class _Abort(Exception):
-    """Stop a deletion before anything irreversible; the message is the outcome."""
 
 
 class DeletionRefused(Exception):
@@ -445,15 +385,8 @@ class DeletionService:
             )
         request = self._get(request_id)
         try:
-            if request.kind == Kind.MANIFEST:
-                outcome, detail = self._delete_image(request)
-            elif request.kind == Kind.TAG:
-                outcome, detail = self._remove_tag(request)
-            else:
-                outcome, detail = self._delete_blobs(request)
-        except _Abort as exc:
-            return self._fail(request, str(exc))
-        except RegistryError as exc:
+            outcome, detail = carry_out(self.registry, request)
+        except (Abort, RegistryError) as exc:
             return self._fail(request, str(exc))
         self.store.transition(
             request_id, [State.EXECUTING], State.DELETED, closed_at=self.clock(), outcome=outcome
@@ -461,95 +394,6 @@ class DeletionService:
         request = self._get(request_id)
         event = self._audit(request, None, "executed", detail)
         return VoteResult("deleted", request, outcome, [event])
-
-    def _check_tag(self, request: DeletionRequest) -> None:
-        if not request.tag:
-            return
-        try:
-            now_at = self.registry.resolve(request.repository, request.tag)
-        except ManifestNotFoundError:
-            return  # the tag is gone; the pinned digest is what was approved
-        if now_at != request.digest:
-            raise _Abort(
-                f"Tag moved: {request.target} now points at {now_at}, not the approved "
-                f"{request.digest}. Nothing was deleted; request the deletion again if the "
-                "new image should go too."
-            )
-
-    def _delete_image(self, request: DeletionRequest) -> tuple[str, str]:
-        self._check_tag(request)
-        status = self.registry.delete_manifest(request.repository, request.digest)
-        emptied = not self.registry.tags(request.repository)
-        outcome = f"Deleted {request.repository}@{request.digest}. " + gc_advice(
-            request.reclaimable, untagged_children=len(request.children), emptied=emptied
-        )
-        return outcome, (
-            f"DELETE {request.repository}@{request.digest}: registry answered HTTP {status}"
-        )
-
-    def _remove_tag(self, request: DeletionRequest) -> tuple[str, str]:
-        assert request.tag is not None
-        result = remove_tag(
-            self.registry, request.repository, request.tag, request.digest, list(request.siblings)
-        )
-        how = (
-            "the registry's tag delete"
-            if result.method == "tag-delete"
-            else "a placeholder manifest, deleted by digest"
-        )
-        if request.siblings:
-            if not result.siblings_intact(request.digest):
-                broken = [t for t, d in result.siblings.items() if d != request.digest]
-                raise _Abort(
-                    f"Removed {request.target} (via {how}), but these tags no longer "
-                    f"point at {request.digest}: {', '.join(broken)}. Check them."
-                )
-            kept = (
-                f" The other tags still point at {request.digest}: "
-                + ", ".join(request.siblings)
-                + "."
-            )
-        else:
-            kept = (
-                " No other tag points at the image now; garbage collection with "
-                "--delete-untagged would remove it."
-            )
-        return (
-            f"Removed the tag {request.target} only (via {how}).{kept}",
-            f"tag {request.tag} removed via {result.method}; siblings verified: "
-            f"{', '.join(request.siblings) or 'none'}",
-        )
-
-    def _delete_blobs(self, request: DeletionRequest) -> tuple[str, str]:
-        blobs = request.blobs or ((request.digest, request.size),)
-        if request.kind == Kind.BLOBS:
-            # Checked again: a tag pushed since the request may use one of them now.
-            kept = scan_repository(self.registry, request.repository).blobs_kept(set())
-            in_use = [b for b, _ in blobs if b in kept]
-            if in_use:
-                raise _Abort(
-                    f"{len(in_use)} of these blobs are in use again "
-                    f"({', '.join(in_use[:3])}…); nothing was deleted."
-                )
-        results = self.registry.map(
-            lambda b: self.registry.delete_blob(request.repository, b[0]), blobs
-        )
-        failed = [
-            (b, r) for b, r in zip(blobs, results, strict=True) if isinstance(r, RegistryError)
-        ]
-        done = [b for b, r in zip(blobs, results, strict=True) if not isinstance(r, RegistryError)]
-        if failed and not done:
-            raise failed[0][1]
-        size = sum(s for _, s in done if s)
-        outcome = (
-            f"Deleted {len(done)} blob{'s' if len(done) != 1 else ''} of "
-            f"{request.repository}. " + gc_advice(size)
-        )
-        if failed:
-            outcome += f" {len(failed)} could not be deleted: " + "; ".join(
-                f"{b[0]}: {r.message}" for b, r in failed[:3]
-            )
-        return outcome, f"DELETE of {len(done)} blob(s) accepted, {len(failed)} failed"
 
     def _fail(self, request: DeletionRequest, why: str) -> VoteResult:
         self.store.transition(

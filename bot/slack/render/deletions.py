@@ -21,13 +21,13 @@ from slack_sdk.models.blocks import (
 
 from ...deletions import AuditEvent, DeletionRequest, Kind, State
 from ...registry import Image
+from ...registry.units import human_size
 from .common import (
     Message,
     age,
     code,
     escape,
     fit_lines,
-    human_size,
     mention,
     slack_date,
     truncate,

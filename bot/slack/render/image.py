@@ -19,13 +19,13 @@ from slack_sdk.models.blocks import (
 
 from ...registry import Image, PlatformImage
 from ...registry.mediatypes import short_name
+from ...registry.units import human_size
 from .common import (
     Message,
     code,
     date_with_age,
     escape,
     fit_lines,
-    human_size,
     short_digest,
     truncate,
 )

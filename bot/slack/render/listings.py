@@ -16,8 +16,9 @@ from slack_sdk.models.blocks import (
 
 from ...registry import Image, RegistryError
 from ...registry.browse import RepoPage, TagPage
+from ...registry.units import human_size
 from ..paging import ACTION_NEXT, ACTION_PREV, PageRef
-from .common import Message, code, date_with_age, escape, human_size, short_digest, truncate
+from .common import Message, code, date_with_age, escape, short_digest, truncate
 from .limits import MAX_SECTION_TEXT
 
 
