@@ -404,3 +404,28 @@ def test_large_repository_preview_says_it_is_working(start_bot, standin, client,
     assert "Checking all 601 tags of ssafe/big" in note["text"]
     preview = standin.wait_response(k, count=2).body
     assert "also removes 600 other tags" in str(preview["blocks"])
+
+
+def test_votes_update_the_request_message_until_quorum(start_bot, standin, counting, client):
+    push_image(client, "sdel/quorum", ["v1"])
+    bot = start_bot(APPROVALS_REQUIRED="2")
+    _, message = request_deletion(bot, standin, "sdel/quorum:v1")
+    assert "*Approvals* 0/2" in str(message.body["blocks"])
+    ts = standin.wait_for(
+        lambda: [
+            c
+            for c in standin.messages(CHANNEL)
+            if "sdel/quorum" in str(c.body) and c.body.get("thread_ts")
+        ]
+    )[0].body["thread_ts"]
+    approve(bot, standin, message, APPROVER)
+    first = standin.wait_for(lambda: updates_of(standin, ts))[-1]
+    assert f"*Approvals* 1/2 (<@{APPROVER}>)" in str(first.body["blocks"])
+    assert "deletion_approve" in str(first.body["blocks"])  # still open
+    k = approve(bot, standin, message, APPROVER)  # the same person again
+    assert "already approved" in standin.wait_response(k).body["text"]
+    assert deletes_of(counting, "sdel/quorum") == 0
+    approve(bot, standin, message, APPROVER2)
+    final = standin.wait_for(lambda: (u := updates_of(standin, ts)) and len(u) >= 2 and u)[-1]
+    assert "*Deleted*" in str(final.body["blocks"])
+    assert deletes_of(counting, "sdel/quorum") == 1
