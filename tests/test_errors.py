@@ -127,3 +127,22 @@ def test_parse_www_authenticate():
         "scope": "repository:a/b:pull,push",
     }
     assert parse_www_authenticate('Basic realm="x"') == ("basic", {"realm": "x"})
+
+
+def test_retry_after_as_http_date():
+    import time
+    from email.utils import formatdate
+
+    from bot.registry.errors import retry_after_seconds
+
+    request = httpx.Request("GET", "https://reg.example/v2/")
+    later = formatdate(time.time() + 120, usegmt=True)
+    seconds = retry_after_seconds(
+        httpx.Response(429, headers={"Retry-After": later}, request=request)
+    )
+    assert 110 <= seconds <= 121
+    assert retry_after_seconds(httpx.Response(429, request=request)) is None
+    assert (
+        retry_after_seconds(httpx.Response(429, headers={"Retry-After": "soon"}, request=request))
+        is None
+    )

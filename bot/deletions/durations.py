@@ -18,12 +18,3 @@ def parse_duration(text: str) -> timedelta:
             "15m, 24h or 7d"
         )
     return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
-
-
-def format_duration(delta: timedelta) -> str:
-    """The largest whole unit that fits: ``1d``, ``90m``, ``45s``."""
-    seconds = int(delta.total_seconds())
-    for suffix, length in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= length and seconds % length == 0:
-            return f"{seconds // length}{suffix}"
-    return f"{seconds}s"

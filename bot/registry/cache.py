@@ -47,10 +47,6 @@ class LRUCache:
     def __len__(self) -> int:
         return len(self._data)
 
-    @property
-    def used_bytes(self) -> int:
-        return self._used
-
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

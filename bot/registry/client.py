@@ -517,10 +517,6 @@ class RegistryClient:
         )
         return response.headers.get("Docker-Content-Digest") or sha256_digest(body)
 
-    def ping(self) -> None:
-        """GET /v2/: raises when the registry is unreachable or refuses the credentials."""
-        self.request("GET", "v2/", action="reach", target="the API root")
-
 
 def _target(repository: str, reference: str) -> str:
     return f"{repository}@{reference}" if is_digest(reference) else f"{repository}:{reference}"

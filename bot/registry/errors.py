@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -171,21 +173,19 @@ def parse_www_authenticate(header: str) -> tuple[str, dict[str, str]]:
     return scheme.lower(), params
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header in seconds (a number or an HTTP date), or None."""
+    value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            import time
-
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def error_from_response(
@@ -226,7 +226,7 @@ def error_from_response(
             **kw,
         )
     if status == 429 or "TOOMANYREQUESTS" in codes:
-        retry_after = _retry_after(response)
+        retry_after = retry_after_seconds(response)
         wait = f" Retry after {retry_after:.0f} s." if retry_after is not None else ""
         return RateLimitedError(
             f"The registry at {base} is rate limiting requests ({action} {target}).{wait}",

@@ -16,21 +16,13 @@ from collections.abc import Callable
 
 import httpx
 
-from .errors import redact_url
+from .errors import redact_url, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD"})
 MAX_RETRY_AFTER = 30.0
-
-
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _is_tls_failure(exc: Exception) -> bool:
@@ -99,7 +91,7 @@ class RegistryTransport(httpx.BaseTransport):
                     return response
                 delay = self._delay(attempt)
                 if response.status_code == 429:
-                    after = _retry_after_seconds(response)
+                    after = retry_after_seconds(response)
                     if after is not None:
                         if after > MAX_RETRY_AFTER:
                             return response
