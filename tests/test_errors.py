@@ -13,7 +13,8 @@ from bot.registry import (
     RegistryResponseError,
     RepositoryNotFoundError,
 )
-from bot.registry.errors import error_from_response, parse_error_body, parse_www_authenticate
+from bot.registry.errors import error_from_response, parse_error_body
+from bot.registry.http import parse_www_authenticate
 
 REG = "https://reg.example"
 
@@ -133,7 +134,7 @@ def test_retry_after_as_http_date():
     import time
     from email.utils import formatdate
 
-    from bot.registry.errors import retry_after_seconds
+    from bot.registry.http import retry_after_seconds
 
     request = httpx.Request("GET", "https://reg.example/v2/")
     later = formatdate(time.time() + 120, usegmt=True)

@@ -4,7 +4,8 @@ import httpx
 import pytest
 
 from bot.registry import RegistryResponseError, filter_names
-from bot.registry.listing import next_page_url, parse_next_link
+from bot.registry.http import parse_next_link
+from bot.registry.listing import next_page_url
 
 
 def _response(url: str, link: str | None) -> httpx.Response:

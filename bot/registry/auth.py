@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from .errors import AuthenticationError, parse_www_authenticate, redact_url
+from .errors import AuthenticationError
+from .http import parse_www_authenticate, redact_url
 
 DEFAULT_TOKEN_TTL = 60.0
 # Renew a little early so a token never expires in flight.

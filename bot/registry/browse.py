@@ -85,6 +85,7 @@ class RepoPage(_Paged):
     per_page: int
     pattern: str | None = None
     catalog_total: int = 0
+    cut: str | None = None  # why the catalog is incomplete, when it is
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class TagPage(_Paged):
     pattern: str | None = None
     repository_total: int = 0
     shared: dict[str, list[str]] = field(default_factory=dict)
+    cut: str | None = None  # why the tag list is incomplete, when it is
 
     def siblings(self, tag: str, image: Image) -> list[str]:
         """Other tags of this page that point at the same digest."""
@@ -115,7 +117,13 @@ def repo_page(
     page = _clamp(page, len(names), per_page)
     start = page * per_page
     return RepoPage(
-        names[start : start + per_page], len(names), page, per_page, pattern, len(everything)
+        names[start : start + per_page],
+        len(names),
+        page,
+        per_page,
+        pattern,
+        len(everything),
+        everything.cut,
     )
 
 
@@ -148,4 +156,5 @@ def tag_page(
         pattern,
         len(everything),
         {d: t for d, t in shared.items() if len(t) > 1},
+        everything.cut,
     )

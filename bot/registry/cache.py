@@ -18,17 +18,13 @@ class LRUCache:
         self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._used = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable) -> Any | None:
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
-                self.misses += 1
                 return None
             self._data.move_to_end(key)
-            self.hits += 1
             return entry[0]
 
     def put(self, key: Hashable, value: Any, cost: int) -> None:
@@ -43,6 +39,11 @@ class LRUCache:
             while self._used > self.max_bytes:
                 _, (_, evicted) = self._data.popitem(last=False)
                 self._used -= evicted
+
+    @property
+    def used(self) -> int:
+        """Bytes charged to the entries held now."""
+        return self._used
 
     def __len__(self) -> int:
         return len(self._data)

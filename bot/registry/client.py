@@ -3,13 +3,14 @@
 One keep-alive ``httpx.Client`` per registry; every failure becomes a typed
 ``RegistryError``. Listing follows Link headers; manifests are fetched with the full
 Accept list; manifests by digest and config blobs go through a shared LRU cache.
-Batch work (``map``) runs on a thread pool bounded by ``RegistrySettings.concurrency``.
+Batch work (``map``) runs on workers of its own, bounded by ``RegistrySettings.concurrency``.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .errors import (
     CatalogNotAllowedError,
     DeleteByTagError,
     DeleteDisabledError,
+    DigestMismatchError,
     ManifestNotFoundError,
     NotFoundError,
     PermissionDeniedError,
@@ -33,8 +35,8 @@ from .errors import (
     RegistryTimeoutError,
     RegistryUnreachableError,
     error_from_response,
-    redact_url,
 )
+from .http import origin, redact_url
 from .listing import MAX_PAGE_SIZE, next_page_url
 from .manifest import (
     Descriptor,
@@ -47,12 +49,39 @@ from .manifest import (
 )
 from .reference import is_digest, validate_digest, validate_repository, validate_tag
 from .settings import RegistrySettings
-from .transport import RegistryTransport
+from .transport import (
+    MAX_BODY_EXTENSION,
+    BodyTooLarge,
+    PartialRead,
+    RegistryTransport,
+    reserved_slots,
+)
 
 log = logging.getLogger(__name__)
 NULL_DIGEST = "sha256:" + "0" * 64
+USER_AGENT = "registry-bot/0.1"
+# distribution refuses manifests over 4 MiB; image configs are small JSON documents.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+MAX_REDIRECTS = 5
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class Names(list[str]):
+    """Names from a paged list. ``cut`` says why the list is incomplete (a cap on pages,
+    entries or time was reached); None when it is complete."""
+
+    cut: str | None = None
+
+
+class ListCut(Exception):
+    """Raised inside ``_pages`` when a cap is reached; ``entries`` were kept."""
+
+    def __init__(self, reason: str, entries: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.entries = entries
 
 
 @dataclass(frozen=True)
@@ -99,25 +128,28 @@ class RegistryClient:
         inner = transport or httpx.HTTPTransport(
             verify=verify,
             limits=httpx.Limits(
-                max_connections=s.concurrency * 2, max_keepalive_connections=s.concurrency
+                max_connections=(s.concurrency + reserved_slots(s.concurrency)) * 2,
+                max_keepalive_connections=s.concurrency,
             ),
         )
-        self.transport = RegistryTransport(inner, concurrency=s.concurrency, retries=s.retries)
+        self.transport = RegistryTransport(
+            inner, concurrency=s.concurrency, retries=s.retries, deadline=s.timeout
+        )
         self.auth = RegistryAuth(s.username, s.password)
         self._http = httpx.Client(
             base_url=self.base_url,
             transport=self.transport,
             auth=self.auth,
             timeout=httpx.Timeout(s.timeout),
-            headers={"User-Agent": "registry-bot"},
-            follow_redirects=True,
+            # A distinctive User-Agent lets the registry's own event feed tell the bot's
+            # requests apart. No compression: a body's size is what the cap counts.
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            follow_redirects=False,  # followed in _send_following, credentials kept home
         )
         self.cache = cache if cache is not None else LRUCache(s.cache_bytes)
-        self._pool = ThreadPoolExecutor(max_workers=s.concurrency, thread_name_prefix="registry")
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 
     def __enter__(self) -> RegistryClient:
@@ -140,25 +172,53 @@ class RegistryClient:
         action: str,
         target: str,
         ok: Iterable[int] = (200,),
+        max_body: int | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send one request; a status outside ``ok`` raises the matching RegistryError."""
+        """Send one request; a status outside ``ok`` raises the matching RegistryError.
+        ``max_body`` caps the response body (bytes); a larger one is refused unread."""
+        if max_body is not None:
+            kwargs["extensions"] = {MAX_BODY_EXTENSION: max_body}
+        what = f"({action} {target})"
         try:
-            response = self._http.request(method, url, **kwargs)
+            response = self._send_following(method, url, **kwargs)
+        except BodyTooLarge as exc:
+            size = f"{exc.size:,} bytes" if exc.size is not None else "more than that"
+            raise RegistryResponseError(
+                f"The registry at {self.display_url} sent a body of {size}, over the "
+                f"{exc.limit:,}-byte limit for this request {what}; it was not read.",
+                url=redact_url(exc.url),
+            ) from None
         except httpx.TimeoutException:
             raise RegistryTimeoutError(
                 f"The registry at {self.display_url} timed out after "
-                f"{self.settings.timeout:g} s ({action} {target}).",
+                f"{self.settings.timeout:g} s {what}.",
                 hint="Check that it is up and reachable from the bot, or raise REGISTRY_TIMEOUT.",
+                url=self.display_url,
+            ) from None
+        except PartialRead:
+            raise RegistryResponseError(
+                f"The connection to the registry at {self.display_url} broke in the middle "
+                f"of an answer {what}.",
                 url=self.display_url,
             ) from None
         except httpx.TransportError as exc:
             raise RegistryUnreachableError(
-                f"The registry at {self.display_url} is unreachable ({action} {target}): "
+                f"The registry at {self.display_url} is unreachable {what}: "
                 f"{_describe_transport_error(exc)}.",
                 hint="Check REGISTRY_URL and that the registry is running.",
                 url=self.display_url,
             ) from None
+        if response.status_code not in ok and origin(response.request.url) != origin(
+            self.base_url
+        ):
+            raise RegistryResponseError(
+                f"The registry at {self.display_url} redirected {what} to "
+                f"{redact_url(response.request.url.copy_with(raw_path=b'/'))}, which answered "
+                f"HTTP {response.status_code}.",
+                url=redact_url(response.request.url),
+                status=response.status_code,
+            )
         if response.status_code not in ok:
             raise error_from_response(
                 response,
@@ -169,10 +229,37 @@ class RegistryClient:
             )
         return response
 
+    def _send_following(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
+        """Send, following up to ``MAX_REDIRECTS`` redirects of GET and HEAD (blob
+        storage: S3, a CDN). Credentials go to the registry's own origin only: a hop to
+        another origin is sent without auth, so neither the password nor a token
+        reaches it, and a 401 it answers never starts a token request."""
+        response = self._http.request(method, url, **kwargs)
+        for _ in range(MAX_REDIRECTS):
+            location = response.headers.get("Location")
+            if not (response.is_redirect and location and method in ("GET", "HEAD")):
+                return response
+            url = response.request.url.join(location)
+            if url.scheme not in ("http", "https"):
+                return response
+            foreign = origin(url) != origin(self.base_url)
+            headers = dict(kwargs.get("headers") or {})
+            extensions = kwargs.get("extensions")
+            response = self._http.request(
+                method,
+                url,
+                headers=headers,
+                extensions=extensions,
+                auth=None if foreign else httpx.USE_CLIENT_DEFAULT,
+            )
+        return response
+
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R | RegistryError]:
         """Run ``fn`` over ``items`` concurrently; each result is a value or its RegistryError.
 
-        Do not call ``map`` from inside ``fn``: the pool is bounded.
+        Each call has workers of its own (at most ``concurrency``), so one caller's
+        thousands of items never queue another caller's work behind them; the
+        transport's slots bound what reaches the registry. ``fn`` may call ``map``.
         """
 
         def safe(item: T) -> R | RegistryError:
@@ -184,21 +271,32 @@ class RegistryClient:
         items = list(items)
         if len(items) <= 1:
             return [safe(i) for i in items]
-        return list(self._pool.map(safe, items))
+        workers = min(len(items), self.settings.concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry") as pool:
+            return list(pool.map(safe, items))
 
     # -- listing -----------------------------------------------------------------------
     def _pages(
         self, path: str, key: str, action: str, target: str, page_size: int
     ) -> Iterator[list[str]]:
+        """Every page of a list, capped in pages, entries and time; when a cap is hit,
+        the last page yielded is followed by a ``ListCut`` (see ``_collect``)."""
+        s = self.settings
         page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         url: httpx.URL | None = self.base_url.join(path).copy_set_param("n", str(page_size))
         seen: set[str] = set()
+        pages = entries = 0
+        started = time.monotonic()
         while url is not None:
             if str(url) in seen:
                 raise RegistryResponseError(
                     f"The registry at {self.display_url} sent the same next-page link twice "
                     f"({action} {target}); stopping."
                 )
+            if pages >= s.list_max_pages:
+                raise ListCut(f"stopped after {pages:,} pages (the limit)", entries)
+            if time.monotonic() - started > s.list_max_seconds:
+                raise ListCut(f"stopped after {s.list_max_seconds:g} s (the limit)", entries)
             seen.add(str(url))
             try:
                 response = self.request("GET", url, action=action, target=target)
@@ -218,8 +316,24 @@ class RegistryClient:
                 raise RegistryResponseError(
                     f"The registry at {self.display_url} sent a malformed list ({action} {target})."
                 ) from None
-            yield [str(n) for n in names]
+            pages += 1
+            room = s.list_max_entries - entries
+            page = [str(n) for n in names[:room]]
+            entries += len(page)
+            yield page
+            if len(names) > room:
+                raise ListCut(f"stopped at {entries:,} entries (the limit)", entries)
             url = next_page_url(response)
+
+    def _collect(self, pages: Iterator[list[str]]) -> Names:
+        names = Names()
+        try:
+            for page in pages:
+                names.extend(page)
+        except ListCut as cut:
+            names.cut = cut.reason
+            log.warning("list cut short at %s: %s", self.display_url, cut.reason)
+        return names
 
     def iter_catalog(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[list[str]]:
         """Repository names, one page at a time (at most 1000 a page)."""
@@ -250,20 +364,17 @@ class RegistryClient:
                 ) from None
             raise
 
-    def catalog(self, page_size: int = MAX_PAGE_SIZE) -> list[str]:
-        """Every repository name, following every page."""
-        return [name for page in self.iter_catalog(page_size) for name in page]
+    def catalog(self, page_size: int = MAX_PAGE_SIZE) -> Names:
+        """Every repository name, following every page (``cut`` says when capped)."""
+        return self._collect(self.iter_catalog(page_size))
 
-    def tags(self, repository: str, page_size: int = MAX_PAGE_SIZE) -> list[str]:
-        """Every tag of ``repository``, following every page. Never cached."""
+    def tags(self, repository: str, page_size: int = MAX_PAGE_SIZE) -> Names:
+        """Every tag of ``repository``, following every page (``cut`` says when capped).
+        Never cached."""
         validate_repository(repository)
-        return [
-            tag
-            for page in self._pages(
-                f"v2/{repository}/tags/list", "tags", "list tags of", repository, page_size
-            )
-            for tag in page
-        ]
+        return self._collect(
+            self._pages(f"v2/{repository}/tags/list", "tags", "list tags of", repository, page_size)
+        )
 
     # -- manifests ---------------------------------------------------------------------
     def head_manifest(self, repository: str, reference: str) -> ManifestHead:
@@ -310,6 +421,7 @@ class RegistryClient:
             action="get manifest",
             target=_target(repository, reference),
             headers={"Accept": mt.ACCEPT_MANIFESTS},
+            max_body=MAX_MANIFEST_BYTES,
         )
         body = response.content
         manifest = parse_manifest(body, response.headers.get("Content-Type"))
@@ -328,6 +440,16 @@ class RegistryClient:
                 )
         else:
             digest = header_digest if header_digest and is_digest(header_digest) else computed
+            if (
+                digest != computed
+                and digest.startswith("sha256:")
+                and manifest.media_type not in mt.SCHEMA1_TYPES
+            ):
+                raise DigestMismatchError(
+                    f"The registry at {self.display_url} said {_target(repository, reference)} "
+                    f"is {digest}, but the content it sent is {computed}; refusing to trust "
+                    "either."
+                )
         fetched = FetchedManifest(digest, manifest.media_type, body, manifest)
         self.cache.put(("manifest", digest), fetched, len(body) + 256)
         return fetched
@@ -337,13 +459,19 @@ class RegistryClient:
         cached = self.cache.get(("config", digest))
         if cached is not None:
             return cached
-        body = self.get_blob(repository, digest)
+        body = self.get_blob(repository, digest, max_bytes=MAX_CONFIG_BYTES)
+        if digest.startswith("sha256:") and sha256_digest(body) != digest:
+            raise DigestMismatchError(
+                f"The registry at {self.display_url} sent content for the config "
+                f"{repository}@{digest} whose digest is {sha256_digest(body)}."
+            )
         config = parse_config(body)
-        self.cache.put(("config", digest), config, 512 + 64 * len(config.labels))
+        # Charged what it weighs: the parsed config holds at most what the body held.
+        self.cache.put(("config", digest), config, len(body) + 256)
         return config
 
-    def get_blob(self, repository: str, digest: str) -> bytes:
-        """A whole blob. Meant for small ones (configs); layers are never downloaded."""
+    def get_blob(self, repository: str, digest: str, *, max_bytes: int) -> bytes:
+        """A whole blob of at most ``max_bytes`` (configs); layers are never downloaded."""
         validate_repository(repository)
         validate_digest(digest)
         response = self.request(
@@ -351,6 +479,7 @@ class RegistryClient:
             f"v2/{repository}/blobs/{digest}",
             action="get blob",
             target=f"{repository}@{digest}",
+            max_body=max_bytes,
         )
         return response.content
 
@@ -545,4 +674,4 @@ def _describe_transport_error(exc: httpx.TransportError) -> str:
     return type(exc).__name__
 
 
-__all__ = ["FetchedManifest", "ManifestHead", "RegistryClient"]
+__all__ = ["FetchedManifest", "ManifestHead", "Names", "RegistryClient"]

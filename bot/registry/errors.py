@@ -8,23 +8,11 @@ No message ever contains a credential: URLs are shown without their user info.
 from __future__ import annotations
 
 import json
-import re
-import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-
-def redact_url(url: str | httpx.URL) -> str:
-    """``url`` without user info, query string or fragment, safe for messages and logs."""
-    parts = urlsplit(str(url))
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+from .http import parse_www_authenticate, redact_url, retry_after_seconds
 
 
 @dataclass(frozen=True)
@@ -152,40 +140,18 @@ class CatalogNotAllowedError(RegistryError):
 
 
 class RegistryResponseError(RegistryError):
-    """Any other unexpected answer: a 5xx, a malformed body, a wrong digest."""
+    """Any other unexpected answer: a 5xx, a malformed body, a body too large."""
+
+
+class DigestMismatchError(RegistryResponseError):
+    """The registry named one digest and sent content with another: nothing it says
+    about that content can be pinned."""
 
 
 ENABLE_DELETE_HINT = (
     "Start the registry with REGISTRY_STORAGE_DELETE_ENABLED=true "
     "(storage.delete.enabled: true in its config.yml)."
 )
-
-_AUTH_PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
-
-
-def parse_www_authenticate(header: str) -> tuple[str, dict[str, str]]:
-    """Split ``Bearer realm="...",service="..."`` into ("bearer", {"realm": ..., ...})."""
-    scheme, _, rest = header.strip().partition(" ")
-    params = {
-        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
-        for m in _AUTH_PARAM_RE.finditer(rest)
-    }
-    return scheme.lower(), params
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The ``Retry-After`` header in seconds (a number or an HTTP date), or None."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def error_from_response(

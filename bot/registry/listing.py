@@ -8,32 +8,13 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 
 import httpx
 
-from .errors import RegistryResponseError, redact_url
+from .errors import RegistryResponseError
+from .http import origin, parse_next_link, redact_url
 
 MAX_PAGE_SIZE = 1000
-
-_LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^,;]+)*)")
-_REL_RE = re.compile(r';\s*rel\s*=\s*"?([^";]+)"?', re.IGNORECASE)
-
-
-def parse_next_link(header: str | None) -> str | None:
-    """The target of the ``rel="next"`` entry of a Link header, or None."""
-    if not header:
-        return None
-    for match in _LINK_RE.finditer(header):
-        rels = _REL_RE.findall(match.group(2) or "")
-        if any("next" in rel.split() for rel in rels):
-            return match.group(1).strip()
-    return None
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
-    return url.scheme, url.host, port
 
 
 def next_page_url(response: httpx.Response) -> httpx.URL | None:
@@ -43,7 +24,7 @@ def next_page_url(response: httpx.Response) -> httpx.URL | None:
         return None
     current = response.request.url
     url = current.join(target)
-    if _origin(url) != _origin(current):
+    if origin(url) != origin(current):
         raise RegistryResponseError(
             f"The registry at {redact_url(current.copy_with(raw_path=b'/'))} sent a next-page "
             f"link to another host ({redact_url(url)}); refusing to follow it."

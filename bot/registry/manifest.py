@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 
 from . import mediatypes as mt
 from .errors import RegistryResponseError
+from .reference import is_digest
 
 _FRACTION_RE = re.compile(r"\.(\d+)")
+MAX_SANE_SIZE = 2**50
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,20 @@ def parse_time(value: object) -> datetime | None:
     text = _FRACTION_RE.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        # In UTC from here on: 9999-12-31T23:59-14:00 is past the last representable
+        # date, and such a value must not break a listing later.
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
     if parsed.year <= 1:  # Go's zero time, written by reproducible builds.
         return None
     return parsed
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _str_dict(value: object) -> dict[str, str]:
@@ -124,14 +133,22 @@ def _platform(value: object) -> Platform | None:
     )
 
 
+def _size(value: object) -> int | None:
+    """A byte count, or None when it is missing, negative or absurd (over 1 PiB)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_SANE_SIZE else None
+
+
 def _descriptor(value: object, default_type: str = "") -> Descriptor:
     if not isinstance(value, dict) or not isinstance(value.get("digest"), str):
         raise ValueError("descriptor without a digest")
-    size = value.get("size")
+    if not is_digest(value["digest"]):
+        raise ValueError("descriptor with a malformed digest")
     return Descriptor(
         media_type=str(value.get("mediaType") or default_type),
         digest=value["digest"],
-        size=size if isinstance(size, int) else None,
+        size=_size(value.get("size")),
         platform=_platform(value.get("platform")),
         annotations=_str_dict(value.get("annotations")),
     )
@@ -161,7 +178,7 @@ def _parse_schema1(data: dict, media_type: str) -> ImageManifest:
     layers = tuple(
         Descriptor(media_type=mt.DOCKER_LAYER, digest=entry["blobSum"])
         for entry in reversed(fs_layers)
-        if isinstance(entry, dict) and isinstance(entry.get("blobSum"), str)
+        if isinstance(entry, dict) and is_digest(str(entry.get("blobSum")))
     )
     created = None
     labels: dict[str, str] = {}
@@ -169,10 +186,12 @@ def _parse_schema1(data: dict, media_type: str) -> ImageManifest:
     if history and isinstance(history[0], dict):
         try:
             v1 = json.loads(history[0].get("v1Compatibility") or "{}")
-        except ValueError:
+        except (ValueError, TypeError):
             v1 = {}
+        v1 = v1 if isinstance(v1, dict) else {}
+        v1_config = v1.get("config") if isinstance(v1.get("config"), dict) else {}
         created = parse_time(v1.get("created"))
-        labels = _str_dict((v1.get("config") or {}).get("Labels"))
+        labels = _str_dict(v1_config.get("Labels"))
     platform = Platform(os="linux", architecture=str(data.get("architecture") or ""))
     return ImageManifest(
         media_type=media_type,
@@ -211,9 +230,9 @@ def parse_manifest(body: bytes, header_type: str | None = None) -> Manifest:
             layers=tuple(_descriptor(d) for d in data.get("layers") or []),
             annotations=annotations,
             subject=_descriptor(subject) if subject else None,
-            artifact_type=data.get("artifactType"),
+            artifact_type=_text(data.get("artifactType")),
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RegistryResponseError(
             f"The registry returned a manifest we cannot read: {exc}."
         ) from None

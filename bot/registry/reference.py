@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from .errors import InvalidReferenceError
 
 PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_COMPONENT_RE = re.compile(rf"^{PATH_COMPONENT}$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+_COMPONENT_RE = re.compile(PATH_COMPONENT)
+# ASCII only, and matched whole with fullmatch: Python's \w takes any Unicode letter,
+# and "$" also matches before a trailing newline.
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
 _DIGEST_RES = {
-    "sha256": re.compile(r"^[a-f0-9]{64}$"),
-    "sha512": re.compile(r"^[a-f0-9]{128}$"),
+    "sha256": re.compile(r"[a-f0-9]{64}"),
+    "sha512": re.compile(r"[a-f0-9]{128}"),
 }
 MAX_NAME_LENGTH = 255
 
@@ -37,7 +39,7 @@ def validate_repository(name: str) -> str:
             name, "repository name", f"it is {len(name)} characters, the limit is {MAX_NAME_LENGTH}"
         )
     for component in name.split("/"):
-        if not _COMPONENT_RE.match(component):
+        if not _COMPONENT_RE.fullmatch(component):
             shown = component or "(empty)"
             raise InvalidReferenceError(
                 name, f"path component {shown!r}", f"each component must be {COMPONENT_RULE}"
@@ -47,7 +49,7 @@ def validate_repository(name: str) -> str:
 
 def validate_tag(tag: str) -> str:
     """Return ``tag`` when it is a valid tag, else raise InvalidReferenceError."""
-    if not _TAG_RE.match(tag):
+    if not _TAG_RE.fullmatch(tag):
         raise InvalidReferenceError(tag, f"tag {tag!r}", f"a tag must be {TAG_RULE}")
     return tag
 
@@ -56,7 +58,7 @@ def is_digest(value: str) -> bool:
     """True when ``value`` is a well-formed ``algorithm:hex`` digest we accept."""
     algorithm, sep, hexpart = value.partition(":")
     pattern = _DIGEST_RES.get(algorithm)
-    return bool(sep and pattern and pattern.match(hexpart))
+    return bool(sep and pattern and pattern.fullmatch(hexpart))
 
 
 def validate_digest(digest: str) -> str:

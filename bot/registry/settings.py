@@ -20,6 +20,10 @@ class RegistrySettings:
     concurrency: int = 16
     retries: int = 3
     cache_bytes: int = 64 * 1024 * 1024
+    # Caps on following a paged list (a registry that always sends another page).
+    list_max_pages: int = 2000
+    list_max_entries: int = 250_000
+    list_max_seconds: float = 120.0
 
     @property
     def credentials_label(self) -> str | None:

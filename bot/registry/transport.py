@@ -1,28 +1,76 @@
-"""The HTTP transport under the registry client: bounded concurrency and retries.
+"""The HTTP transport under the registry client: deadlines, body caps, fair concurrency
+and retries.
 
-``RegistryTransport`` wraps httpx's transport. It lets at most ``concurrency`` requests
-be in flight at once, and retries GET and HEAD (never writes) with exponential backoff
-on connection errors, 429 (honouring ``Retry-After``) and 502/503/504. Bodies are read
-here, so the bound covers the whole exchange.
+``RegistryTransport`` wraps httpx's transport:
+
+- **Deadline.** Every request, body included and retries included, ends within its
+  deadline (``REGISTRY_TIMEOUT`` as the client sets it). httpx's timeouts bound each
+  socket operation, so a registry that trickles a body one byte at a time would defeat
+  them; here a watchdog shuts the socket down when the deadline passes, and the
+  request fails with ``DeadlineExceeded``.
+- **Body cap.** A body longer than the request's cap (``max_body_extension``) is
+  refused, by its ``Content-Length`` before reading or as soon as the bytes read pass
+  the cap, with ``BodyTooLarge``. Nothing large is ever held in memory.
+- **Fair slots.** At most ``concurrency`` requests are in flight for one repository,
+  and a quarter more (at least 2) in all: those are always left to other repositories,
+  so one slow repository can't starve the rest.
+- **Retries.** GET and HEAD (never writes) are retried with exponential backoff on
+  connection errors, 429 (honouring ``Retry-After``) and 502/503/504, never after part
+  of a body was read, and never past the deadline. Timeouts are not retried.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import logging
 import random
+import re
+import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import httpx
 
-from .errors import redact_url, retry_after_seconds
+from .http import redact_url, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD"})
 MAX_RETRY_AFTER = 30.0
+# What any response may weigh unless the request says otherwise (a page of 1000 tags is
+# about 50 kB; an error body a few hundred bytes).
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+MAX_BODY_EXTENSION = "registry_bot.max_body"
+
+_REPOSITORY_RE = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags|referrers)/")
+
+
+class BodyTooLarge(httpx.TransportError):
+    """The response body is larger than the request allows; nothing more was read."""
+
+    def __init__(self, url: httpx.URL, limit: int, size: int | None) -> None:
+        super().__init__(f"body over {limit} bytes")
+        self.url = url
+        self.limit = limit
+        self.size = size
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The whole exchange (retries and body included) outlived its deadline."""
+
+
+class PartialRead(httpx.TransportError):
+    """The connection failed after part of the body was read: not retried."""
+
+
+def reserved_slots(concurrency: int) -> int:
+    """Slots beyond ``concurrency`` that only other repositories may use."""
+    return max(2, concurrency // 4)
 
 
 def _is_tls_failure(exc: Exception) -> bool:
@@ -30,8 +78,110 @@ def _is_tls_failure(exc: Exception) -> bool:
     return "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text
 
 
+def repository_of(url: httpx.URL) -> str:
+    """The repository a request concerns ("" for the catalog, token servers, ``/v2/``)."""
+    match = _REPOSITORY_RE.match(url.path)
+    return match.group(1) if match else ""
+
+
+class _Watchdog:
+    """One thread that runs callbacks at their deadlines (cancellable), instead of a
+    timer thread per request."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._ids = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, at: float, callback: Callable[[], None]) -> int:
+        with self._cond:
+            ident = next(self._ids)
+            heapq.heappush(self._heap, (at, ident, callback))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="registry-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+            return ident
+
+    def cancel(self, ident: int) -> None:
+        with self._cond:
+            self._cancelled.add(ident)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                at, ident, callback = self._heap[0]
+                wait = at - time.monotonic()
+                if ident in self._cancelled:
+                    heapq.heappop(self._heap)
+                    self._cancelled.discard(ident)
+                    continue
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            try:
+                callback()
+            except Exception:  # pragma: no cover - a closed socket, say
+                log.debug("deadline callback failed", exc_info=True)
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _shutdown(response: httpx.Response) -> Callable[[], None]:
+    """A callback that breaks the response's connection (wakes a blocked read)."""
+
+    def kill() -> None:
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    return kill
+
+
+class _FairSlots:
+    """At most ``cap`` holders per key (repository) and ``limit`` in all: with
+    ``limit > cap``, the slots above ``cap`` are always left to other keys, so one busy
+    or slow repository can't hold every slot against the rest."""
+
+    def __init__(self, cap: int, limit: int) -> None:
+        self.cap = cap
+        self.limit = limit
+        self._held: Counter[str] = Counter()
+        self._total = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, key: str, timeout: float | None) -> bool:
+        with self._cond:
+            if not self._cond.wait_for(
+                lambda: self._total < self.limit and self._held[key] < self.cap, timeout
+            ):
+                return False
+            self._held[key] += 1
+            self._total += 1
+            return True
+
+    def release(self, key: str) -> None:
+        with self._cond:
+            self._held[key] -= 1
+            if not self._held[key]:
+                del self._held[key]
+            self._total -= 1
+            self._cond.notify_all()
+
+
 class RegistryTransport(httpx.BaseTransport):
-    """Concurrency bound plus retry-with-backoff around another transport."""
+    """Deadline, body cap, fair concurrency bound and retry-with-backoff around another
+    transport."""
 
     def __init__(
         self,
@@ -40,50 +190,93 @@ class RegistryTransport(httpx.BaseTransport):
         concurrency: int = 8,
         retries: int = 3,
         backoff: float = 0.2,
+        deadline: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.inner = inner
         self.retries = retries
         self.backoff = backoff
+        self.deadline = deadline
         self._sleep = sleep
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._slots = _FairSlots(concurrency, concurrency + reserved_slots(concurrency))
         self.requests_sent = 0
         self._count_lock = threading.Lock()
 
     def _delay(self, attempt: int) -> float:
         return self.backoff * (2**attempt) * (0.5 + random.random() / 2)
 
-    def _send_once(self, request: httpx.Request) -> httpx.Response:
-        with self._slots:
+    def _read(self, response: httpx.Response, request: httpx.Request, until: float | None) -> bytes:
+        limit = request.extensions.get(MAX_BODY_EXTENSION, DEFAULT_MAX_BODY)
+        length = response.headers.get("Content-Length", "")
+        if request.method != "HEAD" and length.isdigit() and int(length) > limit:
+            raise BodyTooLarge(request.url, limit, int(length))
+        chunks: list[bytes] = []
+        total = 0
+        watch = _WATCHDOG.schedule(until, _shutdown(response)) if until is not None else None
+        try:
+            for chunk in response.iter_raw():
+                total += len(chunk)
+                if total > limit:
+                    raise BodyTooLarge(request.url, limit, None)
+                if until is not None and time.monotonic() > until:
+                    raise DeadlineExceeded("deadline passed while reading the body")
+                chunks.append(chunk)
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            if isinstance(exc, BodyTooLarge | DeadlineExceeded):
+                raise
+            if until is not None and time.monotonic() >= until:
+                raise DeadlineExceeded("deadline passed while reading the body") from None
+            if total:
+                raise PartialRead(f"connection failed after {total} bytes: {exc}") from None
+            raise
+        finally:
+            if watch is not None:
+                _WATCHDOG.cancel(watch)
+            response.close()
+        return b"".join(chunks)
+
+    def _send_once(self, request: httpx.Request, until: float | None) -> httpx.Response:
+        key = repository_of(request.url)
+        wait = None if until is None else max(0.0, until - time.monotonic())
+        if not self._slots.acquire(key, wait):
+            raise DeadlineExceeded("deadline passed while waiting for a free connection slot")
+        try:
+            if until is not None:
+                left = max(0.001, until - time.monotonic())
+                timeout = dict(request.extensions.get("timeout") or {})
+                for phase in ("connect", "read", "write", "pool"):
+                    current = timeout.get(phase)
+                    timeout[phase] = left if current is None else min(current, left)
+                request.extensions["timeout"] = timeout
             with self._count_lock:
                 self.requests_sent += 1
             response = self.inner.handle_request(request)
-            try:
-                response.read()
-            finally:
-                response.close()
-            return response
+            body = self._read(response, request, until)
+        finally:
+            self._slots.release(key)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(body),
+            extensions={k: v for k, v in response.extensions.items() if k != "network_stream"},
+            request=request,
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         retryable = request.method in IDEMPOTENT
+        until = None if self.deadline is None else time.monotonic() + self.deadline
         attempt = 0
         while True:
+            response: httpx.Response | None = None
             try:
-                response = self._send_once(request)
-            except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+                response = self._send_once(request, until)
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 # Timeouts are not retried: the caller's deadline is REGISTRY_TIMEOUT.
                 # Neither are certificate failures: they do not fix themselves.
                 if not retryable or attempt >= self.retries or _is_tls_failure(exc):
                     raise
                 delay = self._delay(attempt)
-                log.info(
-                    "registry %s %s: %s; retry %d in %.1fs",
-                    request.method,
-                    redact_url(request.url),
-                    type(exc).__name__,
-                    attempt + 1,
-                    delay,
-                )
+                reason = type(exc).__name__
             else:
                 if not retryable or response.status_code not in RETRY_STATUSES:
                     return response
@@ -96,14 +289,19 @@ class RegistryTransport(httpx.BaseTransport):
                         if after > MAX_RETRY_AFTER:
                             return response
                         delay = after
-                log.info(
-                    "registry %s %s: HTTP %d; retry %d in %.1fs",
-                    request.method,
-                    redact_url(request.url),
-                    response.status_code,
-                    attempt + 1,
-                    delay,
-                )
+                reason = f"HTTP {response.status_code}"
+            if until is not None and time.monotonic() + delay >= until:
+                if response is not None:
+                    return response
+                raise DeadlineExceeded("no time left to retry")
+            log.info(
+                "registry %s %s: %s; retry %d in %.1fs",
+                request.method,
+                redact_url(request.url),
+                reason,
+                attempt + 1,
+                delay,
+            )
             attempt += 1
             self._sleep(delay)
 

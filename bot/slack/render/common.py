@@ -73,8 +73,10 @@ def slack_date(when: datetime) -> str:
 
 
 def short_digest(digest: str) -> str:
-    """The first 12 hex digits of a digest."""
-    return digest.partition(":")[2][:12] or digest[:12]
+    """The first 12 hex digits of a digest; anything else in it is dropped, so the result
+    is safe in mrkdwn whatever the registry sent."""
+    hexpart = digest.partition(":")[2] or digest
+    return "".join(ch for ch in hexpart[:64] if ch in "0123456789abcdef")[:12] or "?"
 
 
 def age(when: datetime, now: datetime) -> str:

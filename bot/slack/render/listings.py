@@ -48,6 +48,13 @@ def _matching(pattern: str | None) -> str:
     return f" matching {code(pattern)}" if pattern else ""
 
 
+def _cut_note(cut: str | None, what: str) -> str:
+    """Said when the registry's list was capped: the counts are then lower bounds."""
+    if not cut:
+        return ""
+    return f"\n:warning: The registry's {what} is incomplete here: {escape(cut)}."
+
+
 def render_repos(page: RepoPage, registry_url: str) -> Message:
     """A page of repository names, with the total count."""
     noun = "repository" if page.total == 1 else "repositories"
@@ -57,6 +64,7 @@ def render_repos(page: RepoPage, registry_url: str) -> Message:
     summary += f" on `{escape(registry_url)}`"
     if page.pages > 1:
         summary += f" · page {page.page + 1} of {page.pages}"
+    summary += _cut_note(page.cut, "catalog")
     lines = [f"{page.first_index + i + 1}. {code(name, 260)}" for i, name in enumerate(page.names)]
     if not lines:
         lines = ["No repository matches." if page.pattern else "The registry has no repositories."]
@@ -115,6 +123,7 @@ def render_tags(page: TagPage, registry_url: str, now: datetime) -> Message:
     if page.pages > 1:
         summary += f" · page {page.page + 1} of {page.pages}"
     summary += " · newest versions first"
+    summary += _cut_note(page.cut, "tag list")
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Tags of {page.repository}", 150)),
         ContextBlock(elements=[MarkdownTextObject(text=f"{summary} · `{escape(registry_url)}`")]),
