@@ -144,7 +144,7 @@ def test_group_approver_accepted_and_deletion_executes(make_service, client, cou
         client.resolve("del3/app", "alias")
     events = [e for e in reversed(service.recent_audit(10)) if e.request_id == request.id]
     assert [e.event for e in events] == ["requested", "approved", "executed"]
-    assert events[-1].detail.endswith("registry answered HTTP 202")
+    assert events[-1].detail.endswith("registry answered HTTP 202; gone on HEAD")
     assert [e.actor for e in events] == [REQUESTER, GROUP_MEMBER, None]
 
 

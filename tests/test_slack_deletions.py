@@ -85,11 +85,18 @@ def slash(bot, standin, text, user=REQUESTER, channel=CHANNEL) -> dict:
     return standin.wait_response(k).body
 
 
-def click(bot, standin, action_id, value, user, channel=CHANNEL) -> str:
+def click(bot, standin, action_id, value, user, channel=CHANNEL, message=None) -> str:
+    """Click a button; ``message`` is the posted message it is on (a Call), when it is on
+    one (votes count only there)."""
     k = key()
+    where = {}
+    if message is not None:
+        where = {"channel": message.body["channel"], "message_ts": message.ts}
     response = post_signed(
         bot.events_url,
-        action_body(action_id, value, standin.response_url(k), user=user, channel=channel),
+        action_body(
+            action_id, value, standin.response_url(k), user=user, **{"channel": channel, **where}
+        ),
     )
     assert response.status_code == 200
     return k
@@ -98,7 +105,7 @@ def click(bot, standin, action_id, value, user, channel=CHANNEL) -> str:
 def approve(bot, standin, message, user) -> str:
     """Click Approve on a request message, as ``user``; returns the response_url key."""
     value = buttons(message.body)["deletion_approve"]["value"]
-    return click(bot, standin, "deletion_approve", value, user)
+    return click(bot, standin, "deletion_approve", value, user, message=message)
 
 
 def request_deletion(bot, standin, ref, reason="superseded", channel=CHANNEL):
@@ -154,7 +161,7 @@ def test_full_flow_preview_request_approve_delete(start_bot, standin, counting, 
     assert "*requested* by" in str(thread[-1].body["blocks"])
 
     value = buttons(message.body)["deletion_approve"]["value"]
-    click(bot, standin, "deletion_approve", value, APPROVER)
+    click(bot, standin, "deletion_approve", value, APPROVER, message=message)
     update = standin.wait_for(lambda: updates_of(standin, request_ts))[-1]
     closed = str(update.body["blocks"])
     assert "*Deleted*" in closed and "garbage-collect" in closed
@@ -177,7 +184,7 @@ def test_refusals_are_ephemeral_and_audited(start_bot, standin, counting, client
     _, message = request_deletion(bot, standin, "sdel/refuse:v1")
     value = buttons(message.body)["deletion_approve"]["value"]
     for user, fragment in ((OUTSIDER, "Only approvers"), (REQUESTER, "another approver")):
-        k = click(bot, standin, "deletion_approve", value, user)
+        k = click(bot, standin, "deletion_approve", value, user, message=message)
         reply = standin.wait_response(k).body
         assert fragment in reply["text"] and reply["response_type"] == "ephemeral"
     thread = standin.wait_for(
@@ -251,6 +258,7 @@ def test_approval_and_audit_channels(start_bot, standin, counting, client):
         "deletion_reject",
         buttons(message.body)["deletion_reject"]["value"],
         APPROVER2,
+        message=message,
     )
     events = standin.wait_for(
         lambda: (

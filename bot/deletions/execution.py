@@ -1,52 +1,157 @@
 """Carrying out an approved request against the registry: the checks made just before
-(the tag has not moved, the blobs are still unused) and the deletion itself.
+(nothing new depends on the pinned digest), the deletion itself, and the check after
+it (is it really gone?).
 
-Functions of the registry client and the stored request only; no database here. Each
-returns the outcome (for people) and a one-line audit detail, or raises ``Abort`` (a
-check failed, nothing was changed) or a ``RegistryError``.
+Functions of the registry client and the stored request only; no database here.
+``carry_out`` returns an ``Outcome``: ``DELETED``, ``NOT_DELETED`` (a check failed or
+the registry refused, nothing was changed) or ``UNKNOWN`` (the registry failed in a way
+that may or may not have deleted, and could not be asked afterwards). ``verify`` asks
+the registry what became of a request whose execution was interrupted.
 """
 
 from __future__ import annotations
 
-from ..registry import ManifestNotFoundError, RegistryClient, RegistryError
-from ..registry.scan import scan_repository
-from ..registry.untag import remove_tag
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..registry import ManifestNotFoundError, NotFoundError, RegistryClient, RegistryError
+from ..registry.errors import DeleteDisabledError, PermissionDeniedError
+from ..registry.scan import RepoScan, scan_repository
+from ..registry.untag import PLACEHOLDER_ANNOTATION, remove_tag
 from .models import DeletionRequest, Kind
 from .reports import gc_advice
+
+
+class Verdict(StrEnum):
+    DELETED = "deleted"
+    NOT_DELETED = "not deleted"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened: the verdict, a sentence for people, and one line for the audit."""
+
+    verdict: Verdict
+    text: str
+    detail: str
 
 
 class Abort(Exception):
     """Stop a deletion before anything irreversible; the message is the outcome."""
 
 
-def check_tag(registry: RegistryClient, request: DeletionRequest) -> None:
-    if not request.tag:
-        return
-    try:
-        now_at = registry.resolve(request.repository, request.tag)
-    except ManifestNotFoundError:
-        return  # the tag is gone; the pinned digest is what was approved
-    if now_at != request.digest:
+# Refusals that say for certain nothing was deleted.
+_DEFINITE_REFUSALS = (DeleteDisabledError, PermissionDeniedError)
+
+
+def _fresh_scan(registry: RegistryClient, request: DeletionRequest) -> RepoScan:
+    """The repository as it is now; a scan that could not see every tag stops the
+    deletion, since what it missed might depend on the digest."""
+    scan = scan_repository(registry, request.repository)
+    if not scan.complete:
         raise Abort(
-            f"Tag moved: {request.target} now points at {now_at}, not the approved "
-            f"{request.digest}. Nothing was deleted; request the deletion again if the "
-            "new image should go too."
+            f"Could not see all of {request.repository} ({scan.problems()}), so it can't be "
+            "checked that nothing new uses what would be deleted. Nothing was deleted."
         )
+    return scan
 
 
-def delete_image(registry: RegistryClient, request: DeletionRequest) -> tuple[str, str]:
-    check_tag(registry, request)
-    status = registry.delete_manifest(request.repository, request.digest)
-    emptied = not registry.tags(request.repository)
-    outcome = f"Deleted {request.repository}@{request.digest}. " + gc_advice(
-        request.reclaimable, untagged_children=len(request.children), emptied=emptied
+def check_still_safe(
+    registry: RegistryClient, request: DeletionRequest, protected: re.Pattern[str] | None
+) -> RepoScan:
+    """Before deleting an image: the named tag has not moved, no tag was added to the
+    digest since the approvers saw the request, no protected tag points at it, and no
+    multi-arch image has taken it as a platform."""
+    scan = _fresh_scan(registry, request)
+    if request.tag and scan.tags.get(request.tag, request.digest) != request.digest:
+        raise Abort(
+            f"Tag moved: {request.target} now points at {scan.tags[request.tag]}, not the "
+            f"approved {request.digest}. Nothing was deleted; request the deletion again if "
+            "the new image should go too."
+        )
+    now_on = set(scan.tags_on(request.digest))
+    added = sorted(now_on - set(request.tags_removed))
+    if added:
+        raise Abort(
+            f"Since the request, {', '.join(added[:10])} "
+            f"{'were' if len(added) > 1 else 'was'} pointed at {request.digest}; the approvers "
+            "did not see that. Nothing was deleted; request the deletion again to include "
+            f"{'them' if len(added) > 1 else 'it'}."
+        )
+    hit = sorted(t for t in now_on if protected is not None and protected.search(t))
+    if hit:
+        raise Abort(
+            f"The protected tag{'s' if len(hit) > 1 else ''} {', '.join(hit[:10])} "
+            f"point{'' if len(hit) > 1 else 's'} at {request.digest}. Nothing was deleted."
+        )
+    holders = scan.indexes_containing(request.digest)
+    if holders:
+        raise Abort(
+            f"{request.digest} is now a platform of the multi-arch image tagged "
+            f"{', '.join(holders[:10])}; deleting it would break that image. Nothing was "
+            "deleted."
+        )
+    return scan
+
+
+def _manifest_state(registry: RegistryClient, request: DeletionRequest) -> Verdict:
+    """Is the pinned manifest gone (DELETED), there (NOT_DELETED), or can't we tell?"""
+    try:
+        registry.head_manifest(request.repository, request.digest)
+    except ManifestNotFoundError:
+        return Verdict.DELETED
+    except RegistryError:
+        return Verdict.UNKNOWN
+    return Verdict.NOT_DELETED
+
+
+def delete_image(
+    registry: RegistryClient, request: DeletionRequest, protected: re.Pattern[str] | None
+) -> Outcome:
+    scan = check_still_safe(registry, request, protected)
+    target = f"{request.repository}@{request.digest}"
+    try:
+        status = registry.delete_manifest(request.repository, request.digest)
+    except _DEFINITE_REFUSALS as exc:
+        raise Abort(f"{exc} Nothing was deleted.") from None
+    except RegistryError as exc:
+        # A 500 or a timeout may come after the registry deleted: ask it.
+        verdict = _manifest_state(registry, request)
+        said = f"The DELETE failed ({exc.message})"
+        if verdict == Verdict.DELETED:
+            return Outcome(
+                verdict,
+                f"{said}, but the registry no longer has {target}: it was deleted. "
+                + gc_advice(request.reclaimable, untagged_children=len(request.children)),
+                f"DELETE {target} failed ({exc.message}); HEAD then found it gone",
+            )
+        if verdict == Verdict.NOT_DELETED:
+            raise Abort(f"{said}; the registry still has {target}: nothing was deleted.") from None
+        return Outcome(
+            verdict,
+            f"{said}, and the registry could not be asked afterwards: it is not known "
+            f"whether {target} was deleted. The bot checks again until it knows.",
+            f"DELETE {target} failed ({exc.message}); HEAD failed too: outcome unknown",
+        )
+    verdict = _manifest_state(registry, request)
+    if verdict == Verdict.NOT_DELETED:
+        raise Abort(
+            f"The registry answered HTTP {status} to the DELETE, but still serves {target}: "
+            "it was not deleted. Check the registry (a cache in front of it?)."
+        )
+    emptied = not (set(scan.tags) - set(request.tags_removed))
+    return Outcome(
+        Verdict.DELETED,
+        f"Deleted {target}. "
+        + gc_advice(request.reclaimable, untagged_children=len(request.children), emptied=emptied),
+        f"DELETE {target}: registry answered HTTP {status}"
+        + ("; gone on HEAD" if verdict == Verdict.DELETED else "; HEAD after it failed"),
     )
-    return outcome, (
-        f"DELETE {request.repository}@{request.digest}: registry answered HTTP {status}"
-    )
 
 
-def remove_only_tag(registry: RegistryClient, request: DeletionRequest) -> tuple[str, str]:
+def remove_only_tag(registry: RegistryClient, request: DeletionRequest) -> Outcome:
     assert request.tag is not None
     result = remove_tag(
         registry, request.repository, request.tag, request.digest, list(request.siblings)
@@ -71,45 +176,114 @@ def remove_only_tag(registry: RegistryClient, request: DeletionRequest) -> tuple
             " No other tag points at the image now; garbage collection with "
             "--delete-untagged would remove it."
         )
-    return (
+    return Outcome(
+        Verdict.DELETED,
         f"Removed the tag {request.target} only (via {how}).{kept}",
         f"tag {request.tag} removed via {result.method}; siblings verified: "
         f"{', '.join(request.siblings) or 'none'}",
     )
 
 
-def delete_blobs(registry: RegistryClient, request: DeletionRequest) -> tuple[str, str]:
-    blobs = request.blobs or ((request.digest, request.size),)
-    if request.kind == Kind.BLOBS:
-        # Checked again: a tag pushed since the request may use one of them now.
-        kept = scan_repository(registry, request.repository).blobs_kept(set())
-        in_use = [b for b, _ in blobs if b in kept]
-        if in_use:
-            raise Abort(
-                f"{len(in_use)} of these blobs are in use again "
-                f"({', '.join(in_use[:3])}…); nothing was deleted."
-            )
+def _blobs(request: DeletionRequest) -> tuple[tuple[str, int | None], ...]:
+    return request.blobs or ((request.digest, request.size),)
+
+
+def delete_blobs(registry: RegistryClient, request: DeletionRequest) -> Outcome:
+    blobs = _blobs(request)
+    # Checked again: an image pushed since the request may use one of them now.
+    kept = _fresh_scan(registry, request).blobs_kept(set())
+    in_use = [b for b, _ in blobs if b in kept]
+    if in_use:
+        raise Abort(
+            f"{len(in_use)} of these blobs {'are' if len(in_use) > 1 else 'is'} in use again, "
+            f"by an image pushed since the request ({', '.join(in_use[:3])}); nothing was "
+            "deleted."
+        )
     results = registry.map(lambda b: registry.delete_blob(request.repository, b[0]), blobs)
     failed = [(b, r) for b, r in zip(blobs, results, strict=True) if isinstance(r, RegistryError)]
     done = [b for b, r in zip(blobs, results, strict=True) if not isinstance(r, RegistryError)]
+    if failed:
+        # Failed DELETEs may have deleted all the same: ask.
+        states = registry.map(lambda b: registry.blob_exists(request.repository, b[0]), failed)
+        for (blob, _), there in zip(list(failed), states, strict=True):
+            if there is False:
+                done.append(blob)
+                failed.remove((blob, _))
     if failed and not done:
-        raise failed[0][1]
+        raise Abort(f"{failed[0][1]} Nothing was deleted.")
     size = sum(s for _, s in done if s)
-    outcome = (
+    text = (
         f"Deleted {len(done)} blob{'s' if len(done) != 1 else ''} of "
         f"{request.repository}. " + gc_advice(size)
     )
     if failed:
-        outcome += f" {len(failed)} could not be deleted: " + "; ".join(
+        text += f" {len(failed)} could not be deleted: " + "; ".join(
             f"{b[0]}: {r.message}" for b, r in failed[:3]
         )
-    return outcome, f"DELETE of {len(done)} blob(s) accepted, {len(failed)} failed"
+    return Outcome(
+        Verdict.DELETED, text, f"DELETE of {len(done)} blob(s) accepted, {len(failed)} failed"
+    )
 
 
-def carry_out(registry: RegistryClient, request: DeletionRequest) -> tuple[str, str]:
-    """Do what ``request`` asks; returns (outcome, audit detail)."""
+def carry_out(
+    registry: RegistryClient, request: DeletionRequest, protected: re.Pattern[str] | None = None
+) -> Outcome:
+    """Do what ``request`` asks. Raises ``Abort`` (nothing changed) or RegistryError."""
     if request.kind == Kind.MANIFEST:
-        return delete_image(registry, request)
+        return delete_image(registry, request, protected)
     if request.kind == Kind.TAG:
         return remove_only_tag(registry, request)
     return delete_blobs(registry, request)
+
+
+def _is_placeholder(registry: RegistryClient, request: DeletionRequest, digest: str) -> bool:
+    fetched = registry.get_manifest(request.repository, digest)
+    return PLACEHOLDER_ANNOTATION in fetched.manifest.annotations
+
+
+def verify(registry: RegistryClient, request: DeletionRequest) -> Outcome:
+    """What became of a request whose execution was interrupted (a crash, a kill, a
+    database failure), asked of the registry. Changes nothing, except to finish a
+    tag removal that stopped with the tag on its placeholder."""
+    note = "Settled after an interrupted execution: "
+    try:
+        if request.kind == Kind.MANIFEST:
+            verdict = _manifest_state(registry, request)
+            there = "no longer has" if verdict == Verdict.DELETED else "still has"
+            text = f"the registry {there} {request.repository}@{request.digest}."
+        elif request.kind == Kind.TAG:
+            assert request.tag is not None
+            try:
+                now_at = registry.resolve(request.repository, request.tag)
+            except ManifestNotFoundError:
+                now_at = None
+            if (
+                now_at is not None
+                and now_at != request.digest
+                and _is_placeholder(registry, request, now_at)
+            ):
+                registry.delete_manifest(request.repository, now_at)
+                now_at = None
+            verdict = Verdict.DELETED if now_at is None else Verdict.NOT_DELETED
+            text = (
+                f"the tag {request.target} is gone."
+                if now_at is None
+                else f"the tag {request.target} still points at {now_at}."
+            )
+        else:
+            blobs = _blobs(request)
+            present = registry.map(lambda b: registry.blob_exists(request.repository, b[0]), blobs)
+            errors = [p for p in present if isinstance(p, RegistryError)]
+            if errors:
+                raise errors[0]
+            gone = sum(1 for p in present if p is False)
+            verdict = Verdict.DELETED if gone else Verdict.NOT_DELETED
+            text = f"{gone} of the {len(blobs)} blobs are gone from the registry."
+    except (RegistryError, NotFoundError) as exc:
+        return Outcome(
+            Verdict.UNKNOWN,
+            f"It is not known yet whether {request.target} was deleted: {exc.message} "
+            "The bot checks again until it knows.",
+            f"check after interruption failed: {exc.message}",
+        )
+    return Outcome(verdict, note + text, note + text)

@@ -71,6 +71,7 @@ class DeletionRequest:
     referrers: tuple[str, ...] = ()
     reclaimable: int | None = None
     blobs: tuple[tuple[str, int | None], ...] = ()
+    claimed_at: datetime | None = None
 
     @property
     def target(self) -> str:

@@ -23,7 +23,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -66,6 +68,9 @@ requests = Table(
     Column("referrers", Text, nullable=False, default="[]"),
     Column("reclaimable", BigInteger),
     Column("blobs", Text, nullable=False, default="[]"),
+    # When a process last claimed the request for submitting or executing (renewed
+    # while it works): a claim older than the lease belongs to a process that died.
+    Column("claimed_at", DateTime(timezone=True)),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -94,7 +99,21 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[requests, votes, audit_events])
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1)]
+def _add_column(conn: Connection, table: Table, name: str) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` unless the column is there (a database created
+    by ``_v1`` from the current tables already has it)."""
+    if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
+        return
+    column = table.c[name]
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+def _v2(conn: Connection) -> None:
+    _add_column(conn, requests, "claimed_at")
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
 
 
 def current_version(conn: Connection) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from ..registry import (
     describe_digests,
 )
 from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
-from .execution import Abort, carry_out
+from .execution import Abort, Outcome, Verdict, carry_out, verify
 from .models import AuditEvent, DeletionRequest, Kind, State
 from .policy import ApproverPolicy
 from .reports import blast_radius
@@ -31,6 +32,10 @@ from .store import DeletionStore
 log = logging.getLogger(__name__)
 # States that expiry closes. A request left "submitting" by a crash expires too.
 OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
+# A process working on a request renews its claim every third of the lease; a claim
+# older than the lease belongs to a process that died (killed, crashed, lost its
+# database), and the request is recovered by whoever notices.
+DEFAULT_LEASE = timedelta(seconds=60)
 
 
 class DeletionRefused(Exception):
@@ -56,7 +61,7 @@ class Preview:
 @dataclass(frozen=True)
 class VoteResult:
     """What a click did. ``outcome`` is one of: refused, duplicate, approved, rejected,
-    cancelled, expired, closed, deleted, failed, busy."""
+    cancelled, expired, closed, deleted, failed, unknown, busy."""
 
     outcome: str
     request: DeletionRequest
@@ -79,8 +84,10 @@ class DeletionService:
         ttl: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = _now,
         protected: re.Pattern[str] | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.protected = protected
+        self.lease = lease
         self.store = store
         self.registry = registry
         self.policy = policy
@@ -116,6 +123,17 @@ class DeletionService:
                 f"{', '.join(hit[:10])} (PROTECTED_TAGS is {self.protected.pattern}). "
                 "Move the tag to another image first, or ask the bot's operators."
             )
+
+    def _scan(self, repository: str, progress: Callable[[int], None] | None = None) -> RepoScan:
+        """Every tag and manifest of the repository, or a refusal: a blast radius drawn
+        from part of the repository could hide what a deletion takes with it."""
+        scan = scan_repository(self.registry, repository, progress)
+        if not scan.complete:
+            raise DeletionRefused(
+                f"Could not see all of {repository} ({scan.problems()}), so what a deletion "
+                "would take with it can't be known. Nothing was requested; try again."
+            )
+        return scan
 
     def _referrers(self, scan: RepoScan, digest: str) -> tuple[str, ...]:
         found = [f"tag {t}" for t in artifact_tags_for(digest, list(scan.tags))]
@@ -159,7 +177,7 @@ class DeletionService:
         if untag and not ref.tag:
             raise DeletionRefused("Name the tag to remove: REPO:TAG.")
         digest = self._resolve(ref)
-        scan = scan_repository(self.registry, ref.repository, progress)
+        scan = self._scan(ref.repository, progress)
         tags = scan.tags_on(digest)
         if ref.tag and ref.tag not in tags:
             tags.append(ref.tag)  # moved between the HEAD and the scan: keep what we saw
@@ -210,7 +228,7 @@ class DeletionService:
         if not ref.digest or ref.tag:
             raise DeletionRefused("Name the blob by digest: REPO@sha256:…")
         size = self.registry.blob_size(ref.repository, ref.digest)
-        scan = scan_repository(self.registry, ref.repository, progress)
+        scan = self._scan(ref.repository, progress)
         users = scan.tags_using_blob(ref.digest)
         if users:
             more = f" and {len(users) - 10} more" if len(users) > 10 else ""
@@ -240,7 +258,7 @@ class DeletionService:
         done = self._get(deleted_id)
         if done.kind != Kind.MANIFEST or done.state != State.DELETED:
             raise DeletionRefused("Only a completed image deletion leaves layers to clean up.")
-        scan = scan_repository(self.registry, done.repository)
+        scan = self._scan(done.repository)
         kept = scan.blobs_kept(set())
         present = self.registry.map(
             lambda b: self.registry.blob_exists(done.repository, b[0]), done.blobs
@@ -295,20 +313,27 @@ class DeletionService:
             if request.kind != Kind.MANIFEST or not request.tag:
                 raise DeletionRefused("Only a previewed tag can be removed on its own.")
             extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": "[]"}
-        if not self.store.transition(request_id, [State.DRAFT], State.SUBMITTING, **extra):
+        if not self.store.transition(
+            request_id, [State.DRAFT], State.SUBMITTING, claimed_at=self.clock(), **extra
+        ):
             return None
         return self._get(request_id)
 
     def release_submit(self, request_id: str) -> None:
         """Posting the request failed: back to draft, so it can be tried again."""
-        self.store.transition(request_id, [State.SUBMITTING], State.DRAFT)
+        self.store.transition(request_id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
 
     def submitted(
         self, request_id: str, channel: str, ts: str
     ) -> tuple[DeletionRequest, list[AuditEvent]]:
         """The request message is posted: open it for votes."""
         self.store.transition(
-            request_id, [State.SUBMITTING], State.PENDING, message_channel=channel, message_ts=ts
+            request_id,
+            [State.SUBMITTING],
+            State.PENDING,
+            message_channel=channel,
+            message_ts=ts,
+            claimed_at=None,
         )
         request = self._get(request_id)
         return request, [
@@ -338,6 +363,13 @@ class DeletionService:
             return VoteResult("closed", self._get(request_id), "This request is already closed.")
         request = self._get(request_id)
         return VoteResult(to.value, request, events=[self._audit(request, user, to.value)])
+
+    def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
+        """A vote the front end refused before counting it (say, a click on a copy of
+        the request elsewhere): the refusal is audited."""
+        request = self._get(request_id)
+        event = self._audit(request, user, "refused", f"{attempt}: {why}")
+        return VoteResult("refused", request, why, [event])
 
     # -- votes -------------------------------------------------------------------------
     def vote(self, request_id: str, user: str, approve: bool) -> VoteResult:
@@ -376,31 +408,73 @@ class DeletionService:
     # -- execution ---------------------------------------------------------------------
     def execute(self, request_id: str) -> VoteResult:
         """At quorum: claim the request (one caller wins), check again, then carry it
-        out on the pinned digest."""
-        if not self.store.transition(request_id, [State.PENDING], State.EXECUTING):
+        out on the pinned digest, renewing the claim while the work goes on."""
+        claimed = self.clock()
+        if not self.store.transition(
+            request_id, [State.PENDING], State.EXECUTING, claimed_at=claimed
+        ):
             return VoteResult(
                 "busy",
                 self._get(request_id),
                 "Another approval is already carrying out this request.",
             )
         request = self._get(request_id)
-        try:
-            outcome, detail = carry_out(self.registry, request)
-        except (Abort, RegistryError) as exc:
-            return self._fail(request, str(exc))
-        self.store.transition(
-            request_id, [State.EXECUTING], State.DELETED, closed_at=self.clock(), outcome=outcome
-        )
-        request = self._get(request_id)
-        event = self._audit(request, None, "executed", detail)
-        return VoteResult("deleted", request, outcome, [event])
+        with _Heartbeat(self, request_id, claimed):
+            try:
+                outcome = carry_out(self.registry, request, self.protected)
+            except Abort as exc:
+                outcome = Outcome(Verdict.NOT_DELETED, str(exc), str(exc))
+            except RegistryError as exc:
+                # Part of the work may have been done (a tag removal): ask the registry.
+                outcome = verify(self.registry, request)
+                if outcome.verdict == Verdict.NOT_DELETED:
+                    text = f"{exc} Nothing was deleted."
+                    outcome = Outcome(Verdict.NOT_DELETED, text, text)
+        return self._settle(request, outcome)
 
-    def _fail(self, request: DeletionRequest, why: str) -> VoteResult:
-        self.store.transition(
-            request.id, [State.EXECUTING], State.FAILED, closed_at=self.clock(), outcome=why
-        )
+    def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
+        """Record what execution (or recovery) found: deleted, failed, or not known yet
+        (the claim is dropped, so the next sweep asks the registry again)."""
+        now = self.clock()
+        if outcome.verdict == Verdict.UNKNOWN:
+            self.store.set_fields(request.id, outcome=outcome.text, claimed_at=None)
+            request = self._get(request.id)
+            event = self._audit(request, None, "unknown", outcome.detail)
+            return VoteResult("unknown", request, outcome.text, [event])
+        deleted = outcome.verdict == Verdict.DELETED
+        if not self.store.transition(
+            request.id,
+            [State.EXECUTING],
+            State.DELETED if deleted else State.FAILED,
+            closed_at=now,
+            outcome=outcome.text,
+            claimed_at=None,
+        ):
+            return VoteResult("closed", self._get(request.id), "This request is already settled.")
         request = self._get(request.id)
-        return VoteResult("failed", request, why, [self._audit(request, None, "failed", why)])
+        event = self._audit(request, None, "executed" if deleted else "failed", outcome.detail)
+        return VoteResult("deleted" if deleted else "failed", request, outcome.text, [event])
+
+    def recover(self) -> list[VoteResult]:
+        """Settle the requests whose execution was interrupted (the process died, or its
+        database failed) by asking the registry what became of them, and give back the
+        previews whose posting never finished. Run at start and by the sweeper; several
+        replicas may run it at once (each stale claim is taken over by one)."""
+        now = self.clock()
+        settled = []
+        for request in self.store.stale_claims([State.EXECUTING], now - self.lease):
+            if not self.store.renew_claim(request.id, State.EXECUTING, request.claimed_at, now):
+                continue  # another replica took it over
+            outcome = verify(self.registry, request)
+            if outcome.verdict == Verdict.UNKNOWN:
+                # Still can't tell: leave it for the next sweep, without a new event.
+                self.store.renew_claim(request.id, State.EXECUTING, now, None)
+                continue
+            log.warning("recovered request %s: %s", request.id, outcome.text)
+            settled.append(self._settle(request, outcome))
+        for request in self.store.stale_claims([State.SUBMITTING], now - self.lease):
+            self.store.transition(request.id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
+        return settled
 
     # -- expiry ------------------------------------------------------------------------
     def expire(self, request: DeletionRequest) -> list[AuditEvent]:
@@ -437,3 +511,37 @@ class DeletionService:
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         return self.store.recent_audit(limit)
+
+
+class _Heartbeat:
+    """Renews a request's claim every third of the lease while its execution runs, so
+    a long execution is never mistaken for a dead one."""
+
+    def __init__(self, service: DeletionService, request_id: str, claimed: datetime) -> None:
+        self.service = service
+        self.request_id = request_id
+        self.last = claimed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="claim-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        interval = max(0.05, self.service.lease.total_seconds() / 3)
+        while not self._stop.wait(interval):
+            now = self.service.clock()
+            try:
+                if not self.service.store.renew_claim(
+                    self.request_id, State.EXECUTING, self.last, now
+                ):
+                    return  # settled, or taken over
+            except Exception:
+                log.exception("could not renew the claim on request %s", self.request_id)
+                continue
+            self.last = now
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

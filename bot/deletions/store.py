@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -83,7 +83,18 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         referrers=tuple(json.loads(row.referrers or "[]")),
         reclaimable=row.reclaimable,
         blobs=tuple((d, s) for d, s in json.loads(row.blobs or "[]")),
+        claimed_at=_utc(row.claimed_at),
     )
+
+
+def _clean(value: Any) -> Any:
+    """Text as every database stores it: PostgreSQL refuses NUL characters in text, so
+    they are dropped here, for every value written."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _clean(v) for k, v in values.items()}
 
 
 class DeletionStore:
@@ -95,26 +106,30 @@ class DeletionStore:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(requests).values(
-                    id=request.id,
-                    kind=request.kind.value,
-                    repository=request.repository,
-                    tag=request.tag,
-                    digest=request.digest,
-                    reason=request.reason,
-                    requester=request.requester,
-                    channel=request.channel,
-                    state=request.state.value,
-                    created_at=request.created_at,
-                    expires_at=request.expires_at,
-                    approvals_required=request.approvals_required,
-                    siblings=json.dumps(list(request.siblings)),
-                    size=request.size,
-                    platforms=json.dumps(list(request.platforms)),
-                    outcome=request.outcome,
-                    children=json.dumps(list(request.children)),
-                    referrers=json.dumps(list(request.referrers)),
-                    reclaimable=request.reclaimable,
-                    blobs=json.dumps([list(b) for b in request.blobs]),
+                    **_cleaned(
+                        dict(
+                            id=request.id,
+                            kind=request.kind.value,
+                            repository=request.repository,
+                            tag=request.tag,
+                            digest=request.digest,
+                            reason=request.reason,
+                            requester=request.requester,
+                            channel=request.channel,
+                            state=request.state.value,
+                            created_at=request.created_at,
+                            expires_at=request.expires_at,
+                            approvals_required=request.approvals_required,
+                            siblings=json.dumps(list(request.siblings)),
+                            size=request.size,
+                            platforms=json.dumps(list(request.platforms)),
+                            outcome=request.outcome,
+                            children=json.dumps(list(request.children)),
+                            referrers=json.dumps(list(request.referrers)),
+                            reclaimable=request.reclaimable,
+                            blobs=json.dumps([list(b) for b in request.blobs]),
+                        )
+                    )
                 )
             )
 
@@ -159,14 +174,16 @@ class DeletionStore:
                     requests.c.id == request_id,
                     requests.c.state.in_([s.value for s in from_states]),
                 )
-                .values(state=to.value, **values)
+                .values(state=to.value, **_cleaned(values))
             )
             return result.rowcount == 1
 
     def set_fields(self, request_id: str, **values: Any) -> None:
         """Record Slack message coordinates and the like (no state change)."""
         with self.engine.begin() as conn:
-            conn.execute(update(requests).where(requests.c.id == request_id).values(**values))
+            conn.execute(
+                update(requests).where(requests.c.id == request_id).values(**_cleaned(values))
+            )
 
     # -- votes -------------------------------------------------------------------------
     @staticmethod
@@ -204,11 +221,15 @@ class DeletionStore:
         with self.engine.begin() as conn:
             result = conn.execute(
                 insert(audit_events).values(
-                    request_id=request_id, at=at, actor=actor, event=event_name, detail=detail
+                    request_id=request_id,
+                    at=at,
+                    actor=actor,
+                    event=_clean(event_name),
+                    detail=_clean(detail),
                 )
             )
             new_id = result.inserted_primary_key[0]
-        return AuditEvent(new_id, request_id, at, actor, event_name, detail)
+        return AuditEvent(new_id, request_id, at, actor, event_name, _clean(detail))
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         """The newest ``limit`` events, newest first."""
@@ -220,9 +241,35 @@ class DeletionStore:
             AuditEvent(r.id, r.request_id, _utc(r.at), r.actor, r.event, r.detail) for r in rows
         ]
 
-    def count(self) -> int:
+    def stale_claims(self, states: Iterable[State], before: datetime) -> list[DeletionRequest]:
+        """Requests in ``states`` whose claim is older than ``before`` (or was dropped):
+        the process that held them died, or gave them up to be checked again."""
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(requests)).scalar() or 0
+            rows = conn.execute(
+                select(requests).where(
+                    requests.c.state.in_([s.value for s in states]),
+                    (requests.c.claimed_at.is_(None)) | (requests.c.claimed_at < before),
+                )
+            ).all()
+            return [_row_to_request(r) for r in rows]
+
+    def renew_claim(
+        self, request_id: str, state: State, seen: datetime | None, at: datetime | None
+    ) -> bool:
+        """Compare-and-set on the claim: take over (or renew) a request in ``state``
+        only while its claim is still the ``seen`` one. One caller wins."""
+        claim = requests.c.claimed_at
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(requests)
+                .where(
+                    requests.c.id == request_id,
+                    requests.c.state == state.value,
+                    claim.is_(None) if seen is None else claim == seen,
+                )
+                .values(claimed_at=at)
+            )
+            return result.rowcount == 1
 
 
 class DatabaseUnavailable(RuntimeError):

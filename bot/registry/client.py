@@ -209,9 +209,7 @@ class RegistryClient:
                 hint="Check REGISTRY_URL and that the registry is running.",
                 url=self.display_url,
             ) from None
-        if response.status_code not in ok and origin(response.request.url) != origin(
-            self.base_url
-        ):
+        if response.status_code not in ok and origin(response.request.url) != origin(self.base_url):
             raise RegistryResponseError(
                 f"The registry at {self.display_url} redirected {what} to "
                 f"{redact_url(response.request.url.copy_with(raw_path=b'/'))}, which answered "

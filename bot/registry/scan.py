@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .client import FetchedManifest, RegistryClient
-from .errors import RegistryError
+from .errors import ManifestNotFoundError, RegistryError
 from .manifest import Descriptor, ImageManifest, IndexManifest
 
 _SIGNATURE_TAG_RE = re.compile(r"^(sha256)-([0-9a-f]{64})\.(sig|att|sbom)$")
@@ -37,7 +37,24 @@ class RepoScan:
     repository: str
     tags: dict[str, str] = field(default_factory=dict)  # tag -> digest
     manifests: dict[str, FetchedManifest] = field(default_factory=dict)
-    errors: dict[str, RegistryError] = field(default_factory=dict)  # tag/digest -> error
+    tag_errors: dict[str, RegistryError] = field(default_factory=dict)
+    manifest_errors: dict[str, RegistryError] = field(default_factory=dict)
+    cut: str | None = None  # why the tag list is incomplete, when it is
+
+    @property
+    def complete(self) -> bool:
+        """Every tag listed and resolved, every manifest read."""
+        return not (self.cut or self.tag_errors or self.manifest_errors)
+
+    def problems(self) -> str:
+        """Why the scan is incomplete, for people."""
+        if self.cut:
+            return f"the tag list was cut short: {self.cut}"
+        failed = {**self.tag_errors, **self.manifest_errors}
+        if not failed:
+            return ""
+        name, error = next(iter(failed.items()))
+        return f"{len(failed)} tag(s) or manifest(s) could not be read ({name}: {error.message})"
 
     def tags_on(self, digest: str) -> list[str]:
         return sorted(t for t, d in self.tags.items() if d == digest)
@@ -111,12 +128,15 @@ def scan_repository(
     told how many tags there are before the per-tag work starts (for progress)."""
     scan = RepoScan(repository)
     tags = client.tags(repository)
+    scan.cut = tags.cut
     if on_tags is not None:
         on_tags(len(tags))
     heads = client.map(lambda t: client.head_manifest(repository, t), tags)
     for tag, head in zip(tags, heads, strict=True):
+        if isinstance(head, ManifestNotFoundError):
+            continue  # removed since the list was read
         if isinstance(head, RegistryError):
-            scan.errors[tag] = head
+            scan.tag_errors[tag] = head
         else:
             scan.tags[tag] = head.digest
     wanted = sorted(set(scan.tags.values()))
@@ -125,10 +145,10 @@ def scan_repository(
         next_round: set[str] = set()
         for digest, result in zip(wanted, results, strict=True):
             if isinstance(result, RegistryError):
-                scan.errors[digest] = result
+                scan.manifest_errors[digest] = result
                 continue
             scan.manifests[digest] = result
             if isinstance(result.manifest, IndexManifest):
                 next_round |= {c.digest for c in result.manifest.manifests}
-        wanted = sorted(next_round - set(scan.manifests) - set(scan.errors))
+        wanted = sorted(next_round - set(scan.manifests) - set(scan.manifest_errors))
     return scan

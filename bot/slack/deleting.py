@@ -148,8 +148,20 @@ def submit(
     channel = ctx.approval_channel or claimed.channel
     try:
         ts = _post(ctx, channel, render_request(claimed, ctx.approvers))
-    except SlackApiError as exc:
+    except Exception as exc:
+        # Whatever went wrong (Slack refused, timed out, the network broke), the draft
+        # goes back to the requester, never stuck half-submitted.
         service.release_submit(request_id)
+        if not isinstance(exc, SlackApiError):
+            log.error("posting request %s failed: %s", request_id, type(exc).__name__)
+            ctx.responder.send(
+                response_url,
+                render_notice(
+                    "Slack did not take the request message in time, so nothing was requested. "
+                    "Click Request deletion again in a moment."
+                ),
+            )
+            return
         error = _slack_error(exc)
         if error in CHANNEL_ERRORS:
             where = (
@@ -220,12 +232,33 @@ def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: st
     ctx.responder.send(response_url, render_notice(text), replace_original=True)
 
 
-def vote(ctx: BotContext, request_id: str, user: str, approve: bool, response_url: str) -> None:
-    """Approve or Reject on the request message."""
+def vote(
+    ctx: BotContext,
+    request_id: str,
+    user: str,
+    approve: bool,
+    response_url: str,
+    clicked: tuple[str, str] | None = None,
+) -> None:
+    """Approve or Reject on the request message. ``clicked`` is (channel, ts) of the
+    message whose button was clicked: a vote counts only from the request's own
+    message."""
     service = ctx.deletions
     assert service is not None
     try:
-        result: VoteResult = service.vote(request_id, user, approve)
+        request = service.store.get(request_id)
+        if request is not None and request.message_ts and clicked != (
+            request.message_channel,
+            request.message_ts,
+        ):
+            result: VoteResult = service.refuse(
+                request_id,
+                user,
+                "approve" if approve else "reject",
+                "Votes count only on the request's own message, not on a copy elsewhere.",
+            )
+        else:
+            result = service.vote(request_id, user, approve)
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(str(exc)))
         return
@@ -237,12 +270,15 @@ def vote(ctx: BotContext, request_id: str, user: str, approve: bool, response_ur
 
 
 def sweep(ctx: BotContext) -> None:
-    """Expire what is due and redraw those messages."""
+    """Expire what is due, settle interrupted executions, and redraw those messages."""
     if ctx.deletions is None:
         return
     for request, events in ctx.deletions.expire_due():
         _update_request(ctx, request)
         post_audit(ctx, request, events)
+    for result in ctx.deletions.recover():
+        _update_request(ctx, result.request)
+        post_audit(ctx, result.request, result.events)
 
 
 def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> threading.Thread:
@@ -250,11 +286,14 @@ def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> threading
     stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(interval):
+        # The first sweep runs at start: what a previous process left interrupted.
+        while True:
             try:
                 sweep(ctx)
             except Exception:
                 log.exception("expiry sweep failed")
+            if stop.wait(interval):
+                return
 
     thread = threading.Thread(target=loop, name="expiry-sweeper", daemon=True)
     thread.start()

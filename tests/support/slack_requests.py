@@ -71,6 +71,7 @@ def action_body(
     *,
     user: str = "U0USER01",
     channel: str = "C0CHAN01",
+    message_ts: str = "1700000000.000100",
 ) -> str:
     payload = {
         "type": "block_actions",
@@ -79,7 +80,7 @@ def action_body(
         "token": "legacy-unused",
         "container": {
             "type": "message",
-            "message_ts": "1700000000.000100",
+            "message_ts": message_ts,
             "channel_id": channel,
             "is_ephemeral": True,
         },

@@ -24,6 +24,13 @@ class Call:
     body: dict
     headers: dict
     at: float = field(default_factory=time.monotonic)
+    answer: dict | None = None  # what the stand-in answered (Web API calls)
+
+    @property
+    def ts(self) -> str:
+        """The ts of the message this call posted (chat.postMessage)."""
+        assert self.answer is not None, "no answer yet"
+        return str(self.answer["ts"])
 
     @property
     def method(self) -> str:
@@ -102,6 +109,7 @@ class SlackStandIn:
                     answer = standin.api_answers.get(call.method, {"ok": True})
                     if callable(answer):
                         answer = answer(call)
+                call.answer = answer
                 self.reply(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
         self.httpd = Server(("127.0.0.1", 0), Handler)

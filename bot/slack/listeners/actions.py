@@ -79,9 +79,20 @@ def register(app: App, ctx: BotContext) -> None:
         )
 
     app.action(ACTION_CANCEL)(deletion_button(deleting.cancel_preview, "cancel"))
-    app.action(ACTION_APPROVE)(
-        deletion_button(lambda c, r, u, url: deleting.vote(c, r, u, True, url), "approve")
-    )
-    app.action(ACTION_REJECT)(
-        deletion_button(lambda c, r, u, url: deleting.vote(c, r, u, False, url), "reject")
-    )
+    def vote_button(approve: bool):
+        def listener(ack: Ack, body: dict, action: dict) -> None:
+            ack()
+            request_id = (action.get("value") or "")[:64]
+            user, response_url = body["user"]["id"], body["response_url"]
+            container = body.get("container") or {}
+            clicked = (str(container.get("channel_id")), str(container.get("message_ts")))
+            ctx.background(
+                lambda: deleting.vote(ctx, request_id, user, approve, response_url, clicked),
+                f"{'approve' if approve else 'reject'} {request_id}",
+                response_url=response_url,
+            )
+
+        return listener
+
+    app.action(ACTION_APPROVE)(vote_button(True))
+    app.action(ACTION_REJECT)(vote_button(False))

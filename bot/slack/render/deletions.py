@@ -292,6 +292,8 @@ def render_request(request: DeletionRequest, approvers: list[str]) -> Message:
 def _outcome_line(request: DeletionRequest) -> str:
     when = slack_date(request.closed_at) if request.closed_at else ""
     state = request.state
+    if state == State.EXECUTING and request.outcome:
+        return ":grey_question: *Outcome not known yet*\n" + escape(truncate(request.outcome, 2000))
     if state == State.EXECUTING:
         return ":hourglass_flowing_sand: *Approved: deleting now…*"
     if state == State.DELETED:
