@@ -61,6 +61,7 @@ class DeletionSettings:
     approval_channel: str | None = None
     audit_channel: str | None = None
     ttl: timedelta = timedelta(hours=24)
+    execution_lease: timedelta = timedelta(seconds=60)
     protected_tags: re.Pattern[str] | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
 
@@ -189,6 +190,12 @@ def _deletions(read: _Reader) -> DeletionSettings:
             ttl = parse_duration(read.str("APPROVAL_TTL") or "")
         except ValueError as exc:
             read.problems.append(f"APPROVAL_TTL: {exc}.")
+    lease = timedelta(seconds=60)
+    if read.str("EXECUTION_LEASE"):
+        try:
+            lease = parse_duration(read.str("EXECUTION_LEASE") or "")
+        except ValueError as exc:
+            read.problems.append(f"EXECUTION_LEASE: {exc}.")
     protected = None
     if read.str("PROTECTED_TAGS"):
         try:
@@ -211,6 +218,7 @@ def _deletions(read: _Reader) -> DeletionSettings:
         approval_channel=channels["APPROVAL_CHANNEL"],
         audit_channel=channels["AUDIT_CHANNEL"],
         ttl=ttl,
+        execution_lease=lease,
         protected_tags=protected,
         database_url=database_url,
     )

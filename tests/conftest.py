@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.registry import RegistryClient, RegistrySettings
+from tests.support.deletions import service_factory
+from tests.support.proxy import RegistryProxy
 from tests.support.registry_server import RegistryServer, TokenAuthConfig
 from tests.support.token_server import ISSUER, SERVICE, TokenServer
 
@@ -98,6 +100,22 @@ def make_client() -> Iterator:
 def client(registry: RegistryServer, make_client) -> RegistryClient:
     """A client of the delete-enabled registry."""
     return make_client(registry.url)
+
+
+@pytest.fixture
+def counting(registry: RegistryServer) -> Iterator[RegistryProxy]:
+    """A counting proxy in front of the delete-enabled registry."""
+    with RegistryProxy(registry.url) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def make_service(database_url: str, counting: RegistryProxy) -> Iterator:
+    """``make_service(**options)``: a DeletionService on a fresh database, talking to
+    the registry through ``counting`` (see tests.support.deletions)."""
+    make, close = service_factory(database_url, counting.url)
+    yield make
+    close()
 
 
 # -- databases ---------------------------------------------------------------------------

@@ -4,76 +4,24 @@ SQLite and with PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from bot.deletions import ApproverPolicy, DeletionService, State, open_store
+from bot.deletions import State
 from bot.deletions.service import DeletionRefused
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
+from tests.support.deletions import (
+    APPROVER,
+    APPROVER2,
+    GROUP_MEMBER,
+    OUTSIDER,
+    REQUESTER,
+    Clock,
+    deletes,
+    open_request,
+)
 from tests.support.images import push_image, push_index
-from tests.support.proxy import RegistryProxy
-
-REQUESTER, APPROVER, APPROVER2, OUTSIDER = "UREQUEST1", "UAPPROVE1", "UAPPROVE2", "UOUTSIDE1"
-GROUP, GROUP_MEMBER = "SOPSTEAM1", "UGROUPIE1"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def counting(registry):
-    with RegistryProxy(registry.url) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def make_service(database_url, counting):
-    made = []
-
-    def make(
-        *,
-        approvers=(APPROVER, APPROVER2, GROUP, REQUESTER),
-        required=1,
-        clock=None,
-        registry_url=None,
-        ttl=timedelta(hours=24),
-    ) -> DeletionService:
-        client = RegistryClient(RegistrySettings(url=registry_url or counting.url))
-        policy = ApproverPolicy(approvers, lambda g: {GROUP: [GROUP_MEMBER]}.get(g, []))
-        service = DeletionService(
-            open_store(database_url),
-            client,
-            policy,
-            approvals_required=required,
-            ttl=ttl,
-            clock=clock or Clock(),
-        )
-        made.append(service)
-        return service
-
-    yield make
-    for service in made:
-        service.registry.close()
-        service.store.engine.dispose()
-
-
-def open_request(service, ref: str, reason="cleanup", channel="C0CHAN01"):
-    preview = service.preview_manifest(parse_reference(ref), reason, REQUESTER, channel)
-    claimed = service.claim_submit(preview.request.id, REQUESTER)
-    assert claimed is not None and claimed.state == State.SUBMITTING
-    request, events = service.submitted(preview.request.id, channel, "1700000000.000100")
-    assert request.state == State.PENDING and [e.event for e in events] == ["requested"]
-    return request
-
-
-def deletes(proxy) -> int:
-    return proxy.counts.get("DELETE", 0)
 
 
 def test_preview_pins_digest_and_lists_every_sibling(make_service, client):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
+_DURATION_RE = re.compile(r"\s*([0-9]{1,9})\s*([smhd])\s*", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_duration(text: str) -> timedelta:
     """``90s`` -> 90 seconds. ValueError, saying the accepted forms, otherwise."""
-    match = _DURATION_RE.match(text or "")
+    match = _DURATION_RE.fullmatch(text or "")
     if not match or int(match.group(1)) == 0:
         raise ValueError(
             f"{text!r} is not a duration: write a positive number and a unit, like 90s, "
-            "15m, 24h or 7d"
+            "15m, 24h or 7d (at most 9 digits)"
         )
     return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})

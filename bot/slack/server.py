@@ -101,6 +101,7 @@ def _context(settings: Settings) -> BotContext:
         approvals_required=d.approvals_required,
         ttl=d.ttl,
         protected=d.protected_tags,
+        lease=d.execution_lease,
     )
     ctx = BotContext(
         registry=registry,
@@ -111,7 +112,10 @@ def _context(settings: Settings) -> BotContext:
         audit_channel=d.audit_channel,
     )
     # Sweep often enough that a short APPROVAL_TTL expires on time.
-    start_sweeper(ctx, interval=min(30.0, max(1.0, d.ttl.total_seconds() / 4)))
+    # Sweep often enough that a short APPROVAL_TTL expires on time, and an interrupted
+    # execution is settled soon after its lease runs out.
+    often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)
+    start_sweeper(ctx, interval=min(30.0, max(0.5, often)))
     return ctx
 
 

@@ -1,8 +1,9 @@
 """A forwarding HTTP proxy in front of a real registry, for tests and benchmarks.
 
 It can add a fixed delay to every request (a slow or distant registry), answer the
-first N requests with an injected status (429 with Retry-After, 503...), rewrite Link
-headers, and it counts requests by method and path.
+first N requests with an injected status (429 with Retry-After, 503...), answer instead
+of the registry (``intercept``) or after it acted (``after``), rewrite Link headers, and
+it counts requests by method and path.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class RegistryProxy:
         self.hold: threading.Event | None = None  # when set, requests wait for it
         # intercept(method, path) -> (status, headers, body) answers instead of the registry
         self.intercept: Callable[[str, str], tuple[int, dict, bytes] | None] | None = None
+        # after(method, path, status) -> (status, headers, body) replaces the registry's
+        # answer once it has acted (a DELETE that succeeded but answers 500)
+        self.after: Callable[[str, str, int], tuple[int, dict, bytes] | None] | None = None
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64))
         proxy = self
@@ -73,6 +77,15 @@ class RegistryProxy:
                 upstream = proxy._client.request(
                     self.command, proxy.upstream + self.path, headers=headers, content=body
                 )
+                replaced = (
+                    proxy.after(self.command, self.path, upstream.status_code)
+                    if proxy.after
+                    else None
+                )
+                if replaced is not None:
+                    status, headers, body = replaced
+                    self.reply(status, body, headers)
+                    return
                 self.send_response(upstream.status_code)
                 for k, v in upstream.headers.multi_items():
                     if k.lower() in HOP_HEADERS or k.lower() == "content-length":

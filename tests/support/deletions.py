@@ -1,0 +1,79 @@
+"""Helpers for tests of the deletion service: the people, a settable clock, a service
+factory over a real registry (behind a counting proxy), and opening a request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from bot.deletions import ApproverPolicy, DeletionRequest, DeletionService, State, open_store
+from bot.registry import RegistryClient, RegistrySettings, parse_reference
+
+REQUESTER, APPROVER, APPROVER2, OUTSIDER = "UREQUEST1", "UAPPROVE1", "UAPPROVE2", "UOUTSIDE1"
+GROUP, GROUP_MEMBER = "SOPSTEAM1", "UGROUPIE1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def service_factory(
+    database_url: str, registry_url: str
+) -> tuple[Callable[..., DeletionService], Callable[[], None]]:
+    """``make(**options)`` and a ``close()`` for everything it made."""
+    made: list[DeletionService] = []
+
+    def make(
+        *,
+        approvers=(APPROVER, APPROVER2, GROUP, REQUESTER),
+        required=1,
+        clock=None,
+        registry_url: str | None = None,
+        ttl=timedelta(hours=24),
+        lease=timedelta(seconds=60),
+        protected: str | None = None,
+        timeout: float = 10.0,
+    ) -> DeletionService:
+        client = RegistryClient(
+            RegistrySettings(url=registry_url or default_url, timeout=timeout, retries=1)
+        )
+        policy = ApproverPolicy(approvers, lambda g: {GROUP: [GROUP_MEMBER]}.get(g, []))
+        service = DeletionService(
+            open_store(database_url),
+            client,
+            policy,
+            approvals_required=required,
+            ttl=ttl,
+            clock=clock or Clock(),
+            lease=lease,
+            protected=re.compile(protected) if protected else None,
+        )
+        made.append(service)
+        return service
+
+    default_url = registry_url
+
+    def close() -> None:
+        for service in made:
+            service.registry.close()
+            service.store.engine.dispose()
+
+    return make, close
+
+
+def open_request(service, ref: str, reason="cleanup", channel="C0CHAN01") -> DeletionRequest:
+    preview = service.preview_manifest(parse_reference(ref), reason, REQUESTER, channel)
+    claimed = service.claim_submit(preview.request.id, REQUESTER)
+    assert claimed is not None and claimed.state == State.SUBMITTING
+    request, events = service.submitted(preview.request.id, channel, "1700000000.000100")
+    assert request.state == State.PENDING and [e.event for e in events] == ["requested"]
+    return request
+
+
+def deletes(proxy) -> int:
+    return proxy.counts.get("DELETE", 0)

@@ -1,0 +1,273 @@
+"""Deletion safety when the world changes between request and execution, and when
+execution is interrupted: against the real registry (through a fault-injecting proxy),
+on SQLite and PostgreSQL. Each test names the fault; docs/reliability.md lists them."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.deletions import State
+from bot.registry import parse_reference
+from bot.slack import deleting
+from bot.slack.context import BotContext
+from tests.support.deletions import APPROVER, REQUESTER, Clock, deletes, open_request
+from tests.support.images import push_image
+
+MANIFEST_HEAD = "/manifests/sha256:"
+_names = {"suffix": ""}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_repositories():
+    """Each test (and each database it runs on) gets repositories of its own: the
+    registry is shared by the session."""
+    _names["suffix"] = uuid.uuid4().hex[:8]
+
+
+def SUFFIX() -> str:
+    return _names["suffix"]
+
+
+def repush(client, repository, pushed, tag):
+    """Point ``tag`` at an image already pushed (same bytes, same digest)."""
+    client.put_manifest(repository, tag, pushed.body, pushed.media_type)
+
+
+# -- the world changed since the request -------------------------------------------------
+def test_a_tag_added_to_the_digest_after_the_request_aborts(make_service, client, counting):
+    pushed = push_image(client, f"flt1/app{SUFFIX()}", ["old"])
+    service = make_service(protected="^prod$")
+    request = open_request(service, f"flt1/app{SUFFIX()}:old")
+    repush(client, f"flt1/app{SUFFIX()}", pushed, "prod")  # a protected tag, after the request
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "failed" and "prod" in result.message
+    assert "Nothing was deleted" in result.message
+    assert deletes(counting) == 0 and client.resolve(f"flt1/app{SUFFIX()}", "prod") == pushed.digest
+    assert service.recent_audit(1)[0].event == "failed"
+    assert "prod" in service.recent_audit(1)[0].detail
+
+
+def test_a_tag_added_after_a_request_by_digest_aborts(make_service, client, counting):
+    pushed = push_image(client, f"flt2/app{SUFFIX()}", ["a"])
+    service = make_service()
+    request = open_request(service, f"flt2/app{SUFFIX()}@{pushed.digest}")
+    assert request.tags_removed == ("a",)
+    repush(client, f"flt2/app{SUFFIX()}", pushed, "b")
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "failed" and "b was pointed at" in result.message
+    assert deletes(counting) == 0
+
+
+def test_a_blob_used_again_after_the_request_is_kept(make_service, client, counting):
+    layer = b"an orphaned layer, soon used again" * 40
+    orphan = client.upload_blob(f"flt3/app{SUFFIX()}", layer)
+    push_image(client, f"flt3/app{SUFFIX()}", ["v1"])
+    service = make_service()
+    preview = service.preview_blob(
+        parse_reference(f"flt3/app{SUFFIX()}@{orphan}"), "", REQUESTER, "C1"
+    )
+    service.claim_submit(preview.request.id, REQUESTER)
+    service.submitted(preview.request.id, "C1", "1.1")
+    push_image(client, f"flt3/app{SUFFIX()}", ["v2"], layers=[layer])  # now it is used
+    result = service.vote(preview.request.id, APPROVER, True)
+    assert result.outcome == "failed" and "in use again" in result.message
+    assert deletes(counting) == 0 and client.blob_exists(f"flt3/app{SUFFIX()}", orphan)
+
+
+# -- the DELETE's answer is not the whole story --------------------------------------------
+def test_a_delete_that_answers_500_after_deleting_is_reported_deleted(
+    make_service, client, counting
+):
+    pushed = push_image(client, f"flt4/app{SUFFIX()}", ["v1"])
+    service = make_service()
+    request = open_request(service, f"flt4/app{SUFFIX()}:v1")
+    counting.after = lambda m, p, status: (500, {}, b"") if m == "DELETE" else None
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "deleted" and "no longer has" in result.message
+    assert service.store.get(request.id).state == State.DELETED
+    assert "HEAD then found it gone" in service.recent_audit(1)[0].detail
+    with pytest.raises(Exception, match="not found"):
+        client.head_manifest(f"flt4/app{SUFFIX()}", pushed.digest)
+
+
+def test_a_delete_refused_with_500_reports_nothing_deleted(make_service, client, counting):
+    push_image(client, f"flt5/app{SUFFIX()}", ["v1"])
+    service = make_service()
+    request = open_request(service, f"flt5/app{SUFFIX()}:v1")
+    counting.intercept = lambda m, p: (500, {}, b"") if m == "DELETE" else None
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "failed" and "still has" in result.message
+    assert client.resolve(f"flt5/app{SUFFIX()}", "v1")
+
+
+def test_a_202_that_left_the_manifest_is_not_deleted(make_service, client, counting):
+    push_image(client, f"flt6/app{SUFFIX()}", ["v1"])
+    service = make_service()
+    request = open_request(service, f"flt6/app{SUFFIX()}:v1")
+    counting.intercept = lambda m, p: (202, {}, b"") if m == "DELETE" else None
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "failed" and "still serves" in result.message
+    assert service.store.get(request.id).state == State.FAILED
+
+
+def test_an_unknown_outcome_is_settled_once_the_registry_answers(make_service, client, counting):
+    pushed = push_image(client, f"flt7/app{SUFFIX()}", ["v1"])
+    clock = Clock()
+    service = make_service(clock=clock)
+    request = open_request(service, f"flt7/app{SUFFIX()}:v1")
+    counting.after = lambda m, p, status: (500, {}, b"") if m == "DELETE" else None
+    counting.intercept = lambda m, p: (503, {}, b"") if m == "HEAD" and MANIFEST_HEAD in p else None
+    result = service.vote(request.id, APPROVER, True)
+    assert result.outcome == "unknown" and "not known" in result.message
+    stored = service.store.get(request.id)
+    assert stored.state == State.EXECUTING and "not known" in stored.outcome
+    assert service.recover() == []  # still can't tell: nothing settled, nothing audited
+    counting.after = counting.intercept = None
+    settled = service.recover()
+    assert [r.outcome for r in settled] == ["deleted"]
+    assert service.store.get(request.id).state == State.DELETED
+    assert [e.event for e in service.recent_audit(2)] == ["executed", "unknown"]
+    assert deletes(counting) == 1
+    with pytest.raises(Exception, match="not found"):
+        client.head_manifest(f"flt7/app{SUFFIX()}", pushed.digest)
+
+
+# -- interrupted executions ----------------------------------------------------------------
+def _interrupt(service, request, clock):
+    """What a process killed during the DELETE leaves: executing, with its last claim."""
+    assert service.store.transition(
+        request.id, [State.PENDING], State.EXECUTING, claimed_at=clock.now
+    )
+
+
+def test_an_execution_killed_after_the_delete_is_recovered_as_deleted(
+    make_service, client, counting
+):
+    pushed = push_image(client, f"flt8/app{SUFFIX()}", ["v1"])
+    clock = Clock()
+    service = make_service(clock=clock)
+    request = open_request(service, f"flt8/app{SUFFIX()}:v1")
+    _interrupt(service, request, clock)
+    client.delete_manifest(f"flt8/app{SUFFIX()}", pushed.digest)  # the DELETE went through
+    assert service.recover() == []  # the claim is fresh: maybe a replica is working
+    assert service.vote(request.id, APPROVER, True).outcome == "closed"
+    clock.now += timedelta(seconds=61)
+    settled = service.recover()
+    assert [(r.request.id, r.outcome) for r in settled] == [(request.id, "deleted")]
+    event = service.recent_audit(1)[0]
+    assert event.event == "executed" and "interrupted" in event.detail
+    assert service.recover() == []
+
+
+def test_an_execution_killed_before_the_delete_is_recovered_as_failed(make_service, client):
+    push_image(client, f"flt9/app{SUFFIX()}", ["v1"])
+    clock = Clock()
+    service = make_service(clock=clock)
+    request = open_request(service, f"flt9/app{SUFFIX()}:v1")
+    _interrupt(service, request, clock)
+    clock.now += timedelta(seconds=61)
+    assert [r.outcome for r in service.recover()] == ["failed"]
+    stored = service.store.get(request.id)
+    assert stored.state == State.FAILED and "still has" in stored.outcome
+
+
+def test_a_database_failure_after_the_delete_is_recovered(make_service, client, counting):
+    push_image(client, f"flt10/app{SUFFIX()}", ["v1"])
+    clock = Clock()
+    service = make_service(clock=clock)
+    request = open_request(service, f"flt10/app{SUFFIX()}:v1")
+    real = service.store.transition
+
+    def failing(request_id, from_states, to, **values):
+        if to == State.DELETED:
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real(request_id, from_states, to, **values)
+
+    service.store.transition = failing
+    with pytest.raises(OperationalError):
+        service.vote(request.id, APPROVER, True)
+    service.store.transition = real
+    assert service.store.get(request.id).state == State.EXECUTING
+    clock.now += timedelta(seconds=61)
+    assert [r.outcome for r in service.recover()] == ["deleted"]
+    assert deletes(counting) == 1  # recovery asked; it did not delete again
+
+
+def test_a_long_execution_keeps_its_claim(make_service, client, counting):
+    push_image(client, f"flt11/app{SUFFIX()}", ["v1"])
+    real_clock = lambda: datetime.now(UTC)  # noqa: E731
+    lease = timedelta(seconds=0.3)
+    worker = make_service(clock=real_clock, lease=lease)
+    other = make_service(clock=real_clock, lease=lease)  # a second replica, sweeping
+    request = open_request(worker, f"flt11/app{SUFFIX()}:v1")
+    hold = threading.Event()
+    counting.intercept = lambda m, p: (hold.wait(5) and None) if m == "DELETE" else None
+    outcome = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(worker.vote(request.id, APPROVER, True).outcome)
+    )
+    thread.start()
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert other.recover() == []  # the heartbeat keeps the claim fresh
+        time.sleep(0.1)
+    hold.set()
+    thread.join(10)
+    assert outcome == ["deleted"] and deletes(counting) == 1
+
+
+def test_a_submit_left_half_done_is_given_back(make_service, client):
+    push_image(client, f"flt12/app{SUFFIX()}", ["v1"])
+    clock = Clock()
+    service = make_service(clock=clock)
+    preview = service.preview_manifest(
+        parse_reference(f"flt12/app{SUFFIX()}:v1"), "", REQUESTER, "C1"
+    )
+    assert service.claim_submit(preview.request.id, REQUESTER) is not None  # then it dies
+    clock.now += timedelta(seconds=61)
+    service.recover()
+    assert service.store.get(preview.request.id).state == State.DRAFT
+    assert service.claim_submit(preview.request.id, REQUESTER) is not None
+
+
+def test_a_nul_byte_in_a_reason_is_stored_without_it(make_service, client):
+    push_image(client, f"flt13/app{SUFFIX()}", ["v1"])
+    service = make_service()
+    request = open_request(service, f"flt13/app{SUFFIX()}:v1", reason="old\x00build")
+    assert service.store.get(request.id).reason == "oldbuild"
+    assert "reason: oldbuild" in service.recent_audit(1)[0].detail
+
+
+# -- Slack: a submit that Slack never answers ----------------------------------------------
+class _HangingWeb:
+    def chat_postMessage(self, **kwargs):
+        raise TimeoutError("The read operation timed out")
+
+
+class _Replies:
+    def __init__(self) -> None:
+        self.sent = []
+
+    def send(self, url, message, *, replace_original=False) -> bool:
+        self.sent.append(message.text)
+        return True
+
+
+def test_a_submit_that_times_out_on_slack_goes_back_to_draft(make_service, client):
+    push_image(client, f"flt14/app{SUFFIX()}", ["v1"])
+    service = make_service()
+    preview = service.preview_manifest(
+        parse_reference(f"flt14/app{SUFFIX()}:v1"), "", REQUESTER, "C1"
+    )
+    replies = _Replies()
+    ctx = BotContext(registry=service.registry, web=_HangingWeb(), deletions=service)
+    ctx.responder = replies  # type: ignore[assignment]
+    deleting.submit(ctx, preview.request.id, REQUESTER, "http://127.0.0.1:9/response")
+    assert service.store.get(preview.request.id).state == State.DRAFT
+    assert replies.sent and "nothing was requested" in replies.sent[0]
