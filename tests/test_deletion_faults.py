@@ -271,3 +271,17 @@ def test_a_submit_that_times_out_on_slack_goes_back_to_draft(make_service, clien
     deleting.submit(ctx, preview.request.id, REQUESTER, "http://127.0.0.1:9/response")
     assert service.store.get(preview.request.id).state == State.DRAFT
     assert replies.sent and "nothing was requested" in replies.sent[0]
+
+
+# -- a database the bot can't write ----------------------------------------------------------
+def test_a_read_only_database_is_found_at_start(database_url):
+    from bot.deletions.store import DatabaseUnavailable, check_database
+
+    check_database(database_url)  # creates the schema; writable
+    if database_url.startswith("sqlite:///"):
+        path = database_url.removeprefix("sqlite:///")
+        read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        read_only = database_url + "%20-cdefault_transaction_read_only%3Don"
+    with pytest.raises(DatabaseUnavailable, match=r"(read-only|readonly).*must be able to write"):
+        check_database(read_only)

@@ -4,6 +4,7 @@ votes, the outcome and the audit thread, with the Slack stand-in and a real regi
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -437,3 +438,54 @@ def test_votes_update_the_request_message_until_quorum(start_bot, standin, count
     final = standin.wait_for(lambda: (u := updates_of(standin, ts)) and len(u) >= 2 and u)[-1]
     assert "*Deleted*" in str(final.body["blocks"])
     assert deletes_of(counting, "sdel/quorum") == 1
+
+
+# -- faults through the real process -------------------------------------------------------
+
+
+def test_a_vote_from_another_message_is_refused(start_bot, standin, counting, client):
+    push_image(client, "sflt/copy", ["v1"])
+    bot = start_bot()
+    _, message = request_deletion(bot, standin, "sflt/copy:v1")
+    value = buttons(message.body)["deletion_approve"]["value"]
+    k = click(bot, standin, "deletion_approve", value, APPROVER)  # not on the request message
+    reply = standin.wait_response(k).body
+    assert "own message" in reply["text"]
+    assert deletes_of(counting, "sflt/copy") == 0
+    assert client.resolve("sflt/copy", "v1")
+
+
+def test_a_bot_killed_during_the_delete_settles_the_request_after_restart(
+    start_bot, standin, counting, client
+):
+    pushed = push_image(client, "sflt/kill", ["v1"])
+    bot = start_bot(EXECUTION_LEASE="1s")
+    _, message = request_deletion(bot, standin, "sflt/kill:v1")
+    release = threading.Event()
+    counting.intercept = lambda m, p: (
+        (release.wait(30) and None) if m == "DELETE" and p.startswith("/v2/sflt/kill/") else None
+    )
+    try:
+        approve(bot, standin, message, APPROVER)
+        standin.wait_for(lambda: deletes_of(counting, "sflt/kill") == 1)
+        bot.kill()  # SIGKILL while the DELETE is in flight
+    finally:
+        release.set()  # the registry now carries out the DELETE nobody waits for
+        counting.intercept = None
+    standin.wait_for(lambda: not _exists(client, "sflt/kill", pushed.digest))
+    start_bot(EXECUTION_LEASE="1s")  # same database
+    update = standin.wait_for(lambda: updates_of(standin, message.ts), timeout=20)[-1]
+    assert "*Deleted*" in str(update.body["blocks"])
+    audit = standin.wait_for(
+        lambda: [c for c in standin.messages(CHANNEL, message.ts) if "*executed*" in str(c.body)]
+    )
+    assert "interrupted" in str(audit[-1].body)
+    assert deletes_of(counting, "sflt/kill") == 1  # asked, not deleted again
+
+
+def _exists(client, repository, digest) -> bool:
+    try:
+        client.head_manifest(repository, digest)
+    except Exception:
+        return False
+    return True

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from .models import AuditEvent, DeletionRequest, Kind, State
-from .schema import audit_events, migrate, requests, votes
+from .schema import audit_events, migrate, requests, schema_version, votes
 
 DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
 
@@ -283,10 +283,20 @@ def check_database(url: str) -> None:
         engine = make_engine(url)
         try:
             migrate(engine)
+            # A read-only database (file permissions, a replica, a read-only role) is
+            # found now rather than at the first deletion: write a row that changes
+            # nothing, and commit.
+            with engine.begin() as conn:
+                conn.execute(update(schema_version).values(version=schema_version.c.version))
         finally:
             engine.dispose()
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        if "read-only" in reason or "readonly" in reason:
+            raise DatabaseUnavailable(
+                f"The database at DATABASE_URL ({shown}) is read-only ({reason}). The bot "
+                "must be able to write to it: check the file's or the role's permissions."
+            ) from None
         raise DatabaseUnavailable(
             f"Cannot open the database at DATABASE_URL ({shown}): {reason}. Check that it "
             "is running and reachable, and the URL's user, host and database name."

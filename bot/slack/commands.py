@@ -130,7 +130,10 @@ def parse_command(text: str) -> Command:
             raise UsageError("`pending` takes no arguments.", USAGE["pending"])
         return Pending()
     if verb == "audit":
-        if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= MAX_AUDIT)):
+        if len(args) > 1 or (
+            args
+            and not (args[0].isascii() and args[0].isdigit() and 1 <= int(args[0]) <= MAX_AUDIT)
+        ):
             raise UsageError(f"Give how many events to show, 1 to {MAX_AUDIT}.", USAGE["audit"])
         return Audit(int(args[0]) if args else 20)
     raise UsageError(f"Unknown command {verb!r}.")

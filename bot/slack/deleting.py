@@ -247,9 +247,14 @@ def vote(
     assert service is not None
     try:
         request = service.store.get(request_id)
-        if request is not None and request.message_ts and clicked != (
-            request.message_channel,
-            request.message_ts,
+        if (
+            request is not None
+            and request.message_ts
+            and clicked
+            != (
+                request.message_channel,
+                request.message_ts,
+            )
         ):
             result: VoteResult = service.refuse(
                 request_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,7 @@ class BotProcess:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill() reaches the workers
         )
         if not wait:
             return self
@@ -83,6 +85,13 @@ class BotProcess:
         self.start(wait=False)
         assert self.process is not None
         return self.process.wait(timeout=timeout), self.log()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (gunicorn's arbiter and its worker) at once,
+        as an out-of-memory killer or a pulled plug would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

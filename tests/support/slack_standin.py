@@ -162,7 +162,8 @@ class SlackStandIn:
             return [c for c in self.calls if c.path == f"/api/{method}"]
 
     def wait_for(self, predicate: Callable[[], object], timeout: float = 20.0):
-        """Wait until ``predicate()`` is truthy (re-checked on every recorded call)."""
+        """Wait until ``predicate()`` is truthy (re-checked on every recorded call, and
+        every 0.1 s for conditions outside the stand-in)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -175,7 +176,7 @@ class SlackStandIn:
                         f"Slack stand-in: condition not met in {timeout}s; "
                         f"calls: {[c.path for c in self.calls]}"
                     )
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, 0.1))
 
     def wait_response(self, key: str, count: int = 1, timeout: float = 20.0) -> Call:
         return self.wait_for(

@@ -79,6 +79,7 @@ def register(app: App, ctx: BotContext) -> None:
         )
 
     app.action(ACTION_CANCEL)(deletion_button(deleting.cancel_preview, "cancel"))
+
     def vote_button(approve: bool):
         def listener(ack: Ack, body: dict, action: dict) -> None:
             ack()
