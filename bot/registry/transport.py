@@ -210,6 +210,10 @@ class RegistryTransport(httpx.BaseTransport):
         length = response.headers.get("Content-Length", "")
         if request.method != "HEAD" and length.isdigit() and int(length) > limit:
             raise BodyTooLarge(request.url, limit, int(length))
+        if response.is_stream_consumed:  # built in memory (a MockTransport in tests)
+            if len(response.content) > limit:
+                raise BodyTooLarge(request.url, limit, len(response.content))
+            return response.content
         chunks: list[bytes] = []
         total = 0
         watch = _WATCHDOG.schedule(until, _shutdown(response)) if until is not None else None
