@@ -63,6 +63,8 @@ def test_commands(text, command):
             "/registry delete-blob REPO@DIGEST [reason...]",
         ),
         ("audit 500", "1 to 50", "/registry audit [N, at most 50]"),
+        ("audit \u00b2", "1 to 50", "/registry audit [N, at most 50]"),
+        ("audit \u0661\u0662", "1 to 50", "/registry audit [N, at most 50]"),
         ("pending now", "no arguments", "/registry pending"),
     ],
 )

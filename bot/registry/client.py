@@ -395,9 +395,26 @@ class RegistryClient:
                 fetched = self.get_manifest(repository, reference)
                 return ManifestHead(fetched.digest, fetched.media_type, len(fetched.body))
         length = response.headers.get("Content-Length")
+        self._remember_tag(repository, reference, digest)
         return ManifestHead(
             digest, media_type, int(length) if length and length.isdigit() else None
         )
+
+    def head_or_get(self, repository: str, tag: str) -> ManifestHead:
+        """A tag's digest at the lowest cost: HEAD (one request) when the manifest the
+        tag pointed at last time is cached, else GET by tag, which brings the digest and
+        the body in one request (and caches the body by its digest). Tags move, so the
+        remembered digest is only a hint for choosing; the answer is always the
+        registry's."""
+        hint = self.cache.get(("tag", repository, tag))
+        if hint is not None and self.cache.get(("manifest", hint)) is not None:
+            return self.head_manifest(repository, tag)
+        fetched = self.get_manifest(repository, tag)
+        return ManifestHead(fetched.digest, fetched.media_type, len(fetched.body))
+
+    def _remember_tag(self, repository: str, reference: str, digest: str) -> None:
+        if not is_digest(reference):
+            self.cache.put(("tag", repository, reference), digest, 128 + len(reference))
 
     def resolve(self, repository: str, reference: str) -> str:
         """The digest a tag (or digest) points at now."""
@@ -450,6 +467,7 @@ class RegistryClient:
                 )
         fetched = FetchedManifest(digest, manifest.media_type, body, manifest)
         self.cache.put(("manifest", digest), fetched, len(body) + 256)
+        self._remember_tag(repository, reference, digest)
         return fetched
 
     def get_config(self, repository: str, digest: str) -> ImageConfig:

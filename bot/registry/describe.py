@@ -3,13 +3,14 @@
 The work runs in stages, each stage concurrently for the whole batch, so a page of tags
 costs a short chain of round trips rather than one round trip per request:
 
-1. HEAD every tag (its digest; tags are never cached);
-2. GET each distinct manifest by digest (cache first);
+1. resolve every tag: GET by tag (digest and body in one request), or HEAD when the
+   manifest it pointed at last time is cached (tags are never trusted from the cache);
+2. GET each distinct manifest by digest not fetched yet (cache first);
 3. GET the configs of single-platform manifests and the children of indexes;
 4. GET the configs of those children.
 
-A single-platform tag costs at most 3 requests (HEAD, manifest, config), and 1 (the HEAD)
-once its digest has been seen before.
+A single-platform tag costs 2 requests cold (manifest by tag, config), and 1 (the HEAD)
+once it has been seen before.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def describe_tags(
     client: RegistryClient, repository: str, tags: list[str]
 ) -> list[Image | RegistryError]:
     """Describe many tags of one repository; one failing tag does not fail the others."""
-    heads = client.map(lambda tag: client.head_manifest(repository, tag), tags)
+    heads = client.map(lambda tag: client.head_or_get(repository, tag), tags)
     resolved = [
         (t, h.digest) for t, h in zip(tags, heads, strict=True) if not isinstance(h, RegistryError)
     ]
