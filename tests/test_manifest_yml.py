@@ -1,6 +1,7 @@
 """manifest.yml validates against Slack's app manifest schema and matches the code."""
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -10,10 +11,11 @@ import yaml
 from bot.slack.listeners.commands import COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_CANDIDATES = [
-    ROOT.parent / "shared/slack-manifest-schema/manifest.schema.1.0.0.json",
-    ROOT / "shared/slack-manifest-schema/manifest.schema.1.0.0.json",
-]
+# Slack's schema is not part of the project. CI names it with SLACK_MANIFEST_SCHEMA, so
+# there the test runs (and fails if the file is missing); elsewhere it is looked for
+# beside the project, and the test is skipped, saying so, when it isn't there.
+SCHEMA_ENV = "SLACK_MANIFEST_SCHEMA"
+SCHEMA_BESIDE = ROOT.parent / "shared/slack-manifest-schema/manifest.schema.1.0.0.json"
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +23,27 @@ def manifest() -> dict:
     return yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 
-def test_manifest_validates_against_slack_schema(manifest):
-    path = next((p for p in SCHEMA_CANDIDATES if p.exists()), None)
-    if path is None:
-        pytest.fail(f"Slack's manifest schema not found in {SCHEMA_CANDIDATES}")
-    schema = json.loads(path.read_text())
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    named = os.environ.get(SCHEMA_ENV)
+    if named:
+        path = Path(named)
+        assert path.is_file(), f"{SCHEMA_ENV} names {path}, which is not a file"
+    elif SCHEMA_BESIDE.is_file():
+        path = SCHEMA_BESIDE
+    else:
+        pytest.skip(
+            f"Slack's app manifest schema is not here: set {SCHEMA_ENV} to its path "
+            f"(manifest.schema.1.0.0.json) to run this test"
+        )
+    return json.loads(path.read_text())
+
+
+def test_manifest_validates_against_slack_schema(manifest, schema):
     jsonschema.validate(manifest, schema)
 
 
-def test_schema_check_can_fail(manifest):
-    path = next(p for p in SCHEMA_CANDIDATES if p.exists())
-    schema = json.loads(path.read_text())
+def test_schema_check_can_fail(manifest, schema):
     broken = {**manifest, "display_information": {"name": "x" * 36}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
