@@ -94,6 +94,16 @@ class _Reader:
         self.problems.append(f"{name} must be true or false, not {value!r}.")
         return default
 
+    def duration(self, name: str, default: timedelta) -> timedelta:
+        value = self.str(name)
+        if not value:
+            return default
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problems.append(f"{name}: {exc}.")
+            return default
+
     def number(self, name: str, default: float, *, low: float, high: float, kind=float):
         value = self.env.get(name, "").strip()
         if not value:
@@ -184,18 +194,8 @@ def _deletions(read: _Reader) -> DeletionSettings:
             )
             value = None
         channels[name] = value
-    ttl = timedelta(hours=24)
-    if read.str("APPROVAL_TTL"):
-        try:
-            ttl = parse_duration(read.str("APPROVAL_TTL") or "")
-        except ValueError as exc:
-            read.problems.append(f"APPROVAL_TTL: {exc}.")
-    lease = timedelta(seconds=60)
-    if read.str("EXECUTION_LEASE"):
-        try:
-            lease = parse_duration(read.str("EXECUTION_LEASE") or "")
-        except ValueError as exc:
-            read.problems.append(f"EXECUTION_LEASE: {exc}.")
+    ttl = read.duration("APPROVAL_TTL", timedelta(hours=24))
+    lease = read.duration("EXECUTION_LEASE", timedelta(seconds=60))
     protected = None
     if read.str("PROTECTED_TAGS"):
         try:

@@ -154,13 +154,14 @@ def test_deletion_settings():
             "APPROVAL_CHANNEL": "C0APPR",
             "AUDIT_CHANNEL": "C0AUDIT",
             "APPROVAL_TTL": "15m",
+            "EXECUTION_LEASE": "2m",
             "DATABASE_URL": "postgres://bot:hunter2@db.example:5432/bot",
         }
     )
     d = s.deletions
     assert d.approvers == ("U0AAA1", "S0BBB2", "W0CCC3") and d.approvals_required == 2
     assert (d.approval_channel, d.audit_channel) == ("C0APPR", "C0AUDIT")
-    assert d.ttl.total_seconds() == 900
+    assert d.ttl.total_seconds() == 900 and d.execution_lease.total_seconds() == 120
     assert "hunter2" not in repr(s)
     defaults = load_settings(SLACK).deletions
     assert defaults.approvers == () and defaults.ttl.total_seconds() == 86400
@@ -176,6 +177,7 @@ def test_bad_deletion_settings_are_named():
                 "APPROVALS_REQUIRED": "0",
                 "APPROVAL_CHANNEL": "#ops",
                 "APPROVAL_TTL": "soon",
+                "EXECUTION_LEASE": "1.5h",
             }
         )
     text = "\n".join(info.value.problems)
@@ -184,6 +186,7 @@ def test_bad_deletion_settings_are_named():
         "APPROVALS_REQUIRED",
         "APPROVAL_CHANNEL must be",
         "APPROVAL_TTL",
+        "EXECUTION_LEASE: '1.5h' is not a duration",
     ):
         assert fragment in text
 
