@@ -285,3 +285,16 @@ def test_a_read_only_database_is_found_at_start(database_url):
         read_only = database_url + "%20-cdefault_transaction_read_only%3Don"
     with pytest.raises(DatabaseUnavailable, match=r"(read-only|readonly).*must be able to write"):
         check_database(read_only)
+
+
+def test_a_vote_on_a_copy_of_the_request_is_refused_and_audited(make_service, client, counting):
+    push_image(client, f"flt15/app{SUFFIX()}", ["v1"])
+    service = make_service()
+    request = open_request(service, f"flt15/app{SUFFIX()}:v1", channel="C0CHAN01")
+    copy = ("C0OTHER1", request.message_ts)
+    result = service.vote(request.id, APPROVER, True, message=copy)
+    assert result.outcome == "refused" and "own message" in result.message
+    assert [e.event for e in result.events] == ["refused"]
+    assert deletes(counting) == 0
+    own = (request.message_channel, request.message_ts)
+    assert service.vote(request.id, APPROVER, True, message=own).outcome == "deleted"

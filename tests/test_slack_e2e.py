@@ -46,7 +46,7 @@ def seeded(registry_small_pages, make_module_client):
         registry_small_pages.storage, [f"aaa/filler{i:03d}" for i in range(120)]
     )
     pushed = {
-        "shared": push_image(
+        "sharing": push_image(
             c, "zzz/app", ["latest", "stable", "1.0.0"], labels={"maintainer": EVIL}
         )
     }
@@ -174,7 +174,7 @@ def test_tag_details_shared_digests_and_escaping(bot, standin, seeded):
     _, k = command(bot, standin, "tags zzz/app *e*")
     reply = standin.wait_response(k).body
     text = str(reply["blocks"])
-    short = seeded["shared"].digest[7:19]
+    short = seeded["sharing"].digest[7:19]
     assert f"`{short}`" in text and "Same image as `stable`" in text
     assert "1.0.0" not in text  # filtered out
     assert "matching `*e*`" in text

@@ -364,17 +364,27 @@ class DeletionService:
         request = self._get(request_id)
         return VoteResult(to.value, request, events=[self._audit(request, user, to.value)])
 
-    def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
-        """A vote the front end refused before counting it (say, a click on a copy of
-        the request elsewhere): the refusal is audited."""
-        request = self._get(request_id)
-        event = self._audit(request, user, "refused", f"{attempt}: {why}")
-        return VoteResult("refused", request, why, [event])
-
     # -- votes -------------------------------------------------------------------------
-    def vote(self, request_id: str, user: str, approve: bool) -> VoteResult:
-        """A click on Approve or Reject, by ``user`` (from the verified request)."""
+    def vote(
+        self,
+        request_id: str,
+        user: str,
+        approve: bool,
+        message: tuple[str, str] | None = None,
+    ) -> VoteResult:
+        """A click on Approve or Reject, by ``user`` (from the verified request).
+        ``message`` is where the click happened (the front end's channel and message
+        IDs): a vote counts only on the request's own message, never on a copy."""
         request = self._get(request_id)
+        attempt = "approve" if approve else "reject"
+        if (
+            message is not None
+            and request.message_ts
+            and message != (request.message_channel, request.message_ts)
+        ):
+            why = "Votes count only on the request's own message, not on a copy elsewhere."
+            event = self._audit(request, user, "refused", f"{attempt}: {why}")
+            return VoteResult("refused", request, why, [event])
         if request.state != State.PENDING:
             return VoteResult("closed", request, f"This request is already {request.state}.")
         if request.expires_at <= self.clock():
@@ -389,9 +399,7 @@ class DeletionService:
             return self.cancel(request_id, user)
         decision = self.policy.check(user, request)
         if not decision.allowed:
-            event = self._audit(
-                request, user, "refused", f"{'approve' if approve else 'reject'}: {decision.reason}"
-            )
+            event = self._audit(request, user, "refused", f"{attempt}: {decision.reason}")
             return VoteResult("refused", request, decision.reason, [event])
         if not approve:
             self.store.add_vote(request_id, user, False, self.clock())

@@ -103,35 +103,30 @@ class DeletionStore:
 
     # -- requests ----------------------------------------------------------------------
     def insert(self, request: DeletionRequest) -> None:
+        row = {
+            "id": request.id,
+            "kind": request.kind.value,
+            "repository": request.repository,
+            "tag": request.tag,
+            "digest": request.digest,
+            "reason": request.reason,
+            "requester": request.requester,
+            "channel": request.channel,
+            "state": request.state.value,
+            "created_at": request.created_at,
+            "expires_at": request.expires_at,
+            "approvals_required": request.approvals_required,
+            "siblings": json.dumps(list(request.siblings)),
+            "size": request.size,
+            "platforms": json.dumps(list(request.platforms)),
+            "outcome": request.outcome,
+            "children": json.dumps(list(request.children)),
+            "referrers": json.dumps(list(request.referrers)),
+            "reclaimable": request.reclaimable,
+            "blobs": json.dumps([list(b) for b in request.blobs]),
+        }
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(requests).values(
-                    **_cleaned(
-                        dict(
-                            id=request.id,
-                            kind=request.kind.value,
-                            repository=request.repository,
-                            tag=request.tag,
-                            digest=request.digest,
-                            reason=request.reason,
-                            requester=request.requester,
-                            channel=request.channel,
-                            state=request.state.value,
-                            created_at=request.created_at,
-                            expires_at=request.expires_at,
-                            approvals_required=request.approvals_required,
-                            siblings=json.dumps(list(request.siblings)),
-                            size=request.size,
-                            platforms=json.dumps(list(request.platforms)),
-                            outcome=request.outcome,
-                            children=json.dumps(list(request.children)),
-                            referrers=json.dumps(list(request.referrers)),
-                            reclaimable=request.reclaimable,
-                            blobs=json.dumps([list(b) for b in request.blobs]),
-                        )
-                    )
-                )
-            )
+            conn.execute(insert(requests).values(**_cleaned(row)))
 
     def get(self, request_id: str) -> DeletionRequest | None:
         with self.engine.connect() as conn:

@@ -76,12 +76,11 @@ class Names(list[str]):
 
 
 class ListCut(Exception):
-    """Raised inside ``_pages`` when a cap is reached; ``entries`` were kept."""
+    """Raised inside ``_pages`` when a cap is reached, after the pages kept so far."""
 
-    def __init__(self, reason: str, entries: int) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.entries = entries
 
 
 @dataclass(frozen=True)
@@ -292,9 +291,9 @@ class RegistryClient:
                     f"({action} {target}); stopping."
                 )
             if pages >= s.list_max_pages:
-                raise ListCut(f"stopped after {pages:,} pages (the limit)", entries)
+                raise ListCut(f"stopped after {pages:,} pages (the limit)")
             if time.monotonic() - started > s.list_max_seconds:
-                raise ListCut(f"stopped after {s.list_max_seconds:g} s (the limit)", entries)
+                raise ListCut(f"stopped after {s.list_max_seconds:g} s (the limit)")
             seen.add(str(url))
             try:
                 response = self.request("GET", url, action=action, target=target)
@@ -320,7 +319,7 @@ class RegistryClient:
             entries += len(page)
             yield page
             if len(names) > room:
-                raise ListCut(f"stopped at {entries:,} entries (the limit)", entries)
+                raise ListCut(f"stopped at {entries:,} entries (the limit)")
             url = next_page_url(response)
 
     def _collect(self, pages: Iterator[list[str]]) -> Names:
@@ -476,10 +475,11 @@ class RegistryClient:
         if cached is not None:
             return cached
         body = self.get_blob(repository, digest, max_bytes=MAX_CONFIG_BYTES)
-        if digest.startswith("sha256:") and sha256_digest(body) != digest:
+        computed = sha256_digest(body)
+        if digest.startswith("sha256:") and computed != digest:
             raise DigestMismatchError(
                 f"The registry at {self.display_url} sent content for the config "
-                f"{repository}@{digest} whose digest is {sha256_digest(body)}."
+                f"{repository}@{digest} whose digest is {computed}."
             )
         config = parse_config(body)
         # Charged what it weighs: the parsed config holds at most what the body held.

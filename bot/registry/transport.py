@@ -86,11 +86,12 @@ def repository_of(url: httpx.URL) -> str:
 
 class _Watchdog:
     """One thread that runs callbacks at their deadlines (cancellable), instead of a
-    timer thread per request."""
+    timer thread per request. A cancelled callback is dropped at once, so nothing it
+    refers to outlives its request."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._cancelled: set[int] = set()
+        self._heap: list[tuple[float, int]] = []
+        self._callbacks: dict[int, Callable[[], None]] = {}
         self._ids = itertools.count()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -98,7 +99,8 @@ class _Watchdog:
     def schedule(self, at: float, callback: Callable[[], None]) -> int:
         with self._cond:
             ident = next(self._ids)
-            heapq.heappush(self._heap, (at, ident, callback))
+            heapq.heappush(self._heap, (at, ident))
+            self._callbacks[ident] = callback
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="registry-deadlines", daemon=True
@@ -109,23 +111,23 @@ class _Watchdog:
 
     def cancel(self, ident: int) -> None:
         with self._cond:
-            self._cancelled.add(ident)
+            self._callbacks.pop(ident, None)
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._heap:
                     self._cond.wait()
-                at, ident, callback = self._heap[0]
-                wait = at - time.monotonic()
-                if ident in self._cancelled:
+                at, ident = self._heap[0]
+                if ident not in self._callbacks:
                     heapq.heappop(self._heap)
-                    self._cancelled.discard(ident)
                     continue
+                wait = at - time.monotonic()
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._heap)
+                callback = self._callbacks.pop(ident)
             try:
                 callback()
             except Exception:  # pragma: no cover - a closed socket, say

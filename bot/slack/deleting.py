@@ -246,24 +246,7 @@ def vote(
     service = ctx.deletions
     assert service is not None
     try:
-        request = service.store.get(request_id)
-        if (
-            request is not None
-            and request.message_ts
-            and clicked
-            != (
-                request.message_channel,
-                request.message_ts,
-            )
-        ):
-            result: VoteResult = service.refuse(
-                request_id,
-                user,
-                "approve" if approve else "reject",
-                "Votes count only on the request's own message, not on a copy elsewhere.",
-            )
-        else:
-            result = service.vote(request_id, user, approve)
+        result: VoteResult = service.vote(request_id, user, approve, clicked)
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(str(exc)))
         return
