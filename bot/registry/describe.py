@@ -1,74 +1,78 @@
 """Describing tags in bulk: digest, size, created date, platforms and layers.
 
-The work runs in stages, each stage concurrently for the whole batch, so a page of tags
-costs a short chain of round trips rather than one round trip per request:
+Each tag is a chain of dependent requests, and each chain runs on its own as soon as
+its previous step is done; there are no stage barriers where a whole page waits for
+its slowest request:
 
-1. resolve every tag: GET by tag (digest and body in one request), or HEAD when the
+1. resolve the tag: GET by tag (digest and body in one request), or HEAD when the
    manifest it pointed at last time is cached (tags are never trusted from the cache);
-2. GET each distinct manifest by digest not fetched yet (cache first);
-3. GET the configs of single-platform manifests and the children of indexes;
-4. GET the configs of those children.
+2. for a single-platform manifest, GET its config; for an index, run step 3 for every
+   child at once;
+3. GET the child's manifest by digest, then its config.
 
-A single-platform tag costs 2 requests cold (manifest by tag, config), and 1 (the HEAD)
-once it has been seen before.
+Every distinct manifest and config is fetched once per batch, however many tags share
+it (single flight), and the client's cache spares the requests across batches. The
+client's concurrency limit bounds what is in flight. A single-platform tag costs 2
+requests cold (manifest by tag, config), and 1 (the HEAD) once it has been seen before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
 
 from .client import FetchedManifest, RegistryClient
 from .errors import RegistryError
 from .image import Image, PlatformImage
-from .manifest import Descriptor, ImageConfig, ImageManifest, IndexManifest
+from .manifest import Descriptor, ImageConfig, IndexManifest
 from .reference import is_digest
 
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
+T = TypeVar("T")
 
 
 class _Batch:
-    """Fetches manifests and configs for one repository, each distinct digest once."""
+    """The manifests and configs of one repository, each fetched once for the batch
+    even when several chains ask for it at the same moment."""
 
     def __init__(self, client: RegistryClient, repository: str) -> None:
         self.client = client
         self.repository = repository
-        self.manifests: dict[str, FetchedManifest | RegistryError] = {}
-        self.configs: dict[str, ImageConfig | RegistryError] = {}
+        self._lock = threading.Lock()
+        self._flights: dict[tuple[str, str], Future[object]] = {}
 
-    def fetch(self, manifest_digests: Iterable[str], config_digests: Iterable[str] = ()) -> None:
-        wanted_m = [d for d in _unique(manifest_digests) if d not in self.manifests]
-        wanted_c = [d for d in _unique(config_digests) if d not in self.configs]
-        jobs = [("m", d) for d in wanted_m] + [("c", d) for d in wanted_c]
+    def _once(self, key: tuple[str, str], fetch: Callable[[], T]) -> T:
+        with self._lock:
+            flight = self._flights.get(key)
+            mine = flight is None
+            if flight is None:
+                flight = self._flights[key] = Future()
+        if mine:
+            try:
+                flight.set_result(fetch())
+            except BaseException as exc:
+                flight.set_exception(exc)
+        return flight.result()  # type: ignore[return-value]
 
-        def run(job: tuple[str, str]) -> FetchedManifest | ImageConfig:
-            kind, digest = job
-            if kind == "m":
-                return self.client.get_manifest(self.repository, digest)
-            return self.client.get_config(self.repository, digest)
+    def manifest(self, digest: str) -> FetchedManifest:
+        return self._once(
+            ("manifest", digest), lambda: self.client.get_manifest(self.repository, digest)
+        )
 
-        for (kind, digest), result in zip(jobs, self.client.map(run, jobs), strict=True):
-            (self.manifests if kind == "m" else self.configs)[digest] = result  # type: ignore[index]
+    def config(self, digest: str) -> ImageConfig:
+        return self._once(
+            ("config", digest), lambda: self.client.get_config(self.repository, digest)
+        )
 
-    @staticmethod
-    def configs_of(fetched: Iterable[FetchedManifest | RegistryError]) -> list[str]:
-        return [
-            f.manifest.config.digest
-            for f in fetched
-            if isinstance(f, FetchedManifest)
-            and isinstance(f.manifest, ImageManifest)
-            and f.manifest.config is not None
-        ]
-
-    def platform_image(self, digest: str, descriptor: Descriptor | None = None) -> PlatformImage:
-        fetched = self.manifests[digest]
-        if isinstance(fetched, RegistryError):
-            raise fetched
+    def platform_image(
+        self, fetched: FetchedManifest, descriptor: Descriptor | None = None
+    ) -> PlatformImage:
+        """One single-platform manifest (or a nested index, shown without layers)."""
         manifest = fetched.manifest
-        if isinstance(manifest, IndexManifest):  # a nested index: show it, without layers
+        if isinstance(manifest, IndexManifest):
             return PlatformImage(
-                digest,
+                fetched.digest,
                 manifest.media_type,
                 descriptor.platform if descriptor else None,
                 None,
@@ -78,15 +82,17 @@ class _Batch:
             )
         config: ImageConfig | None = None
         if manifest.config is not None:
-            result = self.configs.get(manifest.config.digest)
-            config = result if isinstance(result, ImageConfig) else None
+            try:
+                config = self.config(manifest.config.digest)
+            except RegistryError:
+                config = None  # the image is still shown, without its config's facts
         platform = (
             (descriptor.platform if descriptor and descriptor.platform else None)
             or (config.platform if config else None)
             or manifest.v1_platform
         )
         return PlatformImage(
-            digest=digest,
+            digest=fetched.digest,
             media_type=manifest.media_type,
             platform=platform,
             config=manifest.config,
@@ -97,36 +103,38 @@ class _Batch:
             manifest_size=len(fetched.body),
         )
 
-    def image(self, digest: str, tag: str | None) -> Image:
-        fetched = self.manifests[digest]
-        if isinstance(fetched, RegistryError):
-            raise fetched
+    def child(self, descriptor: Descriptor) -> PlatformImage:
+        return self.platform_image(self.manifest(descriptor.digest), descriptor)
+
+    def image(self, fetched: FetchedManifest, tag: str | None) -> Image:
         manifest = fetched.manifest
-        if isinstance(manifest, IndexManifest):
-            platforms, attestations = [], []
-            for child in manifest.manifests:
-                entry = self.platform_image(child.digest, child)
-                is_attestation = (
-                    child.platform and child.platform.is_unknown
-                ) or "vnd.docker.reference.type" in child.annotations
-                (attestations if is_attestation else platforms).append(entry)
+        if not isinstance(manifest, IndexManifest):
+            single = self.platform_image(fetched)
             return Image(
                 self.repository,
-                digest,
+                fetched.digest,
                 manifest.media_type,
-                tuple(platforms),
-                tuple(attestations),
+                (single,),
+                (),
                 manifest.annotations,
                 tag,
                 len(fetched.body),
             )
-        single = self.platform_image(digest)
+        platforms, attestations = [], []
+        children = self.client.map(self.child, manifest.manifests)
+        for descriptor, entry in zip(manifest.manifests, children, strict=True):
+            if isinstance(entry, RegistryError):
+                raise entry
+            is_attestation = (
+                descriptor.platform and descriptor.platform.is_unknown
+            ) or "vnd.docker.reference.type" in descriptor.annotations
+            (attestations if is_attestation else platforms).append(entry)
         return Image(
             self.repository,
-            digest,
+            fetched.digest,
             manifest.media_type,
-            (single,),
-            (),
+            tuple(platforms),
+            tuple(attestations),
             manifest.annotations,
             tag,
             len(fetched.body),
@@ -136,45 +144,30 @@ class _Batch:
 def describe_digests(
     client: RegistryClient, repository: str, refs: list[tuple[str | None, str]]
 ) -> list[Image | RegistryError]:
-    """Describe ``(tag, digest)`` pairs whose digests are already known (stages 2 to 4)."""
+    """Describe ``(tag, digest)`` pairs whose digests are already known."""
     batch = _Batch(client, repository)
-    batch.fetch(d for _, d in refs)
-    tops = [batch.manifests[d] for _, d in refs]
-    children = [
-        c.digest
-        for f in tops
-        if isinstance(f, FetchedManifest) and isinstance(f.manifest, IndexManifest)
-        for c in f.manifest.manifests
-    ]
-    batch.fetch(children, batch.configs_of(tops))
-    batch.fetch((), batch.configs_of(batch.manifests[d] for d in _unique(children)))
-
-    results: list[Image | RegistryError] = []
-    for tag, digest in refs:
-        try:
-            results.append(batch.image(digest, tag))
-        except RegistryError as exc:
-            results.append(exc)
-    return results
+    return client.map(lambda ref: batch.image(batch.manifest(ref[1]), ref[0]), refs)
 
 
 def describe_tags(
     client: RegistryClient, repository: str, tags: list[str]
 ) -> list[Image | RegistryError]:
     """Describe many tags of one repository; one failing tag does not fail the others."""
-    heads = client.map(lambda tag: client.head_or_get(repository, tag), tags)
-    resolved = [
-        (t, h.digest) for t, h in zip(tags, heads, strict=True) if not isinstance(h, RegistryError)
-    ]
-    described = iter(describe_digests(client, repository, resolved))
-    return [h if isinstance(h, RegistryError) else next(described) for h in heads]
+    batch = _Batch(client, repository)
+
+    def chain(tag: str) -> Image:
+        head = client.head_or_get(repository, tag)
+        return batch.image(batch.manifest(head.digest), tag)
+
+    return client.map(chain, tags)
 
 
 def describe(client: RegistryClient, repository: str, reference: str) -> Image:
     """Describe one tag or digest; raises its RegistryError."""
-    tag = None if is_digest(reference) else reference
-    digest = reference if tag is None else client.head_manifest(repository, reference).digest
-    result = describe_digests(client, repository, [(tag, digest)])[0]
+    if is_digest(reference):
+        result = describe_digests(client, repository, [(None, reference)])[0]
+    else:
+        result = describe_tags(client, repository, [reference])[0]
     if isinstance(result, RegistryError):
         raise result
     return result
