@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import socket
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the default backlog of 5 drops bursts of connections
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (the bot's deadline passed) is expected here: not an error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -1,0 +1,201 @@
+"""Capacity benchmark of the real registry-bot process: memory under large listings, and
+acknowledgements under a flood of commands against a stalled registry.
+
+1. **Memory.** A repository of 100,000 tags (made straight in the registry's storage)
+   is listed with ``/registry tags``, then 100 listings follow. The bot's resident
+   memory (gunicorn's arbiter and worker together) is read before, after the big listing
+   and after the 100 (goal: under 150 MB).
+2. **Acknowledgements.** 200 ``/registry`` commands are sent at once while the registry
+   takes 5 s to answer each request (a proxy holds them). Each command's HTTP
+   acknowledgement time is measured (goal: p99 under 100 ms), and every command must
+   still get its reply at ``response_url`` (an answer or a clear timeout).
+
+Run: .venv/bin/python -m bench.capacity_bench [--flood-only] [--flood-text TEXT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import selectors
+import socket
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from bot.registry import RegistryClient, RegistrySettings
+from tests.support.bot_process import BotProcess
+from tests.support.images import add_tags_on_disk, push_image
+from tests.support.proxy import RegistryProxy
+from tests.support.registry_server import RegistryServer
+from tests.support.slack_requests import SIGNING_SECRET, command_body, post_signed, sign
+from tests.support.slack_standin import SlackStandIn
+
+BIG_TAGS = 100_000
+LISTINGS = 100
+FLOOD = 200
+STALL = 5.0
+
+
+def group_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (gunicorn's worker), in MB."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        if int(fields.get("Pid", "0")) == pid or int(fields.get("PPid", "0")) == pid:
+            total += int(fields.get("VmRSS", "0 kB").split()[0])
+    return total / 1024
+
+
+def reply_of(bot: BotProcess, standin: SlackStandIn, text: str, timeout: float = 120) -> dict:
+    key = uuid.uuid4().hex
+    post_signed(bot.events_url, command_body(text, standin.response_url(key)))
+    return standin.wait_response(key, timeout=timeout).body
+
+
+def bench_memory(server: RegistryServer, standin: SlackStandIn) -> None:
+    client = RegistryClient(RegistrySettings(url=server.url))
+    base = push_image(client, "cap/big", ["0.0.1"])
+    for i in range(20):
+        push_image(client, "cap/big", [f"9.{i}.0"])
+    add_tags_on_disk(server.storage, "cap/big", base.digest, [f"1.{i}" for i in range(BIG_TAGS)])
+    for r in range(10):
+        push_image(client, f"cap/small{r}", [f"v{i}" for i in range(3)])
+    client.close()
+
+    bot = BotProcess(registry_url=server.url, slack_api_url=standin.api_url).start()
+    try:
+        reply_of(bot, standin, "repos")
+        start = group_rss_mb(bot.process.pid)
+        started = time.monotonic()
+        body = reply_of(bot, standin, "tags cap/big")
+        took = time.monotonic() - started
+        assert f"*{BIG_TAGS + 21}* tags" in str(body["blocks"]), body["text"][:200]
+        after_big = group_rss_mb(bot.process.pid)
+        for i in range(LISTINGS):
+            repo = "cap/big" if i % 10 == 0 else f"cap/small{i % 10}"
+            reply_of(bot, standin, f"tags {repo}")
+        after_many = group_rss_mb(bot.process.pid)
+    finally:
+        bot.stop()
+    print("memory (bot process group RSS), goal under 150 MB:")
+    print(f"  after start and one command:       {start:6.1f} MB")
+    print(f"  after listing {BIG_TAGS:,} tags ({took:.1f} s): {after_big:6.1f} MB")
+    print(f"  after {LISTINGS} more listings:          {after_many:6.1f} MB")
+
+
+def _raw_request(bot: BotProcess, body: str) -> bytes:
+    """A signed POST to /slack/events, as bytes ready to send."""
+    ts = int(time.time())
+    payload = body.encode()
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{bot.port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Slack-Request-Timestamp: {ts}\r\n"
+        f"X-Slack-Signature: {sign(body, ts, SIGNING_SECRET)}\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + payload
+
+
+def bench_flood(server: RegistryServer, standin: SlackStandIn, text: str | None) -> None:
+    """Every request is signed and every connection opened before the clock starts, so
+    what is timed is the bot's answer, not the load generator's own work."""
+    with RegistryProxy(server.url, delay=STALL) as proxy:
+        bot = BotProcess(registry_url=proxy.url, slack_api_url=standin.api_url).start()
+        try:
+            keys = [uuid.uuid4().hex for _ in range(FLOOD)]
+            texts = [text or ("repos" if i % 2 else "tags cap/small1") for i in range(FLOOD)]
+            requests = [
+                _raw_request(bot, command_body(t, standin.response_url(k)))
+                for t, k in zip(texts, keys, strict=True)
+            ]
+            # The same command alone, one at a time, for the side-by-side ratio.
+            alone = []
+            for _ in range(20):
+                extra = uuid.uuid4().hex
+                lone = _raw_request(bot, command_body(texts[0], standin.response_url(extra)))
+                with socket.create_connection(("127.0.0.1", bot.port)) as sock:
+                    t0 = time.monotonic()
+                    sock.sendall(lone)
+                    sock.recv(64)
+                    alone.append(time.monotonic() - t0)
+            sockets = [socket.create_connection(("127.0.0.1", bot.port)) for _ in keys]
+            # One thread and a selector: no load-generator threads competing with the
+            # bot for the two cores, and each answer timed from its own send.
+            sent: dict[socket.socket, float] = {}
+            acks: list[float] = []
+            with selectors.DefaultSelector() as selector:
+                started = time.monotonic()
+                for sock, request in zip(sockets, requests, strict=True):
+                    sent[sock] = time.monotonic()
+                    sock.sendall(request)
+                    selector.register(sock, selectors.EVENT_READ)
+                while len(acks) < FLOOD and time.monotonic() - started < 30:
+                    for key, _ in selector.select(timeout=1):
+                        sock = key.fileobj
+                        assert isinstance(sock, socket.socket)
+                        status = sock.recv(64)
+                        acks.append(time.monotonic() - sent[sock])
+                        assert status.startswith(b"HTTP/1.1 200"), status
+                        selector.unregister(sock)
+                        sock.close()
+            acks.sort()
+            answered = 0
+            for key in keys if text is None else ():  # a given text is answered inline
+                try:
+                    standin.wait_response(key, timeout=max(1.0, 120 - (time.monotonic() - started)))
+                    answered += 1
+                except TimeoutError:
+                    pass
+            done = time.monotonic() - started
+        finally:
+            bot.stop()
+    p99 = acks[int(len(acks) * 0.99) - 1]
+    print(f"{FLOOD} commands at once, registry taking {STALL:g} s per request:")
+    print(
+        f"  acknowledgement: median {statistics.median(acks) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, max {acks[-1] * 1000:.1f} ms (goal p99 under 100 ms)"
+    )
+    single = statistics.median(alone)
+    print(
+        f"  the same command alone: median {single * 1000:.1f} ms; "
+        f"flood p99 / alone = {p99 / single:.1f}x"
+    )
+    if text is None:
+        print(f"  replies received: {answered} of {FLOOD}, the last after {done:.1f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flood-only", action="store_true", help="skip the memory part")
+    parser.add_argument(
+        "--flood-text",
+        help="the command text of every flooded command (default: repos and tags, mixed); "
+        "'bogus' measures acknowledgements alone, with no registry work after them",
+    )
+    args = parser.parse_args()
+    server = RegistryServer().start()
+    standin = SlackStandIn().start()
+    try:
+        if not args.flood_only:
+            bench_memory(server, standin)
+        else:
+            client = RegistryClient(RegistrySettings(url=server.url))
+            push_image(client, "cap/small1", ["v0"])
+            client.close()
+        bench_flood(server, standin, args.flood_text)
+    finally:
+        standin.stop()
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
