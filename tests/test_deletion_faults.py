@@ -298,3 +298,21 @@ def test_a_vote_on_a_copy_of_the_request_is_refused_and_audited(make_service, cl
     assert deletes(counting) == 0
     own = (request.message_channel, request.message_ts)
     assert service.vote(request.id, APPROVER, True, message=own).outcome == "deleted"
+
+
+def test_blob_deletes_that_answer_500_after_deleting_count_as_deleted(
+    make_service, client, counting
+):
+    push_image(client, f"flt16/app{SUFFIX()}", ["v1"])
+    orphan = client.upload_blob(f"flt16/app{SUFFIX()}", b"an orphan answered with 500" * 30)
+    service = make_service()
+    preview = service.preview_blob(
+        parse_reference(f"flt16/app{SUFFIX()}@{orphan}"), "", REQUESTER, "C1"
+    )
+    service.claim_submit(preview.request.id, REQUESTER)
+    service.submitted(preview.request.id, "C1", "1.1")
+    counting.after = lambda m, p, status: (500, {}, b"") if m == "DELETE" else None
+    result = service.vote(preview.request.id, APPROVER, True)
+    assert result.outcome == "deleted" and "Deleted 1 blob" in result.message
+    assert "could not be deleted" not in result.message
+    assert not client.blob_exists(f"flt16/app{SUFFIX()}", orphan)

@@ -204,11 +204,9 @@ def delete_blobs(registry: RegistryClient, request: DeletionRequest) -> Outcome:
     done = [b for b, r in zip(blobs, results, strict=True) if not isinstance(r, RegistryError)]
     if failed:
         # Failed DELETEs may have deleted all the same: ask.
-        states = registry.map(lambda b: registry.blob_exists(request.repository, b[0]), failed)
-        for (blob, _), there in zip(list(failed), states, strict=True):
-            if there is False:
-                done.append(blob)
-                failed.remove((blob, _))
+        there = registry.map(lambda f: registry.blob_exists(request.repository, f[0][0]), failed)
+        done += [blob for (blob, _), present in zip(failed, there, strict=True) if present is False]
+        failed = [f for f, present in zip(failed, there, strict=True) if present is not False]
     if failed and not done:
         raise Abort(f"{failed[0][1]} Nothing was deleted.")
     size = sum(s for _, s in done if s)
