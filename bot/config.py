@@ -79,11 +79,11 @@ class _Reader:
         self.env = env
         self.problems: list[str] = []
 
-    def str(self, name: str) -> str | None:
+    def text(self, name: str) -> str | None:
         value = self.env.get(name, "").strip()
         return value or None
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value = self.env.get(name)
         if value is None:
             return default
@@ -95,7 +95,7 @@ class _Reader:
         return default
 
     def duration(self, name: str, default: timedelta) -> timedelta:
-        value = self.str(name)
+        value = self.text(name)
         if not value:
             return default
         try:
@@ -129,9 +129,9 @@ def _environment(dotenv_path: str | None) -> dict[str, str]:
 
 
 def _slack(read: _Reader) -> SlackSettings | None:
-    bot_token = read.str("SLACK_BOT_TOKEN")
-    app_token = read.str("SLACK_APP_TOKEN")
-    secret = read.str("SLACK_SIGNING_SECRET")
+    bot_token = read.text("SLACK_BOT_TOKEN")
+    app_token = read.text("SLACK_APP_TOKEN")
+    secret = read.text("SLACK_SIGNING_SECRET")
     if not bot_token:
         read.problems.append(
             "SLACK_BOT_TOKEN is missing: the bot token (xoxb-...) from your Slack app's "
@@ -150,7 +150,7 @@ def _slack(read: _Reader) -> SlackSettings | None:
             "Information page, used to verify that requests come from Slack. (Or set "
             "SLACK_APP_TOKEN to use Socket Mode instead of HTTP.)"
         )
-    api_url = read.str("SLACK_API_URL") or SLACK_API_DEFAULT
+    api_url = read.text("SLACK_API_URL") or SLACK_API_DEFAULT
     try:
         parsed = httpx.URL(api_url)
         if parsed.scheme not in ("http", "https") or not parsed.host:
@@ -176,7 +176,7 @@ _CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
 def _deletions(read: _Reader) -> DeletionSettings:
-    approvers = tuple(a.strip() for a in (read.str("APPROVERS") or "").split(",") if a.strip())
+    approvers = tuple(a.strip() for a in (read.text("APPROVERS") or "").split(",") if a.strip())
     bad = [a for a in approvers if not _SLACK_ID_RE.match(a)]
     if bad:
         read.problems.append(
@@ -186,7 +186,7 @@ def _deletions(read: _Reader) -> DeletionSettings:
         )
     channels = {}
     for name in ("APPROVAL_CHANNEL", "AUDIT_CHANNEL"):
-        value = read.str(name)
+        value = read.text(name)
         if value and not _CHANNEL_RE.match(value):
             read.problems.append(
                 f"{name} must be a channel ID like C0123ABCD (in Slack: channel details, "
@@ -197,14 +197,14 @@ def _deletions(read: _Reader) -> DeletionSettings:
     ttl = read.duration("APPROVAL_TTL", timedelta(hours=24))
     lease = read.duration("EXECUTION_LEASE", timedelta(seconds=60))
     protected = None
-    if read.str("PROTECTED_TAGS"):
+    if read.text("PROTECTED_TAGS"):
         try:
-            protected = re.compile(read.str("PROTECTED_TAGS") or "")
+            protected = re.compile(read.text("PROTECTED_TAGS") or "")
         except re.error as exc:
             read.problems.append(
                 f"PROTECTED_TAGS must be a regular expression, like ^(latest|stable)$: {exc}."
             )
-    database_url = read.str("DATABASE_URL") or DEFAULT_DATABASE_URL
+    database_url = read.text("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
         make_url(normalize_url(database_url))
     except Exception:
@@ -238,13 +238,13 @@ def load_settings(
     env = dict(environ) if environ is not None else _environment(dotenv_path)
     read = _Reader(env)
     slack = _slack(read) if require_slack else None
-    log_level = (read.str("LOG_LEVEL") or "INFO").upper()
+    log_level = (read.text("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         read.problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}.")
         log_level = "INFO"
 
-    url = read.str("REGISTRY_URL") or DEFAULT_URL
-    username = read.str("REGISTRY_USERNAME")
+    url = read.text("REGISTRY_URL") or DEFAULT_URL
+    username = read.text("REGISTRY_USERNAME")
     password = env.get("REGISTRY_PASSWORD") or None
     try:
         parsed = httpx.URL(url)
@@ -263,7 +263,7 @@ def load_settings(
         )
     if password and not username:
         read.problems.append("REGISTRY_PASSWORD is set but REGISTRY_USERNAME is not: set both.")
-    ca_bundle = read.str("REGISTRY_CA_BUNDLE")
+    ca_bundle = read.text("REGISTRY_CA_BUNDLE")
     if ca_bundle and not os.path.isfile(ca_bundle):
         read.problems.append(
             f"REGISTRY_CA_BUNDLE names {ca_bundle!r}, which is not a file: it must be a PEM file "
@@ -274,7 +274,7 @@ def load_settings(
         username=username,
         password=password,
         ca_bundle=ca_bundle,
-        insecure=read.bool("REGISTRY_INSECURE", False),
+        insecure=read.flag("REGISTRY_INSECURE", False),
         timeout=read.number("REGISTRY_TIMEOUT", 10.0, low=0.1, high=600),
         concurrency=read.number("REGISTRY_CONCURRENCY", 16, low=1, high=64, kind=int),
     )

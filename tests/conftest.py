@@ -1,5 +1,15 @@
 """Shared fixtures: real registry processes (delete on/off, Basic auth, token auth),
-a token server, and client factories that close what they open."""
+a token server, and client factories that close what they open; and the test tiers.
+
+Tiers, each runnable alone with ``-m``:
+- ``unit``: no process of ours or the registry's (parsing, rendering, the transport
+  against MockTransport or scripted loopback servers, Hypothesis);
+- ``registry``: against real ``docker-registry`` processes (and PostgreSQL when
+  ``TEST_DATABASE_URL`` is set);
+- ``bot``: the real registry-bot process, over signed HTTP, with the Slack stand-in.
+A test is ``bot`` when its module says so, ``registry`` when it uses a registry
+fixture (or its module says so), and ``unit`` otherwise.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +30,19 @@ from tests.support.token_server import ISSUER, SERVICE, TokenServer
 BASIC_USER, BASIC_PASSWORD = "alice", "s3cret-Basic-pw"
 TOKEN_USERS = {"admin": "admin-Token-pw", "reader": "reader-Token-pw"}
 TOKEN_GRANTS = {"admin": {"*"}, "reader": {"pull"}}
+
+
+TIERS = ("unit", "registry", "bot")
+_REGISTRY_FIXTURES = {"client", "counting", "make_client", "make_service", "token_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        names = set(getattr(item, "fixturenames", ()))
+        uses_registry = names & _REGISTRY_FIXTURES or any(n.startswith("registry") for n in names)
+        item.add_marker("registry" if uses_registry else "unit")
 
 
 def _server(**kwargs) -> Iterator[RegistryServer]:

@@ -12,6 +12,8 @@ import pytest
 from tests.support.bot_process import BotProcess
 from tests.support.slack_standin import SlackStandIn
 
+pytestmark = pytest.mark.bot
+
 
 @pytest.fixture(scope="module")
 def bot(registry):

@@ -130,6 +130,7 @@ def _run(env: dict, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.bot
 def test_console_script_with_no_settings_exits_2_naming_the_bot_token(tmp_path):
     result = _run({}, tmp_path)
     assert result.returncode == 2
@@ -137,6 +138,7 @@ def test_console_script_with_no_settings_exits_2_naming_the_bot_token(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.bot
 def test_console_script_reads_dotenv_from_working_directory(tmp_path):
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-1\nREGISTRY_URL=nope\n")
     result = _run({}, tmp_path)

@@ -7,6 +7,8 @@ from tests.support.images import add_repositories_on_disk, add_tags_on_disk, pus
 from tests.support.proxy import RegistryProxy
 from tests.support.registry_server import RegistryServer
 
+pytestmark = pytest.mark.registry
+
 
 @pytest.fixture(scope="module")
 def big_registry():

@@ -8,6 +8,8 @@ from bot.registry import RegistryUnreachableError
 from tests.support.registry_server import RegistryServer
 from tests.support.tls import make_ca_and_server_cert
 
+pytestmark = pytest.mark.registry
+
 
 @pytest.fixture(scope="module")
 def tls_registry(tmp_path_factory):

@@ -17,6 +17,8 @@ from tests.support.proxy import RegistryProxy
 from tests.support.slack_requests import action_body, command_body, post_signed
 from tests.support.slack_standin import SlackStandIn
 
+pytestmark = pytest.mark.bot
+
 REQUESTER, APPROVER, APPROVER2, OUTSIDER, GROUPIE = (
     "UREQUEST1",
     "UAPPROVE1",

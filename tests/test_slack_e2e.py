@@ -17,6 +17,8 @@ from tests.support.registry_server import RegistryServer, free_port
 from tests.support.slack_requests import action_body, command_body, post_signed
 from tests.support.slack_standin import SlackStandIn
 
+pytestmark = pytest.mark.bot
+
 EVIL = "<!channel> <https://evil.example|click here>"
 
 

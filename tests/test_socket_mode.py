@@ -17,6 +17,8 @@ from tests.support.images import push_image
 from tests.support.slack_requests import command_fields
 from tests.support.slack_standin import SlackStandIn
 
+pytestmark = pytest.mark.bot
+
 
 class SocketModeEndpoint:
     """Plays Slack's side of a Socket Mode connection."""

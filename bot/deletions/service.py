@@ -150,7 +150,7 @@ class DeletionService:
             raise DeletionRefused(
                 f"Name what to delete: {ref.repository}:TAG or {ref.repository}@sha256:…"
             )
-        digest = self.registry.head_manifest(ref.repository, ref.tag or ref.digest).digest
+        digest = self.registry.head_manifest(ref.repository, ref.identifier).digest
         if ref.digest and digest != ref.digest:
             raise DeletionRefused(
                 f"{ref.repository}:{ref.tag} points at {digest}, not {ref.digest}: "
@@ -192,8 +192,8 @@ class DeletionService:
                     "or untag the multi-arch image instead."
                 )
         freed = {} if untag else scan.freed_blobs(digest)
-        image = describe_digests(self.registry, ref.repository, [(ref.tag, digest)])[0]
-        image = image if isinstance(image, Image) else None
+        described = describe_digests(self.registry, ref.repository, [(ref.tag, digest)])[0]
+        image = described if isinstance(described, Image) else None
         children = tuple(
             f"{c.digest} {c.platform or 'platform unknown'}" for c in scan.children(digest)
         )
@@ -515,7 +515,7 @@ class DeletionService:
 
     # -- reading -----------------------------------------------------------------------
     def pending(self) -> list[DeletionRequest]:
-        return self.store.list([State.PENDING])
+        return self.store.in_states([State.PENDING])
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         return self.store.recent_audit(limit)

@@ -48,10 +48,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
+def _utc(value: datetime) -> datetime:
+    """A stored time in UTC (SQLite gives them back without a zone)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
 
 
 def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
@@ -76,14 +79,14 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         audit_channel=row.audit_channel,
         audit_ts=row.audit_ts,
         closed_by=row.closed_by,
-        closed_at=_utc(row.closed_at),
+        closed_at=_utc_or_none(row.closed_at),
         outcome=row.outcome,
         approvals=tuple(approvals),
         children=tuple(json.loads(row.children or "[]")),
         referrers=tuple(json.loads(row.referrers or "[]")),
         reclaimable=row.reclaimable,
         blobs=tuple((d, s) for d, s in json.loads(row.blobs or "[]")),
-        claimed_at=_utc(row.claimed_at),
+        claimed_at=_utc_or_none(row.claimed_at),
     )
 
 
@@ -135,7 +138,7 @@ class DeletionStore:
                 return None
             return _row_to_request(row, self._approvals(conn, request_id))
 
-    def list(self, states: Iterable[State], limit: int = 50) -> list[DeletionRequest]:
+    def in_states(self, states: Iterable[State], limit: int = 50) -> list[DeletionRequest]:
         """Requests in ``states``, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -223,7 +226,9 @@ class DeletionStore:
                     detail=_clean(detail),
                 )
             )
-            new_id = result.inserted_primary_key[0]
+            key = result.inserted_primary_key
+            assert key is not None
+            new_id = int(key[0])
         return AuditEvent(new_id, request_id, at, actor, event_name, _clean(detail))
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:

@@ -19,11 +19,13 @@ _VERSION_RE = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(.*)$")
 _ARTIFACT_TAG_RE = re.compile(r"^sha256-[0-9a-f]{64}(\.\w+)?$")
 
 
-def _natural(text: str) -> tuple:
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, int(c), "") if c.isdigit() else (1, 0, c) for c in _CHUNK_RE.findall(text))
 
 
-def _version_key(match: re.Match) -> tuple:
+def _version_key(
+    match: re.Match[str],
+) -> tuple[tuple[int, ...], int, tuple[tuple[int, int, str], ...]]:
     numbers = tuple(int(n) for n in match.group(1).split("."))
     rest = match.group(2)
     # A release (1.2.0) ranks above its suffixed forms (1.2.0-rc1, 1.2.0-alpine).

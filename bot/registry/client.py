@@ -427,7 +427,7 @@ class RegistryClient:
         by_digest = is_digest(reference)
         if by_digest:
             cached = self.cache.get(("manifest", reference))
-            if cached is not None:
+            if isinstance(cached, FetchedManifest):
                 return cached
         response = self.request(
             "GET",
@@ -472,7 +472,7 @@ class RegistryClient:
     def get_config(self, repository: str, digest: str) -> ImageConfig:
         """An image config blob, parsed (cached by digest)."""
         cached = self.cache.get(("config", digest))
-        if cached is not None:
+        if isinstance(cached, ImageConfig):
             return cached
         body = self.get_blob(repository, digest, max_bytes=MAX_CONFIG_BYTES)
         computed = sha256_digest(body)
@@ -668,7 +668,7 @@ def _target(repository: str, reference: str) -> str:
 
 
 def _media_type(response: httpx.Response) -> str:
-    return response.headers.get("Content-Type", "").split(";")[0].strip()
+    return str(response.headers.get("Content-Type", "")).split(";")[0].strip()
 
 
 def _describe_transport_error(exc: httpx.TransportError) -> str:

@@ -120,7 +120,8 @@ class _Batch:
                 tag,
                 len(fetched.body),
             )
-        platforms, attestations = [], []
+        platforms: list[PlatformImage] = []
+        attestations: list[PlatformImage] = []
         children = self.client.map(self.child, manifest.manifests)
         for descriptor, entry in zip(manifest.manifests, children, strict=True):
             if isinstance(entry, RegistryError):

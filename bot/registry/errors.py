@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TypedDict
 
 import httpx
 
@@ -98,8 +99,17 @@ class RegistryTimeoutError(RegistryUnreachableError):
 class RateLimitedError(RegistryError):
     """429 / TOOMANYREQUESTS. ``retry_after`` is in seconds when the registry said."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        hint: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+        errors: list[ErrorDetail] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, url=url, status=status, errors=errors)
         self.retry_after = retry_after
 
 
@@ -110,8 +120,17 @@ class AuthenticationError(RegistryError):
 class PermissionDeniedError(RegistryError):
     """403 / DENIED / insufficient_scope: authenticated, but not allowed to do this."""
 
-    def __init__(self, message: str, *, scope: str | None = None, **kw) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str,
+        *,
+        scope: str | None = None,
+        hint: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+        errors: list[ErrorDetail] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, url=url, status=status, errors=errors)
         self.scope = scope
 
 
@@ -154,6 +173,15 @@ ENABLE_DELETE_HINT = (
 )
 
 
+class _Facts(TypedDict):
+    """What every error made from a response carries: where, the status, the body's
+    error entries."""
+
+    url: str
+    status: int
+    errors: list[ErrorDetail]
+
+
 def error_from_response(
     response: httpx.Response,
     *,
@@ -174,7 +202,7 @@ def error_from_response(
     base = registry or redact_url(response.request.url.copy_with(raw_path=b"/")).rstrip("/")
     errors = parse_error_body(response.content)
     codes = {e.code for e in errors}
-    kw = {"url": url, "status": status, "errors": errors}
+    facts: _Facts = {"url": url, "status": status, "errors": errors}
     first = errors[0].message if errors else ""
     said = f" (registry said: {first})" if first else ""
 
@@ -185,11 +213,11 @@ def error_from_response(
             return DeleteDisabledError(
                 f"Cannot {action} {target}: deletion is disabled on the registry at {base}.",
                 hint=ENABLE_DELETE_HINT,
-                **kw,
+                **facts,
             )
         return RegistryResponseError(
             f"The registry at {base} does not support this operation ({action} {target}){said}.",
-            **kw,
+            **facts,
         )
     if status == 429 or "TOOMANYREQUESTS" in codes:
         retry_after = retry_after_seconds(response)
@@ -198,7 +226,7 @@ def error_from_response(
             f"The registry at {base} is rate limiting requests ({action} {target}).{wait}",
             hint="Try again later.",
             retry_after=retry_after,
-            **kw,
+            **facts,
         )
     scope = params.get("scope")
     if params.get("error") == "insufficient_scope" or status == 403 or "DENIED" in codes:
@@ -210,19 +238,19 @@ def error_from_response(
             hint="Grant that permission to the bot's registry account, "
             "or use an account that has it.",
             scope=scope,
-            **kw,
+            **facts,
         )
     if status == 401 or "UNAUTHORIZED" in codes:
         if credentials:
             return AuthenticationError(
                 f"The registry at {base} rejected {credentials} ({action} {target}){said}.",
                 hint="Check REGISTRY_USERNAME and REGISTRY_PASSWORD.",
-                **kw,
+                **facts,
             )
         return AuthenticationError(
             f"The registry at {base} requires authentication ({action} {target}).",
             hint="Set REGISTRY_USERNAME and REGISTRY_PASSWORD.",
-            **kw,
+            **facts,
         )
     if status == 404 or codes & {"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"}:
         if "NAME_UNKNOWN" in codes:
@@ -230,21 +258,21 @@ def error_from_response(
                 f"Repository {target.split(':')[0].split('@')[0]} not found on the registry "
                 f"at {base}.",
                 hint="Check the name with `repos`.",
-                **kw,
+                **facts,
             )
         if "BLOB_UNKNOWN" in codes or "/blobs/" in url:
-            return BlobNotFoundError(f"Blob {target} not found on the registry at {base}.", **kw)
+            return BlobNotFoundError(f"Blob {target} not found on the registry at {base}.", **facts)
         return ManifestNotFoundError(
             f"{target} not found on the registry at {base}.",
             hint="Check the tag or digest with `tags`.",
-            **kw,
+            **facts,
         )
     if status in (502, 503, 504) or status >= 500:
         return RegistryResponseError(
             f"The registry at {base} failed with HTTP {status} ({action} {target}){said}.",
             hint="The registry or a proxy in front of it is in trouble; try again shortly.",
-            **kw,
+            **facts,
         )
     return RegistryResponseError(
-        f"Unexpected HTTP {status} from the registry at {base} ({action} {target}){said}.", **kw
+        f"Unexpected HTTP {status} from the registry at {base} ({action} {target}){said}.", **facts
     )

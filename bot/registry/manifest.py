@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from . import mediatypes as mt
 from .errors import RegistryResponseError
@@ -113,6 +114,11 @@ def parse_time(value: object) -> datetime | None:
     return parsed
 
 
+def _object(value: object) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -154,7 +160,7 @@ def _descriptor(value: object, default_type: str = "") -> Descriptor:
     )
 
 
-def detect_media_type(data: dict, header_type: str | None) -> str:
+def detect_media_type(data: dict[str, Any], header_type: str | None) -> str:
     """The manifest's media type: the body's ``mediaType``, else the header, else a guess."""
     declared = data.get("mediaType")
     if isinstance(declared, str) and declared in mt.MANIFEST_TYPES:
@@ -172,7 +178,7 @@ def detect_media_type(data: dict, header_type: str | None) -> str:
     raise ValueError("not a manifest: no mediaType, manifests or layers")
 
 
-def _parse_schema1(data: dict, media_type: str) -> ImageManifest:
+def _parse_schema1(data: dict[str, Any], media_type: str) -> ImageManifest:
     fs_layers = data.get("fsLayers") or []
     # Schema 1 lists layers top-most first; distribution also lists repeats (empty layers).
     layers = tuple(
@@ -189,7 +195,7 @@ def _parse_schema1(data: dict, media_type: str) -> ImageManifest:
         except (ValueError, TypeError):
             v1 = {}
         v1 = v1 if isinstance(v1, dict) else {}
-        v1_config = v1.get("config") if isinstance(v1.get("config"), dict) else {}
+        v1_config = _object(v1.get("config"))
         created = parse_time(v1.get("created"))
         labels = _str_dict(v1_config.get("Labels"))
     platform = Platform(os="linux", architecture=str(data.get("architecture") or ""))
@@ -249,7 +255,7 @@ def parse_config(body: bytes) -> ImageConfig:
     platform = None
     if data.get("os") or data.get("architecture"):
         platform = _platform(data)
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    config = _object(data.get("config"))
     return ImageConfig(
         created=parse_time(data.get("created")),
         platform=platform,

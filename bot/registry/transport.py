@@ -205,10 +205,10 @@ class RegistryTransport(httpx.BaseTransport):
         self._count_lock = threading.Lock()
 
     def _delay(self, attempt: int) -> float:
-        return self.backoff * (2**attempt) * (0.5 + random.random() / 2)
+        return self.backoff * (2.0**attempt) * (0.5 + random.random() / 2)
 
     def _read(self, response: httpx.Response, request: httpx.Request, until: float | None) -> bytes:
-        limit = request.extensions.get(MAX_BODY_EXTENSION, DEFAULT_MAX_BODY)
+        limit = int(request.extensions.get(MAX_BODY_EXTENSION, DEFAULT_MAX_BODY))
         length = response.headers.get("Content-Length", "")
         if request.method != "HEAD" and length.isdigit() and int(length) > limit:
             raise BodyTooLarge(request.url, limit, int(length))

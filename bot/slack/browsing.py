@@ -31,19 +31,19 @@ def run_browse(ctx: BotContext, command: ListRepos | ListTags | Show, page: int 
     """Do the registry work of ``command`` and render the reply (or the error)."""
     try:
         if isinstance(command, ListRepos):
-            result = repo_page(
+            repos = repo_page(
                 ctx.registry, pattern=command.pattern, page=page, per_page=REPOS_PER_PAGE
             )
-            return render_repos(result, ctx.registry_url)
+            return render_repos(repos, ctx.registry_url)
         if isinstance(command, ListTags):
-            result = tag_page(
+            tags = tag_page(
                 ctx.registry,
                 command.repository,
                 pattern=command.pattern,
                 page=page,
                 per_page=TAGS_PER_PAGE,
             )
-            return render_tags(result, ctx.registry_url, ctx.now())
+            return render_tags(tags, ctx.registry_url, ctx.now())
         ref = command.reference
         image = describe(ctx.registry, ref.repository, ref.identifier)
         if ref.tag and image.tag is None:

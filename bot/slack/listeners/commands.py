@@ -6,7 +6,17 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from ..browsing import run_browse
-from ..commands import Audit, Command, Delete, Help, Pending, UsageError, parse_command
+from ..commands import (
+    Audit,
+    Delete,
+    Help,
+    ListRepos,
+    ListTags,
+    Pending,
+    Show,
+    UsageError,
+    parse_command,
+)
 from ..context import BotContext
 from ..deleting import run_delete_command
 from ..render import Message, render_help, render_usage_error
@@ -18,7 +28,11 @@ def _ack_with(ack: Ack, message: Message) -> None:
     ack(response_type="ephemeral", **message.to_dict())
 
 
-def _reply(ctx: BotContext, parsed: Command, command: dict) -> None:
+def _reply(
+    ctx: BotContext,
+    parsed: ListRepos | ListTags | Show | Delete | Pending | Audit,
+    command: dict[str, str],
+) -> None:
     if isinstance(parsed, Delete | Pending | Audit):
         message = run_delete_command(
             ctx, parsed, command["user_id"], command["channel_id"], command["response_url"]
@@ -30,7 +44,7 @@ def _reply(ctx: BotContext, parsed: Command, command: dict) -> None:
 
 def register(app: App, ctx: BotContext) -> None:
     @app.command(COMMAND)
-    def on_registry(ack: Ack, command: dict) -> None:
+    def on_registry(ack: Ack, command: dict[str, str]) -> None:
         text = command.get("text") or ""
         try:
             parsed = parse_command(text)
@@ -41,8 +55,9 @@ def register(app: App, ctx: BotContext) -> None:
             _ack_with(ack, render_help(ctx.registry_url))
             return
         ack()
+        work = parsed  # narrowed: no Help from here on
         ctx.background(
-            lambda: _reply(ctx, parsed, command),
+            lambda: _reply(ctx, work, command),
             f"/registry {text!r}",
             response_url=command["response_url"],
         )

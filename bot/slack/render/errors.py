@@ -3,7 +3,7 @@ error (what was wrong with the command, and the usage line)."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from ...registry import RegistryError
 from .common import Message, escape, truncate
@@ -28,7 +28,7 @@ def render_error(error: RegistryError, doing: str) -> Message:
 
 def render_usage_error(message: str, usage: str | None) -> Message:
     """A bad command: say what is wrong and how to type it."""
-    blocks = [
+    blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
                 text=f":warning: {escape(truncate(message, 1500))}"

@@ -33,7 +33,8 @@ def _pager(prev: PageRef | None, next_: PageRef | None) -> list[Block]:
 
 def _chunked_sections(lines: list[str]) -> list[Block]:
     """Lines packed into as few sections as fit 3000 characters each."""
-    sections, current = [], ""
+    sections: list[Block] = []
+    current = ""
     for line in lines:
         if current and len(current) + 1 + len(line) > MAX_SECTION_TEXT:
             sections.append(SectionBlock(text=MarkdownTextObject(text=current)))
