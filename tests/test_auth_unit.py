@@ -162,5 +162,5 @@ def test_token_server_refusal_names_the_user_not_the_password():
 
     with pytest.raises(AuthenticationError) as info:
         run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
-    assert "REGISTRY_USERNAME 'ci'" in str(info.value)
+    assert "user 'ci'" in str(info.value) and info.value.username == "ci"
     assert "topsecret" not in str(info.value)

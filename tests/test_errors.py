@@ -68,9 +68,10 @@ def test_not_found_names_what():
 def test_unauthorized_anonymous_and_with_credentials():
     e = _err(401, codes=["UNAUTHORIZED"])
     assert isinstance(e, AuthenticationError)
-    assert "requires authentication" in str(e) and "REGISTRY_USERNAME" in str(e)
-    e = _err(401, codes=["UNAUTHORIZED"], credentials="the credentials of REGISTRY_USERNAME 'ci'")
-    assert "rejected the credentials of REGISTRY_USERNAME 'ci'" in str(e)
+    assert "requires authentication" in str(e) and e.username is None
+    e = _err(401, codes=["UNAUTHORIZED"], username="ci")
+    assert isinstance(e, AuthenticationError)
+    assert "rejected the credentials of user 'ci'" in str(e) and e.username == "ci"
 
 
 @pytest.mark.parametrize(
@@ -89,9 +90,9 @@ def test_unauthorized_anonymous_and_with_credentials():
     ],
 )
 def test_permission_denied_names_credential_and_scope(kwargs):
-    e = _err(method="DELETE", credentials="the credentials of REGISTRY_USERNAME 'ci'", **kwargs)
+    e = _err(method="DELETE", username="ci", **kwargs)
     assert isinstance(e, PermissionDeniedError)
-    assert "REGISTRY_USERNAME 'ci'" in str(e)
+    assert "user 'ci' is not allowed" in str(e)
     if "headers" in kwargs:
         assert e.scope == "repository:app:delete"
         assert "repository:app:delete" in str(e)

@@ -10,6 +10,7 @@ from bot.registry import (
     PermissionDeniedError,
     describe,
 )
+from bot.slack.render.hints import explain
 from tests.conftest import BASIC_PASSWORD, BASIC_USER, TOKEN_USERS
 from tests.support.images import push_image
 
@@ -26,7 +27,7 @@ def test_basic_anonymous_is_told_to_set_credentials(registry_basic, make_client)
     with pytest.raises(AuthenticationError) as info:
         c.tags("basic/app")
     assert "requires authentication" in str(info.value)
-    assert "REGISTRY_USERNAME and REGISTRY_PASSWORD" in str(info.value)
+    assert "Set REGISTRY_USERNAME and REGISTRY_PASSWORD" in explain(info.value)
 
 
 def test_basic_wrong_password_names_user_never_password(registry_basic, make_client, caplog):
@@ -35,7 +36,8 @@ def test_basic_wrong_password_names_user_never_password(registry_basic, make_cli
     with pytest.raises(AuthenticationError) as info:
         c.tags("basic/app")
     message = str(info.value)
-    assert f"REGISTRY_USERNAME '{BASIC_USER}'" in message
+    assert f"user '{BASIC_USER}'" in message
+    assert "Check REGISTRY_USERNAME and REGISTRY_PASSWORD" in explain(info.value)
     assert "wrong-pw-123" not in message
     assert "wrong-pw-123" not in caplog.text and BASIC_PASSWORD not in caplog.text
     assert "wrong-pw-123" not in repr(c.settings)
@@ -65,7 +67,7 @@ def test_token_auth_delete_scope(registry_token, token_server, make_client):
     with pytest.raises(PermissionDeniedError) as info:
         reader.delete_manifest("tok/del", pushed.digest)
     assert info.value.scope == "repository:tok/del:delete"
-    assert "REGISTRY_USERNAME 'reader'" in str(info.value)
+    assert "user 'reader' is not allowed" in str(info.value)
     assert TOKEN_USERS["reader"] not in str(info.value)
     token_server.requests.clear()
     admin.delete_manifest("tok/del", pushed.digest)

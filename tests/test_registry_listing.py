@@ -3,6 +3,7 @@
 import pytest
 
 from bot.registry import CatalogNotAllowedError, RepositoryNotFoundError, filter_names
+from bot.slack.render.hints import explain
 from tests.support.images import add_repositories_on_disk, add_tags_on_disk, push_image
 from tests.support.proxy import RegistryProxy
 from tests.support.registry_server import RegistryServer
@@ -110,4 +111,5 @@ def test_catalog_refused_is_its_own_error(registry, make_client):
         proxy.inject = [(403, {})]
         with pytest.raises(CatalogNotAllowedError) as info:
             make_client(proxy.url).catalog()
-        assert "name the repository" in str(info.value).lower()
+        assert info.value.status == 403
+        assert "name the repository" in explain(info.value).lower()

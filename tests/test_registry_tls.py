@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from bot.registry import RegistryUnreachableError
+from bot.registry import RegistryUnreachableError, Unreachable
+from bot.slack.render.hints import explain
 from tests.support.registry_server import RegistryServer
 from tests.support.tls import make_ca_and_server_cert
 
@@ -26,7 +27,8 @@ def test_unknown_ca_is_refused_with_a_hint(tls_registry, make_client):
     with pytest.raises(RegistryUnreachableError) as info:
         c.catalog()
     assert "TLS verification failed" in str(info.value)
-    assert "REGISTRY_CA_BUNDLE" in str(info.value)
+    assert info.value.cause == Unreachable.TLS
+    assert "REGISTRY_CA_BUNDLE" in explain(info.value)
     assert c.requests_sent == 1  # not retried
 
 

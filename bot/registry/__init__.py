@@ -11,6 +11,7 @@ from .errors import (
     CatalogNotAllowedError,
     DeleteByTagError,
     DeleteDisabledError,
+    DigestMismatchError,
     InvalidReferenceError,
     ManifestNotFoundError,
     NotFoundError,
@@ -21,6 +22,7 @@ from .errors import (
     RegistryTimeoutError,
     RegistryUnreachableError,
     RepositoryNotFoundError,
+    Unreachable,
 )
 from .image import Image, PlatformImage
 from .listing import filter_names
@@ -35,6 +37,7 @@ __all__ = [
     "DeleteByTagError",
     "DeleteDisabledError",
     "Descriptor",
+    "DigestMismatchError",
     "FetchedManifest",
     "Image",
     "InvalidReferenceError",
@@ -53,6 +56,7 @@ __all__ = [
     "RegistryTimeoutError",
     "RegistryUnreachableError",
     "RepositoryNotFoundError",
+    "Unreachable",
     "describe",
     "describe_digests",
     "describe_tags",

@@ -103,14 +103,12 @@ class RegistryAuth(httpx.Auth):
     def _read_token(
         self, response: httpx.Response, realm: str, scope: str | None
     ) -> tuple[str, float]:
-        who = f"REGISTRY_USERNAME {self._username!r}" if self._username else "anonymous access"
+        who = f"user {self._username!r}" if self._username else "anonymous access"
         if response.status_code in (401, 403):
             raise AuthenticationError(
                 f"The token server at {redact_url(realm)} refused {who} "
                 f"(HTTP {response.status_code}) for scope {scope or '(none)'}.",
-                hint="Check REGISTRY_USERNAME and REGISTRY_PASSWORD."
-                if self._username
-                else "Set REGISTRY_USERNAME and REGISTRY_PASSWORD.",
+                username=self._username,
                 status=response.status_code,
                 url=redact_url(realm),
             )
@@ -123,6 +121,7 @@ class RegistryAuth(httpx.Auth):
             raise AuthenticationError(
                 f"The token server at {redact_url(realm)} gave no token "
                 f"(HTTP {response.status_code}) for scope {scope or '(none)'}.",
+                username=self._username,
                 status=response.status_code,
                 url=redact_url(realm),
             ) from None

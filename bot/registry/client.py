@@ -34,6 +34,7 @@ from .errors import (
     RegistryResponseError,
     RegistryTimeoutError,
     RegistryUnreachableError,
+    Unreachable,
     error_from_response,
 )
 from .http import origin, redact_url
@@ -119,7 +120,7 @@ class RegistryClient:
         verify: ssl.SSLContext | bool = True
         if s.insecure:
             log.warning(
-                "REGISTRY_INSECURE=true: TLS certificates of %s are NOT verified", self.display_url
+                "TLS verification is off: certificates of %s are NOT verified", self.display_url
             )
             verify = False
         elif s.ca_bundle:
@@ -192,7 +193,7 @@ class RegistryClient:
             raise RegistryTimeoutError(
                 f"The registry at {self.display_url} timed out after "
                 f"{self.settings.timeout:g} s {what}.",
-                hint="Check that it is up and reachable from the bot, or raise REGISTRY_TIMEOUT.",
+                seconds=self.settings.timeout,
                 url=self.display_url,
             ) from None
         except PartialRead:
@@ -202,10 +203,11 @@ class RegistryClient:
                 url=self.display_url,
             ) from None
         except httpx.TransportError as exc:
+            cause = _unreachable_cause(exc)
+            said = type(exc).__name__ if cause == Unreachable.OTHER else cause.value
             raise RegistryUnreachableError(
-                f"The registry at {self.display_url} is unreachable {what}: "
-                f"{_describe_transport_error(exc)}.",
-                hint="Check REGISTRY_URL and that the registry is running.",
+                f"The registry at {self.display_url} is unreachable {what}: {said}.",
+                cause=cause,
                 url=self.display_url,
             ) from None
         if response.status_code not in ok and origin(response.request.url) != origin(self.base_url):
@@ -221,7 +223,7 @@ class RegistryClient:
                 response,
                 action=action,
                 target=target,
-                credentials=self.settings.credentials_label,
+                username=self.settings.username,
                 registry=self.display_url,
             )
         return response
@@ -344,7 +346,6 @@ class RegistryClient:
             raise CatalogNotAllowedError(
                 f"The registry at {self.display_url} does not allow listing repositories "
                 f"(HTTP {exc.status}).",
-                hint="Name the repository instead, e.g. `tags REPO`.",
                 url=exc.url,
                 status=exc.status,
                 errors=exc.errors,
@@ -354,7 +355,6 @@ class RegistryClient:
                 raise CatalogNotAllowedError(
                     f"The registry at {self.display_url} does not allow listing "
                     f"repositories (HTTP {exc.status}).",
-                    hint="Name the repository instead, e.g. `tags REPO`.",
                     url=exc.url,
                     status=exc.status,
                     errors=exc.errors,
@@ -530,7 +530,6 @@ class RegistryClient:
             raise DeleteByTagError(
                 f"Cannot delete {repository}:{digest} by tag: the registry API (v2) deletes "
                 "manifests by digest only, which removes every tag pointing at that digest.",
-                hint="Resolve the tag to its digest first and delete REPO@sha256:...",
             )
         response = self.request(
             "DELETE",
@@ -671,7 +670,7 @@ def _media_type(response: httpx.Response) -> str:
     return str(response.headers.get("Content-Type", "")).split(";")[0].strip()
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> str:
+def _unreachable_cause(exc: httpx.TransportError) -> Unreachable:
     text = str(exc) or type(exc).__name__
     if (
         "Name or service not known" in text
@@ -679,15 +678,12 @@ def _describe_transport_error(exc: httpx.TransportError) -> str:
         or "getaddrinfo" in text
         or "Temporary failure in name resolution" in text
     ):
-        return "its host name does not resolve (DNS)"
+        return Unreachable.DNS
     if "Connection refused" in text or "Errno 111" in text:
-        return "connection refused"
+        return Unreachable.REFUSED
     if (isinstance(exc, httpx.ConnectError) and "SSL" in text) or "certificate" in text:
-        return (
-            "TLS verification failed (set REGISTRY_CA_BUNDLE to the registry's CA file, "
-            "or REGISTRY_INSECURE=true to skip verification)"
-        )
-    return type(exc).__name__
+        return Unreachable.TLS
+    return Unreachable.OTHER
 
 
 __all__ = ["FetchedManifest", "ManifestHead", "Names", "RegistryClient"]

@@ -1,4 +1,9 @@
-"""Typed errors of the registry layer, each with a message a person can act on.
+"""Typed errors of the registry layer. They carry facts: what was being done, the URL
+(without credentials), the status, the registry's error codes and messages, and
+per class what else is known (the user name, the missing scope, why the registry could
+not be reached). What a person should do about them is the front end's to say (the
+bot's own settings and commands are not known here); ``hint`` holds only advice about
+the registry itself, such as how to enable deletes on it.
 
 ``error_from_response`` turns a registry's HTTP answer (status, ``errors`` body,
 ``WWW-Authenticate`` and ``Retry-After`` headers) into one of these classes.
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypedDict
 
 import httpx
@@ -48,7 +54,8 @@ def parse_error_body(body: bytes) -> list[ErrorDetail]:
 
 
 class RegistryError(Exception):
-    """Base class: ``str(error)`` is a complete sentence; ``hint`` says what to do."""
+    """Base class: ``message`` is a complete sentence of facts; ``hint``, when set, is
+    advice about the registry (not about whoever uses this client)."""
 
     def __init__(
         self,
@@ -88,12 +95,32 @@ class DeleteByTagError(RegistryError, ValueError):
     """A manifest delete was asked for by tag: registry v2 deletes by digest only."""
 
 
+class Unreachable(StrEnum):
+    """Why no HTTP answer came."""
+
+    DNS = "its host name does not resolve (DNS)"
+    REFUSED = "connection refused"
+    TLS = "TLS verification failed"
+    TIMEOUT = "no answer in time"
+    OTHER = "the connection failed"
+
+
 class RegistryUnreachableError(RegistryError):
-    """Connection refused, DNS failure, TLS failure: no HTTP answer at all."""
+    """Connection refused, DNS failure, TLS failure, timeout: no HTTP answer at all."""
+
+    def __init__(
+        self, message: str, *, cause: Unreachable = Unreachable.OTHER, url: str | None = None
+    ) -> None:
+        super().__init__(message, url=url)
+        self.cause = cause
 
 
 class RegistryTimeoutError(RegistryUnreachableError):
-    """The registry did not answer within REGISTRY_TIMEOUT."""
+    """The registry did not answer within the client's deadline (``seconds``)."""
+
+    def __init__(self, message: str, *, seconds: float, url: str | None = None) -> None:
+        super().__init__(message, cause=Unreachable.TIMEOUT, url=url)
+        self.seconds = seconds
 
 
 class RateLimitedError(RegistryError):
@@ -114,7 +141,20 @@ class RateLimitedError(RegistryError):
 
 
 class AuthenticationError(RegistryError):
-    """401: no credentials, or credentials the registry (or its token server) refused."""
+    """401: no credentials, or credentials the registry (or its token server) refused.
+    ``username`` is the user presented (None: anonymous)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        username: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+        errors: list[ErrorDetail] | None = None,
+    ) -> None:
+        super().__init__(message, url=url, status=status, errors=errors)
+        self.username = username
 
 
 class PermissionDeniedError(RegistryError):
@@ -187,15 +227,14 @@ def error_from_response(
     *,
     action: str,
     target: str,
-    credentials: str | None = None,
+    username: str | None = None,
     registry: str | None = None,
 ) -> RegistryError:
     """The typed error for a failed registry answer.
 
     ``action`` is a verb phrase ("list tags of", "delete manifest"), ``target`` what it
-    was about ("busybox:1.36"), ``credentials`` a description of the configured
-    credentials ("REGISTRY_USERNAME 'ci'") or None for anonymous access, ``registry``
-    the registry's URL as messages show it.
+    was about ("busybox:1.36"), ``username`` the user the client presents (None for
+    anonymous access), ``registry`` the registry's URL as messages show it.
     """
     status = response.status_code
     url = redact_url(response.request.url)
@@ -230,41 +269,36 @@ def error_from_response(
         )
     scope = params.get("scope")
     if params.get("error") == "insufficient_scope" or status == 403 or "DENIED" in codes:
-        who = credentials or "anonymous access (no REGISTRY_USERNAME set)"
+        who = f"user {username!r}" if username else "anonymous access (no credentials)"
         needs = f" It needs the scope {scope}." if scope else ""
         return PermissionDeniedError(
             f"Permission denied to {action} {target} on the registry at {base}: "
             f"{who} is not allowed to.{needs}{said}",
-            hint="Grant that permission to the bot's registry account, "
-            "or use an account that has it.",
             scope=scope,
             **facts,
         )
     if status == 401 or "UNAUTHORIZED" in codes:
-        if credentials:
+        if username:
             return AuthenticationError(
-                f"The registry at {base} rejected {credentials} ({action} {target}){said}.",
-                hint="Check REGISTRY_USERNAME and REGISTRY_PASSWORD.",
+                f"The registry at {base} rejected the credentials of user {username!r} "
+                f"({action} {target}){said}.",
+                username=username,
                 **facts,
             )
         return AuthenticationError(
-            f"The registry at {base} requires authentication ({action} {target}).",
-            hint="Set REGISTRY_USERNAME and REGISTRY_PASSWORD.",
-            **facts,
+            f"The registry at {base} requires authentication ({action} {target}).", **facts
         )
     if status == 404 or codes & {"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"}:
         if "NAME_UNKNOWN" in codes:
             return RepositoryNotFoundError(
                 f"Repository {target.split(':')[0].split('@')[0]} not found on the registry "
                 f"at {base}.",
-                hint="Check the name with `repos`.",
                 **facts,
             )
         if "BLOB_UNKNOWN" in codes or "/blobs/" in url:
             return BlobNotFoundError(f"Blob {target} not found on the registry at {base}.", **facts)
         return ManifestNotFoundError(
             f"{target} not found on the registry at {base}.",
-            hint="Check the tag or digest with `tags`.",
             **facts,
         )
     if status in (502, 503, 504) or status >= 500:

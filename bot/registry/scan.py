@@ -124,7 +124,7 @@ class RepoScan:
 def scan_repository(
     client: RegistryClient, repository: str, on_tags: Callable[[int], None] | None = None
 ) -> RepoScan:
-    """Scan every tag of ``repository`` (concurrently, stage by stage). ``on_tags`` is
+    """Scan every tag of ``repository`` (concurrently). ``on_tags`` is
     told how many tags there are before the per-tag work starts (for progress)."""
     scan = RepoScan(repository)
     tags = client.tags(repository)

@@ -24,10 +24,3 @@ class RegistrySettings:
     list_max_pages: int = 2000
     list_max_entries: int = 250_000
     list_max_seconds: float = 120.0
-
-    @property
-    def credentials_label(self) -> str | None:
-        """How messages name the configured credentials, without the secret."""
-        if not self.username:
-            return None
-        return f"the credentials of REGISTRY_USERNAME {self.username!r}"

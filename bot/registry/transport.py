@@ -4,7 +4,7 @@ and retries.
 ``RegistryTransport`` wraps httpx's transport:
 
 - **Deadline.** Every request, body included and retries included, ends within its
-  deadline (``REGISTRY_TIMEOUT`` as the client sets it). httpx's timeouts bound each
+  deadline (the client's timeout setting). httpx's timeouts bound each
   socket operation, so a registry that trickles a body one byte at a time would defeat
   them; here a watchdog shuts the socket down when the deadline passes, and the
   request fails with ``DeadlineExceeded``.
@@ -277,7 +277,7 @@ class RegistryTransport(httpx.BaseTransport):
             try:
                 response = self._send_once(request, until)
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                # Timeouts are not retried: the caller's deadline is REGISTRY_TIMEOUT.
+                # Timeouts are not retried: the deadline is the caller's to set.
                 # Neither are certificate failures: they do not fix themselves.
                 if not retryable or attempt >= self.retries or _is_tls_failure(exc):
                     raise

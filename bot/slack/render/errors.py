@@ -8,11 +8,12 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from ...registry import RegistryError
 from .common import Message, escape, truncate
 from .help import usage_lines
+from .hints import explain
 
 
 def render_error(error: RegistryError, doing: str) -> Message:
     """``doing`` is what the bot was doing ("listing tags of busybox"), already plain."""
-    detail = truncate(str(error), 2500)
+    detail = truncate(explain(error), 2500)
     return Message(
         text=f"Could not finish {doing}: {detail}",
         blocks=[

@@ -19,6 +19,7 @@ from ...registry.browse import RepoPage, TagPage
 from ...registry.units import human_size
 from ..paging import ACTION_NEXT, ACTION_PREV, PageRef
 from .common import Message, code, date_with_age, escape, short_digest, truncate
+from .hints import explain
 from .limits import MAX_SECTION_TEXT
 
 
@@ -97,7 +98,7 @@ def _platforms(image: Image) -> str:
 def _tag_line(page: TagPage, tag: str, image: Image | RegistryError, now: datetime) -> str:
     head = f"*{code(tag, 130)}*"
     if isinstance(image, RegistryError):
-        return f"{head}  :warning: {escape(truncate(str(image), 400))}"
+        return f"{head}  :warning: {escape(truncate(explain(image), 400))}"
     parts = [
         f"`{short_digest(image.digest)}`",
         human_size(image.size),
