@@ -56,7 +56,8 @@ class SlackSettings:
 class DeletionSettings:
     """Who approves deletions, how many approvals, where requests and the audit go."""
 
-    approvers: tuple[str, ...] = ()
+    approver_users: tuple[str, ...] = ()
+    approver_groups: tuple[str, ...] = ()
     approvals_required: int = 1
     approval_channel: str | None = None
     audit_channel: str | None = None
@@ -64,6 +65,11 @@ class DeletionSettings:
     execution_lease: timedelta = timedelta(seconds=60)
     protected_tags: re.Pattern[str] | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        """Every approver ID, people first (as the request message lists them)."""
+        return self.approver_users + self.approver_groups
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,8 @@ def _deletions(read: _Reader) -> DeletionSettings:
             "postgresql://user:password@host:5432/dbname."
         )
     return DeletionSettings(
-        approvers=approvers,
+        approver_users=tuple(a for a in approvers if not a.startswith("S")),
+        approver_groups=tuple(a for a in approvers if a.startswith("S")),
         approvals_required=read.number("APPROVALS_REQUIRED", 1, low=1, high=20, kind=int),
         approval_channel=channels["APPROVAL_CHANNEL"],
         audit_channel=channels["AUDIT_CHANNEL"],

@@ -161,7 +161,8 @@ def test_deletion_settings():
         }
     )
     d = s.deletions
-    assert d.approvers == ("U0AAA1", "S0BBB2", "W0CCC3") and d.approvals_required == 2
+    assert d.approver_users == ("U0AAA1", "W0CCC3") and d.approver_groups == ("S0BBB2",)
+    assert d.approvers == ("U0AAA1", "W0CCC3", "S0BBB2") and d.approvals_required == 2
     assert (d.approval_channel, d.audit_channel) == ("C0APPR", "C0AUDIT")
     assert d.ttl.total_seconds() == 900 and d.execution_lease.total_seconds() == 120
     assert "hunter2" not in repr(s)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.deletions import State
-from bot.deletions.service import DeletionRefused
+from bot.deletions.service import DeletionRefused, NoApprovers
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from tests.support.deletions import (
     APPROVER,
@@ -50,8 +50,8 @@ def test_multi_arch_preview_pins_the_index(make_service, client):
 
 def test_no_approvers_refuses_at_preview(make_service, client, counting):
     push_image(client, "del1/noappr", ["v1"])
-    with pytest.raises(DeletionRefused, match="Set APPROVERS"):
-        make_service(approvers=()).preview_manifest(
+    with pytest.raises(NoApprovers, match="none are configured"):
+        make_service(approvers=(), groups=()).preview_manifest(
             parse_reference("del1/noappr:v1"), "", REQUESTER, "C1"
         )
     assert counting.total == 0

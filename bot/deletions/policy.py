@@ -1,8 +1,9 @@
 """Who may vote on a deletion request.
 
-``APPROVERS`` lists Slack user IDs (``U...``/``W...``) and user group IDs (``S...``).
-Group members come from a lookup the front end provides, cached briefly. The requester
-never counts, even when listed as an approver.
+Approvers are people (user IDs) and groups (group IDs), given apart by the caller:
+what an ID looks like is the front end's business. Group members come from a lookup
+the front end provides, cached briefly. The requester never counts, even when listed
+as an approver.
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ class Decision:
 class ApproverPolicy:
     def __init__(
         self,
-        approvers: Iterable[str],
+        users: Iterable[str],
+        groups: Iterable[str] = (),
         group_members: Callable[[str], Iterable[str]] | None = None,
         *,
         cache_seconds: float = GROUP_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        ids = [a.strip() for a in approvers if a and a.strip()]
-        self.users = frozenset(a for a in ids if not a.startswith("S"))
-        self.groups = frozenset(a for a in ids if a.startswith("S"))
+        self.users = frozenset(u.strip() for u in users if u and u.strip())
+        self.groups = frozenset(g.strip() for g in groups if g and g.strip())
         self._group_members = group_members
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -79,6 +80,6 @@ class ApproverPolicy:
             return Decision(True)
         return Decision(
             False,
-            "Only approvers (the people and user groups in APPROVERS) "
+            "Only approvers (the configured people, and members of the approver groups) "
             "may approve or reject deletions.",
         )

@@ -43,11 +43,13 @@ class DeletionRefused(Exception):
     to do."""
 
 
-NO_APPROVERS = (
-    "Deletions need approvers, and none are configured, so nothing can be deleted. Set "
-    "APPROVERS to the Slack user IDs (U...) and user group IDs (S...) allowed to approve, "
-    "then restart the bot."
-)
+class NoApprovers(DeletionRefused):
+    """No approver is configured, so nothing can be deleted."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Deletions need approvers, and none are configured, so nothing can be deleted."
+        )
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class DeletionService:
 
     def _check_configured(self) -> None:
         if not self.policy.configured:
-            raise DeletionRefused(NO_APPROVERS)
+            raise NoApprovers()
 
     def _check_protected(self, tags: list[str] | tuple[str, ...]) -> None:
         if self.protected is None:

@@ -24,6 +24,7 @@ from .render.deletions import (
     render_preview,
     render_request,
 )
+from .render.hints import refusal_text
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0
@@ -115,7 +116,7 @@ def run_delete_command(
                 progress=progress,
             )
     except DeletionRefused as exc:
-        return render_notice(str(exc))
+        return render_notice(refusal_text(exc))
     except RegistryError as exc:
         return render_error(exc, doing)
     return render_preview(preview.request, preview.image, ctx.approvers, ctx.now())
@@ -138,7 +139,7 @@ def submit(
     try:
         claimed = service.claim_submit(request_id, user, as_untag=as_untag)
     except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(str(exc)))
+        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
     if claimed is None:
         ctx.responder.send(
@@ -208,7 +209,7 @@ def cleanup(ctx: BotContext, deleted_id: str, user: str, response_url: str, chan
     try:
         preview = service.preview_cleanup(deleted_id, user, channel)
     except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(str(exc)))
+        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
     except RegistryError as exc:
         ctx.responder.send(response_url, render_error(exc, "looking for unused layers"))
@@ -223,7 +224,7 @@ def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: st
     try:
         result = service.cancel(request_id, user)
     except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(str(exc)))
+        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
     post_audit(ctx, result.request, result.events)
     text = (
@@ -248,7 +249,7 @@ def vote(
     try:
         result: VoteResult = service.vote(request_id, user, approve, clicked)
     except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(str(exc)))
+        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
     if result.outcome in ("refused", "duplicate", "closed", "busy"):
         ctx.responder.send(response_url, render_notice(result.message))

@@ -122,7 +122,7 @@ def _context(settings: Settings) -> BotContext:
     service = DeletionService(
         open_store(d.database_url),
         registry,
-        ApproverPolicy(d.approvers, group_members),
+        ApproverPolicy(d.approver_users, d.approver_groups, group_members),
         approvals_required=d.approvals_required,
         ttl=d.ttl,
         protected=d.protected_tags,

@@ -30,7 +30,8 @@ def service_factory(
 
     def make(
         *,
-        approvers=(APPROVER, APPROVER2, GROUP, REQUESTER),
+        approvers=(APPROVER, APPROVER2, REQUESTER),
+        groups=(GROUP,),
         required=1,
         clock=None,
         registry_url: str | None = None,
@@ -42,7 +43,7 @@ def service_factory(
         client = RegistryClient(
             RegistrySettings(url=registry_url or default_url, timeout=timeout, retries=1)
         )
-        policy = ApproverPolicy(approvers, lambda g: {GROUP: [GROUP_MEMBER]}.get(g, []))
+        policy = ApproverPolicy(approvers, groups, lambda g: {GROUP: [GROUP_MEMBER]}.get(g, []))
         service = DeletionService(
             open_store(database_url),
             client,
