@@ -14,7 +14,7 @@ from bot.slack.commands import (
     UsageError,
     parse_command,
 )
-from bot.slack.paging import PageRef
+from bot.slack.paging import PageKind, PageRef
 
 
 @pytest.mark.parametrize(
@@ -76,9 +76,9 @@ def test_usage_errors(text, fragment, usage):
 
 
 def test_page_ref_round_trip_and_validation():
-    ref = PageRef("tags", 3, "1.*", "library/busybox")
+    ref = PageRef(PageKind.TAGS, 3, "1.*", "library/busybox")
     assert PageRef.decode(ref.encode()) == ref
-    assert PageRef.decode(PageRef("repos", 0).encode()) == PageRef("repos", 0)
+    assert PageRef.decode(PageRef(PageKind.REPOS, 0).encode()) == PageRef(PageKind.REPOS, 0)
     for bad in (
         "",
         "{}",

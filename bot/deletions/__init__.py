@@ -3,20 +3,24 @@ store (SQL). Knows nothing of Slack or Block Kit: front ends pass user IDs in an
 typed results back."""
 
 from .durations import parse_duration
-from .models import AuditEvent, DeletionRequest, Kind, State
+from .models import AuditAction, AuditEvent, DeletionRequest, Kind, State
 from .policy import ApproverPolicy
-from .service import DeletionService, Preview, VoteResult
+from .service import DeletionRefused, DeletionService, NoApprovers, Preview, VoteOutcome, VoteResult
 from .store import DeletionStore, open_store
 
 __all__ = [
     "ApproverPolicy",
+    "AuditAction",
     "AuditEvent",
+    "DeletionRefused",
     "DeletionRequest",
     "DeletionService",
     "DeletionStore",
     "Kind",
+    "NoApprovers",
     "Preview",
     "State",
+    "VoteOutcome",
     "VoteResult",
     "open_store",
     "parse_duration",

@@ -18,7 +18,7 @@ from enum import StrEnum
 from ..registry import ManifestNotFoundError, NotFoundError, RegistryClient, RegistryError
 from ..registry.errors import DeleteDisabledError, PermissionDeniedError
 from ..registry.scan import RepoScan, scan_repository
-from ..registry.untag import PLACEHOLDER_ANNOTATION, remove_tag
+from ..registry.untag import PLACEHOLDER_ANNOTATION, UntagMethod, remove_tag
 from .models import DeletionRequest, Kind
 from .reports import gc_advice
 
@@ -158,7 +158,7 @@ def remove_only_tag(registry: RegistryClient, request: DeletionRequest) -> Outco
     )
     how = (
         "the registry's tag delete"
-        if result.method == "tag-delete"
+        if result.method == UntagMethod.TAG_DELETE
         else "a placeholder manifest, deleted by digest"
     )
     if request.siblings:

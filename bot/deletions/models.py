@@ -34,6 +34,20 @@ class State(StrEnum):
         return self in CLOSED
 
 
+class AuditAction(StrEnum):
+    """What an audit event records."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REFUSED = "refused"  # a vote that did not count
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    EXECUTED = "executed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the deletion's outcome could not be known yet
+
+
 CLOSED = frozenset({State.DELETED, State.FAILED, State.REJECTED, State.EXPIRED, State.CANCELLED})
 
 
@@ -102,5 +116,5 @@ class AuditEvent:
     request_id: str | None
     at: datetime
     actor: str | None
-    event: str
+    event: AuditAction
     detail: str = ""

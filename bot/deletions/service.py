@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from ..registry import (
     Image,
@@ -24,7 +25,7 @@ from ..registry import (
 )
 from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
 from .execution import Abort, Outcome, Verdict, carry_out, verify
-from .models import AuditEvent, DeletionRequest, Kind, State
+from .models import AuditAction, AuditEvent, DeletionRequest, Kind, State
 from .policy import ApproverPolicy
 from .reports import blast_radius
 from .store import DeletionStore
@@ -60,12 +61,28 @@ class Preview:
     image: Image | None = None
 
 
+class VoteOutcome(StrEnum):
+    """What a click (or a recovery) did."""
+
+    REFUSED = "refused"  # the vote does not count (not an approver, the requester...)
+    DUPLICATE = "duplicate"  # this person already approved
+    APPROVED = "approved"  # counted; the quorum is not reached yet
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    CLOSED = "closed"  # the request was already closed
+    DELETED = "deleted"
+    FAILED = "failed"  # carried out, and nothing was deleted
+    UNKNOWN = "unknown"  # carried out, and the registry could not say what happened
+    BUSY = "busy"  # another approval is carrying it out now
+
+
 @dataclass(frozen=True)
 class VoteResult:
-    """What a click did. ``outcome`` is one of: refused, duplicate, approved, rejected,
-    cancelled, expired, closed, deleted, failed, unknown, busy."""
+    """What a click did, the request as it is now, a message for the person who
+    clicked, and the audit events written."""
 
-    outcome: str
+    outcome: VoteOutcome
     request: DeletionRequest
     message: str = ""
     events: list[AuditEvent] = field(default_factory=list)
@@ -294,9 +311,9 @@ class DeletionService:
         return request
 
     def _audit(
-        self, request: DeletionRequest, actor: str | None, event: str, detail: str = ""
+        self, request: DeletionRequest, actor: str | None, action: AuditAction, detail: str = ""
     ) -> AuditEvent:
-        return self.store.audit(request.id, actor, event, detail, self.clock())
+        return self.store.audit(request.id, actor, action, detail, self.clock())
 
     def claim_submit(
         self, request_id: str, user: str, as_untag: bool = False
@@ -339,7 +356,7 @@ class DeletionService:
         )
         request = self._get(request_id)
         return request, [
-            self._audit(request, request.requester, "requested", blast_radius(request))
+            self._audit(request, request.requester, AuditAction.REQUESTED, blast_radius(request))
         ]
 
     def cancel(self, request_id: str, user: str) -> VoteResult:
@@ -362,9 +379,15 @@ class DeletionService:
         if not self.store.transition(
             request_id, from_states, to, closed_by=user, closed_at=self.clock(), outcome=outcome
         ):
-            return VoteResult("closed", self._get(request_id), "This request is already closed.")
+            return VoteResult(
+                VoteOutcome.CLOSED, self._get(request_id), "This request is already closed."
+            )
         request = self._get(request_id)
-        return VoteResult(to.value, request, events=[self._audit(request, user, to.value)])
+        return VoteResult(
+            VoteOutcome(to.value),
+            request,
+            events=[self._audit(request, user, AuditAction(to.value))],
+        )
 
     # -- votes -------------------------------------------------------------------------
     def vote(
@@ -385,14 +408,16 @@ class DeletionService:
             and message != (request.message_channel, request.message_ts)
         ):
             why = "Votes count only on the request's own message, not on a copy elsewhere."
-            event = self._audit(request, user, "refused", f"{attempt}: {why}")
-            return VoteResult("refused", request, why, [event])
+            event = self._audit(request, user, AuditAction.REFUSED, f"{attempt}: {why}")
+            return VoteResult(VoteOutcome.REFUSED, request, why, [event])
         if request.state != State.PENDING:
-            return VoteResult("closed", request, f"This request is already {request.state}.")
+            return VoteResult(
+                VoteOutcome.CLOSED, request, f"This request is already {request.state}."
+            )
         if request.expires_at <= self.clock():
             events = self.expire(request)
             return VoteResult(
-                "expired",
+                VoteOutcome.EXPIRED,
                 self._get(request_id),
                 "This request has expired; it can't be approved any more.",
                 events,
@@ -401,17 +426,19 @@ class DeletionService:
             return self.cancel(request_id, user)
         decision = self.policy.check(user, request)
         if not decision.allowed:
-            event = self._audit(request, user, "refused", f"{attempt}: {decision.reason}")
-            return VoteResult("refused", request, decision.reason, [event])
+            event = self._audit(request, user, AuditAction.REFUSED, f"{attempt}: {decision.reason}")
+            return VoteResult(VoteOutcome.REFUSED, request, decision.reason, [event])
         if not approve:
             self.store.add_vote(request_id, user, False, self.clock())
             return self._close(request_id, [State.PENDING], State.REJECTED, user, "rejected")
         if not self.store.add_vote(request_id, user, True, self.clock()):
-            return VoteResult("duplicate", request, "You have already approved this request.")
-        events = [self._audit(request, user, "approved")]
+            return VoteResult(
+                VoteOutcome.DUPLICATE, request, "You have already approved this request."
+            )
+        events = [self._audit(request, user, AuditAction.APPROVED)]
         approvals = [u for u in self.store.approvals(request_id) if u != request.requester]
         if len(approvals) < request.approvals_required:
-            return VoteResult("approved", self._get(request_id), events=events)
+            return VoteResult(VoteOutcome.APPROVED, self._get(request_id), events=events)
         result = self.execute(request_id)
         return replace(result, events=events + result.events)
 
@@ -424,7 +451,7 @@ class DeletionService:
             request_id, [State.PENDING], State.EXECUTING, claimed_at=claimed
         ):
             return VoteResult(
-                "busy",
+                VoteOutcome.BUSY,
                 self._get(request_id),
                 "Another approval is already carrying out this request.",
             )
@@ -449,8 +476,8 @@ class DeletionService:
         if outcome.verdict == Verdict.UNKNOWN:
             self.store.set_fields(request.id, outcome=outcome.text, claimed_at=None)
             request = self._get(request.id)
-            event = self._audit(request, None, "unknown", outcome.detail)
-            return VoteResult("unknown", request, outcome.text, [event])
+            event = self._audit(request, None, AuditAction.UNKNOWN, outcome.detail)
+            return VoteResult(VoteOutcome.UNKNOWN, request, outcome.text, [event])
         deleted = outcome.verdict == Verdict.DELETED
         if not self.store.transition(
             request.id,
@@ -460,10 +487,14 @@ class DeletionService:
             outcome=outcome.text,
             claimed_at=None,
         ):
-            return VoteResult("closed", self._get(request.id), "This request is already settled.")
+            return VoteResult(
+                VoteOutcome.CLOSED, self._get(request.id), "This request is already settled."
+            )
         request = self._get(request.id)
-        event = self._audit(request, None, "executed" if deleted else "failed", outcome.detail)
-        return VoteResult("deleted" if deleted else "failed", request, outcome.text, [event])
+        action = AuditAction.EXECUTED if deleted else AuditAction.FAILED
+        event = self._audit(request, None, action, outcome.detail)
+        result = VoteOutcome.DELETED if deleted else VoteOutcome.FAILED
+        return VoteResult(result, request, outcome.text, [event])
 
     def recover(self) -> list[VoteResult]:
         """Settle the requests whose execution was interrupted (the process died, or its
@@ -501,7 +532,7 @@ class DeletionService:
             self._audit(
                 request,
                 None,
-                "expired",
+                AuditAction.EXPIRED,
                 f"not approved within {self.ttl} of {request.created_at:%Y-%m-%d %H:%M} UTC",
             )
         ]

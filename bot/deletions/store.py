@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from .models import AuditEvent, DeletionRequest, Kind, State
+from .models import AuditAction, AuditEvent, DeletionRequest, Kind, State
 from .schema import audit_events, migrate, requests, schema_version, votes
 
 DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
@@ -213,7 +213,12 @@ class DeletionStore:
 
     # -- audit -------------------------------------------------------------------------
     def audit(
-        self, request_id: str | None, actor: str | None, event_name: str, detail: str, at: datetime
+        self,
+        request_id: str | None,
+        actor: str | None,
+        action: AuditAction,
+        detail: str,
+        at: datetime,
     ) -> AuditEvent:
         """Append one audit event. The table is only ever inserted into."""
         with self.engine.begin() as conn:
@@ -222,14 +227,14 @@ class DeletionStore:
                     request_id=request_id,
                     at=at,
                     actor=actor,
-                    event=_clean(event_name),
+                    event=action.value,
                     detail=_clean(detail),
                 )
             )
             key = result.inserted_primary_key
             assert key is not None
             new_id = int(key[0])
-        return AuditEvent(new_id, request_id, at, actor, event_name, _clean(detail))
+        return AuditEvent(new_id, request_id, at, actor, action, _clean(detail))
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         """The newest ``limit`` events, newest first."""
@@ -238,7 +243,8 @@ class DeletionStore:
                 select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
             ).all()
         return [
-            AuditEvent(r.id, r.request_id, _utc(r.at), r.actor, r.event, r.detail) for r in rows
+            AuditEvent(r.id, r.request_id, _utc(r.at), r.actor, AuditAction(r.event), r.detail)
+            for r in rows
         ]
 
     def stale_claims(self, states: Iterable[State], before: datetime) -> list[DeletionRequest]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from . import mediatypes as mt
 from .client import RegistryClient
@@ -28,12 +29,17 @@ EMPTY_CONFIG = b"{}"
 PLACEHOLDER_ANNOTATION = "dev.registry-bot.placeholder"
 
 
+class UntagMethod(StrEnum):
+    TAG_DELETE = "tag-delete"  # the registry's own tag DELETE (OCI distribution 1.1)
+    PLACEHOLDER = "placeholder"  # re-pointed at a placeholder, deleted by digest
+
+
 @dataclass(frozen=True)
 class UntagResult:
-    """How the tag went (``tag-delete`` or ``placeholder``), and where each other tag
-    on the image points afterwards (None: it no longer resolves)."""
+    """How the tag went, and where each other tag on the image points afterwards (None:
+    it no longer resolves)."""
 
-    method: str
+    method: UntagMethod
     siblings: dict[str, str | None] = field(default_factory=dict)
 
     def siblings_intact(self, digest: str) -> bool:
@@ -78,9 +84,9 @@ def remove_tag(
             hint=ENABLE_DELETE_HINT,
         )
     if client.delete_tag(repository, tag):
-        method = "tag-delete"
+        method = UntagMethod.TAG_DELETE
     else:
-        method = "placeholder"
+        method = UntagMethod.PLACEHOLDER
         original = client.get_manifest(repository, digest)
         body = _placeholder(client.upload_blob(repository, EMPTY_CONFIG))
         placeholder = client.put_manifest(repository, tag, body, mt.OCI_MANIFEST)

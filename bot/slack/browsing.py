@@ -12,7 +12,7 @@ from ..registry import RegistryError, describe
 from ..registry.browse import repo_page, tag_page
 from .commands import ListRepos, ListTags, Show
 from .context import BotContext
-from .paging import PageRef
+from .paging import PageKind, PageRef
 from .render import Message, render_error, render_image, render_repos, render_tags
 
 TAGS_PER_PAGE = 20
@@ -55,6 +55,6 @@ def run_browse(ctx: BotContext, command: ListRepos | ListTags | Show, page: int 
 
 def run_page(ctx: BotContext, ref: PageRef) -> Message:
     """The listing page a Prev/Next button asks for."""
-    if ref.kind == "repos":
+    if ref.kind == PageKind.REPOS:
         return run_browse(ctx, ListRepos(ref.pattern), ref.page)
     return run_browse(ctx, ListTags(str(ref.repository), ref.pattern), ref.page)

@@ -10,7 +10,7 @@ import threading
 from slack_sdk.errors import SlackApiError
 
 from ..deletions import AuditEvent, DeletionRequest
-from ..deletions.service import DeletionRefused, VoteResult
+from ..deletions.service import DeletionRefused, VoteOutcome, VoteResult
 from ..registry import RegistryError
 from .commands import Audit, Delete, Pending
 from .context import BotContext
@@ -29,6 +29,10 @@ from .render.hints import refusal_text
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0
 PROGRESS_TAGS = 500  # repositories this large get a "checking N tags" note first
+# Outcomes of a click that only the person who clicked hears about, and those that leave
+# the request message as it was.
+TOLD_PRIVATELY = {VoteOutcome.REFUSED, VoteOutcome.DUPLICATE, VoteOutcome.CLOSED, VoteOutcome.BUSY}
+UNCHANGED = {VoteOutcome.REFUSED, VoteOutcome.DUPLICATE, VoteOutcome.BUSY}
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
@@ -228,7 +232,9 @@ def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: st
         return
     post_audit(ctx, result.request, result.events)
     text = (
-        "Cancelled: nothing will be deleted." if result.outcome == "cancelled" else result.message
+        "Cancelled: nothing will be deleted."
+        if result.outcome == VoteOutcome.CANCELLED
+        else result.message
     )
     ctx.responder.send(response_url, render_notice(text), replace_original=True)
 
@@ -251,9 +257,9 @@ def vote(
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
-    if result.outcome in ("refused", "duplicate", "closed", "busy"):
+    if result.outcome in TOLD_PRIVATELY:
         ctx.responder.send(response_url, render_notice(result.message))
-    if result.outcome not in ("refused", "duplicate", "busy"):
+    if result.outcome not in UNCHANGED:
         _update_request(ctx, result.request)
     post_audit(ctx, result.request, result.events)
 

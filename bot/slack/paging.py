@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ..registry import InvalidReferenceError
 from ..registry.reference import validate_repository
@@ -16,17 +17,22 @@ ACTION_PREV = "registry_page_prev"
 ACTION_NEXT = "registry_page_next"
 
 
+class PageKind(StrEnum):
+    REPOS = "repos"
+    TAGS = "tags"
+
+
 @dataclass(frozen=True)
 class PageRef:
-    """A listing page: ``kind`` is "repos" or "tags"."""
+    """A listing page: which listing, which page, its filter and (tags) repository."""
 
-    kind: str
+    kind: PageKind
     page: int
     pattern: str | None = None
     repository: str | None = None
 
     def encode(self) -> str:
-        data = {"k": self.kind, "p": self.page}
+        data: dict[str, str | int] = {"k": self.kind.value, "p": self.page}
         if self.pattern:
             data["f"] = self.pattern
         if self.repository:
@@ -38,17 +44,17 @@ class PageRef:
         """Parse a button value; ValueError when it is not one of ours."""
         try:
             data = json.loads(value)
-            kind, page = data["k"], int(data["p"])
+            kind, page = PageKind(data["k"]), int(data["p"])
             pattern, repository = data.get("f"), data.get("r")
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not a page reference: {exc}") from None
-        if kind not in ("repos", "tags") or page < 0:
+        if page < 0:
             raise ValueError("not a page reference")
         if pattern is not None and (not isinstance(pattern, str) or len(pattern) > MAX_FILTER):
             raise ValueError("bad filter")
-        if kind == "tags":
+        if kind == PageKind.TAGS:
             try:
                 validate_repository(str(repository))
             except InvalidReferenceError as exc:
                 raise ValueError(str(exc)) from None
-        return cls(kind, page, pattern, repository if kind == "tags" else None)
+        return cls(kind, page, pattern, repository if kind == PageKind.TAGS else None)

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 from ...registry import Image, RegistryError
 from ...registry.browse import RepoPage, TagPage
 from ...registry.units import human_size
-from ..paging import ACTION_NEXT, ACTION_PREV, PageRef
+from ..paging import ACTION_NEXT, ACTION_PREV, PageKind, PageRef
 from .common import Message, code, date_with_age, escape, short_digest, truncate
 from .hints import explain
 from .limits import MAX_SECTION_TEXT
@@ -70,8 +70,8 @@ def render_repos(page: RepoPage, registry_url: str) -> Message:
     lines = [f"{page.first_index + i + 1}. {code(name, 260)}" for i, name in enumerate(page.names)]
     if not lines:
         lines = ["No repository matches." if page.pattern else "The registry has no repositories."]
-    prev = PageRef("repos", page.page - 1, page.pattern) if page.has_prev else None
-    next_ = PageRef("repos", page.page + 1, page.pattern) if page.has_next else None
+    prev = PageRef(PageKind.REPOS, page.page - 1, page.pattern) if page.has_prev else None
+    next_ = PageRef(PageKind.REPOS, page.page + 1, page.pattern) if page.has_next else None
     blocks: list[Block] = [
         HeaderBlock(text="Repositories"),
         SectionBlock(text=MarkdownTextObject(text=summary)),
@@ -135,8 +135,16 @@ def render_tags(page: TagPage, registry_url: str, now: datetime) -> Message:
     if not page.tags:
         empty = "No tag matches." if page.pattern else "This repository has no tags."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=empty)))
-    prev = PageRef("tags", page.page - 1, page.pattern, page.repository) if page.has_prev else None
-    next_ = PageRef("tags", page.page + 1, page.pattern, page.repository) if page.has_next else None
+    prev = (
+        PageRef(PageKind.TAGS, page.page - 1, page.pattern, page.repository)
+        if page.has_prev
+        else None
+    )
+    next_ = (
+        PageRef(PageKind.TAGS, page.page + 1, page.pattern, page.repository)
+        if page.has_next
+        else None
+    )
     blocks += _pager(prev, next_)
     text = f"{page.total} {noun} of {page.repository}: " + ", ".join(page.tags)
     return Message(text=text, blocks=blocks)
