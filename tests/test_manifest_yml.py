@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.slack.commands import usage_hint
 from bot.slack.listeners.commands import COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,7 @@ def test_schema_check_can_fail(manifest, schema):
 def test_manifest_matches_the_app(manifest):
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
+    assert command["usage_hint"] == usage_hint()  # every verb, from the command table
     assert command["url"].endswith("/slack/events")
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {

@@ -89,3 +89,19 @@ def test_page_ref_round_trip_and_validation():
     ):
         with pytest.raises(ValueError):
             PageRef.decode(bad)
+
+
+def test_one_table_gives_usage_help_and_parsers():
+    from bot.slack.commands import COMMANDS, spec_for
+    from bot.slack.render.help import usage_lines
+
+    lines = usage_lines()
+    for spec in COMMANDS:
+        assert f"`{spec.usage}`" in lines and spec.summary in lines
+        for word in (spec.verb, *spec.aliases):
+            assert spec_for(word) is spec
+        if "…" not in spec.example:  # every complete example parses to a command
+            parse_command(spec.example_line.removeprefix("/registry "))
+    with pytest.raises(UsageError) as info:
+        parse_command("tags")
+    assert info.value.usage == spec_for("tags").usage

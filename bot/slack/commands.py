@@ -6,6 +6,7 @@ here talks to the registry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..registry import InvalidReferenceError, Reference, parse_reference
@@ -59,18 +60,6 @@ Command = Help | ListRepos | ListTags | Show | Delete | Pending | Audit
 MAX_REASON = 500
 MAX_AUDIT = 50
 
-USAGE = {
-    "repos": "/registry repos [FILTER]",
-    "tags": "/registry tags REPO [FILTER]",
-    "show": "/registry show REPO[:TAG|@DIGEST]",
-    "delete": "/registry delete REPO:TAG|REPO@DIGEST [reason...]",
-    "delete-blob": "/registry delete-blob REPO@DIGEST [reason...]",
-    "untag": "/registry untag REPO:TAG [reason...]",
-    "pending": "/registry pending",
-    "audit": f"/registry audit [N, at most {MAX_AUDIT}]",
-}
-SHOW_ALIASES = ("show", "layers", "inspect")
-
 
 class UsageError(ValueError):
     """The command text is wrong; ``usage`` is the line to show, when one applies."""
@@ -79,6 +68,32 @@ class UsageError(ValueError):
         super().__init__(message)
         self.message = message
         self.usage = usage
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One verb of ``/registry``: the single source of its usage line, its help entry,
+    its part of the manifest's ``usage_hint``, and its parser."""
+
+    verb: str
+    arguments: str  # as the usage line shows them
+    brief: str  # as the manifest's usage_hint shows them
+    summary: str  # one line of help
+    example: str  # what follows the verb in the help's example
+    parse: Callable[[CommandSpec, list[str]], Command]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return f"/registry {self.verb} {self.arguments}".rstrip()
+
+    @property
+    def example_line(self) -> str:
+        return f"/registry {self.verb} {self.example}".rstrip()
+
+    @property
+    def hint(self) -> str:
+        return f"{self.verb} {self.brief}".rstrip()
 
 
 def _pattern(words: list[str], usage: str) -> str | None:
@@ -91,56 +106,42 @@ def _pattern(words: list[str], usage: str) -> str | None:
     return words[0]
 
 
-def parse_command(text: str) -> Command:
-    """The command in ``text`` (what follows ``/registry``)."""
-    words = text.split()
-    if not words or words[0].lower() in ("help", "-h", "--help", "?"):
-        return Help()
-    verb, args = words[0].lower(), words[1:]
-    if verb in ("repos", "repositories", "catalog"):
-        return ListRepos(_pattern(args, USAGE["repos"]))
-    if verb == "tags":
-        if not args:
-            raise UsageError("Name the repository whose tags to list.", USAGE["tags"])
-        repository = args[0]
-        if ":" in repository.rpartition("/")[2] or "@" in repository:
-            raise UsageError(
-                f"`tags` takes a repository name, not an image reference; to see one image "
-                f"use /registry show {repository}.",
-                USAGE["tags"],
-            )
-        try:
-            validate_repository(repository)
-        except InvalidReferenceError as exc:
-            raise UsageError(str(exc), USAGE["tags"]) from None
-        return ListTags(repository, _pattern(args[1:], USAGE["tags"]))
-    if verb in SHOW_ALIASES:
-        if len(args) != 1:
-            raise UsageError(
-                "Name one image, like busybox:1.36 or busybox@sha256:….", USAGE["show"]
-            )
-        try:
-            return Show(parse_reference(args[0]))
-        except InvalidReferenceError as exc:
-            raise UsageError(str(exc), USAGE["show"]) from None
-    if verb in ("delete", "delete-blob", "untag"):
-        return _delete(verb, args)
-    if verb == "pending":
-        if args:
-            raise UsageError("`pending` takes no arguments.", USAGE["pending"])
-        return Pending()
-    if verb == "audit":
-        if len(args) > 1 or (
-            args
-            and not (args[0].isascii() and args[0].isdigit() and 1 <= int(args[0]) <= MAX_AUDIT)
-        ):
-            raise UsageError(f"Give how many events to show, 1 to {MAX_AUDIT}.", USAGE["audit"])
-        return Audit(int(args[0]) if args else 20)
-    raise UsageError(f"Unknown command {verb!r}.")
+def _help(spec: CommandSpec, args: list[str]) -> Command:
+    return Help()
 
 
-def _delete(verb: str, args: list[str]) -> Delete:
-    usage = USAGE[verb]
+def _repos(spec: CommandSpec, args: list[str]) -> Command:
+    return ListRepos(_pattern(args, spec.usage))
+
+
+def _tags(spec: CommandSpec, args: list[str]) -> Command:
+    if not args:
+        raise UsageError("Name the repository whose tags to list.", spec.usage)
+    repository = args[0]
+    if ":" in repository.rpartition("/")[2] or "@" in repository:
+        raise UsageError(
+            f"`tags` takes a repository name, not an image reference; to see one image "
+            f"use /registry show {repository}.",
+            spec.usage,
+        )
+    try:
+        validate_repository(repository)
+    except InvalidReferenceError as exc:
+        raise UsageError(str(exc), spec.usage) from None
+    return ListTags(repository, _pattern(args[1:], spec.usage))
+
+
+def _show(spec: CommandSpec, args: list[str]) -> Command:
+    if len(args) != 1:
+        raise UsageError("Name one image, like busybox:1.36 or busybox@sha256:….", spec.usage)
+    try:
+        return Show(parse_reference(args[0]))
+    except InvalidReferenceError as exc:
+        raise UsageError(str(exc), spec.usage) from None
+
+
+def _delete(spec: CommandSpec, args: list[str]) -> Command:
+    usage, verb = spec.usage, spec.verb
     blob = verb == "delete-blob"
     if not args:
         what = "REPO@DIGEST" if blob else "REPO:TAG or REPO@DIGEST"
@@ -163,3 +164,102 @@ def _delete(verb: str, args: list[str]) -> Delete:
     if len(reason) > MAX_REASON:
         raise UsageError(f"The reason is longer than {MAX_REASON} characters.", usage)
     return Delete(ref, reason, blob, untag=verb == "untag")
+
+
+def _pending(spec: CommandSpec, args: list[str]) -> Command:
+    if args:
+        raise UsageError("`pending` takes no arguments.", spec.usage)
+    return Pending()
+
+
+def _audit(spec: CommandSpec, args: list[str]) -> Command:
+    if len(args) > 1 or (
+        args and not (args[0].isascii() and args[0].isdigit() and 1 <= int(args[0]) <= MAX_AUDIT)
+    ):
+        raise UsageError(f"Give how many events to show, 1 to {MAX_AUDIT}.", spec.usage)
+    return Audit(int(args[0]) if args else 20)
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "repos",
+        "[FILTER]",
+        "[FILTER]",
+        "List repositories.",
+        "team-a/*",
+        _repos,
+        aliases=("repositories", "catalog"),
+    ),
+    CommandSpec(
+        "tags",
+        "REPO [FILTER]",
+        "REPO [FILTER]",
+        "List tags with digest, size, age, platforms and tags sharing an image.",
+        "busybox 1.3*",
+        _tags,
+    ),
+    CommandSpec(
+        "show",
+        "REPO[:TAG|@DIGEST]",
+        "REF",
+        "One image in detail: platforms, layers, labels (also `layers`, `inspect`).",
+        "busybox:1.36",
+        _show,
+        aliases=("layers", "inspect"),
+    ),
+    CommandSpec(
+        "delete",
+        "REPO:TAG|REPO@DIGEST [reason...]",
+        "REF [reason]",
+        "Ask to delete an image (every tag on its digest goes too); approvers decide.",
+        "busybox:1.35 superseded by 1.36",
+        _delete,
+    ),
+    CommandSpec(
+        "untag",
+        "REPO:TAG [reason...]",
+        "REPO:TAG [reason]",
+        "Ask to remove one tag only; the other tags on the image keep working.",
+        "busybox:rc-1 wrong build",
+        _delete,
+    ),
+    CommandSpec(
+        "delete-blob",
+        "REPO@DIGEST [reason...]",
+        "REPO@DIGEST [reason]",
+        "Ask to delete one blob (a layer or config) that no tag uses.",
+        "busybox@sha256:… orphaned layer",
+        _delete,
+    ),
+    CommandSpec("pending", "", "", "Deletion requests waiting for approval.", "", _pending),
+    CommandSpec(
+        "audit",
+        f"[N, at most {MAX_AUDIT}]",
+        "[N]",
+        "The last N audit events.",
+        "20",
+        _audit,
+    ),
+    CommandSpec("help", "", "", "This message.", "", _help, aliases=("-h", "--help", "?")),
+)
+_BY_WORD = {word: spec for spec in COMMANDS for word in (spec.verb, *spec.aliases)}
+
+
+def spec_for(verb: str) -> CommandSpec:
+    return _BY_WORD[verb]
+
+
+def usage_hint() -> str:
+    """What manifest.yml's ``usage_hint`` must say: every verb, briefly."""
+    return " | ".join(spec.hint for spec in COMMANDS)
+
+
+def parse_command(text: str) -> Command:
+    """The command in ``text`` (what follows ``/registry``); an empty text is help."""
+    words = text.split()
+    if not words:
+        return Help()
+    spec = _BY_WORD.get(words[0].lower())
+    if spec is None:
+        raise UsageError(f"Unknown command {words[0].lower()!r}.")
+    return spec.parse(spec, words[1:])
