@@ -73,7 +73,7 @@ def test_a_blob_used_again_after_the_request_is_kept(make_service, client, count
         parse_reference(f"flt3/app{SUFFIX()}@{orphan}"), "", REQUESTER, "C1"
     )
     service.claim_submit(preview.request.id, REQUESTER)
-    service.submitted(preview.request.id, "C1", "1.1")
+    service.submitted(preview.request.id)
     push_image(client, f"flt3/app{SUFFIX()}", ["v2"], layers=[layer])  # now it is used
     result = service.vote(preview.request.id, APPROVER, True)
     assert result.outcome == "failed" and "in use again" in result.message
@@ -287,17 +287,15 @@ def test_a_read_only_database_is_found_at_start(database_url):
         check_database(read_only)
 
 
-def test_a_vote_on_a_copy_of_the_request_is_refused_and_audited(make_service, client, counting):
+def test_a_vote_refused_by_the_front_end_is_audited(make_service, client, counting):
     push_image(client, f"flt15/app{SUFFIX()}", ["v1"])
     service = make_service()
     request = open_request(service, f"flt15/app{SUFFIX()}:v1", channel="C0CHAN01")
-    copy = ("C0OTHER1", request.message_ts)
-    result = service.vote(request.id, APPROVER, True, message=copy)
-    assert result.outcome == "refused" and "own message" in result.message
+    result = service.refuse(request.id, APPROVER, "approve", "not on the request's message")
+    assert result.outcome == "refused" and result.message == "not on the request's message"
     assert [e.event for e in result.events] == ["refused"]
-    assert deletes(counting) == 0
-    own = (request.message_channel, request.message_ts)
-    assert service.vote(request.id, APPROVER, True, message=own).outcome == "deleted"
+    assert "approve: not on the request's message" in service.recent_audit(1)[0].detail
+    assert service.store.get(request.id).state == State.PENDING and deletes(counting) == 0
 
 
 def test_blob_deletes_that_answer_500_after_deleting_count_as_deleted(
@@ -310,7 +308,7 @@ def test_blob_deletes_that_answer_500_after_deleting_count_as_deleted(
         parse_reference(f"flt16/app{SUFFIX()}@{orphan}"), "", REQUESTER, "C1"
     )
     service.claim_submit(preview.request.id, REQUESTER)
-    service.submitted(preview.request.id, "C1", "1.1")
+    service.submitted(preview.request.id)
     counting.after = lambda m, p, status: (500, {}, b"") if m == "DELETE" else None
     result = service.vote(preview.request.id, APPROVER, True)
     assert result.outcome == "deleted" and "Deleted 1 blob" in result.message

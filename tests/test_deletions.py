@@ -223,7 +223,7 @@ def test_blob_request(make_service, client, counting):
     preview = service.preview_blob(parse_reference(f"del11/app@{orphan}"), "", REQUESTER, "C1")
     assert preview.request.size == 850
     service.claim_submit(preview.request.id, REQUESTER)
-    service.submitted(preview.request.id, "C1", "1.1")
+    service.submitted(preview.request.id)
     assert service.vote(preview.request.id, APPROVER, True).outcome == "deleted"
     assert ("DELETE", f"/v2/del11/app/blobs/{orphan}") in counting.log
     assert not client.blob_exists("del11/app", orphan)

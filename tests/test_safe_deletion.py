@@ -40,7 +40,7 @@ def service_for(tmp_path):
 
 def approve(service, request_id, *, untag=False):
     assert service.claim_submit(request_id, REQUESTER, as_untag=untag) is not None
-    service.submitted(request_id, "C1", "1.1")
+    service.submitted(request_id)
     return service.vote(request_id, APPROVER, True)
 
 
@@ -179,7 +179,7 @@ def test_signature_tags_are_in_the_blast_radius_and_the_audit(service_for, regis
     request = preview(service, "safe/signed:1.0")
     assert request.referrers == (f"tag {sig_tag}",)
     service.claim_submit(request.id, REQUESTER)
-    _, events = service.submitted(request.id, "C1", "1.1")
+    _, events = service.submitted(request.id)
     assert f"referred to by tag {sig_tag}" in events[0].detail
     assert "frees about" in events[0].detail and "manifest safe/signed:1.0" in events[0].detail
 

@@ -70,10 +70,6 @@ class DeletionRequest:
     siblings: tuple[str, ...] = ()
     size: int | None = None
     platforms: tuple[str, ...] = ()
-    message_channel: str | None = None
-    message_ts: str | None = None
-    audit_channel: str | None = None
-    audit_ts: str | None = None
     closed_by: str | None = None
     closed_at: datetime | None = None
     outcome: str = ""

@@ -56,6 +56,8 @@ requests = Table(
     Column("siblings", Text, nullable=False, default="[]"),
     Column("size", BigInteger),
     Column("platforms", Text, nullable=False, default="[]"),
+    # Unused since the front end keeps where a request shows (its own table); kept
+    # because shipped databases have them (the front end carries their values over).
     Column("message_channel", String(32)),
     Column("message_ts", String(32)),
     Column("audit_channel", String(32)),

@@ -1,7 +1,7 @@
 """The deletion workflow: preview (pin the digest), submit, vote, execute, expire.
 
 Every step is a compare-and-set in the store and leaves an audit event; each method
-returns the events it wrote, so a front end can mirror them (a Slack thread, a log).
+returns the events it wrote, so a front end can mirror them (a chat thread, a log).
 What is deleted always comes from the stored request, never from what a caller passes.
 """
 
@@ -342,18 +342,9 @@ class DeletionService:
         """Posting the request failed: back to draft, so it can be tried again."""
         self.store.transition(request_id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
 
-    def submitted(
-        self, request_id: str, channel: str, ts: str
-    ) -> tuple[DeletionRequest, list[AuditEvent]]:
-        """The request message is posted: open it for votes."""
-        self.store.transition(
-            request_id,
-            [State.SUBMITTING],
-            State.PENDING,
-            message_channel=channel,
-            message_ts=ts,
-            claimed_at=None,
-        )
+    def submitted(self, request_id: str) -> tuple[DeletionRequest, list[AuditEvent]]:
+        """The request is in front of the approvers: open it for votes."""
+        self.store.transition(request_id, [State.SUBMITTING], State.PENDING, claimed_at=None)
         request = self._get(request_id)
         return request, [
             self._audit(request, request.requester, AuditAction.REQUESTED, blast_radius(request))
@@ -390,26 +381,17 @@ class DeletionService:
         )
 
     # -- votes -------------------------------------------------------------------------
-    def vote(
-        self,
-        request_id: str,
-        user: str,
-        approve: bool,
-        message: tuple[str, str] | None = None,
-    ) -> VoteResult:
-        """A click on Approve or Reject, by ``user`` (from the verified request).
-        ``message`` is where the click happened (the front end's channel and message
-        IDs): a vote counts only on the request's own message, never on a copy."""
+    def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
+        """A vote the front end refused before counting it (a click on a copy of the
+        request, say): the refusal is audited like any other."""
+        request = self._get(request_id)
+        event = self._audit(request, user, AuditAction.REFUSED, f"{attempt}: {why}")
+        return VoteResult(VoteOutcome.REFUSED, request, why, [event])
+
+    def vote(self, request_id: str, user: str, approve: bool) -> VoteResult:
+        """A click on Approve or Reject, by ``user`` (from the verified request)."""
         request = self._get(request_id)
         attempt = "approve" if approve else "reject"
-        if (
-            message is not None
-            and request.message_ts
-            and message != (request.message_channel, request.message_ts)
-        ):
-            why = "Votes count only on the request's own message, not on a copy elsewhere."
-            event = self._audit(request, user, AuditAction.REFUSED, f"{attempt}: {why}")
-            return VoteResult(VoteOutcome.REFUSED, request, why, [event])
         if request.state != State.PENDING:
             return VoteResult(
                 VoteOutcome.CLOSED, request, f"This request is already {request.state}."

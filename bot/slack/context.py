@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 
 from ..deletions import DeletionService
 from ..registry import RegistryClient
+from .messages import SlackMessages
 from .render.errors import render_internal_error
 from .web import Responder
 
@@ -42,6 +43,7 @@ class BotContext:
     pool: ThreadPoolExecutor = field(default_factory=_pool)
     web: WebClient | None = None
     deletions: DeletionService | None = None
+    messages: SlackMessages | None = None
     approvers: list[str] = field(default_factory=list)
     approval_channel: str | None = None
     audit_channel: str | None = None

@@ -14,6 +14,7 @@ from ..deletions.service import DeletionRefused, VoteOutcome, VoteResult
 from ..registry import RegistryError
 from .commands import Audit, Delete, Pending
 from .context import BotContext
+from .messages import MessageRef, MessageRole
 from .render import Message, render_error
 from .render.deletions import (
     render_audit_event,
@@ -46,14 +47,19 @@ def _post(ctx: BotContext, channel: str, message: Message, thread_ts: str | None
     return str(response["ts"])
 
 
+def _where(ctx: BotContext, request_id: str, role: MessageRole) -> MessageRef | None:
+    return ctx.messages.get(request_id, role) if ctx.messages is not None else None
+
+
 def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
     """Redraw the request message (votes, or the outcome without buttons)."""
-    if not (ctx.web and request.message_channel and request.message_ts):
+    where = _where(ctx, request.id, MessageRole.REQUEST)
+    if not (ctx.web and where):
         return
     try:
         ctx.web.chat_update(
-            channel=request.message_channel,
-            ts=request.message_ts,
+            channel=where.channel,
+            ts=where.ts,
             **render_request(request, ctx.approvers).to_dict(),
         )
     except SlackApiError as exc:
@@ -62,11 +68,12 @@ def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
 
 def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEvent]) -> None:
     """Mirror audit events (already stored) into the request's audit thread."""
-    if not (ctx.web and request.audit_channel and request.audit_ts):
+    where = _where(ctx, request.id, MessageRole.AUDIT)
+    if not (ctx.web and where):
         return
     for event in events:
         try:
-            _post(ctx, request.audit_channel, render_audit_event(event), request.audit_ts)
+            _post(ctx, where.channel, render_audit_event(event), where.ts)
         except SlackApiError as exc:
             log.error(
                 "could not post audit event %s of request %s: %s",
@@ -183,16 +190,18 @@ def submit(
             text = f"Slack refused to post the request ({error}); nothing was requested."
         ctx.responder.send(response_url, render_notice(text))
         return
-    request, events = service.submitted(request_id, channel, ts)
-    if ctx.audit_channel:
+    assert ctx.messages is not None
+    ctx.messages.put(request_id, MessageRole.REQUEST, MessageRef(channel, ts))
+    request, events = service.submitted(request_id)
+    audit = MessageRef(channel, ts)  # the audit thread: under the request message...
+    if ctx.audit_channel:  # ...or under a message of its own in AUDIT_CHANNEL
         try:
-            audit_ts = _post(ctx, ctx.audit_channel, render_audit_parent(request))
-            service.store.set_fields(request_id, audit_channel=ctx.audit_channel, audit_ts=audit_ts)
+            audit = MessageRef(
+                ctx.audit_channel, _post(ctx, ctx.audit_channel, render_audit_parent(request))
+            )
         except SlackApiError as exc:
             log.error("could not post to AUDIT_CHANNEL: %s", _slack_error(exc))
-    else:
-        service.store.set_fields(request_id, audit_channel=channel, audit_ts=ts)
-    request = service.store.get(request_id) or request
+    ctx.messages.put(request_id, MessageRole.AUDIT, audit)
     post_audit(ctx, request, events)
     ctx.responder.send(
         response_url,
@@ -252,8 +261,17 @@ def vote(
     message."""
     service = ctx.deletions
     assert service is not None
+    own = _where(ctx, request_id, MessageRole.REQUEST)
     try:
-        result: VoteResult = service.vote(request_id, user, approve, clicked)
+        if own is not None and clicked is not None and clicked != (own.channel, own.ts):
+            result: VoteResult = service.refuse(
+                request_id,
+                user,
+                "approve" if approve else "reject",
+                "Votes count only on the request's own message, not on a copy elsewhere.",
+            )
+        else:
+            result = service.vote(request_id, user, approve)
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return

@@ -20,6 +20,7 @@ from ..registry import RegistryClient
 from .app import build_app
 from .context import BotContext
 from .deleting import start_sweeper
+from .messages import SlackMessages
 from .web import web_client
 
 log = logging.getLogger(__name__)
@@ -128,15 +129,17 @@ def _context(settings: Settings) -> BotContext:
         protected=d.protected_tags,
         lease=d.execution_lease,
     )
+    messages = SlackMessages(service.store.engine)
+    messages.ensure_schema()
     ctx = BotContext(
         registry=registry,
         web=web,
         deletions=service,
+        messages=messages,
         approvers=list(d.approvers),
         approval_channel=d.approval_channel,
         audit_channel=d.audit_channel,
     )
-    # Sweep often enough that a short APPROVAL_TTL expires on time.
     # Sweep often enough that a short APPROVAL_TTL expires on time, and an interrupted
     # execution is settled soon after its lease runs out.
     often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)

@@ -71,7 +71,7 @@ def open_request(service, ref: str, reason="cleanup", channel="C0CHAN01") -> Del
     preview = service.preview_manifest(parse_reference(ref), reason, REQUESTER, channel)
     claimed = service.claim_submit(preview.request.id, REQUESTER)
     assert claimed is not None and claimed.state == State.SUBMITTING
-    request, events = service.submitted(preview.request.id, channel, "1700000000.000100")
+    request, events = service.submitted(preview.request.id)
     assert request.state == State.PENDING and [e.event for e in events] == ["requested"]
     return request
 

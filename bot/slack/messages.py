@@ -1,0 +1,96 @@
+"""Where each deletion request shows in Slack: its request message and its audit thread,
+as (channel, ts) coordinates in a table of the Slack layer's own, ``slack_messages``,
+in the same database as the deletion store. The deletion workflow knows nothing of
+them.
+
+``SlackMessages.ensure_schema`` creates the table at start and carries over the
+coordinates that older versions kept in ``deletion_requests`` (idempotent, safe when
+several replicas start at once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+log = logging.getLogger(__name__)
+
+
+class MessageRole(StrEnum):
+    REQUEST = "request"  # the message with the votes and the outcome
+    AUDIT = "audit"  # the message whose thread holds the audit trail
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    channel: str
+    ts: str
+
+
+metadata = MetaData()
+slack_messages = Table(
+    "slack_messages",
+    metadata,
+    Column("request_id", String(32), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+)
+
+# Where versions before this table kept the coordinates.
+_LEGACY = {
+    MessageRole.REQUEST: ("message_channel", "message_ts"),
+    MessageRole.AUDIT: ("audit_channel", "audit_ts"),
+}
+
+
+class SlackMessages:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ensure_schema(self) -> None:
+        with contextlib.suppress(IntegrityError, OperationalError, ProgrammingError):
+            metadata.create_all(self.engine, tables=[slack_messages])
+        columns = {c["name"] for c in inspect(self.engine).get_columns("deletion_requests")}
+        for role, (channel, ts) in _LEGACY.items():
+            if {channel, ts} <= columns:
+                self._carry_over(role, channel, ts)
+
+    def _carry_over(self, role: MessageRole, channel: str, ts: str) -> None:
+        statement = text(
+            f"INSERT INTO slack_messages (request_id, role, channel, ts) "
+            f"SELECT id, :role, {channel}, {ts} FROM deletion_requests "
+            f"WHERE {ts} IS NOT NULL AND {channel} IS NOT NULL AND id NOT IN "
+            "(SELECT request_id FROM slack_messages WHERE role = :same_role)"
+        )
+        try:
+            with self.engine.begin() as conn:
+                values = {"role": role.value, "same_role": role.value}
+                moved = conn.execute(statement, values).rowcount
+            if moved:
+                log.info("carried over %d %s message coordinates", moved, role.value)
+        except IntegrityError:  # another replica did it at the same moment
+            pass
+
+    def put(self, request_id: str, role: MessageRole, ref: MessageRef) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                slack_messages.insert().values(
+                    request_id=request_id, role=role.value, channel=ref.channel, ts=ref.ts
+                )
+            )
+
+    def get(self, request_id: str, role: MessageRole) -> MessageRef | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(slack_messages.c.channel, slack_messages.c.ts).where(
+                    slack_messages.c.request_id == request_id,
+                    slack_messages.c.role == role.value,
+                )
+            ).first()
+        return MessageRef(row.channel, row.ts) if row else None
