@@ -25,12 +25,12 @@ import uuid
 from pathlib import Path
 
 from bot.registry import RegistryClient, RegistrySettings
-from tests.support.bot_process import BotProcess
-from tests.support.images import add_tags_on_disk, push_image
-from tests.support.proxy import RegistryProxy
-from tests.support.registry_server import RegistryServer
-from tests.support.slack_requests import SIGNING_SECRET, command_body, post_signed, sign
-from tests.support.slack_standin import SlackStandIn
+from testkit.bot_process import BotProcess
+from testkit.images import add_tags_on_disk, push_image
+from testkit.proxy import RegistryProxy
+from testkit.registry_server import RegistryServer
+from testkit.slack_requests import SIGNING_SECRET, command_body, post_signed, sign
+from testkit.slack_standin import SlackStandIn
 
 BIG_TAGS = 100_000
 LISTINGS = 100

@@ -19,9 +19,9 @@ import sys
 import time
 
 from bot.registry import RegistryClient, RegistrySettings, describe_tags
-from tests.support.images import add_tags_on_disk, push_image, push_index
-from tests.support.proxy import RegistryProxy
-from tests.support.registry_server import RegistryServer
+from testkit.images import add_tags_on_disk, push_image, push_index
+from testkit.proxy import RegistryProxy
+from testkit.registry_server import RegistryServer
 
 DELAY = 0.060
 ROUNDS = 5

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from bot.registry import RegistryClient, RegistrySettings
-from tests.support.deletions import service_factory
-from tests.support.proxy import RegistryProxy
-from tests.support.registry_server import RegistryServer, TokenAuthConfig
-from tests.support.token_server import ISSUER, SERVICE, TokenServer
+from testkit.deletions import service_factory
+from testkit.proxy import RegistryProxy
+from testkit.registry_server import RegistryServer, TokenAuthConfig
+from testkit.token_server import ISSUER, SERVICE, TokenServer
 
 BASIC_USER, BASIC_PASSWORD = "alice", "s3cret-Basic-pw"
 TOKEN_USERS = {"admin": "admin-Token-pw", "reader": "reader-Token-pw"}
@@ -135,7 +135,7 @@ def counting(registry: RegistryServer) -> Iterator[RegistryProxy]:
 @pytest.fixture
 def make_service(database_url: str, counting: RegistryProxy) -> Iterator:
     """``make_service(**options)``: a DeletionService on a fresh database, talking to
-    the registry through ``counting`` (see tests.support.deletions)."""
+    the registry through ``counting`` (see testkit.deletions)."""
     make, close = service_factory(database_url, counting.url)
     yield make
     close()

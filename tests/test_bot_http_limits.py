@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from tests.support.bot_process import BotProcess
-from tests.support.slack_standin import SlackStandIn
+from testkit.bot_process import BotProcess
+from testkit.slack_standin import SlackStandIn
 
 pytestmark = pytest.mark.bot
 

@@ -4,7 +4,7 @@ import random
 
 from bot.registry import Image
 from bot.registry.browse import repo_page, sort_tags, tag_page
-from tests.support.images import push_image
+from testkit.images import push_image
 
 
 def test_sort_tags_named_then_versions_descending_then_artifacts():

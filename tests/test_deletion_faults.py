@@ -16,8 +16,8 @@ from bot.deletions import State
 from bot.registry import parse_reference
 from bot.slack import deleting
 from bot.slack.context import BotContext
-from tests.support.deletions import APPROVER, REQUESTER, Clock, deletes, open_request
-from tests.support.images import push_image
+from testkit.deletions import APPROVER, REQUESTER, Clock, deletes, open_request
+from testkit.images import push_image
 
 MANIFEST_HEAD = "/manifests/sha256:"
 _names = {"suffix": ""}

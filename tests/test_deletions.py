@@ -11,7 +11,7 @@ import pytest
 from bot.deletions import State
 from bot.deletions.service import DeletionRefused, NoApprovers
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
-from tests.support.deletions import (
+from testkit.deletions import (
     APPROVER,
     APPROVER2,
     GROUP_MEMBER,
@@ -21,7 +21,7 @@ from tests.support.deletions import (
     deletes,
     open_request,
 )
-from tests.support.images import push_image, push_index
+from testkit.images import push_image, push_index
 
 
 def test_preview_pins_digest_and_lists_every_sibling(make_service, client):

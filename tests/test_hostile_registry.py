@@ -24,7 +24,7 @@ from bot.registry import (
 )
 from bot.registry import mediatypes as mt
 from bot.registry.errors import DigestMismatchError
-from tests.support.hostile import HostileServer, Reply
+from testkit.hostile import HostileServer, Reply
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,8 +8,8 @@ from bot.registry import (
     DeleteDisabledError,
     ManifestNotFoundError,
 )
-from tests.support.images import push_image
-from tests.support.proxy import RegistryProxy
+from testkit.images import push_image
+from testkit.proxy import RegistryProxy
 
 
 def test_delete_manifest_by_digest_removes_every_tag_on_it(client):

@@ -4,9 +4,9 @@ import pytest
 
 from bot.registry import CatalogNotAllowedError, RepositoryNotFoundError, filter_names
 from bot.slack.render.hints import explain
-from tests.support.images import add_repositories_on_disk, add_tags_on_disk, push_image
-from tests.support.proxy import RegistryProxy
-from tests.support.registry_server import RegistryServer
+from testkit.images import add_repositories_on_disk, add_tags_on_disk, push_image
+from testkit.proxy import RegistryProxy
+from testkit.registry_server import RegistryServer
 
 pytestmark = pytest.mark.registry
 

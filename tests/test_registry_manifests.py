@@ -7,8 +7,8 @@ import pytest
 
 from bot.registry import ManifestNotFoundError, describe, describe_tags
 from bot.registry import mediatypes as mt
-from tests.support.images import push_image, push_index
-from tests.support.proxy import RegistryProxy
+from testkit.images import mount_blob, push_image, push_index
+from testkit.proxy import RegistryProxy
 
 
 @pytest.mark.parametrize("oci", [False, True])
@@ -167,10 +167,10 @@ def test_manifest_content_is_verified_against_its_digest(client, registry, make_
 def test_cross_repository_mount_and_push(client):
     source = push_image(client, "mount/source", ["v1"])
     for digest, _ in [*source.layers, source.config]:
-        assert client.mount_blob("mount/target", digest, "mount/source") is True
+        assert mount_blob(client, "mount/target", digest, "mount/source") is True
         assert client.blob_exists("mount/target", digest)
     client.put_manifest("mount/target", "v1", source.body, source.media_type)
     image = describe(client, "mount/target", "v1")
     assert image.digest == source.digest and image.size == source.size
     # A blob the source does not have is not mounted: the registry starts an upload instead.
-    assert client.mount_blob("mount/target", "sha256:" + "e" * 64, "mount/source") is False
+    assert mount_blob(client, "mount/target", "sha256:" + "e" * 64, "mount/source") is False

@@ -12,9 +12,9 @@ from bot.registry import (
     RegistryTimeoutError,
     RegistryUnreachableError,
 )
-from tests.support.images import push_image
-from tests.support.proxy import RegistryProxy
-from tests.support.registry_server import free_port
+from testkit.images import push_image
+from testkit.proxy import RegistryProxy
+from testkit.registry_server import free_port
 
 
 def test_connection_refused(make_client):

@@ -6,8 +6,8 @@ import pytest
 from bot.registry import DeleteDisabledError, ManifestNotFoundError, RegistryResponseError
 from bot.registry.scan import artifact_tags_for, scan_repository
 from bot.registry.untag import remove_tag
-from tests.support.images import push_image, push_index
-from tests.support.proxy import RegistryProxy
+from testkit.images import push_image, push_index
+from testkit.proxy import RegistryProxy
 
 
 def test_untag_keeps_the_siblings(client):
@@ -65,7 +65,7 @@ def test_scan_blast_radius_and_reclaimable_size(client, registry, make_client):
 def test_scan_costs_heads_and_one_get_per_distinct_manifest(client, registry, make_client):
     """500 tags over 30 images: one tag list, 500 HEADs, 30 manifest GETs, and no GET at
     all once the manifests are cached."""
-    from tests.support.images import add_tags_on_disk
+    from testkit.images import add_tags_on_disk
 
     images = [push_image(client, "scan/many", [f"img{i}"]) for i in range(30)]
     for i, image in enumerate(images):

@@ -6,8 +6,8 @@ import pytest
 
 from bot.registry import RegistryUnreachableError, Unreachable
 from bot.slack.render.hints import explain
-from tests.support.registry_server import RegistryServer
-from tests.support.tls import make_ca_and_server_cert
+from testkit.registry_server import RegistryServer
+from testkit.tls import make_ca_and_server_cert
 
 pytestmark = pytest.mark.registry
 

@@ -12,8 +12,8 @@ from bot.deletions import ApproverPolicy, DeletionService, Kind, State, open_sto
 from bot.deletions.service import DeletionRefused
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from bot.registry.manifest import sha256_digest
-from tests.support.images import push_image, push_index
-from tests.support.proxy import RegistryProxy
+from testkit.images import push_image, push_index
+from testkit.proxy import RegistryProxy
 
 REQUESTER, APPROVER = "UREQUEST1", "UAPPROVE1"
 

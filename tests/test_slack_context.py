@@ -2,7 +2,7 @@
 
 from bot.registry import RegistryClient, RegistrySettings
 from bot.slack.context import BotContext
-from tests.support.slack_standin import SlackStandIn
+from testkit.slack_standin import SlackStandIn
 
 
 def test_a_crash_in_background_work_is_answered():

@@ -11,11 +11,11 @@ import uuid
 import pytest
 
 from bot.slack.render import check_message
-from tests.support.bot_process import BotProcess
-from tests.support.images import push_image
-from tests.support.proxy import RegistryProxy
-from tests.support.slack_requests import action_body, command_body, post_signed
-from tests.support.slack_standin import SlackStandIn
+from testkit.bot_process import BotProcess
+from testkit.images import push_image
+from testkit.proxy import RegistryProxy
+from testkit.slack_requests import action_body, command_body, post_signed
+from testkit.slack_standin import SlackStandIn
 
 pytestmark = pytest.mark.bot
 
@@ -401,7 +401,7 @@ def test_protected_tags_and_blobs_in_use_are_refused(start_bot, standin, client)
 
 
 def test_large_repository_preview_says_it_is_working(start_bot, standin, client, registry):
-    from tests.support.images import add_tags_on_disk
+    from testkit.images import add_tags_on_disk
 
     pushed = push_image(client, "ssafe/big", ["keep"])
     add_tags_on_disk(registry.storage, "ssafe/big", pushed.digest, [f"t{i}" for i in range(600)])

@@ -10,12 +10,12 @@ import uuid
 import pytest
 
 from bot.slack.render import check_message
-from tests.support.bot_process import BotProcess
-from tests.support.images import add_repositories_on_disk, push_image, push_index
-from tests.support.proxy import RegistryProxy
-from tests.support.registry_server import RegistryServer, free_port
-from tests.support.slack_requests import action_body, command_body, post_signed
-from tests.support.slack_standin import SlackStandIn
+from testkit.bot_process import BotProcess
+from testkit.images import add_repositories_on_disk, push_image, push_index
+from testkit.proxy import RegistryProxy
+from testkit.registry_server import RegistryServer, free_port
+from testkit.slack_requests import action_body, command_body, post_signed
+from testkit.slack_standin import SlackStandIn
 
 pytestmark = pytest.mark.bot
 

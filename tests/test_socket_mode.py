@@ -12,10 +12,10 @@ import uuid
 import pytest
 from websockets.sync.server import serve
 
-from tests.support.bot_process import BotProcess
-from tests.support.images import push_image
-from tests.support.slack_requests import command_fields
-from tests.support.slack_standin import SlackStandIn
+from testkit.bot_process import BotProcess
+from testkit.images import push_image
+from testkit.slack_requests import command_fields
+from testkit.slack_standin import SlackStandIn
 
 pytestmark = pytest.mark.bot
 

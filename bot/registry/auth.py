@@ -72,7 +72,6 @@ class RegistryAuth(httpx.Auth):
         self._tokens: dict[str, _Token] = {}
         self._realm: dict[str, str] | None = None  # realm and service, once challenged
         self._use_basic = False
-        self.token_requests = 0
 
     # -- token cache -------------------------------------------------------------------
     def _cached(self, scope: str | None) -> str | None:
@@ -156,7 +155,6 @@ class RegistryAuth(httpx.Auth):
             return
         wanted = params.get("scope") or scope
         self._realm = {"realm": params["realm"], "service": params.get("service", "")}
-        self.token_requests += 1
         token_response = yield self._token_request(params, wanted)
         token, ttl = self._read_token(token_response, params["realm"], wanted)
         if scope:

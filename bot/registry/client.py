@@ -633,20 +633,6 @@ class RegistryClient:
         )
         return digest
 
-    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
-        """Cross-repository mount; True when mounted (201), False when the registry
-        started an upload instead (202)."""
-        validate_repository(repository)
-        response = self.request(
-            "POST",
-            f"v2/{repository}/blobs/uploads/",
-            action="mount blob into",
-            target=f"{repository}@{digest}",
-            ok=(201, 202),
-            params={"mount": digest, "from": from_repository},
-        )
-        return response.status_code == 201
-
     def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         """PUT a manifest under a tag or digest; returns its digest."""
         validate_repository(repository)

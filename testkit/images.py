@@ -189,3 +189,17 @@ def add_repositories_on_disk(storage_root, names) -> None:
     for name in names:
         (base / name / "_manifests" / "tags").mkdir(parents=True, exist_ok=True)
         (base / name / "_layers").mkdir(parents=True, exist_ok=True)
+
+
+def mount_blob(client: RegistryClient, repository: str, digest: str, from_repository: str) -> bool:
+    """Cross-repository mount; True when mounted (201), False when the registry started
+    an upload instead (202)."""
+    response = client.request(
+        "POST",
+        f"v2/{repository}/blobs/uploads/",
+        action="mount blob into",
+        target=f"{repository}@{digest}",
+        ok=(201, 202),
+        params={"mount": digest, "from": from_repository},
+    )
+    return response.status_code == 201

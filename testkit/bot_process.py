@@ -15,7 +15,7 @@ import httpx
 from .registry_server import free_port
 from .slack_requests import SIGNING_SECRET
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class BotProcess:

@@ -1,1 +1,0 @@
-"""Test support: a real registry process, a token server, image builders, proxies."""
