@@ -3,7 +3,7 @@ store (SQL). Knows nothing of Slack or Block Kit: front ends pass user IDs in an
 typed results back."""
 
 from .durations import parse_duration
-from .models import AuditAction, AuditEvent, DeletionRequest, Kind, State
+from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
 from .policy import ApproverPolicy
 from .service import DeletionRefused, DeletionService, NoApprovers, Preview, VoteOutcome, VoteResult
 from .store import DeletionStore, open_store
@@ -18,6 +18,7 @@ __all__ = [
     "DeletionStore",
     "Kind",
     "NoApprovers",
+    "PlatformChild",
     "Preview",
     "State",
     "VoteOutcome",

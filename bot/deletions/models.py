@@ -52,6 +52,14 @@ CLOSED = frozenset({State.DELETED, State.FAILED, State.REJECTED, State.EXPIRED, 
 
 
 @dataclass(frozen=True)
+class PlatformChild:
+    """A platform manifest of a multi-arch image: it becomes untagged with the image."""
+
+    digest: str
+    platform: str  # "linux/arm64/v8", or "platform unknown"
+
+
+@dataclass(frozen=True)
 class DeletionRequest:
     """One request to delete a manifest or a blob, pinned to a digest at preview time."""
 
@@ -74,10 +82,10 @@ class DeletionRequest:
     closed_at: datetime | None = None
     outcome: str = ""
     approvals: tuple[str, ...] = field(default=())
-    # The blast radius: an index's platform manifests ("digest platform"), signatures
-    # and other artifacts referring to the digest, the bytes garbage collection can
-    # reclaim, and the blobs concerned (digest, size).
-    children: tuple[str, ...] = ()
+    # The blast radius: an index's platform manifests, signatures and other artifacts
+    # referring to the digest, the bytes garbage collection can reclaim, and the blobs
+    # concerned (digest, size).
+    children: tuple[PlatformChild, ...] = ()
     referrers: tuple[str, ...] = ()
     reclaimable: int | None = None
     blobs: tuple[tuple[str, int | None], ...] = ()

@@ -8,7 +8,9 @@ edit one that has shipped.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -23,12 +25,28 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     inspect,
     select,
     text,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON value kept in a TEXT column (as every version of the schema has them):
+    encoded and decoded here, never by hand at the call sites."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return json.loads(value) if value else []
+
 
 metadata = MetaData()
 
@@ -53,9 +71,9 @@ requests = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("approvals_required", Integer, nullable=False),
-    Column("siblings", Text, nullable=False, default="[]"),
+    Column("siblings", JSONText, nullable=False, default=list),
     Column("size", BigInteger),
-    Column("platforms", Text, nullable=False, default="[]"),
+    Column("platforms", JSONText, nullable=False, default=list),
     # Unused since the front end keeps where a request shows (its own table); kept
     # because shipped databases have them (the front end carries their values over).
     Column("message_channel", String(32)),
@@ -66,10 +84,10 @@ requests = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("outcome", Text, nullable=False, default=""),
     # The blast radius, computed at preview time.
-    Column("children", Text, nullable=False, default="[]"),
-    Column("referrers", Text, nullable=False, default="[]"),
+    Column("children", JSONText, nullable=False, default=list),
+    Column("referrers", JSONText, nullable=False, default=list),
     Column("reclaimable", BigInteger),
-    Column("blobs", Text, nullable=False, default="[]"),
+    Column("blobs", JSONText, nullable=False, default=list),
     # When a process last claimed the request for submitting or executing (renewed
     # while it works): a claim older than the lease belongs to a process that died.
     Column("claimed_at", DateTime(timezone=True)),

@@ -25,7 +25,7 @@ from ..registry import (
 )
 from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
 from .execution import Abort, Outcome, Verdict, carry_out, verify
-from .models import AuditAction, AuditEvent, DeletionRequest, Kind, State
+from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
 from .policy import ApproverPolicy
 from .reports import blast_radius
 from .store import DeletionStore
@@ -214,7 +214,8 @@ class DeletionService:
         described = describe_digests(self.registry, ref.repository, [(ref.tag, digest)])[0]
         image = described if isinstance(described, Image) else None
         children = tuple(
-            f"{c.digest} {c.platform or 'platform unknown'}" for c in scan.children(digest)
+            PlatformChild(c.digest, str(c.platform) if c.platform else "platform unknown")
+            for c in scan.children(digest)
         )
         request = self._new_request(
             kind=Kind.TAG if untag else Kind.MANIFEST,
@@ -327,11 +328,11 @@ class DeletionService:
         if request.state == State.DRAFT and request.expires_at <= self.clock():
             self.expire(request)
             raise DeletionRefused("This preview has expired; run the delete command again.")
-        extra = {}
+        extra: dict[str, object] = {}
         if as_untag:
             if request.kind != Kind.MANIFEST or not request.tag:
                 raise DeletionRefused("Only a previewed tag can be removed on its own.")
-            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": "[]"}
+            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": []}
         if not self.store.transition(
             request_id, [State.DRAFT], State.SUBMITTING, claimed_at=self.clock(), **extra
         ):

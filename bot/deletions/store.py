@@ -7,7 +7,6 @@ on a single outcome. A vote is a row keyed by (request, user): one person counts
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from .models import AuditAction, AuditEvent, DeletionRequest, Kind, State
+from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
 from .schema import audit_events, migrate, requests, schema_version, votes
 
 DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
@@ -71,19 +70,28 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         created_at=_utc(row.created_at),
         expires_at=_utc(row.expires_at),
         approvals_required=row.approvals_required,
-        siblings=tuple(json.loads(row.siblings or "[]")),
+        siblings=tuple(row.siblings),
         size=row.size,
-        platforms=tuple(json.loads(row.platforms or "[]")),
+        platforms=tuple(row.platforms),
         closed_by=row.closed_by,
         closed_at=_utc_or_none(row.closed_at),
         outcome=row.outcome,
         approvals=tuple(approvals),
-        children=tuple(json.loads(row.children or "[]")),
-        referrers=tuple(json.loads(row.referrers or "[]")),
+        children=tuple(_child(c) for c in row.children),
+        referrers=tuple(row.referrers),
         reclaimable=row.reclaimable,
-        blobs=tuple((d, s) for d, s in json.loads(row.blobs or "[]")),
+        blobs=tuple((d, s) for d, s in row.blobs),
         claimed_at=_utc_or_none(row.claimed_at),
     )
+
+
+def _child(stored: str | list[str]) -> PlatformChild:
+    """A stored platform child: [digest, platform], or "digest platform" as versions
+    before typed children wrote it."""
+    if isinstance(stored, str):
+        digest, _, platform = stored.partition(" ")
+        return PlatformChild(digest, platform)
+    return PlatformChild(stored[0], stored[1])
 
 
 def _clean(value: Any) -> Any:
@@ -115,14 +123,14 @@ class DeletionStore:
             "created_at": request.created_at,
             "expires_at": request.expires_at,
             "approvals_required": request.approvals_required,
-            "siblings": json.dumps(list(request.siblings)),
+            "siblings": list(request.siblings),
             "size": request.size,
-            "platforms": json.dumps(list(request.platforms)),
+            "platforms": list(request.platforms),
             "outcome": request.outcome,
-            "children": json.dumps(list(request.children)),
-            "referrers": json.dumps(list(request.referrers)),
+            "children": [[c.digest, c.platform] for c in request.children],
+            "referrers": list(request.referrers),
             "reclaimable": request.reclaimable,
-            "blobs": json.dumps([list(b) for b in request.blobs]),
+            "blobs": [list(b) for b in request.blobs],
         }
         with self.engine.begin() as conn:
             conn.execute(insert(requests).values(**_cleaned(row)))

@@ -96,10 +96,7 @@ def _blast_radius(request: DeletionRequest) -> str:
             fit_lines(
                 f"*{len(request.children)} platform manifests* become untagged (garbage "
                 "collection with --delete-untagged removes them):",
-                [
-                    f"`{escape(c.split(' ', 1)[0][:19])}…` {escape(c.partition(' ')[2])}"
-                    for c in request.children
-                ],
+                [f"`{escape(c.digest[:19])}…` {escape(c.platform)}" for c in request.children],
                 1200,
             )
         )
