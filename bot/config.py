@@ -17,8 +17,8 @@ import httpx
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
-from .deletions.durations import parse_duration
-from .deletions.store import DEFAULT_DATABASE_URL, normalize_url
+from .database import DEFAULT_DATABASE_URL, normalize_url
+from .durations import parse_duration
 from .registry.settings import DEFAULT_URL, RegistrySettings
 
 TRUE = {"1", "true", "yes", "on"}

@@ -158,7 +158,7 @@ def _postgres_schema() -> Iterator[str]:
 
     from sqlalchemy import create_engine, text
 
-    from bot.deletions.store import normalize_url
+    from bot.database import normalize_url
 
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:

@@ -3,7 +3,7 @@
 import random
 
 from bot.registry import Image
-from bot.registry.browse import repo_page, sort_tags, tag_page
+from bot.registry.pages import repo_page, sort_tags, tag_page
 from testkit.images import push_image
 
 

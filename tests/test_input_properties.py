@@ -9,10 +9,10 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.deletions.durations import parse_duration
+from bot.durations import parse_duration
 from bot.registry import InvalidReferenceError, RegistryClient, RegistrySettings, parse_reference
 from bot.registry.reference import is_digest, validate_repository, validate_tag
-from bot.slack.commands import Command, UsageError, parse_command
+from bot.slack.command_table import Command, UsageError, parse_command
 
 VERBS = [
     "",

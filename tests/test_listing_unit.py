@@ -5,7 +5,7 @@ import pytest
 
 from bot.registry import RegistryResponseError, filter_names
 from bot.registry.http import parse_next_link
-from bot.registry.listing import next_page_url
+from bot.registry.pagination import next_page_url
 
 
 def _response(url: str, link: str | None) -> httpx.Response:

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.slack.commands import usage_hint
+from bot.slack.command_table import usage_hint
 from bot.slack.listeners.commands import COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.registry import Reference
-from bot.slack.commands import (
+from bot.slack.command_table import (
     Audit,
     Delete,
     Help,
@@ -14,7 +14,7 @@ from bot.slack.commands import (
     UsageError,
     parse_command,
 )
-from bot.slack.paging import PageKind, PageRef
+from bot.slack.page_buttons import PageKind, PageRef
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_page_ref_round_trip_and_validation():
 
 
 def test_one_table_gives_usage_help_and_parsers():
-    from bot.slack.commands import COMMANDS, spec_for
+    from bot.slack.command_table import COMMANDS, spec_for
     from bot.slack.render.help import usage_lines
 
     lines = usage_lines()

@@ -13,7 +13,7 @@ from bot.registry import (
     RegistryUnreachableError,
 )
 from bot.registry import mediatypes as mt
-from bot.registry.browse import RepoPage, TagPage
+from bot.registry.pages import RepoPage, TagPage
 from bot.registry.units import human_size
 from bot.slack.render import (
     BlockKitLimitError,

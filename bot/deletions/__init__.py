@@ -2,7 +2,7 @@
 store (SQL). Knows nothing of Slack or Block Kit: front ends pass user IDs in and get
 typed results back."""
 
-from .durations import parse_duration
+from ..durations import parse_duration
 from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
 from .policy import ApproverPolicy
 from .service import DeletionRefused, DeletionService, NoApprovers, Preview, VoteOutcome, VoteResult

@@ -11,40 +11,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from ..database import DEFAULT_DATABASE_URL, make_engine, normalize_url
 from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
 from .schema import audit_events, migrate, requests, schema_version, votes
-
-DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
-
-
-def normalize_url(url: str) -> str:
-    """``postgres://`` (Heroku) and ``postgresql://`` use psycopg 3; others unchanged."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite with WAL and a busy timeout, or PostgreSQL."""
-    url = normalize_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
 
 
 def _utc(value: datetime) -> datetime:

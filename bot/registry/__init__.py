@@ -25,8 +25,8 @@ from .errors import (
     Unreachable,
 )
 from .image import Image, PlatformImage
-from .listing import filter_names
 from .manifest import Descriptor, Platform
+from .pages import filter_names
 from .reference import Reference, parse_reference
 from .settings import RegistrySettings
 

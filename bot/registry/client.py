@@ -38,7 +38,6 @@ from .errors import (
     error_from_response,
 )
 from .http import origin, redact_url
-from .listing import MAX_PAGE_SIZE, next_page_url
 from .manifest import (
     Descriptor,
     ImageConfig,
@@ -48,6 +47,7 @@ from .manifest import (
     parse_manifest,
     sha256_digest,
 )
+from .pagination import MAX_PAGE_SIZE, next_page_url
 from .reference import is_digest, validate_digest, validate_repository, validate_tag
 from .settings import RegistrySettings
 from .transport import (

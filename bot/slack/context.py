@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from ..deletions import DeletionService
 from ..registry import RegistryClient
 from .messages import SlackMessages
-from .render.errors import render_internal_error
+from .render.failures import render_internal_error
 from .web import Responder
 
 log = logging.getLogger(__name__)

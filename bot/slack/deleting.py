@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from ..deletions import AuditEvent, DeletionRequest
 from ..deletions.service import DeletionRefused, VoteOutcome, VoteResult
 from ..registry import RegistryError
-from .commands import Audit, Delete, Pending
+from .command_table import Audit, Delete, Pending
 from .context import BotContext
 from .messages import MessageRef, MessageRole
 from .render import Message, render_error

@@ -9,9 +9,9 @@ import logging
 from slack_bolt import Ack, App
 
 from .. import deleting
-from ..browsing import run_page
+from ..browse_replies import run_page
 from ..context import BotContext
-from ..paging import ACTION_NEXT, ACTION_PREV, PageRef
+from ..page_buttons import ACTION_NEXT, ACTION_PREV, PageRef
 from ..render.deletions import (
     ACTION_APPROVE,
     ACTION_CANCEL,

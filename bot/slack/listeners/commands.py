@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from ..browsing import run_browse
-from ..commands import (
+from ..browse_replies import run_browse
+from ..command_table import (
     Audit,
     Delete,
     Help,

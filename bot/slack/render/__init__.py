@@ -1,9 +1,9 @@
 """Block Kit rendering: pure functions from typed data to ``Message`` (text + blocks)."""
 
 from .common import Message
-from .errors import render_error, render_usage_error
+from .failures import render_error, render_usage_error
 from .help import render_help
-from .image import render_image
+from .image_details import render_image
 from .limits import BlockKitLimitError, check_message
 from .listings import render_repos, render_tags
 

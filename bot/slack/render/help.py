@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from ..commands import COMMANDS
+from ..command_table import COMMANDS
 from .common import Message, escape
 
 

@@ -15,9 +15,9 @@ from slack_sdk.models.blocks import (
 )
 
 from ...registry import Image, RegistryError
-from ...registry.browse import RepoPage, TagPage
+from ...registry.pages import RepoPage, TagPage
 from ...registry.units import human_size
-from ..paging import ACTION_NEXT, ACTION_PREV, PageKind, PageRef
+from ..page_buttons import ACTION_NEXT, ACTION_PREV, PageKind, PageRef
 from .common import Message, code, date_with_age, escape, short_digest, truncate
 from .hints import explain
 from .limits import MAX_SECTION_TEXT

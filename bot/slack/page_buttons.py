@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from ..registry import InvalidReferenceError
 from ..registry.reference import validate_repository
-from .commands import MAX_FILTER
+from .command_table import MAX_FILTER
 
 ACTION_PREV = "registry_page_prev"
 ACTION_NEXT = "registry_page_next"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 
 from ..registry import RegistryError, describe
-from ..registry.browse import repo_page, tag_page
-from .commands import ListRepos, ListTags, Show
+from ..registry.pages import repo_page, tag_page
+from .command_table import ListRepos, ListTags, Show
 from .context import BotContext
-from .paging import PageKind, PageRef
+from .page_buttons import PageKind, PageRef
 from .render import Message, render_error, render_image, render_repos, render_tags
 
 TAGS_PER_PAGE = 20

@@ -1,10 +1,12 @@
-"""Browsing: sorted, filtered, paged listings of repositories and tags, with the page's
-tags described. Front-end neutral: a Slack message, a CLI table or a web page can all be
-drawn from ``RepoPage`` and ``TagPage``.
+"""Pages of repositories and tags as people browse them: filtered (``filter_names``:
+a substring, or a glob when the pattern has ``* ? [``), sorted, cut into pages, with the
+page's tags described. Front-end neutral: a Slack message, a CLI table or a web page can
+all be drawn from ``RepoPage`` and ``TagPage``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 
@@ -12,7 +14,24 @@ from .client import RegistryClient
 from .describe import describe_tags
 from .errors import RegistryError
 from .image import Image
-from .listing import filter_names
+
+
+def is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def filter_names(names: list[str], pattern: str | None) -> list[str]:
+    """Names matching ``pattern``: a glob when it has ``* ? [``, else a substring.
+
+    Matching ignores case. An empty pattern keeps everything.
+    """
+    if not pattern:
+        return list(names)
+    needle = pattern.lower()
+    if is_glob(needle):
+        return [n for n in names if fnmatch.fnmatchcase(n.lower(), needle)]
+    return [n for n in names if needle in n.lower()]
+
 
 _CHUNK_RE = re.compile(r"\d+|\D+")
 _VERSION_RE = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(.*)$")

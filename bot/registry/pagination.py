@@ -1,13 +1,10 @@
-"""Pagination and filtering of catalog and tag lists.
+"""Following the registry's pages of catalog and tag lists.
 
 ``next_page_url`` follows ``Link: <...>; rel="next"`` exactly as the registry sends it
 (relative or absolute), refuses a link to another host and caps the page size.
-``filter_names`` matches by substring, or by glob when the pattern has ``* ? [``.
 """
 
 from __future__ import annotations
-
-import fnmatch
 
 import httpx
 
@@ -33,20 +30,3 @@ def next_page_url(response: httpx.Response) -> httpx.URL | None:
     if n is not None and (not n.isdigit() or int(n) > MAX_PAGE_SIZE):
         url = url.copy_set_param("n", str(MAX_PAGE_SIZE))
     return url
-
-
-def is_glob(pattern: str) -> bool:
-    return any(ch in pattern for ch in "*?[")
-
-
-def filter_names(names: list[str], pattern: str | None) -> list[str]:
-    """Names matching ``pattern``: a glob when it has ``* ? [``, else a substring.
-
-    Matching ignores case. An empty pattern keeps everything.
-    """
-    if not pattern:
-        return list(names)
-    needle = pattern.lower()
-    if is_glob(needle):
-        return [n for n in names if fnmatch.fnmatchcase(n.lower(), needle)]
-    return [n for n in names if needle in n.lower()]
