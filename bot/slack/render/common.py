@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from .limits import check_message
+from .limits import BlockKitLimitError, own_problems
 
 ELLIPSIS = "…"
 
@@ -115,8 +116,9 @@ class Message:
     text: str
     blocks: list[Block] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        """The payload, validated by slack_sdk and by our own limit checks.
+    def to_dict(self) -> dict[str, Any]:
+        """The payload, validated by slack_sdk (``block.to_dict()``) and by the checks it
+        lacks.
 
         ``text`` is raw text; Slack parses the fallback too (a ``<!channel>`` there would
         notify), so it is escaped here.
@@ -125,5 +127,7 @@ class Message:
             "text": escape(truncate(self.text, 3000)),
             "blocks": [block.to_dict() for block in self.blocks],
         }
-        check_message(payload)
+        problems = own_problems(payload)
+        if problems:
+            raise BlockKitLimitError(problems)
         return payload
