@@ -19,3 +19,62 @@ def test_a_crash_in_background_work_is_answered():
     finally:
         ctx.registry.close()
         standin.stop()
+
+
+def test_a_listener_that_raises_is_answered_by_the_error_handler():
+    """Bolt's @app.error: a malformed button body makes the listener fail after its
+    acknowledgement; the person is told, and nothing is left hanging."""
+    import json
+    import time
+    from urllib.parse import urlencode
+
+    from slack_bolt.request import BoltRequest
+
+    from bot.config import SlackSettings
+    from bot.registry import RegistryClient, RegistrySettings
+    from bot.slack.app import build_app
+    from bot.slack.context import BotContext
+    from testkit.slack_requests import SIGNING_SECRET, sign
+
+    class Replies:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str]] = []
+
+        def send(self, url, message, *, replace_original=False) -> bool:
+            self.sent.append((url, message.text))
+            return True
+
+    replies = Replies()
+    ctx = BotContext(registry=RegistryClient(RegistrySettings(url="http://127.0.0.1:9")))
+    ctx.responder = replies  # type: ignore[assignment]
+    settings = SlackSettings(
+        bot_token="xoxb-test", signing_secret=SIGNING_SECRET, api_url="http://127.0.0.1:9/"
+    )
+    app = build_app(settings, ctx)
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": None,  # malformed: the listener fails reading the user
+        "api_app_id": "A1",
+        "container": {"type": "message"},
+        "response_url": "https://hooks.example/response/1",
+        "actions": [{"action_id": "deletion_submit", "value": "abc", "type": "button"}],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    ts = int(time.time())
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": str(ts),
+        "x-slack-signature": sign(body, ts, SIGNING_SECRET),
+    }
+    app.dispatch(BoltRequest(body=body, headers=headers))
+    deadline = time.monotonic() + 5
+    while not replies.sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert replies.sent == [
+        (
+            "https://hooks.example/response/1",
+            "registry-bot hit an internal error; it is in the bot's log.",
+        )
+    ]
+    ctx.registry.close()
