@@ -231,28 +231,10 @@ def _deletions(read: _Reader) -> DeletionSettings:
     )
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None,
-    *,
-    dotenv_path: str | None = ".env",
-    require_slack: bool = True,
-) -> Settings:
-    """Read and validate every setting; raise ConfigError listing all problems.
-
-    ``require_slack=False`` reads the registry settings alone (for tools that do not
-    talk to Slack).
-    """
-    env = dict(environ) if environ is not None else _environment(dotenv_path)
-    read = _Reader(env)
-    slack = _slack(read) if require_slack else None
-    log_level = (read.text("LOG_LEVEL") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        read.problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}.")
-        log_level = "INFO"
-
+def _registry(read: _Reader) -> RegistrySettings:
     url = read.text("REGISTRY_URL") or DEFAULT_URL
     username = read.text("REGISTRY_USERNAME")
-    password = env.get("REGISTRY_PASSWORD") or None
+    password = read.env.get("REGISTRY_PASSWORD") or None
     try:
         parsed = httpx.URL(url)
         if parsed.scheme not in ("http", "https") or not parsed.host:
@@ -276,7 +258,7 @@ def load_settings(
             f"REGISTRY_CA_BUNDLE names {ca_bundle!r}, which is not a file: it must be a PEM file "
             "of the CA certificates that signed the registry's certificate."
         )
-    registry = RegistrySettings(
+    return RegistrySettings(
         url=url,
         username=username,
         password=password,
@@ -285,7 +267,35 @@ def load_settings(
         timeout=read.number("REGISTRY_TIMEOUT", 10.0, low=0.1, high=600),
         concurrency=read.number("REGISTRY_CONCURRENCY", 16, low=1, high=64, kind=int),
     )
-    deletions = _deletions(read)
+
+
+def _log_level(read: _Reader) -> str:
+    level = (read.text("LOG_LEVEL") or "INFO").upper()
+    if level in LOG_LEVELS:
+        return level
+    read.problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}.")
+    return "INFO"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    dotenv_path: str | None = ".env",
+    require_slack: bool = True,
+) -> Settings:
+    """Read and validate every setting; raise ConfigError listing all problems.
+
+    ``require_slack=False`` reads the registry settings alone (for tools that do not
+    talk to Slack).
+    """
+    env = dict(environ) if environ is not None else _environment(dotenv_path)
+    read = _Reader(env)
+    settings = Settings(
+        slack=_slack(read) if require_slack else None,
+        log_level=_log_level(read),
+        registry=_registry(read),
+        deletions=_deletions(read),
+    )
     if read.problems:
         raise ConfigError(read.problems)
-    return Settings(registry=registry, slack=slack, log_level=log_level, deletions=deletions)
+    return settings

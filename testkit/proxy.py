@@ -45,6 +45,8 @@ class RegistryProxy:
         # after(method, path, status) -> (status, headers, body) replaces the registry's
         # answer once it has acted (a DELETE that succeeded but answers 500)
         self.after: Callable[[str, str, int], tuple[int, dict, bytes] | None] | None = None
+        # headers(method, path, headers) -> headers: change the registry's headers
+        self.headers: Callable[[str, str, dict[str, str]], dict[str, str]] | None = None
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64))
         proxy = self
@@ -87,7 +89,12 @@ class RegistryProxy:
                     self.reply(status, body, headers)
                     return
                 self.send_response(upstream.status_code)
-                for k, v in upstream.headers.multi_items():
+                answer_headers = list(upstream.headers.multi_items())
+                if proxy.headers is not None:
+                    answer_headers = list(
+                        proxy.headers(self.command, self.path, dict(answer_headers)).items()
+                    )
+                for k, v in answer_headers:
                     if k.lower() in HOP_HEADERS or k.lower() == "content-length":
                         continue
                     if k.lower() == "link" and proxy.rewrite_link:

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.deletions import State
-from bot.registry import parse_reference
+from bot.registry import RegistryError, parse_reference
 from bot.slack import deleting
 from bot.slack.context import BotContext
+from bot.slack.messages import SlackMessages
 from testkit.deletions import APPROVER, REQUESTER, Clock, deletes, open_request
 from testkit.images import push_image
 
@@ -266,7 +267,11 @@ def test_a_submit_that_times_out_on_slack_goes_back_to_draft(make_service, clien
         parse_reference(f"flt14/app{SUFFIX()}:v1"), "", REQUESTER, "C1"
     )
     replies = _Replies()
-    ctx = BotContext(registry=service.registry, web=_HangingWeb(), deletions=service)
+    messages = SlackMessages(service.store.engine)
+    messages.ensure_schema()
+    ctx = BotContext(
+        registry=service.registry, web=_HangingWeb(), deletions=service, messages=messages
+    )
     ctx.responder = replies  # type: ignore[assignment]
     deleting.submit(ctx, preview.request.id, REQUESTER, "http://127.0.0.1:9/response")
     assert service.store.get(preview.request.id).state == State.DRAFT
@@ -314,3 +319,22 @@ def test_blob_deletes_that_answer_500_after_deleting_count_as_deleted(
     assert result.outcome == "deleted" and "Deleted 1 blob" in result.message
     assert "could not be deleted" not in result.message
     assert not client.blob_exists(f"flt16/app{SUFFIX()}", orphan)
+
+
+def test_a_digest_header_that_lies_is_never_pinned(make_service, client, counting):
+    push_image(client, f"flt17/app{SUFFIX()}", ["v1"])
+    lie = "sha256:" + "9" * 64
+
+    def lying(method, path, headers):
+        if "/manifests/v1" in path:
+            headers = {k: v for k, v in headers.items() if k.lower() != "docker-content-digest"}
+            headers["Docker-Content-Digest"] = lie
+        return headers
+
+    counting.headers = lying
+    service = make_service()
+    with pytest.raises(RegistryError, match="refusing to trust"):
+        service.preview_manifest(
+            parse_reference(f"flt17/app{SUFFIX()}:v1"), "", REQUESTER, "C0CHAN01"
+        )
+    assert deletes(counting) == 0

@@ -154,6 +154,16 @@ class DeletionService:
             )
         return scan
 
+    @staticmethod
+    def _check_not_a_platform(scan: RepoScan, digest: str) -> None:
+        holders = scan.indexes_containing(digest)
+        if holders:
+            raise DeletionRefused(
+                f"Refused: {digest} is a platform of the multi-arch image tagged "
+                f"{', '.join(holders[:10])}; deleting it would break that image. Delete "
+                "or untag the multi-arch image instead."
+            )
+
     def _referrers(self, scan: RepoScan, digest: str) -> tuple[str, ...]:
         found = [f"tag {t}" for t in artifact_tags_for(digest, list(scan.tags))]
         for descriptor in self.registry.referrers(scan.repository, digest) or []:
@@ -169,14 +179,16 @@ class DeletionService:
             raise DeletionRefused(
                 f"Name what to delete: {ref.repository}:TAG or {ref.repository}@sha256:…"
             )
-        digest = self.registry.head_manifest(ref.repository, ref.identifier).digest
+        # GET, not HEAD: the digest pinned for deletion is checked against the content
+        # (a registry whose Docker-Content-Digest doesn't match the body is refused).
+        digest = self.registry.get_manifest(ref.repository, ref.identifier).digest
         if ref.digest and digest != ref.digest:
             raise DeletionRefused(
                 f"{ref.repository}:{ref.tag} points at {digest}, not {ref.digest}: "
                 "check which image you mean."
             )
         if ref.digest and ref.tag:
-            self.registry.head_manifest(ref.repository, ref.digest)  # exists?
+            self.registry.get_manifest(ref.repository, ref.digest)  # exists, and is that?
         return digest
 
     def preview_manifest(
@@ -203,13 +215,7 @@ class DeletionService:
         siblings = tuple(t for t in tags if t != ref.tag)
         self._check_protected([ref.tag] if untag and ref.tag else tags)
         if not untag:
-            holders = scan.indexes_containing(digest)
-            if holders:
-                raise DeletionRefused(
-                    f"Refused: {digest} is a platform of the multi-arch image tagged "
-                    f"{', '.join(holders[:10])}; deleting it would break that image. Delete "
-                    "or untag the multi-arch image instead."
-                )
+            self._check_not_a_platform(scan, digest)
         freed = {} if untag else scan.freed_blobs(digest)
         described = describe_digests(self.registry, ref.repository, [(ref.tag, digest)])[0]
         image = described if isinstance(described, Image) else None

@@ -222,6 +222,112 @@ class _Facts(TypedDict):
     errors: list[ErrorDetail]
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A failed answer, read once: what every classifier below looks at."""
+
+    response: httpx.Response
+    action: str
+    target: str  # "busybox:1.36"
+    what: str  # "(get manifest busybox:1.36)"
+    base: str  # the registry's URL as messages show it
+    codes: frozenset[str]
+    said: str  # " (registry said: ...)" or ""
+    challenge: dict[str, str]  # WWW-Authenticate parameters
+    username: str | None
+    facts: _Facts
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+
+def _unsupported(a: _Answer) -> RegistryError | None:
+    if a.status != 405 and "UNSUPPORTED" not in a.codes:
+        return None
+    if a.action.startswith("delete"):
+        return DeleteDisabledError(
+            f"Cannot {a.action} {a.target}: deletion is disabled on the registry at {a.base}.",
+            hint=ENABLE_DELETE_HINT,
+            **a.facts,
+        )
+    return RegistryResponseError(
+        f"The registry at {a.base} does not support this operation {a.what}{a.said}.", **a.facts
+    )
+
+
+def _rate_limited(a: _Answer) -> RegistryError | None:
+    if a.status != 429 and "TOOMANYREQUESTS" not in a.codes:
+        return None
+    retry_after = retry_after_seconds(a.response)
+    wait = f" Retry after {retry_after:.0f} s." if retry_after is not None else ""
+    return RateLimitedError(
+        f"The registry at {a.base} is rate limiting requests {a.what}.{wait}",
+        hint="Try again later.",
+        retry_after=retry_after,
+        **a.facts,
+    )
+
+
+def _denied(a: _Answer) -> RegistryError | None:
+    insufficient = a.challenge.get("error") == "insufficient_scope"
+    if not (insufficient or a.status == 403 or "DENIED" in a.codes):
+        return None
+    scope = a.challenge.get("scope")
+    who = f"user {a.username!r}" if a.username else "anonymous access (no credentials)"
+    needs = f" It needs the scope {scope}." if scope else ""
+    return PermissionDeniedError(
+        f"Permission denied to {a.action} {a.target} on the registry at {a.base}: "
+        f"{who} is not allowed to.{needs}{a.said}",
+        scope=scope,
+        **a.facts,
+    )
+
+
+def _unauthorized(a: _Answer) -> RegistryError | None:
+    if a.status != 401 and "UNAUTHORIZED" not in a.codes:
+        return None
+    if a.username:
+        return AuthenticationError(
+            f"The registry at {a.base} rejected the credentials of user {a.username!r} "
+            f"{a.what}{a.said}.",
+            username=a.username,
+            **a.facts,
+        )
+    return AuthenticationError(
+        f"The registry at {a.base} requires authentication {a.what}.", **a.facts
+    )
+
+
+def _not_found(a: _Answer) -> RegistryError | None:
+    if a.status != 404 and not a.codes & {"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"}:
+        return None
+    if "NAME_UNKNOWN" in a.codes:
+        repository = a.target.split(":")[0].split("@")[0]
+        return RepositoryNotFoundError(
+            f"Repository {repository} not found on the registry at {a.base}.", **a.facts
+        )
+    if "BLOB_UNKNOWN" in a.codes or "/blobs/" in a.facts["url"]:
+        return BlobNotFoundError(
+            f"Blob {a.target} not found on the registry at {a.base}.", **a.facts
+        )
+    return ManifestNotFoundError(f"{a.target} not found on the registry at {a.base}.", **a.facts)
+
+
+def _server_error(a: _Answer) -> RegistryError | None:
+    if a.status < 500:
+        return None
+    return RegistryResponseError(
+        f"The registry at {a.base} failed with HTTP {a.status} {a.what}{a.said}.",
+        hint="The registry or a proxy in front of it is in trouble; try again shortly.",
+        **a.facts,
+    )
+
+
+# In order: the first that recognises the answer names the error.
+_CLASSIFIERS = (_unsupported, _rate_limited, _denied, _unauthorized, _not_found, _server_error)
+
+
 def error_from_response(
     response: httpx.Response,
     *,
@@ -236,77 +342,31 @@ def error_from_response(
     was about ("busybox:1.36"), ``username`` the user the client presents (None for
     anonymous access), ``registry`` the registry's URL as messages show it.
     """
-    status = response.status_code
-    url = redact_url(response.request.url)
-    base = registry or redact_url(response.request.url.copy_with(raw_path=b"/")).rstrip("/")
     errors = parse_error_body(response.content)
-    codes = {e.code for e in errors}
-    facts: _Facts = {"url": url, "status": status, "errors": errors}
-    first = errors[0].message if errors else ""
-    said = f" (registry said: {first})" if first else ""
-
     challenge = response.headers.get("WWW-Authenticate", "")
-    _, params = parse_www_authenticate(challenge) if challenge else ("", {})
-    if status == 405 or "UNSUPPORTED" in codes:
-        if action.startswith("delete"):
-            return DeleteDisabledError(
-                f"Cannot {action} {target}: deletion is disabled on the registry at {base}.",
-                hint=ENABLE_DELETE_HINT,
-                **facts,
-            )
-        return RegistryResponseError(
-            f"The registry at {base} does not support this operation ({action} {target}){said}.",
-            **facts,
-        )
-    if status == 429 or "TOOMANYREQUESTS" in codes:
-        retry_after = retry_after_seconds(response)
-        wait = f" Retry after {retry_after:.0f} s." if retry_after is not None else ""
-        return RateLimitedError(
-            f"The registry at {base} is rate limiting requests ({action} {target}).{wait}",
-            hint="Try again later.",
-            retry_after=retry_after,
-            **facts,
-        )
-    scope = params.get("scope")
-    if params.get("error") == "insufficient_scope" or status == 403 or "DENIED" in codes:
-        who = f"user {username!r}" if username else "anonymous access (no credentials)"
-        needs = f" It needs the scope {scope}." if scope else ""
-        return PermissionDeniedError(
-            f"Permission denied to {action} {target} on the registry at {base}: "
-            f"{who} is not allowed to.{needs}{said}",
-            scope=scope,
-            **facts,
-        )
-    if status == 401 or "UNAUTHORIZED" in codes:
-        if username:
-            return AuthenticationError(
-                f"The registry at {base} rejected the credentials of user {username!r} "
-                f"({action} {target}){said}.",
-                username=username,
-                **facts,
-            )
-        return AuthenticationError(
-            f"The registry at {base} requires authentication ({action} {target}).", **facts
-        )
-    if status == 404 or codes & {"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"}:
-        if "NAME_UNKNOWN" in codes:
-            return RepositoryNotFoundError(
-                f"Repository {target.split(':')[0].split('@')[0]} not found on the registry "
-                f"at {base}.",
-                **facts,
-            )
-        if "BLOB_UNKNOWN" in codes or "/blobs/" in url:
-            return BlobNotFoundError(f"Blob {target} not found on the registry at {base}.", **facts)
-        return ManifestNotFoundError(
-            f"{target} not found on the registry at {base}.",
-            **facts,
-        )
-    if status in (502, 503, 504) or status >= 500:
-        return RegistryResponseError(
-            f"The registry at {base} failed with HTTP {status} ({action} {target}){said}.",
-            hint="The registry or a proxy in front of it is in trouble; try again shortly.",
-            **facts,
-        )
+    first = errors[0].message if errors else ""
+    answer = _Answer(
+        response=response,
+        action=action,
+        target=target,
+        what=f"({action} {target})",
+        base=registry or redact_url(response.request.url.copy_with(raw_path=b"/")).rstrip("/"),
+        codes=frozenset(e.code for e in errors),
+        said=f" (registry said: {first})" if first else "",
+        challenge=parse_www_authenticate(challenge)[1] if challenge else {},
+        username=username,
+        facts={
+            "url": redact_url(response.request.url),
+            "status": response.status_code,
+            "errors": errors,
+        },
+    )
+    for classify in _CLASSIFIERS:
+        error = classify(answer)
+        if error is not None:
+            return error
     return RegistryResponseError(
-        f"Unexpected HTTP {status} from the registry at {base} ({action} {target}){said}.", **facts
+        f"Unexpected HTTP {answer.status} from the registry at {answer.base} "
+        f"{answer.what}{answer.said}.",
+        **answer.facts,
     )

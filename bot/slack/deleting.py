@@ -134,6 +134,39 @@ def run_delete_command(
 
 
 # -- buttons ------------------------------------------------------------------------------
+def _post_failure(ctx: BotContext, exc: Exception) -> str:
+    """What to tell the requester when the request message could not be posted."""
+    if not isinstance(exc, SlackApiError):
+        return (
+            "Slack did not take the request message in time, so nothing was requested. "
+            "Click Request deletion again in a moment."
+        )
+    error = _slack_error(exc)
+    if error not in CHANNEL_ERRORS:
+        return f"Slack refused to post the request ({error}); nothing was requested."
+    where = "the approval channel (APPROVAL_CHANNEL)" if ctx.approval_channel else "this channel"
+    return (
+        f"I can't post the request in {where} ({error}). Invite me there with "
+        "/invite @registry-bot, or ask the bot's operators to set "
+        "APPROVAL_CHANNEL to a channel I am in; then click Request deletion again."
+    )
+
+
+def _open_audit_thread(ctx: BotContext, request: DeletionRequest, posted: MessageRef) -> None:
+    """The audit thread goes under the request message, or under a message of its own
+    in AUDIT_CHANNEL when one is set (and Slack takes it)."""
+    assert ctx.messages is not None
+    audit = posted
+    if ctx.audit_channel:
+        try:
+            audit = MessageRef(
+                ctx.audit_channel, _post(ctx, ctx.audit_channel, render_audit_parent(request))
+            )
+        except SlackApiError as exc:
+            log.error("could not post to AUDIT_CHANNEL: %s", _slack_error(exc))
+    ctx.messages.put(request.id, MessageRole.AUDIT, audit)
+
+
 def submit(
     ctx: BotContext,
     request_id: str,
@@ -146,7 +179,7 @@ def submit(
     """ "Request deletion" (or "Remove only tag") on the preview: post the request where
     approvers see it."""
     service = ctx.deletions
-    assert service is not None
+    assert service is not None and ctx.messages is not None
     try:
         claimed = service.claim_submit(request_id, user, as_untag=as_untag)
     except DeletionRefused as exc:
@@ -159,49 +192,17 @@ def submit(
         return
     channel = ctx.approval_channel or claimed.channel
     try:
-        ts = _post(ctx, channel, render_request(claimed, ctx.approvers))
+        posted = MessageRef(channel, _post(ctx, channel, render_request(claimed, ctx.approvers)))
     except Exception as exc:
         # Whatever went wrong (Slack refused, timed out, the network broke), the draft
         # goes back to the requester, never stuck half-submitted.
         service.release_submit(request_id)
-        if not isinstance(exc, SlackApiError):
-            log.error("posting request %s failed: %s", request_id, type(exc).__name__)
-            ctx.responder.send(
-                response_url,
-                render_notice(
-                    "Slack did not take the request message in time, so nothing was requested. "
-                    "Click Request deletion again in a moment."
-                ),
-            )
-            return
-        error = _slack_error(exc)
-        if error in CHANNEL_ERRORS:
-            where = (
-                "the approval channel (APPROVAL_CHANNEL)"
-                if ctx.approval_channel
-                else "this channel"
-            )
-            text = (
-                f"I can't post the request in {where} ({error}). Invite me there with "
-                "/invite @registry-bot, or ask the bot's operators to set "
-                "APPROVAL_CHANNEL to a channel I am in; then click Request deletion again."
-            )
-        else:
-            text = f"Slack refused to post the request ({error}); nothing was requested."
-        ctx.responder.send(response_url, render_notice(text))
+        log.error("posting request %s failed: %s", request_id, type(exc).__name__)
+        ctx.responder.send(response_url, render_notice(_post_failure(ctx, exc)))
         return
-    assert ctx.messages is not None
-    ctx.messages.put(request_id, MessageRole.REQUEST, MessageRef(channel, ts))
+    ctx.messages.put(request_id, MessageRole.REQUEST, posted)
     request, events = service.submitted(request_id)
-    audit = MessageRef(channel, ts)  # the audit thread: under the request message...
-    if ctx.audit_channel:  # ...or under a message of its own in AUDIT_CHANNEL
-        try:
-            audit = MessageRef(
-                ctx.audit_channel, _post(ctx, ctx.audit_channel, render_audit_parent(request))
-            )
-        except SlackApiError as exc:
-            log.error("could not post to AUDIT_CHANNEL: %s", _slack_error(exc))
-    ctx.messages.put(request_id, MessageRole.AUDIT, audit)
+    _open_audit_thread(ctx, request, posted)
     post_audit(ctx, request, events)
     ctx.responder.send(
         response_url,
