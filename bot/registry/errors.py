@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypedDict
+from typing import TypedDict, Unpack
 
 import httpx
 
@@ -51,6 +51,15 @@ def parse_error_body(body: bytes) -> list[ErrorDetail]:
                 )
             )
     return out
+
+
+class ErrorFacts(TypedDict, total=False):
+    """The keyword arguments every RegistryError takes."""
+
+    hint: str | None
+    url: str | None
+    status: int | None
+    errors: list[ErrorDetail] | None
 
 
 class RegistryError(Exception):
@@ -127,16 +136,9 @@ class RateLimitedError(RegistryError):
     """429 / TOOMANYREQUESTS. ``retry_after`` is in seconds when the registry said."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        hint: str | None = None,
-        url: str | None = None,
-        status: int | None = None,
-        errors: list[ErrorDetail] | None = None,
+        self, message: str, *, retry_after: float | None = None, **facts: Unpack[ErrorFacts]
     ) -> None:
-        super().__init__(message, hint=hint, url=url, status=status, errors=errors)
+        super().__init__(message, **facts)
         self.retry_after = retry_after
 
 
@@ -145,15 +147,9 @@ class AuthenticationError(RegistryError):
     ``username`` is the user presented (None: anonymous)."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        username: str | None = None,
-        url: str | None = None,
-        status: int | None = None,
-        errors: list[ErrorDetail] | None = None,
+        self, message: str, *, username: str | None = None, **facts: Unpack[ErrorFacts]
     ) -> None:
-        super().__init__(message, url=url, status=status, errors=errors)
+        super().__init__(message, **facts)
         self.username = username
 
 
@@ -161,16 +157,9 @@ class PermissionDeniedError(RegistryError):
     """403 / DENIED / insufficient_scope: authenticated, but not allowed to do this."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        scope: str | None = None,
-        hint: str | None = None,
-        url: str | None = None,
-        status: int | None = None,
-        errors: list[ErrorDetail] | None = None,
+        self, message: str, *, scope: str | None = None, **facts: Unpack[ErrorFacts]
     ) -> None:
-        super().__init__(message, hint=hint, url=url, status=status, errors=errors)
+        super().__init__(message, **facts)
         self.scope = scope
 
 
@@ -214,8 +203,8 @@ ENABLE_DELETE_HINT = (
 
 
 class _Facts(TypedDict):
-    """What every error made from a response carries: where, the status, the body's
-    error entries."""
+    """What every error made from a response carries (no hint: the classifier adds
+    its own)."""
 
     url: str
     status: int
