@@ -65,7 +65,7 @@ def bench_describe(server: RegistryServer) -> None:
         push_image(seed, "bench/describe", [tag])
     with RegistryProxy(server.url, delay=DELAY) as proxy:
         results = {}
-        for concurrency in (1, 8, 16, 32):
+        for concurrency in (1, 8, 16, 24, 32):
             client = RegistryClient(RegistrySettings(url=proxy.url, concurrency=concurrency))
             proxy.reset()
             elapsed = timed(lambda c=client: describe_tags(c, "bench/describe", tags))

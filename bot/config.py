@@ -265,7 +265,7 @@ def _registry(read: _Reader) -> RegistrySettings:
         ca_bundle=ca_bundle,
         insecure=read.flag("REGISTRY_INSECURE", False),
         timeout=read.number("REGISTRY_TIMEOUT", 10.0, low=0.1, high=600),
-        concurrency=read.number("REGISTRY_CONCURRENCY", 16, low=1, high=64, kind=int),
+        concurrency=read.number("REGISTRY_CONCURRENCY", 24, low=1, high=64, kind=int),
     )
 
 

@@ -15,7 +15,7 @@ SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
 def test_defaults():
     s = load_settings(SLACK)
     assert s.registry.url == "http://localhost:5000"
-    assert s.registry.timeout == 10 and s.registry.concurrency == 16
+    assert s.registry.timeout == 10 and s.registry.concurrency == 24
     assert s.registry.insecure is False and s.registry.username is None
     assert s.slack.port == 3000 and s.slack.api_url == "https://slack.com/api/"
     assert not s.slack.socket_mode and s.log_level == "INFO"

@@ -17,7 +17,7 @@ class RegistrySettings:
     ca_bundle: str | None = None
     insecure: bool = False
     timeout: float = 10.0
-    concurrency: int = 16
+    concurrency: int = 24
     retries: int = 3
     cache_bytes: int = 64 * 1024 * 1024
     # Caps on following a paged list (a registry that always sends another page).

@@ -20,7 +20,10 @@ def build_app(slack: SlackSettings, ctx: BotContext) -> App:
         signing_secret=slack.signing_secret,
         token_verification_enabled=False,
         request_verification_enabled=not slack.socket_mode,
-        process_before_response=False,
+        # Every listener acks and hands its work to the bot's own pool (context.py), so
+        # running it inline is quick. Otherwise Bolt runs it on another thread and polls
+        # for the ack every 10 ms: 11 ms per acknowledgement alone, against 0.5-2 ms.
+        process_before_response=True,
     )
     register(app, ctx)
     return app
