@@ -63,6 +63,7 @@ class DeletionSettings:
     audit_channel: str | None = None
     ttl: timedelta = timedelta(hours=24)
     execution_lease: timedelta = timedelta(seconds=60)
+    undo_retention: timedelta = timedelta(days=30)
     protected_tags: re.Pattern[str] | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
 
@@ -202,6 +203,7 @@ def _deletions(read: _Reader) -> DeletionSettings:
         channels[name] = value
     ttl = read.duration("APPROVAL_TTL", timedelta(hours=24))
     lease = read.duration("EXECUTION_LEASE", timedelta(seconds=60))
+    undo_retention = read.duration("UNDO_RETENTION", timedelta(days=30))
     protected = None
     if read.text("PROTECTED_TAGS"):
         try:
@@ -226,6 +228,7 @@ def _deletions(read: _Reader) -> DeletionSettings:
         audit_channel=channels["AUDIT_CHANNEL"],
         ttl=ttl,
         execution_lease=lease,
+        undo_retention=undo_retention,
         protected_tags=protected,
         database_url=database_url,
     )

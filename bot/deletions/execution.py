@@ -11,7 +11,9 @@ the registry what became of a request whose execution was interrupted.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -19,8 +21,13 @@ from ..registry import ManifestNotFoundError, NotFoundError, RegistryClient, Reg
 from ..registry.errors import DeleteDisabledError, PermissionDeniedError
 from ..registry.scan import RepoScan, scan_repository
 from ..registry.untag import PLACEHOLDER_ANNOTATION, UntagMethod, remove_tag
-from .models import DeletionRequest, Kind
+from .models import DeletionRequest, Kind, SavedManifest
 from .reports import gc_advice
+from .restore import collect
+
+log = logging.getLogger(__name__)
+# Keeps what is about to be deleted, for undo (the service writes it to its store).
+Save = Callable[[list[SavedManifest]], None]
 
 
 class Verdict(StrEnum):
@@ -107,10 +114,36 @@ def _manifest_state(registry: RegistryClient, request: DeletionRequest) -> Verdi
     return Verdict.NOT_DELETED
 
 
+def keep_for_undo(
+    registry: RegistryClient, save: Save | None, repository: str, digest: str, tags: list[str]
+) -> None:
+    """Save the manifests about to be deleted; if that fails, nothing is deleted (a
+    deletion is never left without its undo)."""
+    if save is None:
+        return
+    try:
+        save(collect(registry, repository, digest, tags))
+    except RegistryError as exc:
+        raise Abort(
+            f"Could not read {repository}@{digest} to keep a copy for undo ({exc.message}). "
+            "Nothing was deleted."
+        ) from None
+    except Exception as exc:
+        log.exception("could not keep %s@%s for undo", repository, digest)
+        raise Abort(
+            f"Could not store a copy of {repository}@{digest} for undo ({type(exc).__name__}). "
+            "Nothing was deleted."
+        ) from None
+
+
 def delete_image(
-    registry: RegistryClient, request: DeletionRequest, protected: re.Pattern[str] | None
+    registry: RegistryClient,
+    request: DeletionRequest,
+    protected: re.Pattern[str] | None,
+    save: Save | None = None,
 ) -> Outcome:
     scan = check_still_safe(registry, request, protected)
+    keep_for_undo(registry, save, request.repository, request.digest, scan.tags_on(request.digest))
     target = f"{request.repository}@{request.digest}"
     try:
         status = registry.delete_manifest(request.repository, request.digest)
@@ -151,8 +184,11 @@ def delete_image(
     )
 
 
-def remove_only_tag(registry: RegistryClient, request: DeletionRequest) -> Outcome:
+def remove_only_tag(
+    registry: RegistryClient, request: DeletionRequest, save: Save | None = None
+) -> Outcome:
     assert request.tag is not None
+    keep_for_undo(registry, save, request.repository, request.digest, [request.tag])
     result = remove_tag(
         registry, request.repository, request.tag, request.digest, list(request.siblings)
     )
@@ -224,13 +260,18 @@ def delete_blobs(registry: RegistryClient, request: DeletionRequest) -> Outcome:
 
 
 def carry_out(
-    registry: RegistryClient, request: DeletionRequest, protected: re.Pattern[str] | None = None
+    registry: RegistryClient,
+    request: DeletionRequest,
+    protected: re.Pattern[str] | None = None,
+    save: Save | None = None,
 ) -> Outcome:
-    """Do what ``request`` asks. Raises ``Abort`` (nothing changed) or RegistryError."""
+    """Do what ``request`` asks (a deletion of one image, tag or set of blobs), keeping
+    what it deletes through ``save``. Raises ``Abort`` (nothing changed) or
+    RegistryError."""
     if request.kind == Kind.MANIFEST:
-        return delete_image(registry, request, protected)
+        return delete_image(registry, request, protected, save)
     if request.kind == Kind.TAG:
-        return remove_only_tag(registry, request)
+        return remove_only_tag(registry, request, save)
     return delete_blobs(registry, request)
 
 

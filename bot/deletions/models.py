@@ -12,6 +12,8 @@ class Kind(StrEnum):
     TAG = "tag"  # one tag only; the other tags on the image stay
     BLOB = "blob"  # one blob
     BLOBS = "blobs"  # the layers a deleted image left unused, as one request
+    PRUNE = "prune"  # a cleanup by retention rules: many images, one approval
+    RESTORE = "restore"  # put back what an executed request deleted
 
 
 class State(StrEnum):
@@ -90,10 +92,15 @@ class DeletionRequest:
     reclaimable: int | None = None
     blobs: tuple[tuple[str, int | None], ...] = ()
     claimed_at: datetime | None = None
+    restores: str | None = None  # for a restore: the request whose deletion it undoes
 
     @property
     def target(self) -> str:
         """``repo:tag`` when a tag was named, else ``repo@digest``."""
+        if self.kind == Kind.RESTORE:
+            return f"what request {self.restores} deleted from {self.repository}"
+        if self.kind == Kind.PRUNE:
+            return f"a cleanup of {self.repository}"
         if self.kind == Kind.BLOBS:
             return f"{self.repository}: {len(self.blobs)} unused blobs"
         if self.tag:
@@ -122,3 +129,19 @@ class AuditEvent:
     actor: str | None
     event: AuditAction
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class SavedManifest:
+    """A manifest kept before its deletion, byte for byte, so it can be put back while
+    the registry still has its blobs. ``image`` is the deleted digest it belongs to (an
+    index's platforms belong to the index); ``tags`` are the tags that pointed at the
+    image; restores go in ``position`` order, platforms before their index."""
+
+    repository: str
+    image: str
+    digest: str
+    media_type: str
+    body: bytes
+    tags: tuple[str, ...]
+    position: int

@@ -21,7 +21,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -91,6 +93,8 @@ requests = Table(
     # When a process last claimed the request for submitting or executing (renewed
     # while it works): a claim older than the lease belongs to a process that died.
     Column("claimed_at", DateTime(timezone=True)),
+    # A restore request: the executed request whose deletion it undoes.
+    Column("restores", String(32)),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -115,6 +119,41 @@ audit_events = Table(
 )
 
 
+undo_manifests = Table(
+    "undo_manifests",
+    metadata,
+    # What a deletion took, kept so it can be put back until garbage collection runs:
+    # each manifest's exact bytes and media type, the tags that pointed at its image,
+    # and its place in the order of a restore (an index's platforms before the index).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), nullable=False, index=True),
+    Column("repository", String(255), nullable=False),
+    Column("image", String(160), nullable=False),  # the digest that was deleted
+    Column("digest", String(160), nullable=False),
+    Column("media_type", String(255), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("tags", JSONText, nullable=False, default=list),
+    Column("position", Integer, nullable=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+cleanup_items = Table(
+    "cleanup_items",
+    metadata,
+    # One image of a cleanup plan, pinned at preview time: the digest and the tags that
+    # pointed at it then. ``state``: planned -> deleting -> deleted, skipped or failed.
+    Column("request_id", String(32), nullable=False),
+    Column("repository", String(255), nullable=False),
+    Column("digest", String(160), nullable=False),
+    Column("tags", JSONText, nullable=False, default=list),
+    Column("size", BigInteger),
+    Column("state", String(16), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    PrimaryKeyConstraint("request_id", "repository", "digest"),
+)
+
+
 def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[requests, votes, audit_events])
 
@@ -133,7 +172,12 @@ def _v2(conn: Connection) -> None:
     _add_column(conn, requests, "claimed_at")
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
+def _v3(conn: Connection) -> None:
+    _add_column(conn, requests, "restores")
+    metadata.create_all(conn, tables=[undo_manifests, cleanup_items])
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
 
 
 def current_version(conn: Connection) -> int:

@@ -24,11 +24,21 @@ from ..registry import (
     describe_digests,
 )
 from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
-from .execution import Abort, Outcome, Verdict, carry_out, verify
-from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
+from .execution import Abort, Outcome, Save, Verdict, carry_out, verify
+from .models import (
+    AuditAction,
+    AuditEvent,
+    DeletionRequest,
+    Kind,
+    PlatformChild,
+    SavedManifest,
+    State,
+)
 from .policy import ApproverPolicy
 from .reports import blast_radius
+from .restore import ImageRestore, restore
 from .store import DeletionStore
+from .undo_store import UndoStore
 
 log = logging.getLogger(__name__)
 # States that expiry closes. A request left "submitting" by a crash expires too.
@@ -37,6 +47,10 @@ OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
 # older than the lease belongs to a process that died (killed, crashed, lost its
 # database), and the request is recovered by whoever notices.
 DEFAULT_LEASE = timedelta(seconds=60)
+# How long what a deletion took is kept for undo (UNDO_RETENTION).
+DEFAULT_UNDO_RETENTION = timedelta(days=30)
+# Deletions whose outcome can be undone.
+UNDOABLE = (Kind.MANIFEST, Kind.TAG, Kind.PRUNE)
 
 
 class DeletionRefused(Exception):
@@ -104,10 +118,13 @@ class DeletionService:
         clock: Callable[[], datetime] = _now,
         protected: re.Pattern[str] | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        undo_retention: timedelta = DEFAULT_UNDO_RETENTION,
     ) -> None:
         self.protected = protected
         self.lease = lease
+        self.undo_retention = undo_retention
         self.store = store
+        self.undo = UndoStore(store.engine)
         self.registry = registry
         self.policy = policy
         self.approvals_required = approvals_required
@@ -310,6 +327,53 @@ class DeletionService:
         )
         return Preview(request)
 
+    def preview_restore(self, deleted_id: str, requester: str, channel: str) -> Preview:
+        """Undo: a request to put back what an executed deletion took (its manifests,
+        byte for byte, and its tags), through the same approval."""
+        self._check_configured()
+        done = self.store.get(deleted_id)
+        if done is None:
+            raise DeletionRefused(f"There is no request {deleted_id}; see /registry audit.")
+        if done.kind not in UNDOABLE or done.state != State.DELETED:
+            raise DeletionRefused(
+                f"Request {deleted_id} is not an executed deletion of images or tags, so "
+                "there is nothing to put back."
+            )
+        saved = self.undo.load(deleted_id, self.clock())
+        if not saved:
+            raise DeletionRefused(
+                f"Nothing of request {deleted_id} is kept any more: what a deletion takes is "
+                f"kept for {self.undo_retention.days} days (UNDO_RETENTION)."
+            )
+        roots = [m for m in saved if m.digest == m.image]
+        tags = tuple(sorted({f"{m.repository}:{t}" for m in roots for t in m.tags}))
+        request = self._new_request(
+            kind=Kind.RESTORE,
+            repository=done.repository,
+            digest=done.digest,
+            tag=None,
+            reason=f"undo request {deleted_id} ({done.target})",
+            requester=requester,
+            channel=channel,
+            siblings=tags,
+            size=None,
+            restores=deleted_id,
+        )
+        return Preview(request)
+
+    def undo_until(self, request: DeletionRequest) -> datetime | None:
+        """Until when ``request`` can be undone (None: it can't)."""
+        if request.kind not in UNDOABLE or request.state != State.DELETED:
+            return None
+        return self.undo.kept_until(request.id, self.clock())
+
+    def _saver(self, request: DeletionRequest) -> Save:
+        def save(manifests: list[SavedManifest]) -> None:
+            now = self.clock()
+            self.undo.save(request.id, manifests, now, now + self.undo_retention)
+
+        return save
+
     # -- submit / cancel ---------------------------------------------------------------
     def _get(self, request_id: str) -> DeletionRequest:
         request = self.store.get(request_id)
@@ -446,8 +510,10 @@ class DeletionService:
             )
         request = self._get(request_id)
         with _Heartbeat(self, request_id, claimed):
+            if request.kind == Kind.RESTORE:
+                return self._settle(request, self._restore(request))
             try:
-                outcome = carry_out(self.registry, request, self.protected)
+                outcome = carry_out(self.registry, request, self.protected, self._saver(request))
             except Abort as exc:
                 outcome = Outcome(Verdict.NOT_DELETED, str(exc), str(exc))
             except RegistryError as exc:
@@ -457,6 +523,20 @@ class DeletionService:
                     text = f"{exc} Nothing was deleted."
                     outcome = Outcome(Verdict.NOT_DELETED, text, text)
         return self._settle(request, outcome)
+
+    def _restore(self, request: DeletionRequest) -> Outcome:
+        """Put back what ``request.restores`` deleted; done when at least one image came
+        back (the text names those that could not)."""
+        assert request.restores is not None
+        saved = self.undo.load(request.restores, self.clock())
+        if not saved:
+            text = (
+                f"Nothing of request {request.restores} is kept any more "
+                "(UNDO_RETENTION); nothing was restored."
+            )
+            return Outcome(Verdict.NOT_DELETED, text, text)
+        results = restore(self.registry, saved)
+        return restore_outcome(results)
 
     def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
@@ -495,6 +575,10 @@ class DeletionService:
         for request in self.store.stale_claims([State.EXECUTING], now - self.lease):
             if not self.store.renew_claim(request.id, State.EXECUTING, request.claimed_at, now):
                 continue  # another replica took it over
+            if request.kind == Kind.RESTORE:
+                # Putting back is idempotent: run it again to the end.
+                settled.append(self._settle(request, self._restore(request)))
+                continue
             outcome = verify(self.registry, request)
             if outcome.verdict == Verdict.UNKNOWN:
                 # Still can't tell: leave it for the next sweep, without a new event.
@@ -527,7 +611,11 @@ class DeletionService:
         ]
 
     def expire_due(self) -> list[tuple[DeletionRequest, list[AuditEvent]]]:
-        """Expire every open request past its time; returns those this call closed."""
+        """Expire every open request past its time, and drop undo copies past
+        UNDO_RETENTION; returns the requests this call closed."""
+        purged = self.undo.purge(self.clock())
+        if purged:
+            log.info("dropped %d manifests kept for undo past UNDO_RETENTION", purged)
         closed = []
         for request in self.store.due_for_expiry(self.clock(), OPEN_STATES):
             events = self.expire(request)
@@ -541,6 +629,23 @@ class DeletionService:
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         return self.store.recent_audit(limit)
+
+
+def restore_outcome(results: list[ImageRestore]) -> Outcome:
+    """The outcome of a restore, for people and for the audit."""
+    back = [r for r in results if r.restored]
+    lost = [r for r in results if not r.restored]
+    lines = []
+    for r in back[:20]:
+        tags = f" (tags {', '.join(r.tags)})" if r.tags else " (no tag pointed at it again)"
+        lines.append(f"restored {r.repository}@{r.image}{tags}")
+        lines += [f"tag {r.repository}:{t} {why}" for t, why in r.tags_left]
+    lines += [f"could not restore {r.repository}@{r.image}: {r.problem}" for r in lost[:20]]
+    head = f"Restored {len(back)} of {len(results)} image{'s' if len(results) != 1 else ''}."
+    text = head + (" " + "; ".join(lines) + "." if lines else "")
+    detail = f"restored {len(back)} of {len(results)} images; {len(lost)} could not be restored"
+    verdict = Verdict.DELETED if back else Verdict.NOT_DELETED
+    return Outcome(verdict, text, detail)
 
 
 class _Heartbeat:

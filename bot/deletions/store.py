@@ -55,6 +55,7 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         reclaimable=row.reclaimable,
         blobs=tuple((d, s) for d, s in row.blobs),
         claimed_at=_utc_or_none(row.claimed_at),
+        restores=row.restores,
     )
 
 
@@ -104,6 +105,7 @@ class DeletionStore:
             "referrers": list(request.referrers),
             "reclaimable": request.reclaimable,
             "blobs": [list(b) for b in request.blobs],
+            "restores": request.restores,
         }
         with self.engine.begin() as conn:
             conn.execute(insert(requests).values(**_cleaned(row)))

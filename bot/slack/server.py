@@ -128,6 +128,7 @@ def _context(settings: Settings) -> BotContext:
         ttl=d.ttl,
         protected=d.protected_tags,
         lease=d.execution_lease,
+        undo_retention=d.undo_retention,
     )
     messages = SlackMessages(service.store.engine)
     messages.ensure_schema()

@@ -1,0 +1,145 @@
+"""Undo: what a deletion takes is saved first (``collect``), and put back on request
+(``restore``): each manifest PUT by digest, an index's platforms before the index, then
+each tag pointed at it again, and every digest checked.
+
+Functions of the registry client and saved manifests only; no database here. A tag
+that points at another image by the time of the restore is left alone and reported:
+a restore never moves a tag someone has pushed since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
+
+from ..registry import ManifestNotFoundError, RegistryClient, RegistryError
+from ..registry.manifest import IndexManifest
+from .models import SavedManifest
+
+# The codes distribution answers a manifest PUT with when a blob or platform manifest
+# it names is not in the repository (garbage collection removed it).
+_GONE_CODES = {"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_UNKNOWN"}
+
+
+def collect(
+    registry: RegistryClient, repository: str, digest: str, tags: Iterable[str]
+) -> list[SavedManifest]:
+    """The manifest at ``digest`` and every manifest under it, exactly as the registry
+    serves them, platforms first. A platform the registry doesn't have is skipped (the
+    index is then only partly restorable, as it was only partly there)."""
+    fetched = []
+    seen: set[str] = set()
+
+    def visit(current: str) -> None:
+        if current in seen:
+            return
+        seen.add(current)
+        manifest = registry.get_manifest(repository, current)
+        if isinstance(manifest.manifest, IndexManifest):
+            for child in manifest.manifest.manifests:
+                try:
+                    visit(child.digest)
+                except ManifestNotFoundError:
+                    continue
+        fetched.append(manifest)
+
+    visit(digest)
+    tags = tuple(tags)
+    return [
+        SavedManifest(
+            repository,
+            digest,
+            m.digest,
+            m.media_type,
+            m.body,
+            tags if m.digest == digest else (),
+            position,
+        )
+        for position, m in enumerate(fetched)
+    ]
+
+
+@dataclass(frozen=True)
+class ImageRestore:
+    """What became of one image: the tags pointed at it again, the tags left alone
+    (and why), or why the image itself could not be put back."""
+
+    repository: str
+    image: str
+    tags: tuple[str, ...] = ()
+    tags_left: tuple[tuple[str, str], ...] = ()
+    problem: str | None = None
+
+    @property
+    def restored(self) -> bool:
+        return self.problem is None
+
+
+def _why_not(exc: RegistryError, manifest: SavedManifest) -> str:
+    if set(exc.codes) & _GONE_CODES:
+        return (
+            f"a blob or platform manifest it needs is gone from the registry (garbage "
+            f"collection ran since the deletion?): {exc.message}"
+        )
+    return f"the registry refused {manifest.digest}: {exc.message}"
+
+
+def _point_tag(registry: RegistryClient, root: SavedManifest, tag: str) -> str | None:
+    """Point ``tag`` at the restored image unless it now points elsewhere; returns why
+    it was left alone, or None when it points at the image now."""
+    try:
+        now_at: str | None = registry.resolve(root.repository, tag)
+    except ManifestNotFoundError:
+        now_at = None
+    if now_at == root.digest:
+        return None
+    if now_at is not None:
+        return f"now points at {now_at}; left as it is"
+    registry.put_manifest(root.repository, tag, root.body, root.media_type)
+    after = registry.resolve(root.repository, tag)
+    if after != root.digest:
+        return f"the registry points it at {after}, not {root.digest}"
+    return None
+
+
+def restore_image(registry: RegistryClient, saved: list[SavedManifest]) -> ImageRestore:
+    """Put one image back: its manifests in order, then its tags."""
+    root = next(m for m in saved if m.digest == m.image)
+    for manifest in saved:
+        try:
+            got = registry.put_manifest(
+                manifest.repository, manifest.digest, manifest.body, manifest.media_type
+            )
+        except RegistryError as exc:
+            return ImageRestore(root.repository, root.image, problem=_why_not(exc, manifest))
+        if got != manifest.digest:
+            return ImageRestore(
+                root.repository,
+                root.image,
+                problem=f"the registry stored {got} instead of {manifest.digest}",
+            )
+    done, left = [], []
+    for tag in root.tags:
+        try:
+            why = _point_tag(registry, root, tag)
+        except RegistryError as exc:
+            why = exc.message
+        if why is None:
+            done.append(tag)
+        else:
+            left.append((tag, why))
+    return ImageRestore(root.repository, root.image, tuple(done), tuple(left))
+
+
+def restore(registry: RegistryClient, saved: list[SavedManifest]) -> list[ImageRestore]:
+    """Put back every image in ``saved`` (grouped by image, in position order)."""
+    ordered = sorted(saved, key=lambda m: (m.repository, m.image, m.position))
+    images = [list(g) for _, g in groupby(ordered, key=lambda m: (m.repository, m.image))]
+    results = registry.map(lambda group: restore_image(registry, group), images)
+    return [
+        r
+        if isinstance(r, ImageRestore)
+        else ImageRestore(g[0].repository, g[0].image, problem=r.message)
+        for g, r in zip(images, results, strict=True)
+    ]

@@ -1,0 +1,208 @@
+"""Undo until garbage collection: every executed deletion keeps its manifests byte for
+byte, and a restore request (approved like a deletion) puts them back, re-points the
+tags, and names what can't come back. Against the real registry, on SQLite and
+PostgreSQL; garbage collection is the registry's own (``docker-registry
+garbage-collect``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from bot.deletions import DeletionRefused, Kind, State
+from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
+from testkit.deletions import APPROVER, REQUESTER, open_request, service_factory
+from testkit.images import push_image, push_index
+from testkit.registry_server import RegistryServer, registry_binary
+
+
+def _repo(name: str) -> str:
+    return f"undo/{name}{uuid.uuid4().hex[:8]}"
+
+
+def _layers() -> list[bytes]:
+    return [os.urandom(1500), os.urandom(2500)]
+
+
+def approve(service, request_id: str):
+    return service.vote(request_id, APPROVER, True)
+
+
+def restore_via_approval(service, deleted_id: str):
+    preview = service.preview_restore(deleted_id, REQUESTER, "C0CHAN01")
+    assert preview.request.kind == Kind.RESTORE and preview.request.restores == deleted_id
+    assert service.claim_submit(preview.request.id, REQUESTER) is not None
+    service.submitted(preview.request.id)
+    return approve(service, preview.request.id)
+
+
+def test_a_deleted_image_is_restored_byte_for_byte_with_its_tags(make_service, client):
+    repo = _repo("app")
+    layers = _layers()
+    pushed = push_image(client, repo, ["v1", "v1-alias"], layers=layers)
+    service = make_service()
+    deleted = approve(service, open_request(service, f"{repo}:v1").id)
+    assert deleted.outcome == "deleted"
+    with pytest.raises(ManifestNotFoundError):
+        client.head_manifest(repo, pushed.digest)
+    assert service.undo_until(deleted.request) is not None
+
+    result = restore_via_approval(service, deleted.request.id)
+
+    assert result.outcome == "deleted", result.message  # carried out
+    assert "Restored 1 of 1 image" in result.message
+    fresh = RegistryClient(RegistrySettings(url=client.settings.url))
+    try:
+        for tag in ("v1", "v1-alias"):
+            fetched = fresh.get_manifest(repo, tag)
+            assert fetched.digest == pushed.digest and fetched.body == pushed.body
+        for (digest, _), data in zip(pushed.layers, layers, strict=True):
+            assert fresh.get_blob(repo, digest, max_bytes=10_000) == data
+    finally:
+        fresh.close()
+    events = [e.event for e in service.recent_audit(3)]
+    assert events[0] == "executed" and "restored 1 of 1" in service.recent_audit(1)[0].detail
+
+
+def test_a_multi_arch_image_is_restored_platforms_first(make_service, client):
+    repo = _repo("multi")
+    index = push_index(client, repo, ["latest"])
+    service = make_service()
+    deleted = approve(service, open_request(service, f"{repo}:latest").id)
+    assert deleted.outcome == "deleted"
+    result = restore_via_approval(service, deleted.request.id)
+    assert result.outcome == "deleted", result.message
+    assert client.get_manifest(repo, "latest").body == index.body
+    for child in index.children:
+        assert client.head_manifest(repo, child.digest).digest == child.digest
+
+
+def test_an_untagged_tag_is_pointed_back(make_service, client):
+    repo = _repo("untag")
+    pushed = push_image(client, repo, ["keep", "rc"])
+    service = make_service()
+    preview = service.preview_manifest(parse_reference(f"{repo}:rc"), "", REQUESTER, "C1")
+    service.claim_submit(preview.request.id, REQUESTER, as_untag=True)
+    service.submitted(preview.request.id)
+    removed = approve(service, preview.request.id)
+    assert removed.outcome == "deleted" and removed.request.kind == Kind.TAG
+    with pytest.raises(ManifestNotFoundError):
+        client.resolve(repo, "rc")
+    result = restore_via_approval(service, removed.request.id)
+    assert result.outcome == "deleted", result.message
+    assert client.resolve(repo, "rc") == pushed.digest == client.resolve(repo, "keep")
+
+
+def test_a_tag_pushed_since_is_left_alone(make_service, client):
+    repo = _repo("moved")
+    old = push_image(client, repo, ["stable"])
+    service = make_service()
+    deleted = approve(service, open_request(service, f"{repo}:stable").id)
+    newer = push_image(client, repo, ["stable"])  # someone pushed a new stable since
+    result = restore_via_approval(service, deleted.request.id)
+    assert result.outcome == "deleted"
+    assert f"now points at {newer.digest}" in result.message
+    assert client.resolve(repo, "stable") == newer.digest  # not moved back
+    assert client.head_manifest(repo, old.digest).digest == old.digest  # the image is back
+
+
+def test_nothing_to_restore_is_refused(make_service, client):
+    repo = _repo("none")
+    push_image(client, repo, ["a"])
+    service = make_service()
+    pending = open_request(service, f"{repo}:a")
+    with pytest.raises(DeletionRefused, match="not an executed deletion"):
+        service.preview_restore(pending.id, REQUESTER, "C1")
+    with pytest.raises(DeletionRefused, match="no request"):
+        service.preview_restore("0123456789abcdef", REQUESTER, "C1")
+
+
+def test_undo_copies_expire_after_the_retention(make_service, client):
+    repo = _repo("expire")
+    push_image(client, repo, ["a"])
+    service = make_service()
+    service.undo_retention = timedelta(days=2)
+    deleted = approve(service, open_request(service, f"{repo}:a").id)
+    assert service.undo_until(deleted.request) == service.clock() + timedelta(days=2)
+    service.clock.now += timedelta(days=3)
+    assert service.undo_until(deleted.request) is None
+    with pytest.raises(DeletionRefused, match="UNDO_RETENTION"):
+        service.preview_restore(deleted.request.id, REQUESTER, "C1")
+    service.expire_due()  # purges
+    assert service.undo.load(deleted.request.id, service.clock() - timedelta(days=30)) == []
+
+
+def test_a_deletion_that_cannot_keep_its_copy_deletes_nothing(make_service, client, counting):
+    repo = _repo("nocopy")
+    pushed = push_image(client, repo, ["a"])
+    service = make_service()
+    request = open_request(service, f"{repo}:a")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    service.undo.save = broken
+    result = approve(service, request.id)
+    assert result.outcome == "failed" and "for undo" in result.message
+    assert counting.counts.get("DELETE", 0) == 0
+    assert client.head_manifest(repo, pushed.digest).digest == pushed.digest
+
+
+@pytest.fixture
+def gc_registry():
+    """A registry of its own: garbage collection sweeps every repository in it."""
+    if registry_binary() is None:
+        pytest.fail("docker-registry is missing: scripts/test installs it")
+    server = RegistryServer(delete_enabled=True).start()
+    yield server
+    server.stop()
+
+
+def test_an_image_whose_blobs_were_garbage_collected_is_named(gc_registry, database_url):
+    make, close = service_factory(database_url, gc_registry.url)
+    try:
+        service = make()
+        client = service.registry
+        gone = push_image(client, "gc/app", ["old"])
+        kept = push_image(client, "gc/app", ["new", "other"])
+        first = approve(service, open_request(service, "gc/app:old").id)
+        second = approve(service, open_request(service, "gc/app:new").id)
+        assert first.outcome == second.outcome == "deleted"
+        push_image(client, "gc/app", ["still-here"])  # the repository isn't emptied
+        # Garbage collection, the registry's own (it should run with the registry
+        # read-only; nothing writes to this one now).
+        binary = registry_binary()
+        assert binary is not None
+        subprocess.run(
+            [binary, "garbage-collect", str(gc_registry.root / "config.yml")],
+            check=True,
+            capture_output=True,
+        )
+        result = restore_via_approval(service, first.request.id)
+        assert result.outcome == "failed"
+        assert f"could not restore gc/app@{gone.digest}" in result.message
+        assert "garbage collection" in result.message
+        with pytest.raises(ManifestNotFoundError):
+            client.resolve("gc/app", "old")
+        assert kept.digest  # the second deletion's blobs went the same way
+        assert restore_via_approval(service, second.request.id).outcome == "failed"
+    finally:
+        close()
+
+
+def test_restores_count_as_requests_in_their_own_right(make_service, client):
+    """A restore needs an approver other than its requester, and is audited."""
+    repo = _repo("vote")
+    push_image(client, repo, ["a"])
+    service = make_service()
+    deleted = approve(service, open_request(service, f"{repo}:a").id)
+    preview = service.preview_restore(deleted.request.id, REQUESTER, "C1")
+    service.claim_submit(preview.request.id, REQUESTER)
+    request, events = service.submitted(preview.request.id)
+    assert request.state == State.PENDING and events[0].event == "requested"
+    refused = service.vote(preview.request.id, REQUESTER, True)
+    assert refused.outcome == "refused"
