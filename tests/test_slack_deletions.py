@@ -491,3 +491,47 @@ def _exists(client, repository, digest) -> bool:
     except Exception:
         return False
     return True
+
+
+def test_undo_button_and_restore_command_put_an_image_back(start_bot, standin, counting, client):
+    pushed = push_image(client, "sundo/app", ["1.0", "latest"])
+    bot = start_bot()
+    request_id, message = request_deletion(bot, standin, "sundo/app:1.0")
+    approve(bot, standin, message, APPROVER)
+    closed = standin.wait_for(
+        lambda: [
+            u
+            for u in standin.api_calls("chat.update")
+            if "deletion_undo" in str(u.body) and pushed.digest in str(u.body)
+        ]
+    )[-1]
+    assert not _exists(client, "sundo/app", pushed.digest)
+    assert f"request `{request_id}`" in str(closed.body["blocks"])
+    undo = buttons(closed.body)["deletion_undo"]
+    assert undo["value"] == request_id and "garbage collection" in str(undo["confirm"])
+    before = len(standin.messages())
+    k = click(bot, standin, "deletion_undo", undo["value"], REQUESTER)
+    assert "Requested" in standin.wait_response(k).body["text"]
+    restore = standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if "the restore of" in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+    assert "`sundo/app:1.0`" in str(restore.body) and "`sundo/app:latest`" in str(restore.body)
+    approve(bot, standin, restore, APPROVER2)
+    restored = standin.wait_for(
+        lambda: [u for u in updates_of(standin, restore.ts) if "*Restored*" in str(u.body)]
+    )[-1]
+    assert "Restored 1 of 1 image" in str(restored.body)
+    assert "deletion_undo" not in str(restored.body)  # a restore is not undone in turn
+    assert client.get_manifest("sundo/app", "1.0").body == pushed.body
+    assert client.resolve("sundo/app", "latest") == pushed.digest
+
+    # The command does the same, and says when there is nothing (left) to restore.
+    again = slash(bot, standin, f"restore {request_id}")
+    assert "Restore what request" in str(again) and "deletion_submit" in str(again)
+    usage = post_signed(bot.events_url, command_body("restore nope", standin.response_url(key())))
+    assert "16 characters" in usage.text  # a usage error comes with the acknowledgement
+    assert "no request" in str(slash(bot, standin, "restore 0123456789abcdef"))

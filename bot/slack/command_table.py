@@ -6,6 +6,7 @@ here talks to the registry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +48,13 @@ class Delete:
 
 
 @dataclass(frozen=True)
+class Restore:
+    """Put back what an executed deletion took (its request ID)."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
 class Pending:
     pass
 
@@ -56,7 +64,7 @@ class Audit:
     limit: int = 20
 
 
-Command = Help | ListRepos | ListTags | Show | Delete | Pending | Audit
+Command = Help | ListRepos | ListTags | Show | Delete | Restore | Pending | Audit
 MAX_REASON = 500
 MAX_AUDIT = 50
 
@@ -166,6 +174,19 @@ def _delete(spec: CommandSpec, args: list[str]) -> Command:
     return Delete(ref, reason, blob, untag=verb == "untag")
 
 
+_REQUEST_ID_RE = re.compile(r"[0-9a-f]{16}")
+
+
+def _restore(spec: CommandSpec, args: list[str]) -> Command:
+    if len(args) != 1 or not _REQUEST_ID_RE.fullmatch(args[0].strip("`")):
+        raise UsageError(
+            "Give the ID of an executed deletion request (16 characters, as the outcome "
+            "and /registry audit show it).",
+            spec.usage,
+        )
+    return Restore(args[0].strip("`"))
+
+
 def _pending(spec: CommandSpec, args: list[str]) -> Command:
     if args:
         raise UsageError("`pending` takes no arguments.", spec.usage)
@@ -230,6 +251,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Ask to delete one blob (a layer or config) that no tag uses.",
         "busybox@sha256:… orphaned layer",
         _delete,
+    ),
+    CommandSpec(
+        "restore",
+        "REQUEST_ID",
+        "ID",
+        "Ask to put back what an executed deletion took (until garbage collection).",
+        "3f2a9c0d1e4b5a69",
+        _restore,
+        aliases=("undo",),
     ),
     CommandSpec("pending", "", "", "Deletion requests waiting for approval.", "", _pending),
     CommandSpec(

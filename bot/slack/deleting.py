@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
 from ..deletions import AuditEvent, DeletionRequest
 from ..deletions.service import DeletionRefused, VoteOutcome, VoteResult
 from ..registry import RegistryError
-from .command_table import Audit, Delete, Pending
+from .command_table import Audit, Delete, Pending, Restore
 from .context import BotContext
 from .messages import MessageRef, MessageRole
 from .render import Message, render_error
@@ -51,6 +52,17 @@ def _where(ctx: BotContext, request_id: str, role: MessageRole) -> MessageRef | 
     return ctx.messages.get(request_id, role) if ctx.messages is not None else None
 
 
+def _undo_until(ctx: BotContext, request: DeletionRequest) -> datetime | None:
+    """Until when the outcome message may offer Undo (None: not at all)."""
+    if ctx.deletions is None:
+        return None
+    try:
+        return ctx.deletions.undo_until(request)
+    except Exception:  # the message is still worth drawing without its Undo
+        log.exception("could not read the undo store for request %s", request.id)
+        return None
+
+
 def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
     """Redraw the request message (votes, or the outcome without buttons)."""
     where = _where(ctx, request.id, MessageRole.REQUEST)
@@ -60,7 +72,7 @@ def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
         ctx.web.chat_update(
             channel=where.channel,
             ts=where.ts,
-            **render_request(request, ctx.approvers).to_dict(),
+            **render_request(request, ctx.approvers, _undo_until(ctx, request)).to_dict(),
         )
     except SlackApiError as exc:
         log.error("could not update the message of request %s: %s", request.id, _slack_error(exc))
@@ -86,7 +98,7 @@ def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEven
 # -- commands -----------------------------------------------------------------------------
 def run_delete_command(
     ctx: BotContext,
-    command: Delete | Pending | Audit,
+    command: Delete | Restore | Pending | Audit,
     user: str,
     channel: str,
     response_url: str | None = None,
@@ -99,6 +111,12 @@ def run_delete_command(
         return render_pending(service.pending(), ctx.now())
     if isinstance(command, Audit):
         return render_audit_log(service.recent_audit(command.limit))
+    if isinstance(command, Restore):
+        try:
+            preview = service.preview_restore(command.request_id, user, channel)
+        except DeletionRefused as exc:
+            return render_notice(refusal_text(exc))
+        return render_preview(preview.request, None, ctx.approvers, ctx.now())
     doing = f"previewing the deletion of {command.reference}"
     repository = command.reference.repository
 
@@ -229,6 +247,18 @@ def cleanup(ctx: BotContext, deleted_id: str, user: str, response_url: str, chan
         ctx.responder.send(response_url, render_error(exc, "looking for unused layers"))
         return
     # The outcome message stays as it is; the new request gets its own message.
+    submit(ctx, preview.request.id, user, response_url, replace_preview=False)
+
+
+def undo(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
+    """ "Undo" on an executed deletion: a restore request, through the same approval."""
+    service = ctx.deletions
+    assert service is not None
+    try:
+        preview = service.preview_restore(deleted_id, user, channel)
+    except DeletionRefused as exc:
+        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
+        return
     submit(ctx, preview.request.id, user, response_url, replace_preview=False)
 
 

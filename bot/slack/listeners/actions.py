@@ -19,6 +19,7 @@ from ..render.deletions import (
     ACTION_REJECT,
     ACTION_SUBMIT,
     ACTION_SUBMIT_UNTAG,
+    ACTION_UNDO,
 )
 
 log = logging.getLogger(__name__)
@@ -66,17 +67,24 @@ def register(app: App, ctx: BotContext) -> None:
         )
     )
 
-    @app.action(ACTION_CLEANUP)
-    def on_cleanup(ack: Ack, body: dict, action: dict) -> None:
-        ack()
-        request_id = (action.get("value") or "")[:64]
-        user, response_url = body["user"]["id"], body["response_url"]
-        channel = (body.get("channel") or {}).get("id") or ""
-        ctx.background(
-            lambda: deleting.cleanup(ctx, request_id, user, response_url, channel),
-            f"cleanup after {request_id}",
-            response_url=response_url,
-        )
+    def follow_up_button(work, name: str):
+        """A button on an executed deletion that opens a new request from it."""
+
+        def listener(ack: Ack, body: dict, action: dict) -> None:
+            ack()
+            request_id = (action.get("value") or "")[:64]
+            user, response_url = body["user"]["id"], body["response_url"]
+            channel = (body.get("channel") or {}).get("id") or ""
+            ctx.background(
+                lambda: work(ctx, request_id, user, response_url, channel),
+                f"{name} {request_id}",
+                response_url=response_url,
+            )
+
+        return listener
+
+    app.action(ACTION_CLEANUP)(follow_up_button(deleting.cleanup, "cleanup after"))
+    app.action(ACTION_UNDO)(follow_up_button(deleting.undo, "undo"))
 
     app.action(ACTION_CANCEL)(deletion_button(deleting.cancel_preview, "cancel"))
 

@@ -40,6 +40,7 @@ ACTION_CLEANUP = "deletion_cleanup"
 ACTION_CANCEL = "deletion_cancel"
 ACTION_APPROVE = "deletion_approve"
 ACTION_REJECT = "deletion_reject"
+ACTION_UNDO = "deletion_undo"
 
 OUTCOME_ICONS = {
     State.DELETED: ":white_check_mark:",
@@ -60,10 +61,27 @@ def _what(request: DeletionRequest) -> str:
         Kind.TAG: "tag",
         Kind.BLOB: "blob",
         Kind.BLOBS: "set of unused layers",
+        Kind.PRUNE: "cleanup",
+        Kind.RESTORE: "restore",
     }[request.kind]
 
 
+def _restoring(request: DeletionRequest) -> bool:
+    return request.kind == Kind.RESTORE
+
+
 def _tags_line(request: DeletionRequest) -> str:
+    if _restoring(request):
+        if not request.siblings:
+            return "No tag pointed at what was deleted; the images come back untagged."
+        return fit_lines(
+            "These tags are pointed back, unless they point at another image by then:",
+            [
+                ", ".join(code(t, 200) for t in request.siblings[i : i + 6])
+                for i in range(0, len(request.siblings), 6)
+            ],
+            1500,
+        )
     if request.kind == Kind.TAG:
         if not request.siblings:
             return "No other tag points at this image; it stays in the registry, untagged."
@@ -160,7 +178,9 @@ def _details(request: DeletionRequest) -> list[Block]:
 def _confirm(request: DeletionRequest, untag: bool) -> ConfirmObject:
     n = request.approvals_required
     who = f"Once {n} approver{'s' if n != 1 else ''} agree, "
-    if untag:
+    if _restoring(request):
+        text = f"{who}what request {request.restores} deleted is put back."
+    elif untag:
         text = f"{who}the tag {request.tag} is removed; the other tags keep the image."
     elif request.kind == Kind.MANIFEST:
         removed = len(request.tags_removed)
@@ -171,8 +191,16 @@ def _confirm(request: DeletionRequest, untag: bool) -> ConfirmObject:
     else:
         text = f"{who}the {_what(request)} will be deleted."
     return ConfirmObject(
-        title="Request this deletion?", text=truncate(text, 300), confirm="Request", deny="Back"
+        title="Request this restore?" if _restoring(request) else "Request this deletion?",
+        text=truncate(text, 300),
+        confirm="Request",
+        deny="Back",
     )
+
+
+def _verb(request: DeletionRequest) -> str:
+    """The preview's question: Delete, Remove (one tag) or Restore."""
+    return {Kind.TAG: "Remove", Kind.RESTORE: "Restore"}.get(request.kind, "Delete")
 
 
 def render_preview(
@@ -200,7 +228,9 @@ def render_preview(
             ),
         ]
     else:
-        label = "Request tag removal" if request.kind == Kind.TAG else "Request deletion"
+        label = {Kind.TAG: "Request tag removal", Kind.RESTORE: "Request restore"}.get(
+            request.kind, "Request deletion"
+        )
         buttons = [
             ButtonElement(
                 text=label,
@@ -213,11 +243,7 @@ def render_preview(
     buttons.append(ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id))
     n = request.approvals_required
     blocks: list[Block] = [
-        HeaderBlock(
-            text=truncate(
-                f"{'Remove' if request.kind == Kind.TAG else 'Delete'} {request.target}?", 150
-            )
-        ),
+        HeaderBlock(text=truncate(f"{_verb(request)} {request.target}?", 150)),
         *_details(request),
         ContextBlock(
             elements=[
@@ -225,8 +251,12 @@ def render_preview(
                     text=truncate(
                         f"Nothing changes until {n} approver{'s' if n != 1 else ''} agree "
                         f"({', '.join(mention(a) for a in approvers[:10])}). "
-                        "The digest is pinned now: if the tag moves, nothing is deleted. "
-                        f"This preview expires {slack_date(request.expires_at)}.",
+                        + (
+                            "A tag that points at another image by then is left alone. "
+                            if _restoring(request)
+                            else "The digest is pinned now: if the tag moves, nothing is deleted. "
+                        )
+                        + f"This preview expires {slack_date(request.expires_at)}.",
                         2000,
                     )
                 )
@@ -235,9 +265,8 @@ def render_preview(
         ActionsBlock(elements=buttons),
     ]
     return Message(
-        text=f"{'Remove' if request.kind == Kind.TAG else 'Delete'} "
-        f"{request.target}? Digest {request.digest}; "
-        f"{len(request.tags_removed)} tag(s) removed.",
+        text=f"{_verb(request)} {request.target}? Digest {request.digest}; "
+        f"{len(request.siblings if _restoring(request) else request.tags_removed)} tag(s).",
         blocks=blocks,
     )
 
@@ -248,11 +277,18 @@ def _votes(request: DeletionRequest) -> str:
     return f"*Approvals* {len(approvals)}/{request.approvals_required}{who}"
 
 
-def render_request(request: DeletionRequest, approvers: list[str]) -> Message:
-    """The request in the channel: who, what, votes, expiry, Approve / Reject."""
+def render_request(
+    request: DeletionRequest, approvers: list[str], undo_until: datetime | None = None
+) -> Message:
+    """The request in the channel: who, what, votes, expiry, Approve / Reject; once
+    closed, its outcome (with Undo while ``undo_until`` is ahead)."""
     if request.state.is_closed or request.state == State.EXECUTING:
-        return render_closed(request)
-    what = {Kind.TAG: "the removal of a tag", Kind.BLOBS: "the deletion of unused layers"}
+        return render_closed(request, undo_until)
+    what = {
+        Kind.TAG: "the removal of a tag",
+        Kind.BLOBS: "the deletion of unused layers",
+        Kind.RESTORE: f"the restore of what request `{escape(request.restores or '')}` deleted",
+    }
     head = (
         f":wastebasket: {mention(request.requester)} requests "
         f"{what.get(request.kind, 'the deletion of an ' + _what(request))}."
@@ -283,7 +319,11 @@ def render_request(request: DeletionRequest, approvers: list[str]) -> Message:
             ]
         ),
     ]
-    return Message(text=f"Deletion requested: {request.target} ({request.digest})", blocks=blocks)
+    return Message(
+        text=f"{'Restore' if _restoring(request) else 'Deletion'} requested: {request.target} "
+        f"({request.digest})",
+        blocks=blocks,
+    )
 
 
 def _outcome_line(request: DeletionRequest) -> str:
@@ -292,16 +332,19 @@ def _outcome_line(request: DeletionRequest) -> str:
     if state == State.EXECUTING and request.outcome:
         return ":grey_question: *Outcome not known yet*\n" + escape(truncate(request.outcome, 2000))
     if state == State.EXECUTING:
-        return ":hourglass_flowing_sand: *Approved: deleting now…*"
+        doing = "restoring" if _restoring(request) else "deleting"
+        return f":hourglass_flowing_sand: *Approved: {doing} now…*"
     if state == State.DELETED:
-        return f"{OUTCOME_ICONS[state]} *Deleted* {when}. {_votes(request)}"
+        done = "Restored" if _restoring(request) else "Deleted"
+        return f"{OUTCOME_ICONS[state]} *{done}* {when}. {_votes(request)}"
     if state == State.REJECTED:
         return f"{OUTCOME_ICONS[state]} *Rejected* by {mention(request.closed_by)} {when}."
     if state == State.CANCELLED:
         return f"{OUTCOME_ICONS[state]} *Cancelled* by {mention(request.closed_by)} {when}."
     if state == State.EXPIRED:
         return f"{OUTCOME_ICONS[state]} *Expired* {when}: not approved in time."
-    return f"{OUTCOME_ICONS[State.FAILED]} *Failed* {when}: nothing was deleted.\n" + escape(
+    nothing = "nothing was restored" if _restoring(request) else "nothing was deleted"
+    return f"{OUTCOME_ICONS[State.FAILED]} *Failed* {when}: {nothing}.\n" + escape(
         truncate(request.outcome, 2000)
     )
 
@@ -330,23 +373,51 @@ def _cleanup_button(request: DeletionRequest) -> ButtonElement:
     )
 
 
-def render_closed(request: DeletionRequest) -> Message:
-    """The request message once decided: its outcome, and no buttons."""
-    footer = f"Digest `{escape(request.digest)}`"
-    if request.siblings and request.state == State.DELETED:
-        footer += " · also removed tags " + ", ".join(code(t, 60) for t in request.siblings[:10])
-    blocks: list[Block] = [
-        _section(
-            f"{mention(request.requester)} requested the deletion of {code(request.target, 300)}."
+def _undo_button(request: DeletionRequest, until: datetime) -> ButtonElement:
+    """Offered on an executed deletion while what it took is kept."""
+    return ButtonElement(
+        text="Undo",
+        action_id=ACTION_UNDO,
+        value=request.id,
+        confirm=ConfirmObject(
+            title="Request a restore?",
+            text=truncate(
+                f"This asks the approvers to put back what request {request.id} deleted "
+                f"(possible until garbage collection runs; kept until {until:%Y-%m-%d}).",
+                300,
+            ),
+            confirm="Request",
+            deny="Back",
         ),
+    )
+
+
+def render_closed(request: DeletionRequest, undo_until: datetime | None = None) -> Message:
+    """The request message once decided: its outcome; on an executed deletion, the
+    follow-ups (unused layers, Undo while ``undo_until`` is ahead)."""
+    footer = f"Digest `{escape(request.digest)}` · request `{escape(request.id)}`"
+    if request.siblings and request.state == State.DELETED and not _restoring(request):
+        footer += " · also removed tags " + ", ".join(code(t, 60) for t in request.siblings[:10])
+    what = "restore of" if _restoring(request) else "deletion of"
+    blocks: list[Block] = [
+        _section(f"{mention(request.requester)} requested the {what} {code(request.target, 300)}."),
         _section(_outcome_line(request)),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(footer, 2000))]),
     ]
     if request.state == State.DELETED:
         blocks.append(_section(escape(truncate(request.outcome, 2500))))
+        buttons = []
         if request.kind == Kind.MANIFEST and request.blobs:
-            blocks.append(ActionsBlock(elements=[_cleanup_button(request)]))
-    return Message(text=f"Deletion of {request.target}: {request.state}", blocks=blocks)
+            buttons.append(_cleanup_button(request))
+        if undo_until is not None:
+            buttons.append(_undo_button(request, undo_until))
+        if buttons:
+            blocks.append(ActionsBlock(elements=buttons))
+    return Message(
+        text=f"{'Restore' if _restoring(request) else 'Deletion'} of {request.target}: "
+        f"{request.state}",
+        blocks=blocks,
+    )
 
 
 def render_audit_parent(request: DeletionRequest) -> Message:
