@@ -1,0 +1,169 @@
+"""Retention rules and the cleanup plan they give for one repository.
+
+Rules *retain*, as Harbor's and zot's do: an image (a digest) is kept when any of its
+tags is kept, for any reason; every other image is a candidate for deletion. A pure
+function of the tags, their images' dates and the rules: no registry, no database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from ..registry.pages import sort_tags
+
+# Reproducible builds stamp 1970 or 1980: a date before this is no age at all.
+EARLIEST_USABLE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    """What ``/registry prune`` was given. ``keep``: the N most recent tags among those
+    ``match`` selects; ``older_than``: tags newer than this are kept; ``match`` /
+    ``exclude``: regular expressions matched against the whole tag."""
+
+    keep: int | None = None
+    older_than: timedelta | None = None
+    match: re.Pattern[str] | None = None
+    exclude: re.Pattern[str] | None = None
+    allow_empty: bool = False
+
+    @property
+    def keeps_nothing(self) -> bool:
+        """Rules that by themselves would delete every selected tag."""
+        return not self.keep and not self.older_than
+
+    def describe(self) -> str:
+        parts = []
+        if self.keep is not None:
+            parts.append(f"--keep {self.keep}")
+        if self.older_than is not None:
+            parts.append(f"--older-than {_duration(self.older_than)}")
+        if self.match is not None:
+            parts.append(f"--match {self.match.pattern}")
+        if self.exclude is not None:
+            parts.append(f"--exclude {self.exclude.pattern}")
+        if self.allow_empty:
+            parts.append("--allow-empty")
+        return " ".join(parts)
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+class Kept(StrEnum):
+    """Why a tag is kept."""
+
+    RECENT = "recent"  # among the --keep N most recent
+    NEWER = "newer"  # newer than --older-than
+    NOT_MATCHED = "not matched"  # outside --match
+    EXCLUDED = "excluded"  # matched by --exclude
+    PROTECTED = "protected"  # matched by PROTECTED_TAGS
+    UNDATED = "undated"  # no usable date: age rules keep it
+    SHARED = "shared"  # a candidate whose image another kept tag points at
+    PLATFORM = "platform"  # its image is a platform of a kept multi-arch image
+
+
+@dataclass(frozen=True)
+class TagFacts:
+    """One tag as the planner sees it: its image and that image's age (push time when
+    known, else the config's ``created``; None when neither is usable)."""
+
+    tag: str
+    digest: str
+    date: datetime | None
+    date_problem: str = ""  # why there is no usable date ("no created", "1970-01-01")
+
+
+@dataclass(frozen=True)
+class RepoPlan:
+    """The plan for one repository: the images to delete (digest -> its tags), and
+    every kept tag with why."""
+
+    repository: str
+    delete: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    kept: dict[str, Kept] = field(default_factory=dict)  # tag -> why
+    conflicts: dict[str, str] = field(default_factory=dict)  # candidate -> kept tag
+    undated: dict[str, str] = field(default_factory=dict)  # tag -> why no date
+    digests: dict[str, str] = field(default_factory=dict)  # every tag -> digest
+
+    @property
+    def tags_deleted(self) -> int:
+        return sum(len(t) for t in self.delete.values())
+
+    @property
+    def empties(self) -> bool:
+        """The plan leaves the repository with no tags."""
+        return bool(self.delete) and not self.kept
+
+
+def usable_date(date: datetime | None) -> tuple[datetime | None, str]:
+    """``date`` when it can order images, else None and why."""
+    if date is None:
+        return None, "no created date"
+    if date < EARLIEST_USABLE:
+        return None, f"dated {date:%Y-%m-%d} (a reproducible build?)"
+    return date, ""
+
+
+def plan_repository(
+    repository: str,
+    tags: list[TagFacts],
+    rules: RetentionRules,
+    now: datetime,
+    *,
+    protected: re.Pattern[str] | None = None,
+    platforms_of_kept: dict[str, set[str]] | None = None,
+) -> RepoPlan:
+    """Apply ``rules`` to ``tags``. ``platforms_of_kept(digests)`` is not needed for
+    single-platform repositories; pass, for each tagged digest, the manifests under it
+    (an index's platforms), so that a platform of a kept index is never deleted."""
+    plan = RepoPlan(repository, digests={t.tag: t.digest for t in tags})
+    selected: list[TagFacts] = []
+    for facts in tags:
+        if protected is not None and protected.search(facts.tag):
+            plan.kept[facts.tag] = Kept.PROTECTED
+        elif rules.match is not None and not rules.match.fullmatch(facts.tag):
+            plan.kept[facts.tag] = Kept.NOT_MATCHED
+        elif rules.exclude is not None and rules.exclude.fullmatch(facts.tag):
+            plan.kept[facts.tag] = Kept.EXCLUDED
+        elif facts.date is None:
+            plan.kept[facts.tag] = Kept.UNDATED
+            plan.undated[facts.tag] = facts.date_problem or "no usable date"
+        else:
+            selected.append(facts)
+    # Newest first; ties by tag name, newest version first.
+    rank = {tag: i for i, tag in enumerate(sort_tags([t.tag for t in selected]))}
+    selected.sort(key=lambda t: (-(t.date or now).timestamp(), rank[t.tag]))
+    candidates: list[TagFacts] = []
+    for position, facts in enumerate(selected):
+        if rules.keep is not None and position < rules.keep:
+            plan.kept[facts.tag] = Kept.RECENT
+        elif rules.older_than is not None and facts.date and facts.date > now - rules.older_than:
+            plan.kept[facts.tag] = Kept.NEWER
+        else:
+            candidates.append(facts)
+    # A kept tag keeps its whole image, and every platform under it.
+    kept_digests = {plan.digests[t] for t in plan.kept}
+    under_kept: set[str] = set()
+    for digest in kept_digests:
+        under_kept |= (platforms_of_kept or {}).get(digest, set())
+    by_digest: dict[str, str] = {}
+    for tag in sorted(plan.kept):
+        by_digest.setdefault(plan.digests[tag], tag)
+    for facts in candidates:
+        if facts.digest in kept_digests:
+            plan.kept[facts.tag] = Kept.SHARED
+            plan.conflicts[facts.tag] = by_digest[facts.digest]
+        elif facts.digest in under_kept:
+            plan.kept[facts.tag] = Kept.PLATFORM
+        else:
+            plan.delete[facts.digest] = (*plan.delete.get(facts.digest, ()), facts.tag)
+    return plan

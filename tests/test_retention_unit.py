@@ -1,0 +1,108 @@
+"""The retention planner on its own: which images a rule set deletes and which it
+keeps, and why (no registry)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.deletions.retention import Kept, RetentionRules, TagFacts, plan_repository, usable_date
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def facts(tag: str, digest: str, days_old: float | None) -> TagFacts:
+    if days_old is None:
+        return TagFacts(tag, digest, None, "no created date")
+    return TagFacts(tag, digest, NOW - timedelta(days=days_old))
+
+
+def test_keep_n_keeps_the_newest_and_a_kept_tag_protects_its_sibling():
+    tags = [
+        facts("ci-1", "d1", 40),
+        facts("ci-2", "d2", 30),
+        facts("ci-3", "d3", 20),
+        facts("ci-4", "d4", 10),
+        facts("old-alias", "d3", 20),  # same image as ci-3, which is kept
+        facts("ci-0", "d0", 50),
+    ]
+    plan = plan_repository("r", tags, RetentionRules(keep=2), NOW)
+    assert plan.kept["ci-4"] == Kept.RECENT and plan.kept["ci-3"] == Kept.RECENT
+    assert set(plan.delete) == {"d0", "d1", "d2"}
+    # old-alias ties with ci-3 on date; ci-3 ranks first by name, old-alias is kept anyway
+    assert plan.kept["old-alias"] == Kept.SHARED and plan.conflicts["old-alias"] == "ci-3"
+
+
+def test_older_than_keeps_newer_images_and_undated_ones():
+    tags = [
+        facts("new", "a", 3),
+        facts("old", "b", 100),
+        facts("nodate", "c", None),
+        TagFacts("epoch", "d", None, "dated 1970-01-01"),
+    ]
+    plan = plan_repository("r", tags, RetentionRules(older_than=timedelta(days=30)), NOW)
+    assert plan.delete == {"b": ("old",)}
+    assert plan.kept == {"new": Kept.NEWER, "nodate": Kept.UNDATED, "epoch": Kept.UNDATED}
+    assert plan.undated["epoch"] == "dated 1970-01-01"
+
+
+def test_usable_dates_start_in_2000():
+    assert usable_date(datetime(1980, 1, 1, tzinfo=UTC))[0] is None
+    assert "1970-01-01" in usable_date(datetime(1970, 1, 1, tzinfo=UTC))[1]
+    assert usable_date(None) == (None, "no created date")
+    assert usable_date(NOW)[0] == NOW
+
+
+def test_match_exclude_and_protected_keep():
+    tags = [
+        facts("ci-1", "a", 90),
+        facts("ci-keepme", "b", 90),
+        facts("release-1", "c", 90),
+        facts("ci-prod", "e", 90),
+    ]
+    rules = RetentionRules(
+        older_than=timedelta(days=1), match=re.compile(r"ci-.*"), exclude=re.compile(r".*keepme")
+    )
+    plan = plan_repository("r", tags, rules, NOW, protected=re.compile(r"prod"))
+    assert plan.delete == {"a": ("ci-1",)}
+    assert plan.kept == {
+        "ci-keepme": Kept.EXCLUDED,
+        "release-1": Kept.NOT_MATCHED,
+        "ci-prod": Kept.PROTECTED,
+    }
+
+
+def test_match_is_anchored_to_the_whole_tag():
+    tags = [facts("xci-1", "a", 90), facts("ci-1x", "b", 90), facts("ci-1", "c", 90)]
+    plan = plan_repository(
+        "r", tags, RetentionRules(older_than=timedelta(days=1), match=re.compile(r"ci-\d")), NOW
+    )
+    assert plan.delete == {"c": ("ci-1",)}
+
+
+def test_keep_counts_only_selected_tags_and_ties_break_newest_version_first():
+    tags = [facts("1.9", "a", 5), facts("1.10", "b", 5), facts("latest", "b", 1)]
+    rules = RetentionRules(keep=1, match=re.compile(r"\d.*"))
+    plan = plan_repository("r", tags, rules, NOW)
+    assert plan.kept["1.10"] == Kept.RECENT  # 1.10 is newer than 1.9 at the same date
+    assert plan.delete == {"a": ("1.9",)}
+
+
+def test_a_platform_of_a_kept_index_is_never_deleted():
+    tags = [facts("multi", "idx", 1), facts("amd64-only", "plat", 90)]
+    plan = plan_repository(
+        "r",
+        tags,
+        RetentionRules(older_than=timedelta(days=30)),
+        NOW,
+        platforms_of_kept={"idx": {"idx", "plat"}},
+    )
+    assert plan.delete == {} and plan.kept["amd64-only"] == Kept.PLATFORM
+
+
+def test_a_plan_that_deletes_everything_empties_the_repository():
+    plan = plan_repository(
+        "r", [facts("a", "x", 90)], RetentionRules(keep=0, older_than=timedelta(days=1)), NOW
+    )
+    assert plan.empties and plan.tags_deleted == 1
+    assert RetentionRules(keep=0).keeps_nothing and not RetentionRules(keep=1).keeps_nothing
