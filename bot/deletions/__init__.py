@@ -3,23 +3,47 @@ store (SQL). Knows nothing of Slack or Block Kit: front ends pass user IDs in an
 typed results back."""
 
 from ..durations import parse_duration
-from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
+from .models import (
+    AuditAction,
+    AuditEvent,
+    CleanupItem,
+    CleanupProgress,
+    DeletionRequest,
+    ItemState,
+    Kind,
+    PlatformChild,
+    State,
+)
 from .policy import ApproverPolicy
-from .service import DeletionRefused, DeletionService, NoApprovers, Preview, VoteOutcome, VoteResult
+from .retention import RetentionRules
+from .service import (
+    CleanupPreview,
+    DeletionRefused,
+    DeletionService,
+    NoApprovers,
+    Preview,
+    VoteOutcome,
+    VoteResult,
+)
 from .store import DeletionStore, open_store
 
 __all__ = [
     "ApproverPolicy",
     "AuditAction",
     "AuditEvent",
+    "CleanupItem",
+    "CleanupPreview",
+    "CleanupProgress",
     "DeletionRefused",
     "DeletionRequest",
     "DeletionService",
     "DeletionStore",
+    "ItemState",
     "Kind",
     "NoApprovers",
     "PlatformChild",
     "Preview",
+    "RetentionRules",
     "State",
     "VoteOutcome",
     "VoteResult",

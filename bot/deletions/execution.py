@@ -103,10 +103,10 @@ def check_still_safe(
     return scan
 
 
-def _manifest_state(registry: RegistryClient, request: DeletionRequest) -> Verdict:
-    """Is the pinned manifest gone (DELETED), there (NOT_DELETED), or can't we tell?"""
+def _manifest_state(registry: RegistryClient, repository: str, digest: str) -> Verdict:
+    """Is the manifest gone (DELETED), there (NOT_DELETED), or can't we tell?"""
     try:
-        registry.head_manifest(request.repository, request.digest)
+        registry.head_manifest(repository, digest)
     except ManifestNotFoundError:
         return Verdict.DELETED
     except RegistryError:
@@ -136,6 +136,36 @@ def keep_for_undo(
         ) from None
 
 
+@dataclass(frozen=True)
+class Deleted:
+    """What a manifest DELETE did, checked with a HEAD after it: ``verdict``, what the
+    registry answered, and whether the DELETE itself failed."""
+
+    verdict: Verdict
+    answer: str  # "HTTP 202", or the error's message
+    failed: bool = False
+
+
+def delete_and_check(registry: RegistryClient, repository: str, digest: str) -> Deleted:
+    """DELETE a manifest by digest, then ask whether it is gone: a 500 or a timeout may
+    come after the registry deleted, and a 202 may leave it in place. Raises ``Abort``
+    on a refusal that says for certain nothing was deleted."""
+    target = f"{repository}@{digest}"
+    try:
+        status = registry.delete_manifest(repository, digest)
+    except _DEFINITE_REFUSALS as exc:
+        raise Abort(f"{exc} Nothing was deleted.") from None
+    except RegistryError as exc:
+        return Deleted(_manifest_state(registry, repository, digest), exc.message, failed=True)
+    verdict = _manifest_state(registry, repository, digest)
+    if verdict == Verdict.NOT_DELETED:
+        raise Abort(
+            f"The registry answered HTTP {status} to the DELETE, but still serves {target}: "
+            "it was not deleted. Check the registry (a cache in front of it?)."
+        )
+    return Deleted(verdict, f"HTTP {status}")
+
+
 def delete_image(
     registry: RegistryClient,
     request: DeletionRequest,
@@ -145,42 +175,31 @@ def delete_image(
     scan = check_still_safe(registry, request, protected)
     keep_for_undo(registry, save, request.repository, request.digest, scan.tags_on(request.digest))
     target = f"{request.repository}@{request.digest}"
-    try:
-        status = registry.delete_manifest(request.repository, request.digest)
-    except _DEFINITE_REFUSALS as exc:
-        raise Abort(f"{exc} Nothing was deleted.") from None
-    except RegistryError as exc:
-        # A 500 or a timeout may come after the registry deleted: ask it.
-        verdict = _manifest_state(registry, request)
-        said = f"The DELETE failed ({exc.message})"
-        if verdict == Verdict.DELETED:
+    done = delete_and_check(registry, request.repository, request.digest)
+    if done.failed:
+        said = f"The DELETE failed ({done.answer})"
+        if done.verdict == Verdict.DELETED:
             return Outcome(
-                verdict,
+                done.verdict,
                 f"{said}, but the registry no longer has {target}: it was deleted. "
                 + gc_advice(request.reclaimable, untagged_children=len(request.children)),
-                f"DELETE {target} failed ({exc.message}); HEAD then found it gone",
+                f"DELETE {target} failed ({done.answer}); HEAD then found it gone",
             )
-        if verdict == Verdict.NOT_DELETED:
-            raise Abort(f"{said}; the registry still has {target}: nothing was deleted.") from None
+        if done.verdict == Verdict.NOT_DELETED:
+            raise Abort(f"{said}; the registry still has {target}: nothing was deleted.")
         return Outcome(
-            verdict,
+            done.verdict,
             f"{said}, and the registry could not be asked afterwards: it is not known "
             f"whether {target} was deleted. The bot checks again until it knows.",
-            f"DELETE {target} failed ({exc.message}); HEAD failed too: outcome unknown",
-        )
-    verdict = _manifest_state(registry, request)
-    if verdict == Verdict.NOT_DELETED:
-        raise Abort(
-            f"The registry answered HTTP {status} to the DELETE, but still serves {target}: "
-            "it was not deleted. Check the registry (a cache in front of it?)."
+            f"DELETE {target} failed ({done.answer}); HEAD failed too: outcome unknown",
         )
     emptied = not (set(scan.tags) - set(request.tags_removed))
     return Outcome(
         Verdict.DELETED,
         f"Deleted {target}. "
         + gc_advice(request.reclaimable, untagged_children=len(request.children), emptied=emptied),
-        f"DELETE {target}: registry answered HTTP {status}"
-        + ("; gone on HEAD" if verdict == Verdict.DELETED else "; HEAD after it failed"),
+        f"DELETE {target}: registry answered {done.answer}"
+        + ("; gone on HEAD" if done.verdict == Verdict.DELETED else "; HEAD after it failed"),
     )
 
 
@@ -287,7 +306,7 @@ def verify(registry: RegistryClient, request: DeletionRequest) -> Outcome:
     note = "Settled after an interrupted execution: "
     try:
         if request.kind == Kind.MANIFEST:
-            verdict = _manifest_state(registry, request)
+            verdict = _manifest_state(registry, request.repository, request.digest)
             there = "no longer has" if verdict == Verdict.DELETED else "still has"
             text = f"the registry {there} {request.repository}@{request.digest}."
         elif request.kind == Kind.TAG:

@@ -145,3 +145,44 @@ class SavedManifest:
     body: bytes
     tags: tuple[str, ...]
     position: int
+
+
+class ItemState(StrEnum):
+    """One image of a cleanup plan: ``planned`` -> ``deleting`` -> ``deleted``,
+    ``skipped`` (a check at execution kept it) or ``failed``; ``kept`` images are the
+    plan's record of what the rules kept, and are never touched."""
+
+    PLANNED = "planned"
+    KEPT = "kept"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CleanupItem:
+    """One image of a cleanup, pinned at preview time: its digest and the tags that
+    pointed at it then (to delete, or kept and why in ``detail``)."""
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    state: ItemState
+    size: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CleanupProgress:
+    """How far a cleanup has got (for a progress message)."""
+
+    total: int
+    deleted: int = 0
+    skipped: int = 0
+    failed: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.deleted + self.skipped + self.failed

@@ -7,10 +7,12 @@ What is deleted always comes from the stored request, never from what a caller p
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -24,19 +26,25 @@ from ..registry import (
     describe_digests,
 )
 from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
+from . import cleanup
+from .cleanup_store import CleanupStore
 from .execution import Abort, Outcome, Save, Verdict, carry_out, verify
 from .models import (
     AuditAction,
     AuditEvent,
+    CleanupItem,
+    CleanupProgress,
     DeletionRequest,
+    ItemState,
     Kind,
     PlatformChild,
     SavedManifest,
     State,
 )
 from .policy import ApproverPolicy
-from .reports import blast_radius
+from .reports import blast_radius, gc_advice
 from .restore import ImageRestore, restore
+from .retention import RepoPlan, RetentionRules
 from .store import DeletionStore
 from .undo_store import UndoStore
 
@@ -73,6 +81,28 @@ class Preview:
 
     request: DeletionRequest
     image: Image | None = None
+
+
+@dataclass(frozen=True)
+class CleanupPreview:
+    """A draft cleanup request, the plan of each repository, and what garbage
+    collection would reclaim after it (per repository)."""
+
+    request: DeletionRequest
+    rules: RetentionRules
+    plans: list[RepoPlan]
+    reclaimable: dict[str, int]
+
+    @property
+    def images(self) -> int:
+        return sum(len(p.delete) for p in self.plans)
+
+    @property
+    def tags(self) -> int:
+        return sum(p.tags_deleted for p in self.plans)
+
+
+Progress = Callable[[CleanupProgress], None]
 
 
 class VoteOutcome(StrEnum):
@@ -125,6 +155,7 @@ class DeletionService:
         self.undo_retention = undo_retention
         self.store = store
         self.undo = UndoStore(store.engine)
+        self.cleanup = CleanupStore(store.engine)
         self.registry = registry
         self.policy = policy
         self.approvals_required = approvals_required
@@ -361,6 +392,67 @@ class DeletionService:
         )
         return Preview(request)
 
+    def preview_prune(
+        self,
+        pattern: str,
+        rules: RetentionRules,
+        reason: str,
+        requester: str,
+        channel: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> CleanupPreview:
+        """The dry run: scan every repository ``pattern`` names, apply ``rules``, and
+        pin the plan (each image to delete with the tags it had) as a draft request.
+        Changes nothing in the registry."""
+        self._check_configured()
+        if rules.keeps_nothing:
+            raise DeletionRefused(
+                "Refused: these rules keep nothing, so this would delete every tag. Give "
+                "--keep N (N > 0) or --older-than DURATION."
+            )
+        repositories = cleanup.find_repositories(self.registry, pattern)
+        if not repositories:
+            raise DeletionRefused(f"No repository matches {pattern}.")
+        now = self.clock()
+        plans, items, reclaimable = [], [], {}
+        for repository in repositories:
+            scan = self._scan(repository, progress)
+            plan = cleanup.plan_scan(self.registry, scan, rules, now, self.protected)
+            plans.append(plan)
+            items += cleanup.plan_items(scan, plan)
+            reclaimable[repository] = sum(s for s in cleanup.freed(scan, plan).values() if s)
+        emptied = [p.repository for p in plans if p.empties]
+        if emptied and not rules.allow_empty:
+            raise DeletionRefused(
+                f"Refused: this would leave {', '.join(emptied[:5])} with no tags at all. "
+                "Add --allow-empty if that is what you want."
+            )
+        if not any(p.delete for p in plans):
+            kept = sum(len(p.kept) for p in plans)
+            raise DeletionRefused(
+                f"Nothing to clean up: the rules keep all {kept} tags of "
+                f"{len(plans)} repositor{'y' if len(plans) == 1 else 'ies'}."
+            )
+        request = self._new_request(
+            kind=Kind.PRUNE,
+            repository=pattern,
+            digest="",
+            reason=f"{rules.describe()}" + (f" · {reason}" if reason else ""),
+            requester=requester,
+            channel=channel,
+            siblings=tuple(
+                f"{p.repository}:{t}" for p in plans for ts in p.delete.values() for t in ts
+            )[:2000],
+            size=sum(i.size or 0 for i in items if i.state == ItemState.PLANNED),
+            reclaimable=sum(reclaimable.values()),
+        )
+        self.cleanup.add(request.id, items)
+        return CleanupPreview(request, rules, plans, reclaimable)
+
+    def cleanup_items(self, request_id: str) -> list[CleanupItem]:
+        """The stored plan of a cleanup request, and where each image is."""
+        return self.cleanup.items(request_id)
+
     def undo_until(self, request: DeletionRequest) -> datetime | None:
         """Until when ``request`` can be undone (None: it can't)."""
         if request.kind not in UNDOABLE or request.state != State.DELETED:
@@ -459,7 +551,9 @@ class DeletionService:
         event = self._audit(request, user, AuditAction.REFUSED, f"{attempt}: {why}")
         return VoteResult(VoteOutcome.REFUSED, request, why, [event])
 
-    def vote(self, request_id: str, user: str, approve: bool) -> VoteResult:
+    def vote(
+        self, request_id: str, user: str, approve: bool, progress: Progress | None = None
+    ) -> VoteResult:
         """A click on Approve or Reject, by ``user`` (from the verified request)."""
         request = self._get(request_id)
         attempt = "approve" if approve else "reject"
@@ -492,11 +586,11 @@ class DeletionService:
         approvals = [u for u in self.store.approvals(request_id) if u != request.requester]
         if len(approvals) < request.approvals_required:
             return VoteResult(VoteOutcome.APPROVED, self._get(request_id), events=events)
-        result = self.execute(request_id)
+        result = self.execute(request_id, progress)
         return replace(result, events=events + result.events)
 
     # -- execution ---------------------------------------------------------------------
-    def execute(self, request_id: str) -> VoteResult:
+    def execute(self, request_id: str, progress: Progress | None = None) -> VoteResult:
         """At quorum: claim the request (one caller wins), check again, then carry it
         out on the pinned digest, renewing the claim while the work goes on."""
         claimed = self.clock()
@@ -512,6 +606,8 @@ class DeletionService:
         with _Heartbeat(self, request_id, claimed):
             if request.kind == Kind.RESTORE:
                 return self._settle(request, self._restore(request))
+            if request.kind == Kind.PRUNE:
+                return self._settle(request, self._prune(request, progress))
             try:
                 outcome = carry_out(self.registry, request, self.protected, self._saver(request))
             except Abort as exc:
@@ -537,6 +633,68 @@ class DeletionService:
             return Outcome(Verdict.NOT_DELETED, text, text)
         results = restore(self.registry, saved)
         return restore_outcome(results)
+
+    def _prune(self, request: DeletionRequest, progress: Progress | None) -> Outcome:
+        """Carry out (or resume) a cleanup: each planned image checked against a fresh
+        scan of its repository, kept for undo, deleted by digest and checked, once
+        (each item moves by compare-and-set)."""
+        started = time.monotonic()
+        items = self.cleanup.items(request.id)
+        lock = threading.Lock()
+        counts = {state: 0 for state in ItemState}
+        for item in items:
+            counts[item.state] += 1
+        total = len(items) - counts[ItemState.KEPT]
+
+        def report() -> None:
+            if progress is None:
+                return
+            with lock:
+                snapshot = CleanupProgress(
+                    total,
+                    counts[ItemState.DELETED],
+                    counts[ItemState.SKIPPED],
+                    counts[ItemState.FAILED],
+                    time.monotonic() - started,
+                )
+            try:
+                progress(snapshot)
+            except Exception:
+                log.exception("progress report of cleanup %s failed", request.id)
+
+        def finish(item: CleanupItem, state: ItemState, detail: str) -> None:
+            if self.cleanup.move(request.id, item, [ItemState.DELETING], state, detail):
+                with lock:
+                    counts[state] += 1
+                report()
+
+        def one(scan: RepoScan, item: CleanupItem) -> None:
+            if item.state == ItemState.DELETING:
+                # Interrupted mid-way: the DELETE may have happened.
+                there = cleanup.still_there(self.registry, item)
+                if there is False:
+                    finish(item, ItemState.DELETED, "deleted (found gone after a restart)")
+                    return
+            elif not self.cleanup.move(request.id, item, [ItemState.PLANNED], ItemState.DELETING):
+                return  # another run has it
+            state, detail = cleanup.delete_item(
+                self.registry, scan, item, self.protected, self._saver(request)
+            )
+            finish(item, state, detail)
+
+        report()
+        todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
+        for repository in sorted({i.repository for i in todo}):
+            mine = [i for i in todo if i.repository == repository]
+            scan = scan_repository(self.registry, repository)
+            if not scan.complete:
+                why = f"could not see all of {repository} ({scan.problems()})"
+                for item in mine:
+                    self.cleanup.move(request.id, item, [ItemState.PLANNED], ItemState.DELETING)
+                    finish(item, ItemState.SKIPPED, why)
+                continue
+            self.registry.map(functools.partial(one, scan), mine)
+        return cleanup_outcome(request, self.cleanup.items(request.id))
 
     def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
@@ -578,6 +736,11 @@ class DeletionService:
             if request.kind == Kind.RESTORE:
                 # Putting back is idempotent: run it again to the end.
                 settled.append(self._settle(request, self._restore(request)))
+                continue
+            if request.kind == Kind.PRUNE:
+                # Resume: what is done stays done, the rest goes on from the database.
+                with _Heartbeat(self, request.id, now):
+                    settled.append(self._settle(request, self._prune(request, None)))
                 continue
             outcome = verify(self.registry, request)
             if outcome.verdict == Verdict.UNKNOWN:
@@ -629,6 +792,42 @@ class DeletionService:
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         return self.store.recent_audit(limit)
+
+
+def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outcome:
+    """The report of a cleanup: deleted, skipped (why), failed (why), and the space
+    garbage collection can reclaim."""
+    by_state: dict[ItemState, list[CleanupItem]] = {s: [] for s in ItemState}
+    for item in items:
+        by_state[item.state].append(item)
+    deleted, skipped, failed = (
+        by_state[ItemState.DELETED],
+        by_state[ItemState.SKIPPED],
+        by_state[ItemState.FAILED],
+    )
+    tags = sum(len(i.tags) for i in deleted)
+    total = len(items) - len(by_state[ItemState.KEPT])
+    text = (
+        f"Cleanup of {request.repository}: deleted {len(deleted)} of {total} images "
+        f"({tags} tags)"
+        + (f", skipped {len(skipped)}" if skipped else "")
+        + (f", {len(failed)} failed" if failed else "")
+        + "."
+    )
+    for label, group in (("Skipped", skipped), ("Failed", failed)):
+        if group:
+            text += f" {label}: " + "; ".join(
+                f"{i.repository}@{i.digest[:19]}… ({', '.join(i.tags[:3])}): {i.detail}"
+                for i in group[:5]
+            )
+            text += f" and {len(group) - 5} more." if len(group) > 5 else "."
+    if deleted:
+        text += " " + gc_advice(request.reclaimable)
+    detail = (
+        f"cleanup of {request.repository}: {len(deleted)} images ({tags} tags) deleted, "
+        f"{len(skipped)} skipped, {len(failed)} failed, of {total}"
+    )
+    return Outcome(Verdict.DELETED if deleted else Verdict.NOT_DELETED, text, detail)
 
 
 def restore_outcome(results: list[ImageRestore]) -> Outcome:

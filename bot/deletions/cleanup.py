@@ -1,0 +1,188 @@
+"""Cleanup by retention rules, against the registry: which repositories a pattern
+names, the plan for each (from a full scan, dated by each image's config), the space it
+frees, and the deletion of one planned image with the checks made just before it.
+
+Functions of the registry client only; the service stores the plan and its progress.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from ..registry import (
+    Image,
+    ManifestNotFoundError,
+    RegistryClient,
+    RegistryError,
+    describe_digests,
+)
+from ..registry.pages import is_glob
+from ..registry.scan import RepoScan
+from .execution import Abort, Save, Verdict, delete_and_check, keep_for_undo
+from .models import CleanupItem, ItemState
+from .retention import RepoPlan, RetentionRules, TagFacts, plan_repository, usable_date
+
+
+def glob_re(pattern: str) -> re.Pattern[str]:
+    """A repository glob: ``*`` and ``?`` stay within one path segment, ``**`` crosses
+    them (``team/*`` is team's own repositories, ``ci/**`` everything under ci)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def find_repositories(registry: RegistryClient, pattern: str) -> list[str]:
+    """The repositories ``pattern`` names: itself, or the catalog's matches of a glob."""
+    if not is_glob(pattern):
+        return [pattern]
+    wanted = glob_re(pattern)
+    return sorted(r for r in registry.catalog() if wanted.fullmatch(r))
+
+
+def plan_scan(
+    registry: RegistryClient,
+    scan: RepoScan,
+    rules: RetentionRules,
+    now: datetime,
+    protected: re.Pattern[str] | None,
+) -> RepoPlan:
+    """The plan for one scanned repository, each image dated by its config's
+    ``created`` (configs come from the cache that listings share)."""
+    digests = sorted(set(scan.tags.values()))
+    described = describe_digests(registry, scan.repository, [(None, d) for d in digests])
+    dates: dict[str, tuple[datetime | None, str]] = {}
+    for digest, image in zip(digests, described, strict=True):
+        if isinstance(image, Image):
+            dates[digest] = usable_date(image.created)
+        else:
+            dates[digest] = (None, f"its config could not be read ({image.message})")
+    facts = [TagFacts(t, d, *dates[d]) for t, d in sorted(scan.tags.items())]
+    return plan_repository(
+        scan.repository,
+        facts,
+        rules,
+        now,
+        protected=protected,
+        platforms_of_kept={d: scan.reachable(d) for d in digests},
+    )
+
+
+def freed(scan: RepoScan, plan: RepoPlan) -> dict[str, int | None]:
+    """Blob -> size of what the plan leaves unused: what garbage collection reclaims."""
+    removed = {t for tags in plan.delete.values() for t in tags}
+    kept = scan.blobs_kept(removed)
+    blobs: dict[str, int | None] = {}
+    for digest in plan.delete:
+        blobs.update({b: s for b, s in scan.blobs_of(digest).items() if b not in kept})
+    return blobs
+
+
+def plan_items(scan: RepoScan, plan: RepoPlan) -> list[CleanupItem]:
+    """The plan as stored: one planned item per image to delete, one kept item per
+    image kept (with each kept tag's reason)."""
+    items = [
+        CleanupItem(
+            plan.repository,
+            digest,
+            tags,
+            ItemState.PLANNED,
+            sum(s for s in scan.blobs_of(digest).values() if s),
+        )
+        for digest, tags in sorted(plan.delete.items())
+    ]
+    kept: dict[str, list[str]] = {}
+    for tag, why in sorted(plan.kept.items()):
+        note = f"{tag}: {why}"
+        if tag in plan.conflicts:
+            note += f" (same image as {plan.conflicts[tag]})"
+        elif tag in plan.undated:
+            note += f" ({plan.undated[tag]})"
+        kept.setdefault(plan.digests[tag], []).append(note)
+    items += [
+        CleanupItem(
+            plan.repository,
+            digest,
+            tuple(n.split(":", 1)[0] for n in notes),
+            ItemState.KEPT,
+            detail="; ".join(notes),
+        )
+        for digest, notes in sorted(kept.items())
+    ]
+    return items
+
+
+def why_not_now(
+    scan: RepoScan, item: CleanupItem, protected: re.Pattern[str] | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """Why a planned image must not be deleted now (None when it may), and the planned
+    tags that moved to another image since the preview (never touched)."""
+    now_on = set(scan.tags_on(item.digest))
+    moved = tuple(t for t in item.tags if t not in now_on)
+    added = sorted(now_on - set(item.tags))
+    if added:
+        return f"{', '.join(added[:5])} now point{'s' if len(added) == 1 else ''} at it", moved
+    if not now_on:
+        return "its tags moved to other images since the preview", moved
+    hit = sorted(t for t in now_on if protected is not None and protected.search(t))
+    if hit:
+        return f"the protected tag {', '.join(hit[:5])} points at it", moved
+    holders = scan.indexes_containing(item.digest)
+    if holders:
+        return f"it is now a platform of the image tagged {', '.join(holders[:5])}", moved
+    return None, moved
+
+
+def delete_item(
+    registry: RegistryClient,
+    scan: RepoScan,
+    item: CleanupItem,
+    protected: re.Pattern[str] | None,
+    save: Save | None,
+) -> tuple[ItemState, str]:
+    """Check one planned image against the repository as it is now, keep its copy for
+    undo, delete it by digest and check that it is gone. Returns its new state and a
+    line for the report."""
+    why, moved = why_not_now(scan, item, protected)
+    if why is not None:
+        return ItemState.SKIPPED, why
+    note = f"; {', '.join(moved)} had moved elsewhere and were left alone" if moved else ""
+    try:
+        keep_for_undo(registry, save, item.repository, item.digest, scan.tags_on(item.digest))
+        done = delete_and_check(registry, item.repository, item.digest)
+    except Abort as exc:
+        return ItemState.FAILED, str(exc)
+    except RegistryError as exc:
+        return ItemState.FAILED, exc.message
+    if done.verdict == Verdict.DELETED:
+        return ItemState.DELETED, f"deleted ({done.answer}){note}"
+    if done.verdict == Verdict.NOT_DELETED:
+        return ItemState.FAILED, f"the DELETE failed ({done.answer}); it is still there"
+    return (
+        ItemState.FAILED,
+        f"the DELETE failed ({done.answer}) and the registry could not be asked",
+    )
+
+
+def still_there(registry: RegistryClient, item: CleanupItem) -> bool | None:
+    """After an interruption: is a digest that was being deleted still there? (None:
+    the registry can't say.)"""
+    try:
+        registry.head_manifest(item.repository, item.digest)
+    except ManifestNotFoundError:
+        return False
+    except RegistryError:
+        return None
+    return True

@@ -1,0 +1,241 @@
+"""Bulk cleanup by retention rules against the real registry, on SQLite and PostgreSQL:
+the dry run, the pinned plan, execution with its checks, resuming after an
+interruption, a registry that fails some DELETEs, and undo of a whole cleanup."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from bot.deletions import DeletionRefused, ItemState, Kind, State
+from bot.deletions.retention import RetentionRules
+from bot.registry import ManifestNotFoundError
+from testkit.deletions import APPROVER, REQUESTER
+from testkit.images import push_image
+
+DAY = 86400
+
+
+def _repo(name: str) -> str:
+    return f"prune/{name}{uuid.uuid4().hex[:8]}"
+
+
+def iso(days_before_clock: float) -> str:
+    """A config ``created`` this many days before the test clock (2026-11-27 09:00)."""
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC) - timedelta(days=days_before_clock)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def request_prune(service, pattern, rules, reason="ci cleanup"):
+    preview = service.preview_prune(pattern, rules, reason, REQUESTER, "C0CHAN01")
+    assert preview.request.kind == Kind.PRUNE and preview.request.state == State.DRAFT
+    assert service.claim_submit(preview.request.id, REQUESTER) is not None
+    service.submitted(preview.request.id)
+    return preview
+
+
+def exists(client, repository, digest) -> bool:
+    try:
+        client.head_manifest(repository, digest)
+    except ManifestNotFoundError:
+        return False
+    return True
+
+
+def deletes_by_digest(counting) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for method, path in counting.log:
+        if method == "DELETE" and "/manifests/" in path:
+            digest = path.rsplit("/", 1)[1]
+            out[digest] = out.get(digest, 0) + 1
+    return out
+
+
+def test_keep_n_with_shared_digests_and_a_dry_run_that_changes_nothing(
+    make_service, client, counting
+):
+    repo = _repo("keep")
+    old = [push_image(client, repo, [f"ci-{i}"], created=iso(50 - i)) for i in range(4)]
+    newest = push_image(client, repo, ["ci-9", "release-1"], created=iso(1))
+    shared = push_image(client, repo, ["ci-8", "hotfix"], created=iso(2))
+    service = make_service()
+    preview = service.preview_prune(repo, RetentionRules(keep=2), "", REQUESTER, "C1")
+    assert deletes_by_digest(counting) == {}  # the dry run deletes nothing
+    plan = preview.plans[0]
+    # The two newest tags by date: ci-9 and release-1 share the newest image.
+    assert set(plan.delete) == {o.digest for o in old} | {shared.digest}
+    assert newest.digest not in plan.delete
+    # Now keep 3: ci-8 is the third newest (it ranks before hotfix by name), so its image
+    # is kept, and hotfix with it.
+    preview = service.preview_prune(repo, RetentionRules(keep=3), "", REQUESTER, "C1")
+    plan = preview.plans[0]
+    assert shared.digest not in plan.delete and plan.conflicts.get("hotfix") == "ci-8"
+    assert preview.reclaimable[repo] > 0 and preview.images == 4 and preview.tags == 4
+    stored = {i.digest: i for i in service.cleanup_items(preview.request.id)}
+    assert stored[old[0].digest].state == ItemState.PLANNED
+    assert stored[old[0].digest].tags == ("ci-0",)
+    assert stored[shared.digest].state == ItemState.KEPT
+    assert "hotfix: shared (same image as ci-8)" in stored[shared.digest].detail
+
+
+def test_match_exclude_protected_and_undated_images(make_service, client):
+    repo = _repo("rules")
+    ci_old = push_image(client, repo, ["ci-1"], created=iso(90))
+    keepme = push_image(client, repo, ["ci-keepme"], created=iso(90))
+    release = push_image(client, repo, ["release-1"], created=iso(90))
+    prod = push_image(client, repo, ["ci-prod"], created=iso(90))
+    epoch = push_image(client, repo, ["ci-repro"], created="1970-01-01T00:00:00Z")
+    eighty = push_image(client, repo, ["ci-1980"], created="1980-01-01T00:00:01Z")
+    service = make_service(protected="prod")
+    rules = RetentionRules(
+        older_than=timedelta(days=30),
+        match=re.compile(r"ci-.*"),
+        exclude=re.compile(r".*keepme"),
+    )
+    plan = service.preview_prune(repo, rules, "", REQUESTER, "C1").plans[0]
+    assert set(plan.delete) == {ci_old.digest}
+    assert plan.kept["ci-keepme"] == "excluded" and plan.kept["release-1"] == "not matched"
+    assert plan.kept["ci-prod"] == "protected"
+    assert plan.kept["ci-repro"] == plan.kept["ci-1980"] == "undated"
+    assert "1970-01-01" in plan.undated["ci-repro"] and "1980-01-01" in plan.undated["ci-1980"]
+    assert {keepme.digest, release.digest, prod.digest, epoch.digest, eighty.digest}.isdisjoint(
+        plan.delete
+    )
+
+
+def test_empty_plans_and_rules_that_keep_nothing_are_refused(make_service, client):
+    repo = _repo("empty")
+    push_image(client, repo, ["a"], created=iso(90))
+    push_image(client, repo, ["b"], created=iso(80))
+    service = make_service()
+    with pytest.raises(DeletionRefused, match="keep nothing"):
+        service.preview_prune(repo, RetentionRules(keep=0), "", REQUESTER, "C1")
+    older = RetentionRules(older_than=timedelta(days=7))
+    with pytest.raises(DeletionRefused, match=r"no tags at all.*--allow-empty"):
+        service.preview_prune(repo, older, "", REQUESTER, "C1")
+    allowed = RetentionRules(older_than=timedelta(days=7), allow_empty=True)
+    preview = service.preview_prune(repo, allowed, "", REQUESTER, "C1")
+    assert preview.plans[0].empties and preview.images == 2
+    with pytest.raises(DeletionRefused, match="Nothing to clean up"):
+        service.preview_prune(repo, RetentionRules(keep=5), "", REQUESTER, "C1")
+    with pytest.raises(DeletionRefused, match="No repository matches"):
+        service.preview_prune(f"{repo}-nothing/*", RetentionRules(keep=1), "", REQUESTER, "C1")
+
+
+def test_a_glob_plans_every_matching_repository(make_service, client):
+    team = f"prune/team{uuid.uuid4().hex[:6]}"
+    for name in ("a", "b"):
+        push_image(client, f"{team}/{name}", ["new"], created=iso(1))
+        push_image(client, f"{team}/{name}", ["old"], created=iso(100))
+    push_image(client, f"{team}/a/deeper", ["old"], created=iso(100))
+    service = make_service()
+    preview = service.preview_prune(f"{team}/*", RetentionRules(keep=1), "", REQUESTER, "C1")
+    assert [p.repository for p in preview.plans] == [f"{team}/a", f"{team}/b"]
+    deep = service.preview_prune(f"{team}/**", RetentionRules(keep=1), "", REQUESTER, "C1")
+    assert len(deep.plans) == 3
+
+
+def test_execution_deletes_each_image_once_and_skips_what_moved(make_service, client, counting):
+    repo = _repo("exec")
+    keep = push_image(client, repo, ["ci-5"], created=iso(1))
+    gone = [push_image(client, repo, [f"ci-{i}"], created=iso(40 + i)) for i in range(3)]
+    moved = push_image(client, repo, ["ci-moved"], created=iso(60))
+    joined = push_image(client, repo, ["ci-joined"], created=iso(70))
+    service = make_service()
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    assert preview.images == 5
+    # Between the preview and the approval: ci-moved is re-pushed to a new image, and a
+    # new tag starts using ci-joined's image.
+    newer = push_image(client, repo, ["ci-moved"], created=iso(0))
+    client.put_manifest(repo, "wanted", joined.body, joined.media_type)
+    seen = []
+    result = service.vote(preview.request.id, APPROVER, True, progress=seen.append)
+    assert result.outcome == "deleted", result.message
+    for g in gone:
+        assert not exists(client, repo, g.digest)
+    assert exists(client, repo, keep.digest) and exists(client, repo, joined.digest)
+    assert client.resolve(repo, "ci-moved") == newer.digest
+    counts = deletes_by_digest(counting)
+    assert all(counts.get(g.digest) == 1 for g in gone)
+    assert joined.digest not in counts and newer.digest not in counts
+    assert moved.digest not in counts  # its only tag moved: skipped, not deleted
+    items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
+    assert items[joined.digest].state == ItemState.SKIPPED
+    assert "wanted" in items[joined.digest].detail
+    assert items[moved.digest].state == ItemState.SKIPPED
+    assert "deleted 3 of 5 images" in result.message and "skipped 2" in result.message
+    assert seen[-1].done == 5 and seen[-1].deleted == 3 and seen[-1].skipped == 2
+    audit = service.recent_audit(1)[0]
+    assert audit.event == "executed" and "3 images (3 tags) deleted, 2 skipped" in audit.detail
+
+
+def test_a_registry_failing_some_deletes_is_reported(make_service, client, counting):
+    repo = _repo("fail")
+    push_image(client, repo, ["ci-new"], created=iso(1))
+    old = [push_image(client, repo, [f"ci-{i}"], created=iso(50 + i)) for i in range(4)]
+    service = make_service()
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    failing = {old[1].digest, old[2].digest}
+    counting.intercept = lambda m, p: (
+        (500, {}, b"") if m == "DELETE" and p.rsplit("/", 1)[1] in failing else None
+    )
+    result = service.vote(preview.request.id, APPROVER, True)
+    counting.intercept = None
+    assert result.outcome == "deleted"
+    assert "deleted 2 of 4 images" in result.message and "2 failed" in result.message
+    for o in old:
+        assert exists(client, repo, o.digest) == (o.digest in failing)
+    items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
+    assert all(items[d].state == ItemState.FAILED for d in failing)
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing in the bot catches it."""
+
+
+def test_a_run_interrupted_mid_way_resumes_without_deleting_twice(make_service, client, counting):
+    repo = _repo("resume")
+    push_image(client, repo, ["ci-new"], created=iso(1))
+    old = [push_image(client, repo, [f"ci-{i}"], created=iso(50 + i)) for i in range(6)]
+    service = make_service(lease=timedelta(seconds=30))
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+
+    def die_after_two(progress):
+        if progress.deleted >= 2:
+            raise Killed()
+
+    with pytest.raises(Killed):
+        service.vote(preview.request.id, APPROVER, True, progress=die_after_two)
+    assert service.store.get(preview.request.id).state == State.EXECUTING
+    assert service.recover() == []  # the claim is still fresh
+    service.clock.now += timedelta(seconds=31)
+    settled = service.recover()
+    assert len(settled) == 1 and settled[0].outcome == "deleted", settled
+    assert "deleted 6 of 6 images" in settled[0].message
+    for o in old:
+        assert not exists(client, repo, o.digest)
+    assert all(n == 1 for n in deletes_by_digest(counting).values())
+    assert len(deletes_by_digest(counting)) == 6
+
+
+def test_a_whole_cleanup_is_restored(make_service, client):
+    repo = _repo("undo")
+    push_image(client, repo, ["ci-new"], created=iso(1))
+    old = [push_image(client, repo, [f"ci-{i}", f"sha-{i}"], created=iso(50 + i)) for i in range(3)]
+    service = make_service()
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    assert service.vote(preview.request.id, APPROVER, True).outcome == "deleted"
+    restore = service.preview_restore(preview.request.id, REQUESTER, "C1")
+    assert len(restore.request.siblings) == 6
+    service.claim_submit(restore.request.id, REQUESTER)
+    service.submitted(restore.request.id)
+    result = service.vote(restore.request.id, APPROVER, True)
+    assert "Restored 3 of 3 images" in result.message
+    for i, o in enumerate(old):
+        assert client.get_manifest(repo, f"ci-{i}").body == o.body
+        assert client.resolve(repo, f"sha-{i}") == o.digest
