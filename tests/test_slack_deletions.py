@@ -535,3 +535,74 @@ def test_undo_button_and_restore_command_put_an_image_back(start_bot, standin, c
     usage = post_signed(bot.events_url, command_body("restore nope", standin.response_url(key())))
     assert "16 characters" in usage.text  # a usage error comes with the acknowledgement
     assert "no request" in str(slash(bot, standin, "restore 0123456789abcdef"))
+
+
+def test_prune_dry_run_request_progress_report_and_undo(start_bot, standin, counting, client):
+    old = [
+        push_image(client, "sprune/ci", [f"pr-{i}"], created=f"2024-0{i + 1}-01T00:00:00Z")
+        for i in range(4)
+    ]
+    push_image(client, "sprune/ci", ["pr-9", "release-1"], created="2026-11-01T00:00:00Z")
+    epoch = push_image(client, "sprune/ci", ["pr-repro"], created="1970-01-01T00:00:00Z")
+    bot = start_bot()
+    preview = slash(bot, standin, f"prune sprune/* --keep 1 --match 'pr-.*' {EVIL}")
+    text = str(preview["blocks"])
+    assert "Dry run: clean up sprune/*" in text and "*Nothing has been deleted.*" in text
+    assert "delete *4 tags* (4 images)" in text and "1 kept for lack of a usable date" in text
+    assert "not matched by --match" in text  # release-1 shares the kept image anyway
+    assert deletes_of(counting, "sprune/ci") == 0
+    submit = buttons(preview)["deletion_submit"]
+    assert submit["text"]["text"] == "Request cleanup"
+    before = len(standin.messages())
+    k = click(bot, standin, "deletion_submit", submit["value"], REQUESTER)
+    standin.wait_response(k)
+    message = standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if "a cleanup of" in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+    assert "delete 4 tags (4 images), keep 3 tags" in str(message.body)
+    assert "<!channel>" not in str(message.body)
+    approve(bot, standin, message, APPROVER)
+    done = standin.wait_for(
+        lambda: [u for u in updates_of(standin, message.ts) if "*Deleted*" in str(u.body)]
+    )[-1]
+    progress = [u for u in updates_of(standin, message.ts) if "cleaning up" in str(u.body)]
+    assert progress and "of 4 images done" in str(progress[-1].body)
+    assert "deleted 4 of 4 images (4 tags)" in str(done.body)
+    assert deletes_of(counting, "sprune/ci") == 4
+    for o in old:
+        assert not _exists(client, "sprune/ci", o.digest)
+    assert _exists(client, "sprune/ci", epoch.digest)
+    undo = buttons(done.body)["deletion_undo"]
+    before = len(standin.messages())
+    k = click(bot, standin, "deletion_undo", undo["value"], REQUESTER)
+    standin.wait_response(k)
+    restore = standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if "the restore of" in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+    approve(bot, standin, restore, APPROVER2)
+    standin.wait_for(
+        lambda: [u for u in updates_of(standin, restore.ts) if "*Restored*" in str(u.body)]
+    )
+    for i, o in enumerate(old):
+        assert client.resolve("sprune/ci", f"pr-{i}") == o.digest
+
+
+def test_prune_usage_errors_come_with_the_acknowledgement(start_bot, standin):
+    bot = start_bot()
+    for text, expected in [
+        ("prune sprune/* --keep 1 --bogus", "Unknown option"),
+        ("prune sprune/* --keep 1 --match (", "not a regular expression"),
+        ("prune sprune/* --older-than 3y", "not a duration"),
+        ("prune sprune/* --keep -2", "whole number"),
+        ("prune sprune/*", "--keep N or --older-than"),
+    ]:
+        response = post_signed(bot.events_url, command_body(text, standin.response_url(key())))
+        assert response.status_code == 200 and expected in response.text, (text, response.text)

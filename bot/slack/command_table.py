@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..deletions import RetentionRules
+from ..durations import parse_duration
 from ..registry import InvalidReferenceError, Reference, parse_reference
 from ..registry.reference import validate_repository
 
@@ -48,6 +50,15 @@ class Delete:
 
 
 @dataclass(frozen=True)
+class Prune:
+    """A cleanup of the repositories ``pattern`` names, by retention ``rules``."""
+
+    pattern: str
+    rules: RetentionRules
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Restore:
     """Put back what an executed deletion took (its request ID)."""
 
@@ -64,7 +75,7 @@ class Audit:
     limit: int = 20
 
 
-Command = Help | ListRepos | ListTags | Show | Delete | Restore | Pending | Audit
+Command = Help | ListRepos | ListTags | Show | Delete | Prune | Restore | Pending | Audit
 MAX_REASON = 500
 MAX_AUDIT = 50
 
@@ -175,6 +186,92 @@ def _delete(spec: CommandSpec, args: list[str]) -> Command:
 
 
 _REQUEST_ID_RE = re.compile(r"[0-9a-f]{16}")
+PRUNE_FLAGS = ("--keep", "--older-than", "--match", "--exclude", "--allow-empty")
+MAX_KEEP = 100_000
+# Quotes people put around a regular expression (Slack may turn them into curly ones).
+_QUOTES = "'\"`\u2018\u2019\u201c\u201d"
+
+
+def _prune_pattern(word: str, usage: str) -> str:
+    """A repository name, or a glob over them (``*``, ``?``, ``**``)."""
+    if len(word) > MAX_FILTER:
+        raise UsageError(f"The repository pattern is longer than {MAX_FILTER} characters.", usage)
+    try:
+        validate_repository(word.replace("*", "a").replace("?", "a"))
+    except InvalidReferenceError as exc:
+        raise UsageError(f"{word!r} is not a repository name or glob: {exc}", usage) from None
+    return word
+
+
+def _regex(flag: str, value: str, usage: str) -> re.Pattern[str]:
+    text = value.strip(_QUOTES)
+    if len(text) > MAX_FILTER:
+        raise UsageError(f"The {flag} expression is longer than {MAX_FILTER} characters.", usage)
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise UsageError(f"{flag} {text!r} is not a regular expression: {exc}.", usage) from None
+
+
+def _prune(spec: CommandSpec, args: list[str]) -> Command:
+    usage = spec.usage
+    if not args or args[0].startswith("-"):
+        raise UsageError("Name the repository (or a glob like team/*) to clean up.", usage)
+    pattern = _prune_pattern(args[0], usage)
+    values: dict[str, str] = {}
+    allow_empty = False
+    reason: list[str] = []
+    words = iter(args[1:])
+    for word in words:
+        if not word.startswith("--"):
+            reason.append(word)
+            continue
+        flag, has_value, value = word.partition("=")
+        if flag not in PRUNE_FLAGS:
+            raise UsageError(
+                f"Unknown option {flag[:40]!r}; the options are {', '.join(PRUNE_FLAGS)}.", usage
+            )
+        if flag == "--allow-empty":
+            allow_empty = True
+            continue
+        if not has_value:
+            value = next(words, "")
+        if not value or value.startswith("--"):
+            raise UsageError(f"{flag} needs a value.", usage)
+        values[flag] = value
+    match = _regex("--match", values["--match"], usage) if "--match" in values else None
+    exclude = _regex("--exclude", values["--exclude"], usage) if "--exclude" in values else None
+    keep = None
+    if "--keep" in values:
+        text = values["--keep"]
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_KEEP:
+            raise UsageError(f"--keep takes a whole number from 0 to {MAX_KEEP:,}.", usage)
+        keep = int(text)
+    older_than = None
+    if "--older-than" in values:
+        try:
+            older_than = parse_duration(values["--older-than"])
+        except ValueError as exc:
+            raise UsageError(f"--older-than: {exc}.", usage) from None
+    if keep is None and older_than is None:
+        raise UsageError("Give --keep N or --older-than DURATION (or both).", usage)
+    rules = RetentionRules(
+        keep=keep,
+        older_than=older_than,
+        match=match,
+        exclude=exclude,
+        allow_empty=allow_empty,
+    )
+    if rules.keeps_nothing:
+        raise UsageError(
+            "These rules keep nothing: this would delete every tag. Use --keep N with N > 0, "
+            "or --older-than.",
+            usage,
+        )
+    text = " ".join(reason)
+    if len(text) > MAX_REASON:
+        raise UsageError(f"The reason is longer than {MAX_REASON} characters.", usage)
+    return Prune(pattern, rules, text)
 
 
 def _restore(spec: CommandSpec, args: list[str]) -> Command:
@@ -251,6 +348,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Ask to delete one blob (a layer or config) that no tag uses.",
         "busybox@sha256:… orphaned layer",
         _delete,
+    ),
+    CommandSpec(
+        "prune",
+        "REPO_PATTERN [--keep N] [--older-than DURATION] [--match REGEX] [--exclude REGEX] "
+        "[--allow-empty] [reason...]",
+        "REPO_PATTERN [--keep N] [--older-than D] [...]",
+        "Clean up by retention rules: a dry run first, then one approval for the plan.",
+        "ci/* --keep 10 --older-than 30d --match 'pr-.*' old CI builds",
+        _prune,
     ),
     CommandSpec(
         "restore",

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
-from ..deletions import AuditEvent, DeletionRequest
+from ..deletions import AuditEvent, CleanupProgress, DeletionRequest, Kind
 from ..deletions.service import DeletionRefused, VoteOutcome, VoteResult
 from ..registry import RegistryError
-from .command_table import Audit, Delete, Pending, Restore
+from .command_table import Audit, Delete, Pending, Prune, Restore
 from .context import BotContext
 from .messages import MessageRef, MessageRole
 from .render import Message, render_error
+from .render.cleanups import render_cleanup_preview, render_cleanup_progress
 from .render.deletions import (
     render_audit_event,
     render_audit_log,
@@ -31,6 +33,7 @@ from .render.hints import refusal_text
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0
 PROGRESS_TAGS = 500  # repositories this large get a "checking N tags" note first
+PROGRESS_INTERVAL = 1.0  # a cleanup's progress message is redrawn at most this often
 # Outcomes of a click that only the person who clicked hears about, and those that leave
 # the request message as it was.
 TOLD_PRIVATELY = {VoteOutcome.REFUSED, VoteOutcome.DUPLICATE, VoteOutcome.CLOSED, VoteOutcome.BUSY}
@@ -63,6 +66,15 @@ def _undo_until(ctx: BotContext, request: DeletionRequest) -> datetime | None:
         return None
 
 
+def _request_message(ctx: BotContext, request: DeletionRequest) -> Message:
+    """The request message as it stands: votes, or the outcome (with Undo while
+    possible); a cleanup with its stored plan."""
+    items = None
+    if request.kind == Kind.PRUNE and ctx.deletions is not None and not request.state.is_closed:
+        items = ctx.deletions.cleanup_items(request.id)
+    return render_request(request, ctx.approvers, _undo_until(ctx, request), items)
+
+
 def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
     """Redraw the request message (votes, or the outcome without buttons)."""
     where = _where(ctx, request.id, MessageRole.REQUEST)
@@ -72,7 +84,7 @@ def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
         ctx.web.chat_update(
             channel=where.channel,
             ts=where.ts,
-            **render_request(request, ctx.approvers, _undo_until(ctx, request)).to_dict(),
+            **_request_message(ctx, request).to_dict(),
         )
     except SlackApiError as exc:
         log.error("could not update the message of request %s: %s", request.id, _slack_error(exc))
@@ -98,7 +110,7 @@ def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEven
 # -- commands -----------------------------------------------------------------------------
 def run_delete_command(
     ctx: BotContext,
-    command: Delete | Restore | Pending | Audit,
+    command: Delete | Prune | Restore | Pending | Audit,
     user: str,
     channel: str,
     response_url: str | None = None,
@@ -117,6 +129,8 @@ def run_delete_command(
         except DeletionRefused as exc:
             return render_notice(refusal_text(exc))
         return render_preview(preview.request, None, ctx.approvers, ctx.now())
+    if isinstance(command, Prune):
+        return _prune_preview(ctx, command, user, channel, response_url)
     doing = f"previewing the deletion of {command.reference}"
     repository = command.reference.repository
 
@@ -149,6 +163,34 @@ def run_delete_command(
     except RegistryError as exc:
         return render_error(exc, doing)
     return render_preview(preview.request, preview.image, ctx.approvers, ctx.now())
+
+
+def _prune_preview(
+    ctx: BotContext, command: Prune, user: str, channel: str, response_url: str | None
+) -> Message:
+    """The dry run of a cleanup; a note first when a repository is large."""
+    service = ctx.deletions
+    assert service is not None
+
+    def progress(tags: int) -> None:
+        if tags >= PROGRESS_TAGS and response_url:
+            ctx.responder.send(
+                response_url,
+                render_notice(
+                    f"Checking all {tags:,} tags of a repository matching {command.pattern} "
+                    "to plan the cleanup; this takes a moment."
+                ),
+            )
+
+    try:
+        preview = service.preview_prune(
+            command.pattern, command.rules, command.reason, user, channel, progress
+        )
+    except DeletionRefused as exc:
+        return render_notice(refusal_text(exc))
+    except RegistryError as exc:
+        return render_error(exc, f"planning the cleanup of {command.pattern}")
+    return render_cleanup_preview(preview, ctx.approvers, ctx.now())
 
 
 # -- buttons ------------------------------------------------------------------------------
@@ -210,7 +252,7 @@ def submit(
         return
     channel = ctx.approval_channel or claimed.channel
     try:
-        posted = MessageRef(channel, _post(ctx, channel, render_request(claimed, ctx.approvers)))
+        posted = MessageRef(channel, _post(ctx, channel, _request_message(ctx, claimed)))
     except Exception as exc:
         # Whatever went wrong (Slack refused, timed out, the network broke), the draft
         # goes back to the requester, never stuck half-submitted.
@@ -302,7 +344,7 @@ def vote(
                 "Votes count only on the request's own message, not on a copy elsewhere.",
             )
         else:
-            result = service.vote(request_id, user, approve)
+            result = service.vote(request_id, user, approve, _progress_updater(ctx, request_id))
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
@@ -311,6 +353,34 @@ def vote(
     if result.outcome not in UNCHANGED:
         _update_request(ctx, result.request)
     post_audit(ctx, result.request, result.events)
+
+
+def _progress_updater(ctx: BotContext, request_id: str):
+    """Redraws a cleanup's request message with its progress, at most once a second
+    (and always for the last item)."""
+    last = [0.0]
+    lock = threading.Lock()
+
+    def update(progress: CleanupProgress) -> None:
+        now = time.monotonic()
+        with lock:
+            if now - last[0] < PROGRESS_INTERVAL and progress.done < progress.total:
+                return
+            last[0] = now
+        where = _where(ctx, request_id, MessageRole.REQUEST)
+        request = ctx.deletions.store.get(request_id) if ctx.deletions else None
+        if not (ctx.web and where and request):
+            return
+        try:
+            ctx.web.chat_update(
+                channel=where.channel,
+                ts=where.ts,
+                **render_cleanup_progress(request, progress).to_dict(),
+            )
+        except SlackApiError as exc:
+            log.error("could not update the progress of %s: %s", request_id, _slack_error(exc))
+
+    return update
 
 
 def sweep(ctx: BotContext) -> None:

@@ -13,6 +13,7 @@ from ..command_table import (
     ListRepos,
     ListTags,
     Pending,
+    Prune,
     Restore,
     Show,
     UsageError,
@@ -31,10 +32,10 @@ def _ack_with(ack: Ack, message: Message) -> None:
 
 def _reply(
     ctx: BotContext,
-    parsed: ListRepos | ListTags | Show | Delete | Restore | Pending | Audit,
+    parsed: ListRepos | ListTags | Show | Delete | Prune | Restore | Pending | Audit,
     command: dict[str, str],
 ) -> None:
-    if isinstance(parsed, Delete | Restore | Pending | Audit):
+    if isinstance(parsed, Delete | Prune | Restore | Pending | Audit):
         message = run_delete_command(
             ctx, parsed, command["user_id"], command["channel_id"], command["response_url"]
         )

@@ -19,9 +19,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from ...deletions import AuditEvent, DeletionRequest, Kind, State
+from ...deletions import AuditEvent, CleanupItem, DeletionRequest, Kind, State
 from ...registry import Image
 from ...registry.units import human_size
+from .cleanups import plan_summary
 from .common import (
     Message,
     age,
@@ -166,8 +167,11 @@ def _facts(request: DeletionRequest) -> list[str]:
     return lines
 
 
-def _details(request: DeletionRequest) -> list[Block]:
-    """Facts, the tags it removes or keeps, and the blast radius, as sections."""
+def _details(request: DeletionRequest, items: list[CleanupItem] | None = None) -> list[Block]:
+    """Facts, the tags it removes or keeps, and the blast radius, as sections (for a
+    cleanup, the summary of its stored plan)."""
+    if request.kind == Kind.PRUNE:
+        return [_section(plan_summary(request, items or []))]
     blocks: list[Block] = [_section("\n".join(_facts(request)))]
     for text in (_tags_line(request), _blast_radius(request)):
         if text:
@@ -278,22 +282,27 @@ def _votes(request: DeletionRequest) -> str:
 
 
 def render_request(
-    request: DeletionRequest, approvers: list[str], undo_until: datetime | None = None
+    request: DeletionRequest,
+    approvers: list[str],
+    undo_until: datetime | None = None,
+    items: list[CleanupItem] | None = None,
 ) -> Message:
     """The request in the channel: who, what, votes, expiry, Approve / Reject; once
-    closed, its outcome (with Undo while ``undo_until`` is ahead)."""
+    closed, its outcome (with Undo while ``undo_until`` is ahead). ``items``: a
+    cleanup's stored plan."""
     if request.state.is_closed or request.state == State.EXECUTING:
         return render_closed(request, undo_until)
     what = {
         Kind.TAG: "the removal of a tag",
         Kind.BLOBS: "the deletion of unused layers",
         Kind.RESTORE: f"the restore of what request `{escape(request.restores or '')}` deleted",
+        Kind.PRUNE: f"a cleanup of {code(request.repository, 200)}",
     }
     head = (
         f":wastebasket: {mention(request.requester)} requests "
         f"{what.get(request.kind, 'the deletion of an ' + _what(request))}."
     )
-    blocks: list[Block] = [_section(head), *_details(request)]
+    blocks: list[Block] = [_section(head), *_details(request, items)]
     blocks += [
         _section(
             f"{_votes(request)} · approvers: "
@@ -332,7 +341,7 @@ def _outcome_line(request: DeletionRequest) -> str:
     if state == State.EXECUTING and request.outcome:
         return ":grey_question: *Outcome not known yet*\n" + escape(truncate(request.outcome, 2000))
     if state == State.EXECUTING:
-        doing = "restoring" if _restoring(request) else "deleting"
+        doing = {Kind.RESTORE: "restoring", Kind.PRUNE: "cleaning up"}.get(request.kind, "deleting")
         return f":hourglass_flowing_sand: *Approved: {doing} now…*"
     if state == State.DELETED:
         done = "Restored" if _restoring(request) else "Deleted"
@@ -395,12 +404,16 @@ def _undo_button(request: DeletionRequest, until: datetime) -> ButtonElement:
 def render_closed(request: DeletionRequest, undo_until: datetime | None = None) -> Message:
     """The request message once decided: its outcome; on an executed deletion, the
     follow-ups (unused layers, Undo while ``undo_until`` is ahead)."""
-    footer = f"Digest `{escape(request.digest)}` · request `{escape(request.id)}`"
-    if request.siblings and request.state == State.DELETED and not _restoring(request):
+    footer = f"Digest `{escape(request.digest)}` · " if request.digest else ""
+    footer += f"request `{escape(request.id)}`"
+    if request.siblings and request.state == State.DELETED and request.kind == Kind.MANIFEST:
         footer += " · also removed tags " + ", ".join(code(t, 60) for t in request.siblings[:10])
-    what = "restore of" if _restoring(request) else "deletion of"
+    what = {
+        Kind.RESTORE: f"the restore of {code(request.target, 300)}",
+        Kind.PRUNE: f"a cleanup of {code(request.repository, 300)}",
+    }.get(request.kind, f"the deletion of {code(request.target, 300)}")
     blocks: list[Block] = [
-        _section(f"{mention(request.requester)} requested the {what} {code(request.target, 300)}."),
+        _section(f"{mention(request.requester)} requested {what}."),
         _section(_outcome_line(request)),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(footer, 2000))]),
     ]
@@ -426,7 +439,8 @@ def render_audit_parent(request: DeletionRequest) -> Message:
         blocks=[
             _section(
                 f":scroll: Deletion request `{request.id}`: {code(request.target, 300)}"
-                f" (`{escape(request.digest)}`), requested by "
+                + (f" (`{escape(request.digest)}`)" if request.digest else "")
+                + ", requested by "
                 f"{mention(request.requester)}. Events follow in the thread."
             )
         ],

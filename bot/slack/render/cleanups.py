@@ -1,0 +1,192 @@
+"""Cleanup messages: the dry run with its plan, the plan's summary on the request
+message, and the progress line while it runs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from ...deletions import CleanupItem, CleanupPreview, CleanupProgress, DeletionRequest, ItemState
+from ...deletions.retention import Kept, RepoPlan
+from ...registry.units import human_size
+from .common import Message, code, escape, fit_lines, mention, slack_date, truncate
+from .limits import MAX_SECTION_TEXT
+
+ACTION_SUBMIT = "deletion_submit"  # the same buttons as any deletion's preview
+ACTION_CANCEL = "deletion_cancel"
+MAX_REPOS_SHOWN = 12  # sections per repository, within the 50-block limit
+SAMPLE = 8
+
+KEPT_WORDS = {
+    Kept.RECENT: "among the --keep most recent",
+    Kept.NEWER: "newer than --older-than",
+    Kept.NOT_MATCHED: "not matched by --match",
+    Kept.EXCLUDED: "matched by --exclude",
+    Kept.PROTECTED: "protected (PROTECTED_TAGS)",
+    Kept.UNDATED: "no usable date",
+    Kept.SHARED: "same image as a kept tag",
+    Kept.PLATFORM: "a platform of a kept multi-arch image",
+}
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)))
+
+
+def _tags(tags: list[str], limit: int = SAMPLE) -> str:
+    shown = ", ".join(code(t, 80) for t in tags[:limit])
+    return shown + (f" and {len(tags) - limit} more" if len(tags) > limit else "")
+
+
+def _repo_section(plan: RepoPlan, reclaimable: int) -> str:
+    deleting = sorted(t for tags in plan.delete.values() for t in tags)
+    lines = [
+        f"*{code(plan.repository, 150)}*: delete *{len(deleting)} tags* "
+        f"({len(plan.delete)} images), keep {len(plan.kept)} tags"
+        + (f"; frees about {human_size(reclaimable)}" if reclaimable else "")
+    ]
+    if plan.empties:
+        lines.append("*:warning: This leaves the repository with no tags at all (--allow-empty).*")
+    if deleting:
+        lines.append(f"Deletes: {_tags(deleting)}")
+    reasons = Counter(plan.kept.values())
+    if reasons:
+        lines.append(
+            "Keeps: " + "; ".join(f"{n} {KEPT_WORDS[why]}" for why, n in reasons.most_common())
+        )
+    for tag, other in list(plan.conflicts.items())[:3]:
+        lines.append(f"{code(tag, 80)} kept: same image as {code(other, 80)}")
+    if plan.undated:
+        why = Counter(
+            "no created date" if "no created" in w else "dated before 2000" if "dated" in w else w
+            for w in plan.undated.values()
+        )
+        lines.append(
+            f"{len(plan.undated)} kept for lack of a usable date ("
+            + ", ".join(f"{escape(w)}: {n}" for w, n in why.most_common(3))
+            + ")"
+        )
+    return fit_lines("", lines, MAX_SECTION_TEXT)
+
+
+def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: datetime) -> Message:
+    """The dry run: per repository what goes and what stays (and why), the space
+    garbage collection would reclaim, and Request cleanup / Cancel. Nothing has
+    changed yet."""
+    request = preview.request
+    n = request.approvals_required
+    plans = [p for p in preview.plans if p.delete or p.kept]
+    total_reclaim = sum(preview.reclaimable.values())
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(f"Dry run: clean up {request.repository}", 150)),
+        _section(
+            f"*Rules* {code(preview.rules.describe(), 400)}\n"
+            f"*Would delete* {preview.images} images ({preview.tags} tags) in "
+            f"{sum(1 for p in plans if p.delete)} of {len(plans)} repositories"
+            + (
+                f"; frees about {human_size(total_reclaim)} after garbage collection"
+                if total_reclaim
+                else ""
+            )
+            + "\n*Nothing has been deleted.* A kept tag keeps its whole image."
+        ),
+    ]
+    for plan in plans[:MAX_REPOS_SHOWN]:
+        blocks.append(_section(_repo_section(plan, preview.reclaimable.get(plan.repository, 0))))
+    if len(plans) > MAX_REPOS_SHOWN:
+        blocks.append(_section(f"… and {len(plans) - MAX_REPOS_SHOWN} more repositories."))
+    blocks += [
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=truncate(
+                        f"Nothing changes until {n} approver{'s' if n != 1 else ''} agree "
+                        f"({', '.join(mention(a) for a in approvers[:10])}). The plan is "
+                        "pinned now: a tag that moves to another image, or an image a new tag "
+                        "starts using, is skipped. Everything deleted can be restored until "
+                        "garbage collection. This dry run expires "
+                        f"{slack_date(request.expires_at)}.",
+                        2000,
+                    )
+                )
+            ]
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Request cleanup",
+                    action_id=ACTION_SUBMIT,
+                    value=request.id,
+                    style="danger",
+                    confirm=ConfirmObject(
+                        title="Request this cleanup?",
+                        text=truncate(
+                            f"Once {n} approver{'s' if n != 1 else ''} agree, "
+                            f"{preview.images} images ({preview.tags} tags) of "
+                            f"{request.repository} will be deleted.",
+                            300,
+                        ),
+                        confirm="Request",
+                        deny="Back",
+                    ),
+                ),
+                ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id),
+            ]
+        ),
+    ]
+    return Message(
+        text=f"Dry run: clean up {request.repository}: {preview.images} images "
+        f"({preview.tags} tags) would be deleted.",
+        blocks=blocks,
+    )
+
+
+def plan_summary(request: DeletionRequest, items: list[CleanupItem]) -> str:
+    """The stored plan in a few lines, for the request message and its outcome."""
+    by_repo: dict[str, list[CleanupItem]] = {}
+    for item in items:
+        by_repo.setdefault(item.repository, []).append(item)
+    lines = [f"*Rules* {code(request.reason, 500)}"]
+    for repository, mine in sorted(by_repo.items()):
+        planned = [i for i in mine if i.state != ItemState.KEPT]
+        kept_tags = sum(len(i.tags) for i in mine if i.state == ItemState.KEPT)
+        tags = sorted(t for i in planned for t in i.tags)
+        lines.append(
+            f"{code(repository, 150)}: delete {len(tags)} tags ({len(planned)} images), keep "
+            f"{kept_tags} tags" + (f": {_tags(tags, 6)}" if tags else "")
+        )
+    if request.reclaimable:
+        lines.append(f"*Frees* about {human_size(request.reclaimable)} after garbage collection.")
+    return fit_lines("", lines, MAX_SECTION_TEXT)
+
+
+def render_cleanup_progress(request: DeletionRequest, progress: CleanupProgress) -> Message:
+    """The request message while the cleanup runs (updated at most once a second)."""
+    line = (
+        f":hourglass_flowing_sand: *Approved: cleaning up {code(request.repository, 150)}…* "
+        f"{progress.done} of {progress.total} images done: {progress.deleted} deleted"
+        + (f", {progress.skipped} skipped" if progress.skipped else "")
+        + (f", {progress.failed} failed" if progress.failed else "")
+        + f" · {progress.elapsed:.0f} s"
+    )
+    return Message(
+        text=f"Cleaning up {request.repository}: {progress.done} of {progress.total}",
+        blocks=[
+            _section(
+                f"{mention(request.requester)} requested a cleanup of "
+                f"{code(request.repository, 300)}."
+            ),
+            _section(line),
+        ],
+    )
