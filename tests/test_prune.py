@@ -4,13 +4,14 @@ interruption, a registry that fails some DELETEs, and undo of a whole cleanup.""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from datetime import timedelta
 
 import pytest
 
-from bot.deletions import DeletionRefused, ItemState, Kind, State
+from bot.deletions import DeletionRefused, ItemState, Kind, State, cleanup
 from bot.deletions.retention import RetentionRules
 from bot.registry import ManifestNotFoundError
 from testkit.deletions import APPROVER, REQUESTER
@@ -198,20 +199,32 @@ class Killed(BaseException):
     """Stands for the process dying: nothing in the bot catches it."""
 
 
-def test_a_run_interrupted_mid_way_resumes_without_deleting_twice(make_service, client, counting):
+def test_a_run_interrupted_mid_way_resumes_without_deleting_twice(
+    make_service, client, counting, monkeypatch
+):
     repo = _repo("resume")
     push_image(client, repo, ["ci-new"], created=iso(1))
     old = [push_image(client, repo, [f"ci-{i}"], created=iso(50 + i)) for i in range(6)]
     service = make_service(lease=timedelta(seconds=30))
+    service.registry.settings = dataclasses.replace(service.registry.settings, concurrency=1)
     preview = request_prune(service, repo, RetentionRules(keep=1))
+    real = cleanup.delete_unconfirmed
+    calls = []
 
-    def die_after_two(progress):
-        if progress.deleted >= 2:
-            raise Killed()
+    def dies_on_the_third(registry, item):
+        calls.append(item.digest)
+        if len(calls) >= 3:
+            raise Killed()  # the process died before this DELETE, after two others
+        return real(registry, item)
 
+    monkeypatch.setattr(cleanup, "delete_unconfirmed", dies_on_the_third)
     with pytest.raises(Killed):
-        service.vote(preview.request.id, APPROVER, True, progress=die_after_two)
+        service.vote(preview.request.id, APPROVER, True)
+    monkeypatch.setattr(cleanup, "delete_unconfirmed", real)
     assert service.store.get(preview.request.id).state == State.EXECUTING
+    assert len(deletes_by_digest(counting)) == 2
+    states = [i.state for i in service.cleanup_items(preview.request.id)]
+    assert states.count(ItemState.DELETING) == 4  # the batch was claimed, then the kill
     assert service.recover() == []  # the claim is still fresh
     service.clock.now += timedelta(seconds=31)
     settled = service.recover()
@@ -219,8 +232,10 @@ def test_a_run_interrupted_mid_way_resumes_without_deleting_twice(make_service, 
     assert "deleted 6 of 6 images" in settled[0].message
     for o in old:
         assert not exists(client, repo, o.digest)
-    assert all(n == 1 for n in deletes_by_digest(counting).values())
-    assert len(deletes_by_digest(counting)) == 6
+    counts = deletes_by_digest(counting)
+    assert len(counts) == 6 and all(n == 1 for n in counts.values()), counts
+    items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
+    assert sum("found gone after a restart" in i.detail for i in items.values()) == 2
 
 
 def test_a_whole_cleanup_is_restored(make_service, client):

@@ -19,8 +19,9 @@ from ..registry import (
 )
 from ..registry.pages import is_glob
 from ..registry.scan import RepoScan
-from .execution import Abort, Save, Verdict, delete_and_check, keep_for_undo
-from .models import CleanupItem, ItemState
+from .execution import Abort, Verdict, delete_and_check
+from .models import CleanupItem, ItemState, SavedManifest
+from .restore import collect
 from .retention import RepoPlan, RetentionRules, TagFacts, plan_repository, usable_date
 
 
@@ -145,35 +146,55 @@ def why_not_now(
     return None, moved
 
 
-def delete_item(
-    registry: RegistryClient,
-    scan: RepoScan,
-    item: CleanupItem,
-    protected: re.Pattern[str] | None,
-    save: Save | None,
-) -> tuple[ItemState, str]:
-    """Check one planned image against the repository as it is now, keep its copy for
-    undo, delete it by digest and check that it is gone. Returns its new state and a
-    line for the report."""
-    why, moved = why_not_now(scan, item, protected)
-    if why is not None:
-        return ItemState.SKIPPED, why
-    note = f"; {', '.join(moved)} had moved elsewhere and were left alone" if moved else ""
+def delete_unconfirmed(registry: RegistryClient, item: CleanupItem) -> tuple[ItemState, str]:
+    """DELETE one planned image by digest (already checked and kept for undo). A 2xx is
+    taken as deleted here and confirmed for the whole batch by ``unconfirmed``; a
+    failed DELETE is checked at once with a HEAD (it may have deleted all the same)."""
     try:
-        keep_for_undo(registry, save, item.repository, item.digest, scan.tags_on(item.digest))
-        done = delete_and_check(registry, item.repository, item.digest)
+        done = delete_and_check(registry, item.repository, item.digest, confirm=False)
     except Abort as exc:
         return ItemState.FAILED, str(exc)
-    except RegistryError as exc:
-        return ItemState.FAILED, exc.message
     if done.verdict == Verdict.DELETED:
-        return ItemState.DELETED, f"deleted ({done.answer}){note}"
+        return ItemState.DELETED, f"deleted ({done.answer})"
     if done.verdict == Verdict.NOT_DELETED:
         return ItemState.FAILED, f"the DELETE failed ({done.answer}); it is still there"
     return (
         ItemState.FAILED,
         f"the DELETE failed ({done.answer}) and the registry could not be asked",
     )
+
+
+def unconfirmed(registry: RegistryClient, repository: str, deleted: list[CleanupItem]) -> set[str]:
+    """The digests among ``deleted`` that the registry still serves: one tag list, and a
+    HEAD only for an image one of whose tags is still listed (a DELETE answered 202
+    that left the manifest in place)."""
+    try:
+        listed = set(registry.tags(repository))
+    except RegistryError:
+        listed = None  # can't list: ask about each one
+    suspects = [i for i in deleted if listed is None or set(i.tags) & listed]
+    there = registry.map(lambda i: still_there(registry, i), suspects)
+    return {i.digest for i, t in zip(suspects, there, strict=True) if t is not False}
+
+
+def copies_for_undo(
+    registry: RegistryClient, scan: RepoScan, items: list[CleanupItem]
+) -> tuple[list[SavedManifest], dict[str, str]]:
+    """What each image's undo needs (from the cache the scan filled), and why an image
+    could not be read (it is then not deleted)."""
+    results = registry.map(
+        lambda i: collect(registry, i.repository, i.digest, scan.tags_on(i.digest)), items
+    )
+    saved: list[SavedManifest] = []
+    problems: dict[str, str] = {}
+    for item, result in zip(items, results, strict=True):
+        if isinstance(result, RegistryError):
+            problems[item.digest] = (
+                f"could not read it to keep a copy for undo ({result.message}); not deleted"
+            )
+        else:
+            saved += result
+    return saved, problems
 
 
 def still_there(registry: RegistryClient, item: CleanupItem) -> bool | None:

@@ -69,3 +69,29 @@ class CleanupStore:
                 .values(state=to.value, detail=detail.replace("\x00", ""))
             )
             return result.rowcount == 1
+
+    def move_many(
+        self,
+        request_id: str,
+        changes: list[tuple[CleanupItem, ItemState, str]],
+        from_states: Iterable[ItemState],
+    ) -> list[bool]:
+        """Several compare-and-sets (item, new state, detail) in one transaction; for
+        each, whether this call made it."""
+        t = cleanup_items
+        sources = [s.value for s in from_states]
+        made = []
+        with self.engine.begin() as conn:
+            for item, to, detail in changes:
+                result = conn.execute(
+                    update(t)
+                    .where(
+                        t.c.request_id == request_id,
+                        t.c.repository == item.repository,
+                        t.c.digest == item.digest,
+                        t.c.state.in_(sources),
+                    )
+                    .values(state=to.value, detail=detail.replace("\x00", ""))
+                )
+                made.append(result.rowcount == 1)
+        return made

@@ -146,10 +146,13 @@ class Deleted:
     failed: bool = False
 
 
-def delete_and_check(registry: RegistryClient, repository: str, digest: str) -> Deleted:
+def delete_and_check(
+    registry: RegistryClient, repository: str, digest: str, *, confirm: bool = True
+) -> Deleted:
     """DELETE a manifest by digest, then ask whether it is gone: a 500 or a timeout may
-    come after the registry deleted, and a 202 may leave it in place. Raises ``Abort``
-    on a refusal that says for certain nothing was deleted."""
+    come after the registry deleted, and a 202 may leave it in place (``confirm=False``
+    leaves that second check to the caller, who makes it for a whole batch). Raises
+    ``Abort`` on a refusal that says for certain nothing was deleted."""
     target = f"{repository}@{digest}"
     try:
         status = registry.delete_manifest(repository, digest)
@@ -157,6 +160,8 @@ def delete_and_check(registry: RegistryClient, repository: str, digest: str) -> 
         raise Abort(f"{exc} Nothing was deleted.") from None
     except RegistryError as exc:
         return Deleted(_manifest_state(registry, repository, digest), exc.message, failed=True)
+    if not confirm:
+        return Deleted(Verdict.DELETED, f"HTTP {status}")
     verdict = _manifest_state(registry, repository, digest)
     if verdict == Verdict.NOT_DELETED:
         raise Abort(

@@ -7,7 +7,6 @@ What is deleted always comes from the stored request, never from what a caller p
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import secrets
@@ -635,12 +634,12 @@ class DeletionService:
         return restore_outcome(results)
 
     def _prune(self, request: DeletionRequest, progress: Progress | None) -> Outcome:
-        """Carry out (or resume) a cleanup: each planned image checked against a fresh
-        scan of its repository, kept for undo, deleted by digest and checked, once
-        (each item moves by compare-and-set)."""
+        """Carry out (or resume) a cleanup, repository by repository, in batches: each
+        planned image checked against a fresh scan, marked ``deleting`` and kept for
+        undo before its DELETE, then recorded; one tag list at the end confirms the
+        deletions. Each item moves by compare-and-set, so no digest is deleted twice."""
         started = time.monotonic()
         items = self.cleanup.items(request.id)
-        lock = threading.Lock()
         counts = {state: 0 for state in ItemState}
         for item in items:
             counts[item.state] += 1
@@ -649,52 +648,119 @@ class DeletionService:
         def report() -> None:
             if progress is None:
                 return
-            with lock:
-                snapshot = CleanupProgress(
-                    total,
-                    counts[ItemState.DELETED],
-                    counts[ItemState.SKIPPED],
-                    counts[ItemState.FAILED],
-                    time.monotonic() - started,
-                )
+            snapshot = CleanupProgress(
+                total,
+                counts[ItemState.DELETED],
+                counts[ItemState.SKIPPED],
+                counts[ItemState.FAILED],
+                time.monotonic() - started,
+            )
             try:
                 progress(snapshot)
             except Exception:
                 log.exception("progress report of cleanup %s failed", request.id)
 
-        def finish(item: CleanupItem, state: ItemState, detail: str) -> None:
-            if self.cleanup.move(request.id, item, [ItemState.DELETING], state, detail):
-                with lock:
+        def record(changes: list[tuple[CleanupItem, ItemState, str]], sources: list[ItemState]):
+            made = self.cleanup.move_many(request.id, changes, sources)
+            for (item, state, _), ok in zip(changes, made, strict=True):
+                if ok:
                     counts[state] += 1
-                report()
-
-        def one(scan: RepoScan, item: CleanupItem) -> None:
-            if item.state == ItemState.DELETING:
-                # Interrupted mid-way: the DELETE may have happened.
-                there = cleanup.still_there(self.registry, item)
-                if there is False:
-                    finish(item, ItemState.DELETED, "deleted (found gone after a restart)")
-                    return
-            elif not self.cleanup.move(request.id, item, [ItemState.PLANNED], ItemState.DELETING):
-                return  # another run has it
-            state, detail = cleanup.delete_item(
-                self.registry, scan, item, self.protected, self._saver(request)
-            )
-            finish(item, state, detail)
+                    counts[item.state] -= 1  # where it was (a settled state, when confirming)
+            report()
+            return made
 
         report()
         todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
         for repository in sorted({i.repository for i in todo}):
             mine = [i for i in todo if i.repository == repository]
+            mine = self._settle_resumed(mine, record)
             scan = scan_repository(self.registry, repository)
             if not scan.complete:
                 why = f"could not see all of {repository} ({scan.problems()})"
-                for item in mine:
-                    self.cleanup.move(request.id, item, [ItemState.PLANNED], ItemState.DELETING)
-                    finish(item, ItemState.SKIPPED, why)
+                record(
+                    [(i, ItemState.SKIPPED, why) for i in mine],
+                    [ItemState.PLANNED, ItemState.DELETING],
+                )
                 continue
-            self.registry.map(functools.partial(one, scan), mine)
+            deleted: list[CleanupItem] = []
+            size = max(1, self.registry.settings.concurrency * 4)
+            for at in range(0, len(mine), size):
+                deleted += self._prune_batch(request, scan, mine[at : at + size], record)
+            still = cleanup.unconfirmed(self.registry, repository, deleted)
+            record(
+                [
+                    (
+                        replace(i, state=ItemState.DELETED),
+                        ItemState.FAILED,
+                        "the registry answered the DELETE but still serves it (a cache in "
+                        "front of it?)",
+                    )
+                    for i in deleted
+                    if i.digest in still
+                ],
+                [ItemState.DELETED],
+            )
         return cleanup_outcome(request, self.cleanup.items(request.id))
+
+    def _settle_resumed(self, items: list[CleanupItem], record) -> list[CleanupItem]:
+        """Items left ``deleting`` by an interrupted run: those the registry no longer
+        has were deleted; the rest are done again."""
+        resumed = [i for i in items if i.state == ItemState.DELETING]
+        if not resumed:
+            return items
+        there = self.registry.map(lambda i: cleanup.still_there(self.registry, i), resumed)
+        gone = {i.digest for i, t in zip(resumed, there, strict=True) if t is False}
+        record(
+            [
+                (i, ItemState.DELETED, "deleted (found gone after a restart)")
+                for i in resumed
+                if i.digest in gone
+            ],
+            [ItemState.DELETING],
+        )
+        return [i for i in items if i.digest not in gone]
+
+    def _prune_batch(
+        self, request: DeletionRequest, scan: RepoScan, batch: list[CleanupItem], record
+    ) -> list[CleanupItem]:
+        """Check, claim, keep for undo and delete one batch; returns what was deleted
+        (to be confirmed)."""
+        checked = [(i, *cleanup.why_not_now(scan, i, self.protected)) for i in batch]
+        sources = [ItemState.PLANNED, ItemState.DELETING]
+        record([(i, ItemState.SKIPPED, why) for i, why, _ in checked if why], sources)
+        candidates = [(i, moved) for i, why, moved in checked if why is None]
+        claimed = self.cleanup.move_many(
+            request.id, [(i, ItemState.DELETING, "") for i, _ in candidates], sources
+        )
+        go = [c for c, ok in zip(candidates, claimed, strict=True) if ok]
+        saved, problems = cleanup.copies_for_undo(self.registry, scan, [i for i, _ in go])
+        try:
+            now = self.clock()
+            self.undo.save(request.id, saved, now, now + self.undo_retention)
+        except Exception as exc:
+            log.exception("could not keep cleanup %s for undo", request.id)
+            problems = {
+                i.digest: f"could not store a copy for undo ({type(exc).__name__}); not deleted"
+                for i, _ in go
+            }
+        record(
+            [(i, ItemState.FAILED, problems[i.digest]) for i, _ in go if i.digest in problems],
+            [ItemState.DELETING],
+        )
+        go = [(i, moved) for i, moved in go if i.digest not in problems]
+        results = self.registry.map(
+            lambda pair: cleanup.delete_unconfirmed(self.registry, pair[0]), go
+        )
+        changes = []
+        for (item, moved), result in zip(go, results, strict=True):
+            state, detail = (
+                (ItemState.FAILED, result.message) if isinstance(result, RegistryError) else result
+            )
+            if state == ItemState.DELETED and moved:
+                detail += f"; {', '.join(moved)} had moved elsewhere and were left alone"
+            changes.append((item, state, detail))
+        record(changes, [ItemState.DELETING])
+        return [i for i, state, _ in changes if state == ItemState.DELETED]
 
     def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
