@@ -56,6 +56,9 @@ OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
 DEFAULT_LEASE = timedelta(seconds=60)
 # How long what a deletion took is kept for undo (UNDO_RETENTION).
 DEFAULT_UNDO_RETENTION = timedelta(days=30)
+# A cleanup deletes in batches of this many rounds of REGISTRY_CONCURRENCY: three
+# database transactions per batch, and a batch boundary to wait at.
+BATCH_ROUNDS = 10
 # Deletions whose outcome can be undone.
 UNDOABLE = (Kind.MANIFEST, Kind.TAG, Kind.PRUNE)
 
@@ -683,7 +686,7 @@ class DeletionService:
                 )
                 continue
             deleted: list[CleanupItem] = []
-            size = max(1, self.registry.settings.concurrency * 4)
+            size = max(1, self.registry.settings.concurrency * BATCH_ROUNDS)
             for at in range(0, len(mine), size):
                 deleted += self._prune_batch(request, scan, mine[at : at + size], record)
             still = cleanup.unconfirmed(self.registry, repository, deleted)
