@@ -726,8 +726,9 @@ class DeletionService:
     def _prune_batch(
         self, request: DeletionRequest, scan: RepoScan, batch: list[CleanupItem], record
     ) -> list[CleanupItem]:
-        """Check, claim, keep for undo and delete one batch; returns what was deleted
-        (to be confirmed)."""
+        """Check, claim and keep for undo a whole batch (a transaction each), then
+        delete it with every slot busy, recording results as they come in groups;
+        returns what was deleted (to be confirmed)."""
         checked = [(i, *cleanup.why_not_now(scan, i, self.protected)) for i in batch]
         sources = [ItemState.PLANNED, ItemState.DELETING]
         record([(i, ItemState.SKIPPED, why) for i, why, _ in checked if why], sources)
@@ -751,19 +752,23 @@ class DeletionService:
             [ItemState.DELETING],
         )
         go = [(i, moved) for i, moved in go if i.digest not in problems]
-        results = self.registry.map(
-            lambda pair: cleanup.delete_unconfirmed(self.registry, pair[0]), go
-        )
-        changes = []
-        for (item, moved), result in zip(go, results, strict=True):
-            state, detail = (
-                (ItemState.FAILED, result.message) if isinstance(result, RegistryError) else result
-            )
+        results = _Recorder(record, flush_every=max(8, self.registry.settings.concurrency * 2))
+
+        def one(pair: tuple[CleanupItem, tuple[str, ...]]) -> None:
+            item, moved = pair
+            try:
+                state, detail = cleanup.delete_unconfirmed(self.registry, item)
+            except RegistryError as exc:
+                state, detail = ItemState.FAILED, exc.message
             if state == ItemState.DELETED and moved:
                 detail += f"; {', '.join(moved)} had moved elsewhere and were left alone"
-            changes.append((item, state, detail))
-        record(changes, [ItemState.DELETING])
-        return [i for i, state, _ in changes if state == ItemState.DELETED]
+            results.add(item, state, detail)
+
+        # Results not yet written when something fails stay "deleting": recovery asks
+        # the registry about them, as after a crash.
+        self.registry.map(one, go)
+        results.flush()
+        return results.deleted
 
     def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
@@ -948,3 +953,33 @@ class _Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class _Recorder:
+    """Collects a batch's results from the workers and writes them in groups (one
+    transaction per ``flush_every`` results), so the database isn't committed to once
+    per image while the registry waits."""
+
+    def __init__(self, record, flush_every: int) -> None:
+        self.record = record
+        self.flush_every = flush_every
+        self.pending: list[tuple[CleanupItem, ItemState, str]] = []
+        self.deleted: list[CleanupItem] = []
+        self.lock = threading.Lock()
+
+    def add(self, item: CleanupItem, state: ItemState, detail: str) -> None:
+        with self.lock:
+            self.pending.append((item, state, detail))
+            if state == ItemState.DELETED:
+                self.deleted.append(item)
+            if len(self.pending) >= self.flush_every:
+                self._flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            changes, self.pending = self.pending, []
+            self.record(changes, [ItemState.DELETING])
