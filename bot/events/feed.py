@@ -1,0 +1,144 @@
+"""Taking in the registry's events: idempotent by event ID, blob events folded away,
+pulls aggregated per digest (the bot's own ignored), each tag's latest push kept, and
+every manifest deletion matched against the bot's own: one that no request of the bot
+explains is an outside deletion.
+
+Everything an envelope brings is written in one transaction; what the front end should
+show comes back as an ``IngestResult``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .models import Activity, ActivityKind, EventAction, RegistryEvent, TagRecord
+from .store import EventStore
+
+# (repository, digest) -> whether an executed or executing request of the bot deletes it.
+Explains = Callable[[str, str], bool]
+
+
+@dataclass
+class IngestResult:
+    """What one delivery brought that people should hear about."""
+
+    received: int = 0
+    new: int = 0
+    pushes: list[Activity] = field(default_factory=list)  # tag pushes by others than the bot
+    outside_deletions: list[Activity] = field(default_factory=list)
+    protected_alerts: list[Activity] = field(default_factory=list)  # moved or deleted
+
+
+class EventFeed:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        explains: Explains,
+        own_agent: str,
+        protected: re.Pattern[str] | None = None,
+    ) -> None:
+        self.store = store
+        self.explains = explains
+        self.own_agent = own_agent
+        self.protected = protected
+
+    def _ours(self, event: RegistryEvent) -> bool:
+        return bool(self.own_agent) and event.user_agent.startswith(self.own_agent)
+
+    def _is_protected(self, tag: str | None) -> bool:
+        return bool(tag and self.protected is not None and self.protected.search(tag))
+
+    def ingest(self, events: list[RegistryEvent], now: datetime) -> IngestResult:
+        result = IngestResult(received=len(events))
+        by_id = {e.id: e for e in events}
+
+        def write(conn: Any, new_ids: set[str]) -> None:
+            fresh = sorted((by_id[i] for i in new_ids), key=lambda e: e.at)
+            result.new = len(fresh)
+            self._apply(conn, fresh, result)
+
+        self.store.record(list(by_id), now, write)
+        return result
+
+    def _apply(self, conn: Any, events: list[RegistryEvent], result: IngestResult) -> None:
+        store = self.store
+        pulled: dict[tuple[str, str], tuple[int, datetime]] = {}
+        log: list[Activity] = []
+        for event in events:
+            if event.is_blob or event.action == EventAction.MOUNT or not event.digest:
+                continue  # layers and configs: folded into their manifest's events
+            if event.action == EventAction.PULL:
+                if not self._ours(event):
+                    key = (event.repository, event.digest)
+                    count, last = pulled.get(key, (0, event.at))
+                    pulled[key] = (count + 1, max(last, event.at))
+                continue
+            if event.action == EventAction.PUSH:
+                if event.tag:
+                    log += self._push(conn, event, result)
+                continue
+            log += self._delete(conn, event, result)
+        store.add_pulls(conn, pulled)
+        store.add_activity(conn, log)
+
+    def _push(self, conn: Any, event: RegistryEvent, result: IngestResult) -> list[Activity]:
+        assert event.tag is not None and event.digest is not None
+        before = self.store.tag_of(conn, event.repository, event.tag)
+        if before is not None and before.digest == event.digest:
+            return []  # pushed again, same image: nothing moved
+        self.store.set_tag(
+            conn,
+            TagRecord(
+                event.repository, event.tag, event.digest, event.at, event.actor, event.user_agent
+            ),
+        )
+        entry = Activity(
+            event.at,
+            ActivityKind.PUSH,
+            event.repository,
+            event.digest,
+            event.tag,
+            before.digest if before else None,
+            event.actor,
+            event.user_agent,
+            event.size,
+        )
+        if not self._ours(event):
+            result.pushes.append(entry)
+            if before is not None and self._is_protected(event.tag):
+                result.protected_alerts.append(entry)
+        return [entry]
+
+    def _delete(self, conn: Any, event: RegistryEvent, result: IngestResult) -> list[Activity]:
+        assert event.digest is not None
+        if event.tag:
+            # Distribution sends one delete event per tag of a deleted manifest, besides
+            # the manifest's own; the manifest's event says what matters.
+            self.store.drop_tags(conn, event.repository, tag=event.tag)
+            return []
+        gone = self.store.drop_tags(conn, event.repository, digest=event.digest)
+        explained = self.explains(event.repository, event.digest) or (
+            # The bot's own tag removal deletes a placeholder manifest it pushed.
+            self._ours(event) and not gone
+        )
+        kind = ActivityKind.DELETE if explained else ActivityKind.OUTSIDE_DELETE
+        entry = Activity(
+            event.at,
+            kind,
+            event.repository,
+            event.digest,
+            ", ".join(sorted(gone)) or None,
+            None,
+            event.actor,
+            event.user_agent,
+        )
+        if not explained:
+            result.outside_deletions.append(entry)
+            if any(self._is_protected(t) for t in gone):
+                result.protected_alerts.append(entry)
+        return [entry]

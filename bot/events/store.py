@@ -1,0 +1,243 @@
+"""The event feed's tables (its own, in the bot's database): event IDs seen (delivery
+is at least once), each tag's latest push, pulls per digest, and the activity log.
+
+``ensure_schema`` creates them at start (safe when several replicas start at once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from .models import Activity, ActivityKind, PullStats, TagRecord
+
+metadata = MetaData()
+seen = Table(
+    "registry_events_seen",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+)
+tags = Table(
+    "registry_tags",
+    metadata,
+    Column("repository", String(255), primary_key=True),
+    Column("tag", String(128), primary_key=True),
+    Column("digest", String(160), nullable=False),
+    Column("pushed_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128)),
+    Column("user_agent", String(300), nullable=False, default=""),
+)
+pulls = Table(
+    "registry_pulls",
+    metadata,
+    Column("repository", String(255), primary_key=True),
+    Column("digest", String(160), primary_key=True),
+    Column("last_pulled_at", DateTime(timezone=True), nullable=False),
+    Column("pull_count", BigInteger, nullable=False),
+)
+activity = Table(
+    "registry_activity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("repository", String(255), nullable=False),
+    Column("digest", String(160), nullable=False),
+    Column("tag", String(128)),
+    Column("previous", String(160)),
+    Column("actor", String(128)),
+    Column("user_agent", String(300), nullable=False, default=""),
+    Column("size", BigInteger),
+    Index("ix_registry_activity_repository", "repository", "id"),
+)
+
+
+def _utc(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _clean(text: str | None) -> str | None:
+    return None if text is None else text.replace("\x00", "")
+
+
+class EventStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ensure_schema(self) -> None:
+        with contextlib.suppress(IntegrityError, OperationalError, ProgrammingError):
+            metadata.create_all(self.engine)
+
+    def _insert_new(self, conn: Connection, ids: list[str], at: datetime) -> set[str]:
+        """Insert the IDs not seen before; returns those (one statement, replica-safe)."""
+        dialect = conn.dialect.name
+        rows = [{"id": i, "received_at": at} for i in dict.fromkeys(ids)]
+        if not rows:
+            return set()
+        factory: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = factory(seen).on_conflict_do_nothing().returning(seen.c.id)
+        return {row[0] for row in conn.execute(statement, rows)}
+
+    def record(
+        self,
+        ids: list[str],
+        received_at: datetime,
+        write: Any,
+    ) -> set[str]:
+        """In one transaction: mark ``ids`` seen, then ``write(conn, new_ids)`` the
+        records of the events that are new. Returns the new IDs."""
+        with self.engine.begin() as conn:
+            new = self._insert_new(conn, ids, received_at)
+            if new:
+                write(conn, new)
+        return new
+
+    # -- writers, used inside ``record`` ---------------------------------------------------
+    @staticmethod
+    def tag_of(conn: Connection, repository: str, tag: str) -> TagRecord | None:
+        row = conn.execute(
+            select(tags).where(tags.c.repository == repository, tags.c.tag == tag)
+        ).first()
+        if row is None:
+            return None
+        return TagRecord(
+            row.repository, row.tag, row.digest, _utc(row.pushed_at), row.actor, row.user_agent
+        )
+
+    @staticmethod
+    def set_tag(conn: Connection, record: TagRecord) -> None:
+        values = {
+            "digest": record.digest,
+            "pushed_at": record.pushed_at,
+            "actor": _clean(record.actor),
+            "user_agent": _clean(record.user_agent) or "",
+        }
+        done = conn.execute(
+            update(tags)
+            .where(tags.c.repository == record.repository, tags.c.tag == record.tag)
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            conn.execute(
+                insert(tags).values(repository=record.repository, tag=record.tag, **values)
+            )
+
+    @staticmethod
+    def drop_tags(
+        conn: Connection, repository: str, *, digest: str | None = None, tag: str | None = None
+    ) -> list[str]:
+        """Forget the tags of ``digest`` (or one ``tag``); returns the tags forgotten."""
+        where = [tags.c.repository == repository]
+        where.append(tags.c.digest == digest if digest is not None else tags.c.tag == tag)
+        names = list(conn.execute(select(tags.c.tag).where(*where)).scalars())
+        conn.execute(delete(tags).where(*where))
+        return names
+
+    @staticmethod
+    def add_pulls(conn: Connection, counts: dict[tuple[str, str], tuple[int, datetime]]) -> None:
+        for (repository, digest), (count, last) in counts.items():
+            where = (pulls.c.repository == repository, pulls.c.digest == digest)
+            row = conn.execute(select(pulls).where(*where)).first()
+            if row is None:
+                conn.execute(
+                    insert(pulls).values(
+                        repository=repository, digest=digest, last_pulled_at=last, pull_count=count
+                    )
+                )
+            else:
+                conn.execute(
+                    update(pulls)
+                    .where(*where)
+                    .values(
+                        pull_count=row.pull_count + count,
+                        last_pulled_at=max(_utc(row.last_pulled_at), last),
+                    )
+                )
+
+    @staticmethod
+    def add_activity(conn: Connection, entries: Iterable[Activity]) -> None:
+        rows = [
+            {
+                "at": a.at,
+                "kind": a.kind.value,
+                "repository": a.repository,
+                "digest": a.digest,
+                "tag": a.tag,
+                "previous": a.previous,
+                "actor": _clean(a.actor),
+                "user_agent": _clean(a.user_agent) or "",
+                "size": a.size,
+            }
+            for a in entries
+        ]
+        if rows:
+            conn.execute(insert(activity), rows)
+
+    # -- reading ------------------------------------------------------------------------
+    def recent_activity(self, repository: str | None = None, limit: int = 20) -> list[Activity]:
+        query = select(activity).order_by(activity.c.id.desc()).limit(limit)
+        if repository:
+            query = query.where(activity.c.repository == repository)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Activity(
+                _utc(r.at),
+                ActivityKind(r.kind),
+                r.repository,
+                r.digest,
+                r.tag,
+                r.previous,
+                r.actor,
+                r.user_agent,
+                r.size,
+            )
+            for r in rows
+        ]
+
+    def tag_records(self, repository: str) -> dict[str, TagRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tags).where(tags.c.repository == repository)).all()
+        return {
+            r.tag: TagRecord(
+                r.repository, r.tag, r.digest, _utc(r.pushed_at), r.actor, r.user_agent
+            )
+            for r in rows
+        }
+
+    def pull_stats(self, repository: str) -> dict[str, PullStats]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(pulls).where(pulls.c.repository == repository)).all()
+        return {
+            r.digest: PullStats(r.repository, r.digest, _utc(r.last_pulled_at), r.pull_count)
+            for r in rows
+        }
+
+    def forget_seen_before(self, before: datetime) -> int:
+        """Drop event IDs older than ``before`` (redeliveries come within minutes)."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(seen).where(seen.c.received_at < before)).rowcount

@@ -1,0 +1,144 @@
+"""The event feed below Slack: envelopes parsed (v1 and v2), events stored once by ID,
+blob events folded, pulls aggregated (the bot's own ignored), tag pushes recorded with
+what they moved, deletions matched against the bot's own. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.database import make_engine
+from bot.events import ActivityKind, EnvelopeError, EventFeed, parse_envelope
+from bot.events.store import EventStore
+
+V1 = "application/vnd.docker.distribution.events.v1+json"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def event(action, repo="app", digest=D1, tag=None, media=MANIFEST, agent="docker/27", at=0, **kw):
+    target = {"mediaType": media, "digest": digest, "repository": repo, "size": 500}
+    if tag:
+        target["tag"] = tag
+    return {
+        "id": kw.get("id") or str(uuid.uuid4()),
+        "timestamp": (NOW + timedelta(seconds=at)).isoformat().replace("+00:00", "Z"),
+        "action": action,
+        "target": target,
+        "request": {"useragent": agent, "method": "PUT", "addr": "10.0.0.1:5555"},
+        "actor": {"name": kw.get("actor", "")},
+        "source": {"addr": "registry:5000"},
+    }
+
+
+def envelope(*events) -> bytes:
+    return json.dumps({"events": list(events)}).encode()
+
+
+@pytest.fixture
+def feed(database_url):
+    engine = make_engine(database_url)
+    store = EventStore(engine)
+    store.ensure_schema()
+    explained: set[tuple[str, str]] = set()
+    made = EventFeed(
+        store,
+        explains=lambda r, d: (r, d) in explained,
+        own_agent="registry-bot/",
+        protected=re.compile(r"^prod$"),
+    )
+    made.explained = explained  # type: ignore[attr-defined]
+    yield made
+    engine.dispose()
+
+
+def ingest(feed, *events):
+    return feed.ingest(parse_envelope(envelope(*events), V1), NOW)
+
+
+def test_envelopes_v1_v2_and_refusals():
+    one = event("push", tag="v1")
+    assert len(parse_envelope(envelope(one, event("pull")), V1)) == 2
+    single = parse_envelope(
+        json.dumps(one).encode(), "application/vnd.docker.distribution.events.v2+json"
+    )
+    assert single[0].tag == "v1" and single[0].at == NOW
+    nanos = dict(one, timestamp="2026-11-27T12:00:00.123456789-08:00")
+    assert parse_envelope(envelope(nanos), V1)[0].at == NOW + timedelta(
+        hours=8, microseconds=123456
+    )
+    for body, media, why in [
+        (b"{}", V1, "not an envelope"),
+        (b"not json", V1, "not JSON"),
+        (envelope(one), "text/plain", "media type"),
+        (envelope(dict(one, action="explode")), V1, "unknown action"),
+        (envelope(dict(one, target={"repository": "Bad Name"})), V1, "repository"),
+        (envelope(dict(one, target={"repository": "a", "digest": "<b>"})), V1, "digest"),
+        (envelope(dict(one, timestamp="yesterday")), V1, "timestamp"),
+    ]:
+        with pytest.raises(EnvelopeError, match=why):
+            parse_envelope(body, media)
+
+
+def test_a_replayed_event_is_stored_once(feed):
+    push = event("push", tag="v1", id="evt-1")
+    first = ingest(feed, push)
+    again = ingest(feed, push)
+    assert (first.new, again.new) == (1, 0)
+    assert len(first.pushes) == 1 and again.pushes == []
+    assert len(feed.store.recent_activity("app")) == 1
+
+
+def test_pushes_record_who_and_what_moved_and_blobs_fold(feed):
+    result = ingest(
+        feed,
+        event("push", digest="sha256:" + "a" * 64, media="application/octet-stream"),
+        event("push", tag="v1", actor="ci-bot", agent="skopeo/1.13"),
+    )
+    assert [p.tag for p in result.pushes] == ["v1"] and result.pushes[0].previous is None
+    record = feed.store.tag_records("app")["v1"]
+    assert record.digest == D1 and record.actor == "ci-bot" and record.user_agent == "skopeo/1.13"
+    moved = ingest(feed, event("push", digest=D2, tag="v1", at=5))
+    assert moved.pushes[0].previous == D1 and moved.protected_alerts == []
+    assert feed.store.tag_records("app")["v1"].pushed_at == NOW + timedelta(seconds=5)
+    assert ingest(feed, event("push", digest=D2, tag="v1", at=9)).pushes == []  # same image
+
+
+def test_a_protected_tag_moved_or_deleted_outside_raises_an_alert(feed):
+    ingest(feed, event("push", tag="prod"))
+    moved = ingest(feed, event("push", digest=D2, tag="prod"))
+    assert [a.tag for a in moved.protected_alerts] == ["prod"]
+    deleted = ingest(feed, event("delete", digest=D2, media=""))
+    assert deleted.outside_deletions[0].tag == "prod" and deleted.protected_alerts
+
+
+def test_pulls_are_aggregated_and_the_bots_own_ignored(feed):
+    pulls = [event("pull", at=i) for i in range(50)]
+    pulls += [event("pull", agent="registry-bot/0.1") for _ in range(5)]
+    pulls += [event("pull", media="application/octet-stream", digest=D2, tag=None)]
+    result = ingest(feed, *pulls)
+    assert result.pushes == [] and result.outside_deletions == []
+    stats = feed.store.pull_stats("app")
+    assert list(stats) == [D1] and stats[D1].count == 50
+    assert stats[D1].last_pulled_at == NOW + timedelta(seconds=49)
+    assert feed.store.recent_activity() == []  # nothing logged for pulls
+
+
+def test_deletions_are_matched_against_the_bots_own(feed):
+    ingest(feed, event("push", tag="a"), event("push", digest=D2, tag="b"))
+    feed.explained.add(("app", D1))
+    result = ingest(
+        feed,
+        event("delete", digest=D1, media=""),
+        event("delete", digest=D1, tag="a", media=""),
+        event("delete", digest=D2, media="", agent="curl/8.5"),
+    )
+    assert [(d.digest, d.tag) for d in result.outside_deletions] == [(D2, "b")]
+    kinds = {a.digest: a.kind for a in feed.store.recent_activity("app") if a.kind != "push"}
+    assert kinds == {D1: ActivityKind.DELETE, D2: ActivityKind.OUTSIDE_DELETE}
+    assert feed.store.tag_records("app") == {}
