@@ -74,11 +74,21 @@ class DeletionSettings:
 
 
 @dataclass(frozen=True)
+class EventSettings:
+    """The registry's notifications endpoint: the token it must present, and where
+    pushes and outside deletions are posted (None: recorded, not posted)."""
+
+    token: str | None = field(default=None, repr=False)
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     registry: RegistrySettings
     slack: SlackSettings | None = None
     log_level: str = "INFO"
     deletions: DeletionSettings = field(default_factory=DeletionSettings)
+    events: EventSettings = field(default_factory=EventSettings)
 
 
 class _Reader:
@@ -280,6 +290,22 @@ def _log_level(read: _Reader) -> str:
     return "INFO"
 
 
+def _events(read: _Reader) -> EventSettings:
+    token = read.env.get("REGISTRY_EVENTS_TOKEN") or None
+    if token is not None and len(token) < 16:
+        read.problems.append(
+            "REGISTRY_EVENTS_TOKEN must be at least 16 characters (a random string: "
+            "openssl rand -hex 24); the registry sends it as a Bearer token."
+        )
+    channel = read.text("EVENTS_CHANNEL")
+    if channel and not _CHANNEL_RE.match(channel):
+        read.problems.append(
+            f"EVENTS_CHANNEL must be a channel ID like C0123ABCD, not {channel!r}."
+        )
+        channel = None
+    return EventSettings(token=token, channel=channel)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     *,
@@ -298,6 +324,7 @@ def load_settings(
         log_level=_log_level(read),
         registry=_registry(read),
         deletions=_deletions(read),
+        events=_events(read),
     )
     if read.problems:
         raise ConfigError(read.problems)

@@ -55,6 +55,8 @@ class RegistryServer:
     token: TokenAuthConfig | None = None
     catalog_max_entries: int | None = None
     tls: tuple[str, str] | None = None  # (certificate, key) PEM paths
+    # (url, bearer token): where the registry posts its events (``notifications:``)
+    notify: tuple[str, str] | None = None
     root: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="registry-", dir=_scratch()))
     )
@@ -91,6 +93,18 @@ class RegistryServer:
         ]
         if self.tls:
             lines += ["  tls:", f"    certificate: {self.tls[0]}", f"    key: {self.tls[1]}"]
+        if self.notify:
+            lines += [
+                "notifications:",
+                "  endpoints:",
+                "    - name: registry-bot",
+                f"      url: {self.notify[0]}",
+                "      headers:",
+                f"        Authorization: [Bearer {self.notify[1]}]",
+                "      timeout: 2s",
+                "      threshold: 5",
+                "      backoff: 1s",
+            ]
         if self.catalog_max_entries:
             lines += ["catalog:", f"  maxentries: {self.catalog_max_entries}"]
         if self.htpasswd:

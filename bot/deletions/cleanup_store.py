@@ -70,6 +70,23 @@ class CleanupStore:
             )
             return result.rowcount == 1
 
+    def deletes(self, repository: str, digest: str) -> bool:
+        """Whether a cleanup is deleting, or deleted, this digest."""
+        t = cleanup_items
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(t.c.digest)
+                    .where(
+                        t.c.repository == repository,
+                        t.c.digest == digest,
+                        t.c.state.in_([ItemState.DELETING.value, ItemState.DELETED.value]),
+                    )
+                    .limit(1)
+                ).first()
+                is not None
+            )
+
     def move_many(
         self,
         request_id: str,

@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     EXECUTED = "executed"
     FAILED = "failed"
     UNKNOWN = "unknown"  # the deletion's outcome could not be known yet
+    OUTSIDE_DELETION = "outside deletion"  # the registry deleted a manifest the bot did not
 
 
 CLOSED = frozenset({State.DELETED, State.FAILED, State.REJECTED, State.EXPIRED, State.CANCELLED})

@@ -860,6 +860,16 @@ class DeletionService:
                 closed.append((self._get(request.id), events))
         return closed
 
+    # -- deletions made elsewhere -------------------------------------------------------
+    def explains_deletion(self, repository: str, digest: str) -> bool:
+        """Whether a request of the bot (being carried out, or done) deletes
+        ``repository@digest``: a single deletion, or an image of a cleanup."""
+        return self.store.deletes(repository, digest) or self.cleanup.deletes(repository, digest)
+
+    def audit_outside_deletion(self, detail: str, actor: str | None = None) -> AuditEvent:
+        """Put a deletion that did not go through approval in the audit log."""
+        return self.store.audit(None, actor, AuditAction.OUTSIDE_DELETION, detail, self.clock())
+
     # -- reading -----------------------------------------------------------------------
     def pending(self) -> list[DeletionRequest]:
         return self.store.in_states([State.PENDING])

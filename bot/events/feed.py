@@ -121,10 +121,11 @@ class EventFeed:
             # the manifest's own; the manifest's event says what matters.
             self.store.drop_tags(conn, event.repository, tag=event.tag)
             return []
-        gone = self.store.drop_tags(conn, event.repository, digest=event.digest)
+        records = self.store.drop_tags(conn, event.repository, digest=event.digest)
+        gone = [r.tag for r in records]
         explained = self.explains(event.repository, event.digest) or (
-            # The bot's own tag removal deletes a placeholder manifest it pushed.
-            self._ours(event) and not gone
+            # The bot's own tag removal deletes a placeholder manifest it pushed itself.
+            self._ours(event) and all(r.user_agent.startswith(self.own_agent) for r in records)
         )
         kind = ActivityKind.DELETE if explained else ActivityKind.OUTSIDE_DELETE
         entry = Activity(

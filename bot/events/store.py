@@ -149,13 +149,16 @@ class EventStore:
     @staticmethod
     def drop_tags(
         conn: Connection, repository: str, *, digest: str | None = None, tag: str | None = None
-    ) -> list[str]:
-        """Forget the tags of ``digest`` (or one ``tag``); returns the tags forgotten."""
+    ) -> list[TagRecord]:
+        """Forget the tags of ``digest`` (or one ``tag``); returns what was forgotten."""
         where = [tags.c.repository == repository]
         where.append(tags.c.digest == digest if digest is not None else tags.c.tag == tag)
-        names = list(conn.execute(select(tags.c.tag).where(*where)).scalars())
+        rows = conn.execute(select(tags).where(*where)).all()
         conn.execute(delete(tags).where(*where))
-        return names
+        return [
+            TagRecord(r.repository, r.tag, r.digest, _utc(r.pushed_at), r.actor, r.user_agent)
+            for r in rows
+        ]
 
     @staticmethod
     def add_pulls(conn: Connection, counts: dict[tuple[str, str], tuple[int, datetime]]) -> None:

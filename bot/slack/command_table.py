@@ -66,6 +66,13 @@ class Restore:
 
 
 @dataclass(frozen=True)
+class ShowActivity:
+    """The latest pushes and deletions the registry reported (of one repository)."""
+
+    repository: str | None = None
+
+
+@dataclass(frozen=True)
 class Pending:
     pass
 
@@ -75,7 +82,9 @@ class Audit:
     limit: int = 20
 
 
-Command = Help | ListRepos | ListTags | Show | Delete | Prune | Restore | Pending | Audit
+Command = (
+    Help | ListRepos | ListTags | Show | Delete | Prune | Restore | ShowActivity | Pending | Audit
+)
 MAX_REASON = 500
 MAX_AUDIT = 50
 
@@ -284,6 +293,17 @@ def _restore(spec: CommandSpec, args: list[str]) -> Command:
     return Restore(args[0].strip("`"))
 
 
+def _activity(spec: CommandSpec, args: list[str]) -> Command:
+    if len(args) > 1:
+        raise UsageError("Name at most one repository.", spec.usage)
+    if args:
+        try:
+            validate_repository(args[0])
+        except InvalidReferenceError as exc:
+            raise UsageError(str(exc), spec.usage) from None
+    return ShowActivity(args[0] if args else None)
+
+
 def _pending(spec: CommandSpec, args: list[str]) -> Command:
     if args:
         raise UsageError("`pending` takes no arguments.", spec.usage)
@@ -366,6 +386,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "3f2a9c0d1e4b5a69",
         _restore,
         aliases=("undo",),
+    ),
+    CommandSpec(
+        "activity",
+        "[REPO]",
+        "[REPO]",
+        "The latest pushes and deletions the registry reported (outside ones flagged).",
+        "team-a/api",
+        _activity,
     ),
     CommandSpec("pending", "", "", "Deletion requests waiting for approval.", "", _pending),
     CommandSpec(

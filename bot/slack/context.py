@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 
 from ..deletions import DeletionService
+from ..events import EventFeed
 from ..registry import RegistryClient
 from .messages import SlackMessages
 from .render.failures import render_internal_error
@@ -55,6 +56,7 @@ class BotContext:
     approvers: list[str] = field(default_factory=list)
     approval_channel: str | None = None
     audit_channel: str | None = None
+    events: EventFeed | None = None  # the registry's event feed (records and activity)
 
     @property
     def registry_url(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
@@ -393,6 +393,9 @@ def sweep(ctx: BotContext) -> None:
     for result in ctx.deletions.recover():
         _update_request(ctx, result.request)
         post_audit(ctx, result.request, result.events)
+    if ctx.events is not None:
+        # Redeliveries of an event come within minutes; a week of IDs is plenty.
+        ctx.events.store.forget_seen_before(ctx.now() - timedelta(days=7))
 
 
 def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> threading.Thread:

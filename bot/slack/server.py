@@ -16,11 +16,16 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import Settings, SlackSettings
 from ..deletions import ApproverPolicy, DeletionService, open_store
+from ..events import EventFeed
+from ..events.store import EventStore
 from ..registry import RegistryClient
+from ..registry.client import USER_AGENT
 from .app import build_app
 from .context import BotContext
 from .deleting import start_sweeper
 from .messages import SlackMessages
+from .registry_events import EVENTS_PATH as EVENTS_FEED_PATH
+from .registry_events import RegistryEvents
 from .web import web_client
 
 log = logging.getLogger(__name__)
@@ -69,14 +74,20 @@ def _body_problem(env: dict) -> tuple[str, bytes] | None:
     return None
 
 
-def wsgi_app(handler: SlackRequestHandler) -> Callable:
-    """The Bolt handler plus a health check for the platform's probes, behind a check
-    of the body's size on every path."""
+def wsgi_app(handler: Callable | None, events: Callable | None = None) -> Callable:
+    """The Bolt handler (None in Socket Mode) plus a health check for the platform's
+    probes and, when REGISTRY_EVENTS_TOKEN is set, the registry's notifications
+    endpoint, behind a check of the body's size on every path."""
 
     def application(env: dict, start_response: Callable) -> Iterable[bytes]:
         if env.get("REQUEST_METHOD") == "GET" and env.get("PATH_INFO") in HEALTH_PATHS:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
+        if env.get("PATH_INFO") == EVENTS_FEED_PATH and events is not None:
+            return events(env, start_response)  # it answers 400 to an oversized body
+        if handler is None or (events is None and env.get("PATH_INFO") == EVENTS_FEED_PATH):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
         problem = _body_problem(env)
         if problem is not None:
             status, body = problem
@@ -132,6 +143,14 @@ def _context(settings: Settings) -> BotContext:
     )
     messages = SlackMessages(service.store.engine)
     messages.ensure_schema()
+    event_store = EventStore(service.store.engine)
+    event_store.ensure_schema()
+    feed = EventFeed(
+        event_store,
+        explains=service.explains_deletion,
+        own_agent=USER_AGENT.split("/")[0] + "/",
+        protected=d.protected_tags,
+    )
     ctx = BotContext(
         registry=registry,
         web=web,
@@ -140,6 +159,7 @@ def _context(settings: Settings) -> BotContext:
         approvers=list(d.approvers),
         approval_channel=d.approval_channel,
         audit_channel=d.audit_channel,
+        events=feed,
     )
     # Sweep often enough that a short APPROVAL_TTL expires on time, and an interrupted
     # execution is settled soon after its lease runs out.
@@ -155,10 +175,19 @@ def serve_http(settings: Settings) -> None:
     assert slack is not None
 
     def factory() -> Callable:
-        return wsgi_app(SlackRequestHandler(build_app(slack, _context(settings)), EVENTS_PATH))
+        ctx = _context(settings)
+        return wsgi_app(
+            SlackRequestHandler(build_app(slack, ctx), EVENTS_PATH), _events_endpoint(settings, ctx)
+        )
 
+    log.info("serving Slack requests at http://0.0.0.0:%d%s", slack.port, EVENTS_PATH)
+    _Gunicorn(factory, _gunicorn_options(settings)).run()
+
+
+def _gunicorn_options(settings: Settings) -> dict:
+    assert settings.slack is not None
     options = {
-        "bind": f"0.0.0.0:{slack.port}",
+        "bind": f"0.0.0.0:{settings.slack.port}",
         "workers": 1,
         "worker_class": "gthread",
         "threads": THREADS,
@@ -171,16 +200,35 @@ def serve_http(settings: Settings) -> None:
     }
     if "control_socket_disable" in _Gunicorn.known_settings():
         options["control_socket_disable"] = True  # gunicorn >= 27: no socket in $HOME
-    log.info("serving Slack requests at http://0.0.0.0:%d%s", slack.port, EVENTS_PATH)
-    _Gunicorn(factory, options).run()
+    return options
+
+
+def _events_endpoint(settings: Settings, ctx: BotContext) -> RegistryEvents | None:
+    """The registry's notifications endpoint, when REGISTRY_EVENTS_TOKEN is set."""
+    if not settings.events.token or ctx.events is None:
+        return None
+    return RegistryEvents(ctx.events, settings.events.token, ctx, settings.events.channel)
 
 
 def serve_socket_mode(settings: Settings) -> None:
-    """Connect to Slack over Socket Mode (no public URL needed)."""
+    """Connect to Slack over Socket Mode (no public URL needed). With
+    REGISTRY_EVENTS_TOKEN set, also serve ``/registry/events`` (alone) on $PORT for the
+    registry's notifications, under gunicorn."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     slack = settings.slack
     assert slack is not None and slack.app_token is not None
-    app = build_app(slack, _context(settings))
-    log.info("connecting to Slack over Socket Mode")
-    SocketModeHandler(app, slack.app_token).start()
+    if not settings.events.token:
+        app = build_app(slack, _context(settings))
+        log.info("connecting to Slack over Socket Mode")
+        SocketModeHandler(app, slack.app_token).start()
+        return
+
+    def factory() -> Callable:
+        ctx = _context(settings)
+        log.info("connecting to Slack over Socket Mode")
+        SocketModeHandler(build_app(slack, ctx), slack.app_token).connect()
+        return wsgi_app(None, _events_endpoint(settings, ctx))
+
+    log.info("serving the registry's events at http://0.0.0.0:%d%s", slack.port, EVENTS_FEED_PATH)
+    _Gunicorn(factory, _gunicorn_options(settings)).run()

@@ -16,12 +16,14 @@ from ..command_table import (
     Prune,
     Restore,
     Show,
+    ShowActivity,
     UsageError,
     parse_command,
 )
 from ..context import BotContext
 from ..deleting import run_delete_command
 from ..render import Message, render_help, render_usage_error
+from ..render.events import render_activity
 
 COMMAND = "/registry"
 
@@ -30,12 +32,19 @@ def _ack_with(ack: Ack, message: Message) -> None:
     ack(response_type="ephemeral", **message.to_dict())
 
 
+def run_activity(ctx: BotContext, command: ShowActivity) -> Message:
+    entries = ctx.events.store.recent_activity(command.repository) if ctx.events else []
+    return render_activity(entries, command.repository, ctx.now())
+
+
 def _reply(
     ctx: BotContext,
-    parsed: ListRepos | ListTags | Show | Delete | Prune | Restore | Pending | Audit,
+    parsed: ListRepos | ListTags | Show | Delete | Prune | Restore | ShowActivity | Pending | Audit,
     command: dict[str, str],
 ) -> None:
-    if isinstance(parsed, Delete | Prune | Restore | Pending | Audit):
+    if isinstance(parsed, ShowActivity):
+        message = run_activity(ctx, parsed)
+    elif isinstance(parsed, Delete | Prune | Restore | Pending | Audit):
         message = run_delete_command(
             ctx, parsed, command["user_id"], command["channel_id"], command["response_url"]
         )

@@ -1,0 +1,217 @@
+"""The registry's own event feed end to end: a real ``docker-registry`` configured with
+a ``notifications:`` endpoint posts to the real bot process, which records the events
+and tells the channel (the Slack stand-in)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from bot.registry import RegistryClient, RegistrySettings
+from testkit.bot_process import BotProcess
+from testkit.images import push_image
+from testkit.registry_server import RegistryServer, free_port
+from testkit.slack_requests import action_body, command_body, post_signed
+from testkit.slack_standin import SlackStandIn
+
+pytestmark = pytest.mark.bot
+
+TOKEN = "events-token-0123456789abcdef"
+CHANNEL, AUDIT = "C0EVENTS1", "C0AUDIT01"
+REQUESTER, APPROVER = "UREQUEST1", "UAPPROVE1"
+ENVELOPE = "application/vnd.docker.distribution.events.v1+json"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    s = SlackStandIn().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(standin, tmp_path_factory):
+    """A registry that posts its events to a bot started for it."""
+    registry_port = free_port()
+    bot = BotProcess(
+        registry_url=f"http://127.0.0.1:{registry_port}",
+        slack_api_url=standin.api_url,
+        extra_env={
+            "REGISTRY_EVENTS_TOKEN": TOKEN,
+            "EVENTS_CHANNEL": CHANNEL,
+            "AUDIT_CHANNEL": AUDIT,
+            "APPROVERS": f"{APPROVER},{REQUESTER}",
+            "PROTECTED_TAGS": "^prod$",
+            "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('events')}/bot.db",
+        },
+    )
+    registry = RegistryServer(port=registry_port, notify=(f"{bot.url}/registry/events", TOKEN))
+    registry.start()
+    bot.start()
+    yield registry, bot
+    bot.stop()
+    registry.stop()
+
+
+def outsider(registry) -> httpx.Client:
+    """A client that is not the bot (another user agent), as CI jobs and curl are."""
+    return httpx.Client(base_url=registry.url, headers={"User-Agent": "skopeo/1.13.3"})
+
+
+def retag(registry, repository, pushed, tag) -> None:
+    with outsider(registry) as http:
+        response = http.put(
+            f"/v2/{repository}/manifests/{tag}",
+            content=pushed.body,
+            headers={"Content-Type": pushed.media_type},
+        )
+        assert response.status_code == 201, response.text
+
+
+def channel_texts(standin, channel) -> list[str]:
+    return [str(c.body.get("blocks")) for c in standin.messages(channel)]
+
+
+def test_a_push_by_someone_else_shows_in_the_channel(setup, standin):
+    registry, _ = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    pushed = push_image(client, "evt/app", [])  # by the bot's own client: not announced
+    retag(registry, "evt/app", pushed, "v1.0")
+    message = standin.wait_for(
+        lambda: [t for t in channel_texts(standin, CHANNEL) if "evt/app:v1.0" in t]
+    )[0]
+    assert "new tag" in message and "skopeo/1.13.3" in message
+    assert pushed.digest.split(":")[1][:12] in message
+    client.close()
+
+
+def test_a_burst_of_pushes_is_one_message(setup, standin):
+    registry, _ = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    pushed = push_image(client, "evt/burst", [])
+    for i in range(12):
+        retag(registry, "evt/burst", pushed, f"ci-{i}")
+    standin.wait_for(lambda: [t for t in channel_texts(standin, CHANNEL) if "evt/burst:ci-11" in t])
+    time.sleep(2.5)  # anything still to come would be another message
+    about = [t for t in channel_texts(standin, CHANNEL) if "evt/burst" in t]
+    assert len(about) == 1 and "12 tags pushed" in about[0]
+    client.close()
+
+
+def test_a_curl_delete_is_flagged_and_audited_but_the_bots_own_is_not(setup, standin):
+    registry, bot = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    outside = push_image(client, "evt/del", ["gone"])
+    ours = push_image(client, "evt/del", ["ours", "keep"])
+    with outsider(registry) as http:
+        assert http.delete(f"/v2/evt/del/manifests/{outside.digest}").status_code == 202
+    flagged = standin.wait_for(
+        lambda: [t for t in channel_texts(standin, CHANNEL) if "Outside deletion" in t]
+    )[0]
+    assert outside.digest in flagged and "gone" in flagged
+    audit = standin.wait_for(
+        lambda: [t for t in channel_texts(standin, AUDIT) if "outside deletion" in t]
+    )[0]
+    assert outside.digest in audit
+
+    # The same deletion through the bot, approved: not flagged.
+    key = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        command_body("untag evt/del:ours", standin.response_url(key), user=REQUESTER),
+    )
+    preview = standin.wait_response(key).body
+    submit = next(
+        e
+        for b in preview["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "deletion_submit"
+    )
+    k2 = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body("deletion_submit", submit["value"], standin.response_url(k2), user=REQUESTER),
+    )
+    assert "Requested" in str(standin.wait_response(k2).body), standin.wait_response(k2).body
+    request = standin.wait_for(
+        lambda: [m for m in standin.messages() if "deletion_approve" in str(m.body)]
+    )[-1]
+    k3 = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body(
+            "deletion_approve",
+            submit["value"],
+            standin.response_url(k3),
+            user=APPROVER,
+            channel=request.body["channel"],
+            message_ts=request.ts,
+        ),
+    )
+    standin.wait_for(
+        lambda: [u for u in standin.api_calls("chat.update") if "*Deleted*" in str(u.body)]
+    )
+    time.sleep(2.5)  # give the registry's events time to arrive
+    flagged = [t for t in channel_texts(standin, CHANNEL) if "Outside deletion" in t]
+    assert len(flagged) == 1  # only the curl one
+    assert ours.digest  # its placeholder's deletion was the bot's own
+    client.close()
+
+
+def test_a_protected_tag_overwritten_by_a_push_raises_the_alert(setup, standin):
+    registry, _ = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    first = push_image(client, "evt/prod", [])
+    second = push_image(client, "evt/prod", [])
+    retag(registry, "evt/prod", first, "prod")
+    retag(registry, "evt/prod", second, "prod")
+    alert = standin.wait_for(
+        lambda: [t for t in channel_texts(standin, CHANNEL) if "Protected tag changed" in t]
+    )[0]
+    assert first.digest in alert and second.digest in alert
+    client.close()
+
+
+def test_activity_lists_what_the_registry_reported(setup, standin):
+    registry, bot = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    pushed = push_image(client, "evt/act", [])
+    retag(registry, "evt/act", pushed, "v2")
+    standin.wait_for(lambda: [t for t in channel_texts(standin, CHANNEL) if "evt/act:v2" in t])
+    key = "k" + str(time.monotonic_ns())
+    post_signed(bot.events_url, command_body("activity evt/act", standin.response_url(key)))
+    body = str(standin.wait_response(key).body)
+    assert "Registry activity in evt/act" in body and "evt/act:v2" in body
+    client.close()
+
+
+def test_wrong_token_and_malformed_bodies_are_refused_with_nothing_stored(setup, standin):
+    _, bot = setup
+    url = f"{bot.url}/registry/events"
+    event = {
+        "id": "forged-1",
+        "timestamp": "2026-11-27T12:00:00Z",
+        "action": "push",
+        "target": {"repository": "evt/forged", "digest": "sha256:" + "a" * 64, "tag": "x"},
+    }
+    body = json.dumps({"events": [event]}).encode()
+    headers = {"Content-Type": ENVELOPE}
+    assert httpx.post(url, content=body, headers=headers).status_code == 401
+    wrong = {**headers, "Authorization": "Bearer not-the-token-at-all"}
+    assert httpx.post(url, content=body, headers=wrong).status_code == 401
+    good = {**headers, "Authorization": f"Bearer {TOKEN}"}
+    assert httpx.post(url, content=b"{not json", headers=good).status_code == 400
+    text = {**good, "Content-Type": "text/plain"}
+    assert httpx.post(url, content=body, headers=text).status_code == 400
+    big = httpx.post(url, content=b"x" * (1024 * 1024 + 1), headers=good)
+    assert big.status_code == 400
+    key = "k" + str(time.monotonic_ns())
+    post_signed(bot.events_url, command_body("activity evt/forged", standin.response_url(key)))
+    assert "No activity recorded" in str(standin.wait_response(key).body)
+    # The right token stores it, once.
+    assert httpx.post(url, content=body, headers=good).text.startswith("stored 1 of 1")
+    assert httpx.post(url, content=body, headers=good).text.startswith("stored 0 of 1")
