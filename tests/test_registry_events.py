@@ -215,3 +215,33 @@ def test_wrong_token_and_malformed_bodies_are_refused_with_nothing_stored(setup,
     # The right token stores it, once.
     assert httpx.post(url, content=body, headers=good).text.startswith("stored 1 of 1")
     assert httpx.post(url, content=body, headers=good).text.startswith("stored 0 of 1")
+
+
+def test_push_times_and_recent_pulls_drive_cleanup(setup, standin):
+    registry, bot = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    # Built long ago (created 2024), pushed now.
+    used = push_image(client, "evt/pull", ["used"], created="2024-01-01T00:00:00Z")
+    push_image(client, "evt/pull", ["idle"], created="2024-01-01T00:00:00Z")
+    with outsider(registry) as http:  # someone runs the image
+        response = http.get("/v2/evt/pull/manifests/used", headers={"Accept": used.media_type})
+        assert response.status_code == 200
+    time.sleep(1.5)
+
+    def preview(text: str) -> str:
+        key = "k" + str(time.monotonic_ns())
+        post_signed(bot.events_url, command_body(text, standin.response_url(key), user=REQUESTER))
+        return str(standin.wait_response(key).body)
+
+    text = "prune evt/pull --older-than 1s --keep-pulled-within 7d"
+    deadline = time.monotonic() + 15
+    body = preview(text)
+    while "in use" not in body and time.monotonic() < deadline:
+        time.sleep(0.5)  # the registry posts its events asynchronously
+        body = preview(text)
+    assert "1 in use (pulled within --keep-pulled-within)" in body, body
+    assert "delete *1 tags* (1 images)" in body and "`idle`" in body
+    assert "Ages: 2 tags by their push time" in body
+    # By push time both are a second old, not two years: nothing is older than 30 days.
+    assert "Nothing to clean up" in preview("prune evt/pull --older-than 30d")
+    client.close()

@@ -106,3 +106,18 @@ def test_a_plan_that_deletes_everything_empties_the_repository():
     )
     assert plan.empties and plan.tags_deleted == 1
     assert RetentionRules(keep=0).keeps_nothing and not RetentionRules(keep=1).keeps_nothing
+
+
+def test_pulled_recently_keeps_and_push_dates_count():
+    tags = [
+        TagFacts("old-but-used", "a", NOW - timedelta(days=90), pulled=NOW - timedelta(hours=2)),
+        TagFacts(
+            "old-pulled-long-ago", "b", NOW - timedelta(days=90), pulled=NOW - timedelta(days=60)
+        ),
+        TagFacts("rebuilt", "c", NOW - timedelta(days=1), pushed=True),
+    ]
+    rules = RetentionRules(older_than=timedelta(days=30), keep_pulled_within=timedelta(days=7))
+    plan = plan_repository("r", tags, rules, NOW)
+    assert plan.kept == {"old-but-used": Kept.IN_USE, "rebuilt": Kept.NEWER}
+    assert plan.delete == {"b": ("old-pulled-long-ago",)} and plan.dated_by_push == 1
+    assert "--keep-pulled-within 7d" in rules.describe()

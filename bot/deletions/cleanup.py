@@ -22,7 +22,14 @@ from ..registry.scan import RepoScan
 from .execution import Abort, Verdict, delete_and_check
 from .models import CleanupItem, ItemState, SavedManifest
 from .restore import collect
-from .retention import RepoPlan, RetentionRules, TagFacts, plan_repository, usable_date
+from .retention import (
+    RepoPlan,
+    RepoUsage,
+    RetentionRules,
+    TagFacts,
+    plan_repository,
+    usable_date,
+)
 
 
 def glob_re(pattern: str) -> re.Pattern[str]:
@@ -59,9 +66,11 @@ def plan_scan(
     rules: RetentionRules,
     now: datetime,
     protected: re.Pattern[str] | None,
+    usage: RepoUsage | None = None,
 ) -> RepoPlan:
-    """The plan for one scanned repository, each image dated by its config's
-    ``created`` (configs come from the cache that listings share)."""
+    """The plan for one scanned repository. A tag is dated by its push time when the
+    registry's events told it (and it still points where that push put it), else by its
+    image's config ``created`` (configs come from the cache that listings share)."""
     digests = sorted(set(scan.tags.values()))
     described = describe_digests(registry, scan.repository, [(None, d) for d in digests])
     dates: dict[str, tuple[datetime | None, str]] = {}
@@ -70,7 +79,15 @@ def plan_scan(
             dates[digest] = usable_date(image.created)
         else:
             dates[digest] = (None, f"its config could not be read ({image.message})")
-    facts = [TagFacts(t, d, *dates[d]) for t, d in sorted(scan.tags.items())]
+    usage = usage or RepoUsage()
+    facts = []
+    for tag, digest in sorted(scan.tags.items()):
+        pushed = usage.pushes.get(tag)
+        pulled = usage.pulls.get(digest)
+        if pushed is not None and pushed[0] == digest:
+            facts.append(TagFacts(tag, digest, pushed[1], pushed=True, pulled=pulled))
+        else:
+            facts.append(TagFacts(tag, digest, *dates[digest], pulled=pulled))
     return plan_repository(
         scan.repository,
         facts,

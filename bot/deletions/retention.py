@@ -29,6 +29,7 @@ class RetentionRules:
     match: re.Pattern[str] | None = None
     exclude: re.Pattern[str] | None = None
     allow_empty: bool = False
+    keep_pulled_within: timedelta | None = None
 
     @property
     def keeps_nothing(self) -> bool:
@@ -45,6 +46,8 @@ class RetentionRules:
             parts.append(f"--match {self.match.pattern}")
         if self.exclude is not None:
             parts.append(f"--exclude {self.exclude.pattern}")
+        if self.keep_pulled_within is not None:
+            parts.append(f"--keep-pulled-within {_duration(self.keep_pulled_within)}")
         if self.allow_empty:
             parts.append("--allow-empty")
         return " ".join(parts)
@@ -66,6 +69,7 @@ class Kept(StrEnum):
     NOT_MATCHED = "not matched"  # outside --match
     EXCLUDED = "excluded"  # matched by --exclude
     PROTECTED = "protected"  # matched by PROTECTED_TAGS
+    IN_USE = "in use"  # its image was pulled within --keep-pulled-within
     UNDATED = "undated"  # no usable date: age rules keep it
     SHARED = "shared"  # a candidate whose image another kept tag points at
     PLATFORM = "platform"  # its image is a platform of a kept multi-arch image
@@ -80,6 +84,17 @@ class TagFacts:
     digest: str
     date: datetime | None
     date_problem: str = ""  # why there is no usable date ("no created", "1970-01-01")
+    pushed: bool = False  # the date is the tag's push time (from the registry's events)
+    pulled: datetime | None = None  # the image's last pull, when the events told
+
+
+@dataclass(frozen=True)
+class RepoUsage:
+    """What the registry's events told of a repository: each tag's last push (the
+    digest it pushed, and when) and each image's last pull."""
+
+    pushes: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    pulls: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,7 @@ class RepoPlan:
     conflicts: dict[str, str] = field(default_factory=dict)  # candidate -> kept tag
     undated: dict[str, str] = field(default_factory=dict)  # tag -> why no date
     digests: dict[str, str] = field(default_factory=dict)  # every tag -> digest
+    dated_by_push: int = 0  # tags aged by their push time rather than ``created``
 
     @property
     def tags_deleted(self) -> int:
@@ -125,7 +141,12 @@ def plan_repository(
     """Apply ``rules`` to ``tags``. ``platforms_of_kept(digests)`` is not needed for
     single-platform repositories; pass, for each tagged digest, the manifests under it
     (an index's platforms), so that a platform of a kept index is never deleted."""
-    plan = RepoPlan(repository, digests={t.tag: t.digest for t in tags})
+    plan = RepoPlan(
+        repository,
+        digests={t.tag: t.digest for t in tags},
+        dated_by_push=sum(1 for t in tags if t.pushed),
+    )
+    in_use_since = now - rules.keep_pulled_within if rules.keep_pulled_within else None
     selected: list[TagFacts] = []
     for facts in tags:
         if protected is not None and protected.search(facts.tag):
@@ -134,6 +155,8 @@ def plan_repository(
             plan.kept[facts.tag] = Kept.NOT_MATCHED
         elif rules.exclude is not None and rules.exclude.fullmatch(facts.tag):
             plan.kept[facts.tag] = Kept.EXCLUDED
+        elif in_use_since and facts.pulled and facts.pulled > in_use_since:
+            plan.kept[facts.tag] = Kept.IN_USE
         elif facts.date is None:
             plan.kept[facts.tag] = Kept.UNDATED
             plan.undated[facts.tag] = facts.date_problem or "no usable date"

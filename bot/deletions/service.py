@@ -43,7 +43,7 @@ from .models import (
 from .policy import ApproverPolicy
 from .reports import blast_radius, gc_advice
 from .restore import ImageRestore, restore
-from .retention import RepoPlan, RetentionRules
+from .retention import RepoPlan, RepoUsage, RetentionRules
 from .store import DeletionStore
 from .undo_store import UndoStore
 
@@ -151,7 +151,11 @@ class DeletionService:
         protected: re.Pattern[str] | None = None,
         lease: timedelta = DEFAULT_LEASE,
         undo_retention: timedelta = DEFAULT_UNDO_RETENTION,
+        usage: Callable[[str], RepoUsage] | None = None,
     ) -> None:
+        # What the registry's events told of a repository (push and pull times), when
+        # the front end records them.
+        self.usage = usage
         self.protected = protected
         self.lease = lease
         self.undo_retention = undo_retention
@@ -419,7 +423,8 @@ class DeletionService:
         plans, items, reclaimable = [], [], {}
         for repository in repositories:
             scan = self._scan(repository, progress)
-            plan = cleanup.plan_scan(self.registry, scan, rules, now, self.protected)
+            usage = self.usage(repository) if self.usage is not None else None
+            plan = cleanup.plan_scan(self.registry, scan, rules, now, self.protected, usage)
             plans.append(plan)
             items += cleanup.plan_items(scan, plan)
             reclaimable[repository] = sum(s for s in cleanup.freed(scan, plan).values() if s)

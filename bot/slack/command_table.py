@@ -195,7 +195,14 @@ def _delete(spec: CommandSpec, args: list[str]) -> Command:
 
 
 _REQUEST_ID_RE = re.compile(r"[0-9a-f]{16}")
-PRUNE_FLAGS = ("--keep", "--older-than", "--match", "--exclude", "--allow-empty")
+PRUNE_FLAGS = (
+    "--keep",
+    "--older-than",
+    "--match",
+    "--exclude",
+    "--keep-pulled-within",
+    "--allow-empty",
+)
 MAX_KEEP = 100_000
 # Quotes people put around a regular expression (Slack may turn them into curly ones).
 _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
@@ -262,6 +269,12 @@ def _prune(spec: CommandSpec, args: list[str]) -> Command:
             older_than = parse_duration(values["--older-than"])
         except ValueError as exc:
             raise UsageError(f"--older-than: {exc}.", usage) from None
+    pulled_within = None
+    if "--keep-pulled-within" in values:
+        try:
+            pulled_within = parse_duration(values["--keep-pulled-within"])
+        except ValueError as exc:
+            raise UsageError(f"--keep-pulled-within: {exc}.", usage) from None
     if keep is None and older_than is None:
         raise UsageError("Give --keep N or --older-than DURATION (or both).", usage)
     rules = RetentionRules(
@@ -270,6 +283,7 @@ def _prune(spec: CommandSpec, args: list[str]) -> Command:
         match=match,
         exclude=exclude,
         allow_empty=allow_empty,
+        keep_pulled_within=pulled_within,
     )
     if rules.keeps_nothing:
         raise UsageError(
@@ -372,7 +386,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "prune",
         "REPO_PATTERN [--keep N] [--older-than DURATION] [--match REGEX] [--exclude REGEX] "
-        "[--allow-empty] [reason...]",
+        "[--keep-pulled-within DURATION] [--allow-empty] [reason...]",
         "REPO_PATTERN [--keep N] [--older-than D] [...]",
         "Clean up by retention rules: a dry run first, then one approval for the plan.",
         "ci/* --keep 10 --older-than 30d --match 'pr-.*' old CI builds",

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import Settings, SlackSettings
 from ..deletions import ApproverPolicy, DeletionService, open_store
+from ..deletions.retention import RepoUsage
 from ..events import EventFeed
 from ..events.store import EventStore
 from ..registry import RegistryClient
@@ -131,8 +132,21 @@ def _context(settings: Settings) -> BotContext:
     def group_members(group: str) -> list[str]:
         return list(web.usergroups_users_list(usergroup=group).get("users") or [])
 
+    store = open_store(d.database_url)
+    event_store = EventStore(store.engine)
+    event_store.ensure_schema()
+
+    def usage(repository: str) -> RepoUsage:
+        """Push and pull times the registry's events told, for cleanups."""
+        pushes = event_store.tag_records(repository)
+        pulls = event_store.pull_stats(repository)
+        return RepoUsage(
+            {t: (r.digest, r.pushed_at) for t, r in pushes.items()},
+            {d: p.last_pulled_at for d, p in pulls.items()},
+        )
+
     service = DeletionService(
-        open_store(d.database_url),
+        store,
         registry,
         ApproverPolicy(d.approver_users, d.approver_groups, group_members),
         approvals_required=d.approvals_required,
@@ -140,11 +154,10 @@ def _context(settings: Settings) -> BotContext:
         protected=d.protected_tags,
         lease=d.execution_lease,
         undo_retention=d.undo_retention,
+        usage=usage,
     )
     messages = SlackMessages(service.store.engine)
     messages.ensure_schema()
-    event_store = EventStore(service.store.engine)
-    event_store.ensure_schema()
     feed = EventFeed(
         event_store,
         explains=service.explains_deletion,

@@ -34,6 +34,7 @@ KEPT_WORDS = {
     Kept.NOT_MATCHED: "not matched by --match",
     Kept.EXCLUDED: "matched by --exclude",
     Kept.PROTECTED: "protected (PROTECTED_TAGS)",
+    Kept.IN_USE: "in use (pulled within --keep-pulled-within)",
     Kept.UNDATED: "no usable date",
     Kept.SHARED: "same image as a kept tag",
     Kept.PLATFORM: "a platform of a kept multi-arch image",
@@ -56,6 +57,11 @@ def _repo_section(plan: RepoPlan, reclaimable: int) -> str:
         f"({len(plan.delete)} images), keep {len(plan.kept)} tags"
         + (f"; frees about {human_size(reclaimable)}" if reclaimable else "")
     ]
+    if plan.dated_by_push:
+        lines.append(
+            f"Ages: {plan.dated_by_push} tags by their push time (the registry's events), "
+            f"the other {len(plan.digests) - plan.dated_by_push} by their image's created date"
+        )
     if plan.empties:
         lines.append("*:warning: This leaves the repository with no tags at all (--allow-empty).*")
     if deleting:
