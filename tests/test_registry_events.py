@@ -244,4 +244,10 @@ def test_push_times_and_recent_pulls_drive_cleanup(setup, standin):
     assert "Ages: 2 tags by their push time" in body
     # By push time both are a second old, not two years: nothing is older than 30 days.
     assert "Nothing to clean up" in preview("prune evt/pull --older-than 30d")
+    # Listings say which is which: pushed (from the events) rather than created.
+    listing = preview("tags evt/pull")
+    assert "pushed " in listing and "created 2024" not in listing
+    assert "last pulled" in listing and "(1 pulls recorded)" in listing
+    shown = preview("show evt/pull:used")
+    assert "*Pushed*" in shown and "*Pulled*" in shown and "*Created*" in shown
     client.close()

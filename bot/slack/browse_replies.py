@@ -14,6 +14,7 @@ from .command_table import ListRepos, ListTags, Show
 from .context import BotContext
 from .page_buttons import PageKind, PageRef
 from .render import Message, render_error, render_image, render_repos, render_tags
+from .render.common import Usage
 
 TAGS_PER_PAGE = 20
 REPOS_PER_PAGE = 40
@@ -25,6 +26,14 @@ def _doing(command: ListRepos | ListTags | Show) -> str:
     if isinstance(command, ListTags):
         return f"listing tags of {command.repository}"
     return f"looking up {command.reference}"
+
+
+def _usage(ctx: BotContext, repository: str) -> Usage:
+    """Push and pull records of ``repository`` (none when events aren't recorded)."""
+    if ctx.events is None:
+        return Usage()
+    store = ctx.events.store
+    return Usage(store.tag_records(repository), store.pull_stats(repository))
 
 
 def run_browse(ctx: BotContext, command: ListRepos | ListTags | Show, page: int = 0) -> Message:
@@ -43,12 +52,12 @@ def run_browse(ctx: BotContext, command: ListRepos | ListTags | Show, page: int 
                 page=page,
                 per_page=TAGS_PER_PAGE,
             )
-            return render_tags(tags, ctx.registry_url, ctx.now())
+            return render_tags(tags, ctx.registry_url, ctx.now(), _usage(ctx, tags.repository))
         ref = command.reference
         image = describe(ctx.registry, ref.repository, ref.identifier)
         if ref.tag and image.tag is None:
             image = dataclasses.replace(image, tag=ref.tag)
-        return render_image(image, ctx.registry_url, ctx.now())
+        return render_image(image, ctx.registry_url, ctx.now(), _usage(ctx, ref.repository))
     except RegistryError as exc:
         return render_error(exc, _doing(command))
 

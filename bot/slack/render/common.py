@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from ...events import PullStats, TagRecord
 from .limits import BlockKitLimitError, own_problems
 
 ELLIPSIS = "…"
@@ -131,3 +132,26 @@ class Message:
         if problems:
             raise BlockKitLimitError(problems)
         return payload
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the registry's events told of a repository, for listings: each tag's last
+    push and each image's last pull (empty when the bot records no events)."""
+
+    pushes: dict[str, TagRecord] = field(default_factory=dict)
+    pulls: dict[str, PullStats] = field(default_factory=dict)
+
+    def pushed(self, tag: str | None, digest: str, now: datetime) -> str | None:
+        """``pushed 3 days ago by ci-bot``, when this tag's push of this image is known."""
+        record = self.pushes.get(tag or "")
+        if record is None or record.digest != digest:
+            return None
+        who = f" by {code(record.actor, 60)}" if record.actor else ""
+        return f"pushed {age(record.pushed_at, now)}{who}"
+
+    def pulled(self, digest: str, now: datetime) -> str | None:
+        stats = self.pulls.get(digest)
+        if stats is None:
+            return None
+        return f"last pulled {age(stats.last_pulled_at, now)} ({stats.count} pulls recorded)"

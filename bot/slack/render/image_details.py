@@ -22,6 +22,7 @@ from ...registry.mediatypes import short_name
 from ...registry.units import human_size
 from .common import (
     Message,
+    Usage,
     code,
     date_with_age,
     escape,
@@ -65,8 +66,12 @@ def _platform_section(image: PlatformImage, now: datetime) -> Block:
     return SectionBlock(text=MarkdownTextObject(text=text))
 
 
-def render_image(image: Image, registry_url: str, now: datetime) -> Message:
-    """The detail view of an image (single-platform or multi-arch)."""
+def render_image(
+    image: Image, registry_url: str, now: datetime, usage: Usage | None = None
+) -> Message:
+    """The detail view of an image (single-platform or multi-arch), with its push and
+    last pull when the registry's events told them."""
+    usage = usage or Usage()
     ref = f"{image.repository}:{image.tag}" if image.tag else f"{image.repository}@{image.digest}"
     fields = [
         f"*Digest*\n`{escape(image.digest)}`",
@@ -74,6 +79,12 @@ def render_image(image: Image, registry_url: str, now: datetime) -> Message:
         f"*Size*\n{human_size(image.size)}" + (" (all platforms)" if image.is_index else ""),
         f"*Created*\n{date_with_age(image.created, now)}",
     ]
+    pushed = usage.pushed(image.tag, image.digest, now)
+    if pushed:
+        fields.append(f"*Pushed*\n{pushed}")
+    pulled = usage.pulled(image.digest, now)
+    if pulled:
+        fields.append(f"*Pulled*\n{pulled}")
     if image.is_index:
         fields.append(f"*Platforms*\n{len(image.platforms)}")
     blocks: list[Block] = [

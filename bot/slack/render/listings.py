@@ -18,7 +18,7 @@ from ...registry import Image, RegistryError
 from ...registry.pages import RepoPage, TagPage
 from ...registry.units import human_size
 from ..page_buttons import ACTION_NEXT, ACTION_PREV, PageKind, PageRef
-from .common import Message, code, date_with_age, escape, short_digest, truncate
+from .common import Message, Usage, code, date_with_age, escape, short_digest, truncate
 from .hints import explain
 from .limits import MAX_SECTION_TEXT
 
@@ -95,15 +95,20 @@ def _platforms(image: Image) -> str:
     return f"multi-arch: {shown}"
 
 
-def _tag_line(page: TagPage, tag: str, image: Image | RegistryError, now: datetime) -> str:
+def _tag_line(
+    page: TagPage, tag: str, image: Image | RegistryError, now: datetime, usage: Usage
+) -> str:
     head = f"*{code(tag, 130)}*"
     if isinstance(image, RegistryError):
         return f"{head}  :warning: {escape(truncate(explain(image), 400))}"
     parts = [
         f"`{short_digest(image.digest)}`",
         human_size(image.size),
-        date_with_age(image.created, now),
+        usage.pushed(tag, image.digest, now) or f"created {date_with_age(image.created, now)}",
     ]
+    pulled = usage.pulled(image.digest, now)
+    if pulled:
+        parts.append(pulled)
     line = f"{head}  " + "  ·  ".join(parts)
     platforms = _platforms(image)
     if platforms:
@@ -116,8 +121,12 @@ def _tag_line(page: TagPage, tag: str, image: Image | RegistryError, now: dateti
     return truncate(line, MAX_SECTION_TEXT)
 
 
-def render_tags(page: TagPage, registry_url: str, now: datetime) -> Message:
-    """A page of tags: short digest, size, created, platforms, shared digests."""
+def render_tags(
+    page: TagPage, registry_url: str, now: datetime, usage: Usage | None = None
+) -> Message:
+    """A page of tags: short digest, size, when pushed (by whom) or else created, last
+    pull, platforms, shared digests."""
+    usage = usage or Usage()
     noun = "tag" if page.total == 1 else "tags"
     summary = f"*{page.total}* {noun}{_matching(page.pattern)}"
     if page.pattern:
@@ -131,7 +140,9 @@ def render_tags(page: TagPage, registry_url: str, now: datetime) -> Message:
         ContextBlock(elements=[MarkdownTextObject(text=f"{summary} · `{escape(registry_url)}`")]),
     ]
     for tag, image in zip(page.tags, page.images, strict=True):
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_tag_line(page, tag, image, now))))
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=_tag_line(page, tag, image, now, usage)))
+        )
     if not page.tags:
         empty = "No tag matches." if page.pattern else "This repository has no tags."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=empty)))
