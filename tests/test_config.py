@@ -217,3 +217,16 @@ def test_protected_tags_setting():
     assert load_settings(SLACK).deletions.protected_tags is None
     with pytest.raises(ConfigError, match="PROTECTED_TAGS must be a regular expression"):
         load_settings({**SLACK, "PROTECTED_TAGS": "^(latest"})
+
+
+def test_events_settings_are_validated():
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "APPROVERS": "U0APPROVE1"}
+    good = load_settings({**base, "REGISTRY_EVENTS_TOKEN": "x" * 24, "EVENTS_CHANNEL": "C0EV"})
+    assert good.events.token == "x" * 24 and good.events.channel == "C0EV"
+    assert "x" * 24 not in repr(good)
+    assert load_settings(base).events.token is None
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**base, "REGISTRY_EVENTS_TOKEN": "short", "EVENTS_CHANNEL": "#events"})
+    text = str(caught.value)
+    assert "REGISTRY_EVENTS_TOKEN must be at least 16" in text and "EVENTS_CHANNEL" in text
+    assert "short" not in text
