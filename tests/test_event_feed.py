@@ -142,3 +142,16 @@ def test_deletions_are_matched_against_the_bots_own(feed):
     kinds = {a.digest: a.kind for a in feed.store.recent_activity("app") if a.kind != "push"}
     assert kinds == {D1: ActivityKind.DELETE, D2: ActivityKind.OUTSIDE_DELETE}
     assert feed.store.tag_records("app") == {}
+
+
+def test_pulls_leave_no_row_per_pull_and_count_a_redelivery_once(feed):
+    from sqlalchemy import func, select
+
+    from bot.events.store import seen
+
+    pull = event("pull", id="pull-1")
+    ingest(feed, pull, *[event("pull") for _ in range(99)])
+    ingest(feed, pull)  # redelivered
+    assert feed.store.pull_stats("app")[D1].count == 100
+    with feed.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(seen)).scalar() == 0

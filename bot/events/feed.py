@@ -10,6 +10,8 @@ show comes back as an ``IngestResult``.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +35,29 @@ class IngestResult:
     protected_alerts: list[Activity] = field(default_factory=list)  # moved or deleted
 
 
+class RecentIds:
+    """The IDs of the last ``size`` pull events, in memory: a redelivered pull is
+    counted once without a database row per pull."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self.size = size
+        self.ids: OrderedDict[str, None] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def new(self, ids: list[str]) -> set[str]:
+        """Remember ``ids``; returns those not seen before."""
+        fresh = set()
+        with self.lock:
+            for i in ids:
+                if i in self.ids:
+                    continue
+                fresh.add(i)
+                self.ids[i] = None
+            while len(self.ids) > self.size:
+                self.ids.popitem(last=False)
+        return fresh
+
+
 class EventFeed:
     def __init__(
         self,
@@ -46,6 +71,7 @@ class EventFeed:
         self.explains = explains
         self.own_agent = own_agent
         self.protected = protected
+        self.recent_pulls = RecentIds()
 
     def _ours(self, event: RegistryEvent) -> bool:
         return bool(self.own_agent) and event.user_agent.startswith(self.own_agent)
@@ -54,15 +80,25 @@ class EventFeed:
         return bool(tag and self.protected is not None and self.protected.search(tag))
 
     def ingest(self, events: list[RegistryEvent], now: datetime) -> IngestResult:
+        """Store what ``events`` bring, each event once. Pushes and deletions are
+        remembered by ID in the database; pulls (a hot image's thousands) only in
+        memory, and counted into one row per image; blob events are dropped."""
         result = IngestResult(received=len(events))
-        by_id = {e.id: e for e in events}
+        wanted = [
+            e for e in events if not (e.is_blob or e.action == EventAction.MOUNT or not e.digest)
+        ]
+        pulls = [e for e in wanted if e.action == EventAction.PULL]
+        fresh_pulls = self.recent_pulls.new([e.id for e in pulls])
+        by_id = {e.id: e for e in wanted if e.action != EventAction.PULL}
 
         def write(conn: Any, new_ids: set[str]) -> None:
-            fresh = sorted((by_id[i] for i in new_ids), key=lambda e: e.at)
+            fresh = [by_id[i] for i in new_ids] + [e for e in pulls if e.id in fresh_pulls]
+            fresh.sort(key=lambda e: e.at)
             result.new = len(fresh)
             self._apply(conn, fresh, result)
 
-        self.store.record(list(by_id), now, write)
+        if by_id or fresh_pulls:
+            self.store.record(list(by_id), now, write)
         return result
 
     def _apply(self, conn: Any, events: list[RegistryEvent], result: IngestResult) -> None:

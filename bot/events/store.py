@@ -109,11 +109,11 @@ class EventStore:
         write: Any,
     ) -> set[str]:
         """In one transaction: mark ``ids`` seen, then ``write(conn, new_ids)`` the
-        records of the events that are new. Returns the new IDs."""
+        records of the events that are new (called even when none is). Returns the new
+        IDs."""
         with self.engine.begin() as conn:
             new = self._insert_new(conn, ids, received_at)
-            if new:
-                write(conn, new)
+            write(conn, new)
         return new
 
     # -- writers, used inside ``record`` ---------------------------------------------------
