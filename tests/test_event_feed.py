@@ -155,3 +155,14 @@ def test_pulls_leave_no_row_per_pull_and_count_a_redelivery_once(feed):
     assert feed.store.pull_stats("app")[D1].count == 100
     with feed.store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(seen)).scalar() == 0
+
+
+def test_a_push_and_its_deletion_in_one_delivery(feed):
+    result = ingest(
+        feed,
+        event("push", tag="tmp", at=0),
+        event("delete", media="", agent="curl/8", at=1),
+        event("push", digest=D2, tag="kept", at=2),
+    )
+    assert [d.tag for d in result.outside_deletions] == ["tmp"]
+    assert set(feed.store.tag_records("app")) == {"kept"}

@@ -30,6 +30,7 @@ class IngestResult:
 
     received: int = 0
     new: int = 0
+    new_ids: set[str] = field(default_factory=set)  # the events stored now (not replays)
     pushes: list[Activity] = field(default_factory=list)  # tag pushes by others than the bot
     outside_deletions: list[Activity] = field(default_factory=list)
     protected_alerts: list[Activity] = field(default_factory=list)  # moved or deleted
@@ -72,6 +73,9 @@ class EventFeed:
         self.own_agent = own_agent
         self.protected = protected
         self.recent_pulls = RecentIds()
+        self._lock = threading.Lock()  # one ingest at a time (it keeps per-group state)
+        self._tags: dict[tuple[str, str], TagRecord] = {}
+        self._changed: dict[tuple[str, str], TagRecord] = {}
 
     def _ours(self, event: RegistryEvent) -> bool:
         return bool(self.own_agent) and event.user_agent.startswith(self.own_agent)
@@ -95,16 +99,28 @@ class EventFeed:
             fresh = [by_id[i] for i in new_ids] + [e for e in pulls if e.id in fresh_pulls]
             fresh.sort(key=lambda e: e.at)
             result.new = len(fresh)
+            result.new_ids = set(new_ids) | fresh_pulls
             self._apply(conn, fresh, result)
 
         if by_id or fresh_pulls:
-            self.store.record(list(by_id), now, write)
+            with self._lock:
+                self.store.record(list(by_id), now, write)
         return result
 
     def _apply(self, conn: Any, events: list[RegistryEvent], result: IngestResult) -> None:
         store = self.store
         pulled: dict[tuple[str, str], tuple[int, datetime]] = {}
         log: list[Activity] = []
+        # Every tag pushed in this group, read once and written once.
+        self._tags = store.tags_of(
+            conn,
+            {
+                (e.repository, e.tag)
+                for e in events
+                if e.action == EventAction.PUSH and e.tag and not e.is_blob
+            },
+        )
+        self._changed = {}
         for event in events:
             if event.is_blob or event.action == EventAction.MOUNT or not event.digest:
                 continue  # layers and configs: folded into their manifest's events
@@ -119,20 +135,29 @@ class EventFeed:
                     log += self._push(conn, event, result)
                 continue
             log += self._delete(conn, event, result)
+        store.put_tags(conn, list(self._changed.values()))
         store.add_pulls(conn, pulled)
         store.add_activity(conn, log)
 
+    def _forget(self, match: Callable[[TagRecord], bool]) -> list[TagRecord]:
+        """Drop tag records pushed earlier in this group (not written yet)."""
+        gone = [r for r in self._tags.values() if match(r)]
+        for record in gone:
+            key = (record.repository, record.tag)
+            self._tags.pop(key, None)
+            self._changed.pop(key, None)
+        return [r for r in gone]
+
     def _push(self, conn: Any, event: RegistryEvent, result: IngestResult) -> list[Activity]:
         assert event.tag is not None and event.digest is not None
-        before = self.store.tag_of(conn, event.repository, event.tag)
+        key = (event.repository, event.tag)
+        before = self._tags.get(key)
         if before is not None and before.digest == event.digest:
             return []  # pushed again, same image: nothing moved
-        self.store.set_tag(
-            conn,
-            TagRecord(
-                event.repository, event.tag, event.digest, event.at, event.actor, event.user_agent
-            ),
+        record = TagRecord(
+            event.repository, event.tag, event.digest, event.at, event.actor, event.user_agent
         )
+        self._tags[key] = self._changed[key] = record
         entry = Activity(
             event.at,
             ActivityKind.PUSH,
@@ -156,8 +181,13 @@ class EventFeed:
             # Distribution sends one delete event per tag of a deleted manifest, besides
             # the manifest's own; the manifest's event says what matters.
             self.store.drop_tags(conn, event.repository, tag=event.tag)
+            self._forget(lambda r: r.repository == event.repository and r.tag == event.tag)
             return []
         records = self.store.drop_tags(conn, event.repository, digest=event.digest)
+        records += self._forget(
+            lambda r: r.repository == event.repository and r.digest == event.digest
+        )
+        records = list({r.tag: r for r in records}.values())
         gone = [r.tag for r in records]
         explained = self.explains(event.repository, event.digest) or (
             # The bot's own tag removal deletes a placeholder manifest it pushed itself.

@@ -129,6 +129,54 @@ class EventStore:
         )
 
     @staticmethod
+    def tags_of(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], TagRecord]:
+        """The records of several (repository, tag) pairs, in one query per repository."""
+        found: dict[tuple[str, str], TagRecord] = {}
+        by_repo: dict[str, list[str]] = {}
+        for repository, tag in keys:
+            by_repo.setdefault(repository, []).append(tag)
+        for repository, names in by_repo.items():
+            rows = conn.execute(
+                select(tags).where(tags.c.repository == repository, tags.c.tag.in_(names))
+            ).all()
+            for r in rows:
+                found[(r.repository, r.tag)] = TagRecord(
+                    r.repository, r.tag, r.digest, _utc(r.pushed_at), r.actor, r.user_agent
+                )
+        return found
+
+    @staticmethod
+    def put_tags(conn: Connection, records: list[TagRecord]) -> None:
+        """Insert or replace several tag records in one statement."""
+        if not records:
+            return
+        factory: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = factory(tags)
+        statement = statement.on_conflict_do_update(
+            index_elements=[tags.c.repository, tags.c.tag],
+            set_={
+                "digest": statement.excluded.digest,
+                "pushed_at": statement.excluded.pushed_at,
+                "actor": statement.excluded.actor,
+                "user_agent": statement.excluded.user_agent,
+            },
+        )
+        conn.execute(
+            statement,
+            [
+                {
+                    "repository": r.repository,
+                    "tag": r.tag,
+                    "digest": r.digest,
+                    "pushed_at": r.pushed_at,
+                    "actor": _clean(r.actor),
+                    "user_agent": _clean(r.user_agent) or "",
+                }
+                for r in records
+            ],
+        )
+
+    @staticmethod
     def set_tag(conn: Connection, record: TagRecord) -> None:
         values = {
             "digest": record.digest,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from slack_sdk.errors import SlackApiError
 
 from ..events import Activity, EnvelopeError, EventFeed, IngestResult, parse_envelope
+from ..events.group_commit import GroupCommit, StorageFailed
 from .context import BotContext
 from .render import Message
 from .render.deletions import render_audit_event
@@ -86,6 +87,7 @@ class RegistryEvents:
         self.ctx = ctx
         self.channel = channel
         self.pushes = PushBatcher(self._post_pushes, window)
+        self.writer = GroupCommit(feed, lambda result: self._tell_later(result))
 
     # -- HTTP -------------------------------------------------------------------------
     def __call__(self, env: dict, start_response: Callable) -> Iterable[bytes]:
@@ -108,14 +110,12 @@ class RegistryEvents:
         except EnvelopeError as exc:
             return _answer(start_response, "400 Bad Request", f"not stored: {exc}")
         try:
-            result = self.feed.ingest(events, self.ctx.now())
-        except Exception:
-            log.exception("storing %d registry events failed", len(events))
-            # The registry retries what wasn't taken.
+            new = self.writer.store(events, self.ctx.now())
+        except StorageFailed as exc:
+            log.error("storing %d registry events failed: %s", len(events), exc)
+            # The registry delivers again what wasn't taken.
             return _answer(start_response, "503 Service Unavailable", "could not store them")
-        if result.pushes or result.outside_deletions or result.protected_alerts:
-            self.ctx.background(lambda: self._tell(result), "posting registry events")
-        return _answer(start_response, "200 OK", f"stored {result.new} of {result.received}")
+        return _answer(start_response, "200 OK", f"stored {new} of {len(events)}")
 
     # -- Slack ------------------------------------------------------------------------
     def _post(self, channel: str, message: Message) -> None:
@@ -130,6 +130,9 @@ class RegistryEvents:
     def _post_pushes(self, pushes: list[Activity]) -> None:
         if self.channel:
             self._post(self.channel, render_pushes(pushes))
+
+    def _tell_later(self, result: IngestResult) -> None:
+        self.ctx.background(lambda: self._tell(result), "posting registry events")
 
     def _tell(self, result: IngestResult) -> None:
         self.pushes.add(result.pushes)
