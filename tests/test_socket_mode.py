@@ -117,3 +117,51 @@ def test_socket_mode_command_round_trip(socket_bot, client):
     endpoint.to_bot.put(envelope)
     ack = _ack_for(endpoint, envelope["envelope_id"])
     assert "/registry tags busybox 1.3*" in json.dumps(ack["payload"])
+
+
+def test_socket_mode_also_takes_the_registrys_events_on_port(registry, client):
+    """No public Slack endpoint in Socket Mode, but the registry needs one for its
+    notifications: with REGISTRY_EVENTS_TOKEN set the bot serves that path (alone)."""
+    import httpx
+
+    standin = SlackStandIn().start()
+    endpoint = SocketModeEndpoint().start()
+    standin.api_answers["apps.connections.open"] = {"ok": True, "url": endpoint.url}
+    token = "socket-events-token-0123456789"
+    bot = BotProcess(
+        registry_url=registry.url,
+        slack_api_url=standin.api_url,
+        extra_env={
+            "SLACK_APP_TOKEN": "xapp-1-test",
+            "SLACK_SIGNING_SECRET": "",
+            "REGISTRY_EVENTS_TOKEN": token,
+        },
+    )
+    try:
+        bot.start()  # waits for /healthz on PORT
+        assert endpoint.connected.wait(30), bot.log()
+        event = {
+            "id": "socket-1",
+            "timestamp": "2026-11-27T12:00:00Z",
+            "action": "push",
+            "target": {"repository": "socket/ev", "digest": "sha256:" + "b" * 64, "tag": "t"},
+        }
+        headers = {
+            "Content-Type": "application/vnd.docker.distribution.events.v1+json",
+            "Authorization": f"Bearer {token}",
+        }
+        answer = httpx.post(
+            f"{bot.url}/registry/events", content=json.dumps({"events": [event]}), headers=headers
+        )
+        assert answer.status_code == 200 and answer.text.startswith("stored 1 of 1")
+        # Slack's own path is not served here: Socket Mode carries it.
+        assert httpx.post(f"{bot.url}/slack/events", content=b"x").status_code == 404
+        # And the command still works over the socket.
+        envelope = slash_envelope("activity socket/ev", standin.response_url("sm3"))
+        endpoint.to_bot.put(envelope)
+        _ack_for(endpoint, envelope["envelope_id"])
+        assert "socket/ev:t" in str(standin.wait_response("sm3").body)
+    finally:
+        bot.stop()
+        endpoint.stop()
+        standin.stop()
