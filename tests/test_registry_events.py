@@ -170,9 +170,74 @@ def test_a_protected_tag_overwritten_by_a_push_raises_the_alert(setup, standin):
     retag(registry, "evt/prod", first, "prod")
     retag(registry, "evt/prod", second, "prod")
     alert = standin.wait_for(
-        lambda: [t for t in channel_texts(standin, CHANNEL) if "Protected tag changed" in t]
+        lambda: [m for m in standin.messages(CHANNEL) if "Protected tag changed" in str(m.body)]
     )[0]
-    assert first.digest in alert and second.digest in alert
+    assert first.digest in str(alert.body) and second.digest in str(alert.body)
+
+    # "Restore previous" asks the approvers; once approved, prod points back.
+    button = next(
+        e
+        for b in alert.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "registry_put_back"
+    )
+    _, bot = setup
+    before = len(standin.messages())
+    key = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body(
+            "registry_put_back",
+            button["value"],
+            standin.response_url(key),
+            user=REQUESTER,
+            channel=CHANNEL,
+        ),
+    )
+    assert "Requested" in str(standin.wait_response(key).body)
+    request = standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if "deletion_approve" in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+    assert "is moved back from" in str(request.body)
+    value = next(
+        e["value"]
+        for b in request.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "deletion_approve"
+    )
+    k2 = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body(
+            "deletion_approve",
+            value,
+            standin.response_url(k2),
+            user=APPROVER,
+            channel=request.body["channel"],
+            message_ts=request.ts,
+        ),
+    )
+    standin.wait_for(
+        lambda: [
+            u
+            for u in standin.api_calls("chat.update")
+            if "*Restored*" in str(u.body) and "evt/prod:prod" in str(u.body)
+        ]
+    )
+    assert client.resolve("evt/prod", "prod") == first.digest
+    # The same button again: prod no longer points where the alert said.
+    k3 = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body("registry_put_back", button["value"], standin.response_url(k3), user=REQUESTER),
+    )
+    assert "has moved again" in str(standin.wait_response(k3).body)
     client.close()
 
 

@@ -94,10 +94,13 @@ class DeletionRequest:
     blobs: tuple[tuple[str, int | None], ...] = ()
     claimed_at: datetime | None = None
     restores: str | None = None  # for a restore: the request whose deletion it undoes
+    moved_to: str | None = None  # for a tag put back: where it points now (pinned)
 
     @property
     def target(self) -> str:
         """``repo:tag`` when a tag was named, else ``repo@digest``."""
+        if self.kind == Kind.RESTORE and self.tag:
+            return f"{self.repository}:{self.tag} back to {self.digest}"
         if self.kind == Kind.RESTORE:
             return f"what request {self.restores} deleted from {self.repository}"
         if self.kind == Kind.PRUNE:

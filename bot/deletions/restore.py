@@ -85,16 +85,19 @@ def _why_not(exc: RegistryError, manifest: SavedManifest) -> str:
     return f"the registry refused {manifest.digest}: {exc.message}"
 
 
-def _point_tag(registry: RegistryClient, root: SavedManifest, tag: str) -> str | None:
-    """Point ``tag`` at the restored image unless it now points elsewhere; returns why
-    it was left alone, or None when it points at the image now."""
+def _point_tag(
+    registry: RegistryClient, root: SavedManifest, tag: str, may_move: str | None = None
+) -> str | None:
+    """Point ``tag`` at the restored image unless it now points elsewhere (other than
+    at ``may_move``, the digest the approvers agreed to move it from); returns why it
+    was left alone, or None when it points at the image now."""
     try:
         now_at: str | None = registry.resolve(root.repository, tag)
     except ManifestNotFoundError:
         now_at = None
     if now_at == root.digest:
         return None
-    if now_at is not None:
+    if now_at is not None and now_at != may_move:
         return f"now points at {now_at}; left as it is"
     registry.put_manifest(root.repository, tag, root.body, root.media_type)
     after = registry.resolve(root.repository, tag)
@@ -103,8 +106,11 @@ def _point_tag(registry: RegistryClient, root: SavedManifest, tag: str) -> str |
     return None
 
 
-def restore_image(registry: RegistryClient, saved: list[SavedManifest]) -> ImageRestore:
-    """Put one image back: its manifests in order, then its tags."""
+def restore_image(
+    registry: RegistryClient, saved: list[SavedManifest], may_move: str | None = None
+) -> ImageRestore:
+    """Put one image back: its manifests in order, then its tags (a tag pointing at
+    ``may_move`` is moved back too)."""
     root = next(m for m in saved if m.digest == m.image)
     for manifest in saved:
         try:
@@ -122,7 +128,7 @@ def restore_image(registry: RegistryClient, saved: list[SavedManifest]) -> Image
     done, left = [], []
     for tag in root.tags:
         try:
-            why = _point_tag(registry, root, tag)
+            why = _point_tag(registry, root, tag, may_move)
         except RegistryError as exc:
             why = exc.message
         if why is None:
@@ -132,11 +138,13 @@ def restore_image(registry: RegistryClient, saved: list[SavedManifest]) -> Image
     return ImageRestore(root.repository, root.image, tuple(done), tuple(left))
 
 
-def restore(registry: RegistryClient, saved: list[SavedManifest]) -> list[ImageRestore]:
+def restore(
+    registry: RegistryClient, saved: list[SavedManifest], may_move: str | None = None
+) -> list[ImageRestore]:
     """Put back every image in ``saved`` (grouped by image, in position order)."""
     ordered = sorted(saved, key=lambda m: (m.repository, m.image, m.position))
     images = [list(g) for _, g in groupby(ordered, key=lambda m: (m.repository, m.image))]
-    results = registry.map(lambda group: restore_image(registry, group), images)
+    results = registry.map(lambda group: restore_image(registry, group, may_move), images)
     return [
         r
         if isinstance(r, ImageRestore)

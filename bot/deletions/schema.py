@@ -93,8 +93,10 @@ requests = Table(
     # When a process last claimed the request for submitting or executing (renewed
     # while it works): a claim older than the lease belongs to a process that died.
     Column("claimed_at", DateTime(timezone=True)),
-    # A restore request: the executed request whose deletion it undoes.
+    # A restore request: the executed request whose deletion it undoes (itself, for a
+    # tag put back where it was), and for that, the digest the tag may be moved from.
     Column("restores", String(32)),
+    Column("moved_to", String(160)),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -174,6 +176,7 @@ def _v2(conn: Connection) -> None:
 
 def _v3(conn: Connection) -> None:
     _add_column(conn, requests, "restores")
+    _add_column(conn, requests, "moved_to")
     metadata.create_all(conn, tables=[undo_manifests, cleanup_items])
 
 

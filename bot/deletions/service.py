@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from ..registry import (
     Image,
+    ManifestNotFoundError,
     Reference,
     RegistryClient,
     RegistryError,
@@ -42,7 +43,7 @@ from .models import (
 )
 from .policy import ApproverPolicy
 from .reports import blast_radius, gc_advice
-from .restore import ImageRestore, restore
+from .restore import ImageRestore, collect, restore
 from .retention import RepoPlan, RepoUsage, RetentionRules
 from .store import DeletionStore
 from .undo_store import UndoStore
@@ -460,6 +461,57 @@ class DeletionService:
         """The stored plan of a cleanup request, and where each image is."""
         return self.cleanup.items(request_id)
 
+    def preview_put_back(
+        self,
+        repository: str,
+        tag: str,
+        previous: str,
+        current: str,
+        requester: str,
+        channel: str,
+    ) -> Preview:
+        """After a protected tag was moved (from ``previous`` to ``current``) outside
+        the bot: a restore request that points it back, through the same approval. The
+        previous image must still be in the registry or in the undo store; the tag is
+        moved back only from ``current`` (pinned now)."""
+        self._check_configured()
+        try:
+            now_at: str | None = self.registry.resolve(repository, tag)
+        except ManifestNotFoundError:
+            now_at = None
+        if now_at != current:
+            raise DeletionRefused(
+                f"{repository}:{tag} has moved again since the alert (it points at "
+                f"{now_at or 'nothing'}); look at /registry activity {repository} first."
+            )
+        try:
+            saved = collect(self.registry, repository, previous, (tag,))
+        except ManifestNotFoundError:
+            saved = [
+                replace(m, tags=(tag,) if m.digest == previous else ())
+                for m in self.undo.copies_of(repository, previous, self.clock())
+            ]
+        if not saved:
+            raise DeletionRefused(
+                f"{repository}@{previous} is no longer in the registry, and the bot kept no "
+                "copy of it: it can't be put back."
+            )
+        request = self._new_request(
+            kind=Kind.RESTORE,
+            repository=repository,
+            digest=previous,
+            tag=tag,
+            reason=f"put {repository}:{tag} back from {current} to {previous}",
+            requester=requester,
+            channel=channel,
+            siblings=(f"{repository}:{tag}",),
+            moved_to=current,
+        )
+        self.store.set_fields(request.id, restores=request.id)
+        now = self.clock()
+        self.undo.save(request.id, saved, now, now + self.undo_retention)
+        return Preview(self._get(request.id))
+
     def undo_until(self, request: DeletionRequest) -> datetime | None:
         """Until when ``request`` can be undone (None: it can't)."""
         if request.kind not in UNDOABLE or request.state != State.DELETED:
@@ -638,7 +690,7 @@ class DeletionService:
                 "(UNDO_RETENTION); nothing was restored."
             )
             return Outcome(Verdict.NOT_DELETED, text, text)
-        results = restore(self.registry, saved)
+        results = restore(self.registry, saved, request.moved_to)
         return restore_outcome(results)
 
     def _prune(self, request: DeletionRequest, progress: Progress | None) -> Outcome:

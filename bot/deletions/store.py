@@ -56,6 +56,7 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         blobs=tuple((d, s) for d, s in row.blobs),
         claimed_at=_utc_or_none(row.claimed_at),
         restores=row.restores,
+        moved_to=row.moved_to,
     )
 
 
@@ -106,6 +107,7 @@ class DeletionStore:
             "reclaimable": request.reclaimable,
             "blobs": [list(b) for b in request.blobs],
             "restores": request.restores,
+            "moved_to": request.moved_to,
         }
         with self.engine.begin() as conn:
             conn.execute(insert(requests).values(**_cleaned(row)))

@@ -63,6 +63,20 @@ class UndoStore:
             for r in rows
         ]
 
+    def copies_of(self, repository: str, image: str, now: datetime) -> list[SavedManifest]:
+        """The newest kept copy of ``repository@image`` (from any deletion)."""
+        t = undo_manifests
+        with self.engine.connect() as conn:
+            newest = conn.execute(
+                select(t.c.request_id)
+                .where(t.c.repository == repository, t.c.image == image, t.c.expires_at > now)
+                .order_by(t.c.stored_at.desc())
+                .limit(1)
+            ).scalar()
+        if newest is None:
+            return []
+        return [m for m in self.load(newest, now) if m.image == image]
+
     def kept_until(self, request_id: str, now: datetime) -> datetime | None:
         """Until when ``request_id`` can be undone (None: nothing kept, or expired)."""
         t = undo_manifests

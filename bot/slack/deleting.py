@@ -4,9 +4,11 @@ and updates the messages that show them."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -14,6 +16,8 @@ from slack_sdk.errors import SlackApiError
 from ..deletions import AuditEvent, CleanupProgress, DeletionRequest, Kind
 from ..deletions.service import DeletionRefused, VoteOutcome, VoteResult
 from ..registry import RegistryError
+from ..registry.errors import InvalidReferenceError
+from ..registry.reference import is_digest, validate_repository, validate_tag
 from .command_table import Audit, Delete, Pending, Prune, Restore
 from .context import BotContext
 from .messages import MessageRef, MessageRole
@@ -302,6 +306,52 @@ def undo(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
     submit(ctx, preview.request.id, user, response_url, replace_preview=False)
+
+
+def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel: str) -> None:
+    """ "Restore previous" on a protected-tag alert: a restore request that points the
+    tag back, through the same approval."""
+    service = ctx.deletions
+    assert service is not None
+    try:
+        fields = PutBack.decode(value)
+        preview = service.preview_put_back(
+            fields.repository, fields.tag, fields.previous, fields.current, user, channel
+        )
+    except ValueError:
+        ctx.responder.send(response_url, render_notice("This button's data is not valid."))
+        return
+    except DeletionRefused as exc:
+        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
+        return
+    except RegistryError as exc:
+        ctx.responder.send(response_url, render_error(exc, "looking at the previous image"))
+        return
+    submit(ctx, preview.request.id, user, response_url, replace_preview=False)
+
+
+@dataclass(frozen=True)
+class PutBack:
+    """What a "Restore previous" button carries."""
+
+    repository: str
+    tag: str
+    previous: str
+    current: str
+
+    @classmethod
+    def decode(cls, value: str) -> PutBack:
+        """The button's value, validated (ValueError otherwise)."""
+        try:
+            raw = json.loads(value)
+            made = cls(str(raw["r"]), str(raw["t"]), str(raw["p"]), str(raw["c"]))
+            validate_repository(made.repository)
+            validate_tag(made.tag)
+        except (KeyError, TypeError, InvalidReferenceError, json.JSONDecodeError):
+            raise ValueError("malformed") from None
+        if not (is_digest(made.previous) and is_digest(made.current)):
+            raise ValueError("malformed")
+        return made
 
 
 def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:

@@ -21,6 +21,7 @@ from ..render.deletions import (
     ACTION_SUBMIT_UNTAG,
     ACTION_UNDO,
 )
+from ..render.events import ACTION_PUT_BACK
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +68,18 @@ def register(app: App, ctx: BotContext) -> None:
         )
     )
 
-    def follow_up_button(work, name: str):
-        """A button on an executed deletion that opens a new request from it."""
+    def follow_up_button(work, name: str, limit: int = 64):
+        """A button that opens a new request (from an executed deletion, or an alert);
+        its value is at most ``limit`` characters (Slack's own cap is 2,000)."""
 
         def listener(ack: Ack, body: dict, action: dict) -> None:
             ack()
-            request_id = (action.get("value") or "")[:64]
+            value = (action.get("value") or "")[:limit]
             user, response_url = body["user"]["id"], body["response_url"]
             channel = (body.get("channel") or {}).get("id") or ""
             ctx.background(
-                lambda: work(ctx, request_id, user, response_url, channel),
-                f"{name} {request_id}",
+                lambda: work(ctx, value, user, response_url, channel),
+                f"{name} {value[:64]}",
                 response_url=response_url,
             )
 
@@ -85,6 +87,7 @@ def register(app: App, ctx: BotContext) -> None:
 
     app.action(ACTION_CLEANUP)(follow_up_button(deleting.cleanup, "cleanup after"))
     app.action(ACTION_UNDO)(follow_up_button(deleting.undo, "undo"))
+    app.action(ACTION_PUT_BACK)(follow_up_button(deleting.put_back, "restore previous", limit=2000))
 
     app.action(ACTION_CANCEL)(deletion_button(deleting.cancel_preview, "cancel"))
 

@@ -72,6 +72,12 @@ def _restoring(request: DeletionRequest) -> bool:
 
 
 def _tags_line(request: DeletionRequest) -> str:
+    if _restoring(request) and request.moved_to:
+        return (
+            f"{code(f'{request.repository}:{request.tag}', 200)} is moved back from "
+            f"`{escape(request.moved_to)}` to `{escape(request.digest)}`, only if it still "
+            "points where it does now."
+        )
     if _restoring(request):
         if not request.siblings:
             return "No tag pointed at what was deleted; the images come back untagged."

@@ -3,10 +3,14 @@ outside deletions, alerts for protected tags, and ``/registry activity``."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -75,8 +79,35 @@ def render_outside_deletion(a: Activity) -> Message:
     )
 
 
+ACTION_PUT_BACK = "registry_put_back"
+
+
+def put_back_value(a: Activity) -> str:
+    """What "Restore previous" carries: the tag, and the digests it moved between
+    (checked again, and against the registry, when clicked)."""
+    return json.dumps({"r": a.repository, "t": a.tag, "p": a.previous, "c": a.digest})
+
+
+def _put_back_button(a: Activity) -> ButtonElement:
+    return ButtonElement(
+        text="Restore previous",
+        action_id=ACTION_PUT_BACK,
+        value=put_back_value(a),
+        confirm=ConfirmObject(
+            title="Request putting it back?",
+            text=truncate(
+                f"This asks the approvers to point {a.repository}:{a.tag} back at {a.previous}.",
+                300,
+            ),
+            confirm="Request",
+            deny="Back",
+        ),
+    )
+
+
 def render_protected_alert(a: Activity) -> Message:
-    """A protected tag moved to a new image, or deleted from outside."""
+    """A protected tag moved to a new image (with "Restore previous"), or deleted from
+    outside."""
     if a.kind == ActivityKind.PUSH:
         what = (
             f"The protected tag {code(f'{a.repository}:{a.tag}', 200)} was moved from "
@@ -87,10 +118,13 @@ def render_protected_alert(a: Activity) -> Message:
             f"The protected tag(s) {escape(a.tag or '')} of {code(a.repository, 200)} were "
             f"deleted with `{escape(a.digest)}`, outside registry-bot {_who(a)}."
         )
+    blocks: list[Block] = [_section(f":warning: *Protected tag changed.* {what}")]
+    if a.kind == ActivityKind.PUSH and a.previous and a.tag:
+        blocks.append(ActionsBlock(elements=[_put_back_button(a)]))
     return Message(
         text=f"Protected tag changed in {a.repository}",
         blocks=[
-            _section(f":warning: *Protected tag changed.* {what}"),
+            *blocks,
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
