@@ -203,3 +203,68 @@ def mount_blob(client: RegistryClient, repository: str, digest: str, from_reposi
         params={"mount": digest, "from": from_repository},
     )
     return response.status_code == 201
+
+
+def oci_layout(folder, tag: str, created: str = "2026-11-27T09:00:00Z") -> str:
+    """Write a one-layer image as an OCI image layout (what ``skopeo copy oci:DIR:TAG``
+    reads); returns the manifest's digest."""
+    import io
+    import tarfile
+    from pathlib import Path
+
+    root = Path(folder)
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+
+    def blob(data: bytes) -> tuple[str, int]:
+        digest = sha256_digest(data)
+        (blobs / digest.split(":")[1]).write_bytes(data)
+        return digest, len(data)
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        content = os.urandom(64)
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    layer = buffer.getvalue()
+    layer_digest, layer_size = blob(layer)
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": created,
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+            "config": {},
+        }
+    ).encode()
+    config_digest, config_size = blob(config)
+    manifest = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": mt.OCI_MANIFEST,
+            "config": {"mediaType": mt.OCI_CONFIG, "digest": config_digest, "size": config_size},
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest,
+                    "size": layer_size,
+                }
+            ],
+        }
+    )
+    digest, size = blob(manifest)
+    (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": mt.OCI_MANIFEST,
+                "digest": digest,
+                "size": size,
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
+    (root / "index.json").write_text(json.dumps(index))
+    return digest

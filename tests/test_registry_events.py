@@ -5,6 +5,8 @@ and tells the channel (the Slack stand-in)."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
 
 import httpx
@@ -12,7 +14,7 @@ import pytest
 
 from bot.registry import RegistryClient, RegistrySettings
 from testkit.bot_process import BotProcess
-from testkit.images import push_image
+from testkit.images import oci_layout, push_image
 from testkit.registry_server import RegistryServer, free_port
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
@@ -86,6 +88,36 @@ def test_a_push_by_someone_else_shows_in_the_channel(setup, standin):
     assert "new tag" in message and "skopeo/1.13.3" in message
     assert pushed.digest.split(":")[1][:12] in message
     client.close()
+
+
+def test_a_skopeo_push_shows_up_with_its_tag(setup, standin, tmp_path):
+    registry, _ = setup
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        pytest.fail("skopeo is missing: scripts/test installs it")
+    digest = oci_layout(tmp_path / "layout", "v3")
+    host = registry.url.removeprefix("http://")
+    subprocess.run(
+        [
+            skopeo,
+            "copy",
+            "--dest-tls-verify=false",
+            f"oci:{tmp_path / 'layout'}:v3",
+            f"docker://{host}/evt/skopeo:v3",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    message = standin.wait_for(
+        lambda: [t for t in channel_texts(standin, CHANNEL) if "evt/skopeo:v3" in t]
+    )[0]
+    assert "new tag" in message and "skopeo/" in message
+    # skopeo writes the manifest anew; the channel shows what the registry stored.
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    assert client.resolve("evt/skopeo", "v3").split(":")[1][:12] in message
+    client.close()
+    assert digest.startswith("sha256:")
 
 
 def test_a_burst_of_pushes_is_one_message(setup, standin):
