@@ -68,3 +68,14 @@ def test_every_path_has_the_limit(bot):
     with socket.create_connection(("127.0.0.1", bot.port), timeout=10) as sock:
         sock.sendall(b"POST /anything HTTP/1.1\r\nHost: bot\r\nContent-Length: 900000000\r\n\r\n")
         assert b"413" in sock.recv(4096).split(b"\r\n", 1)[0]
+
+
+def test_without_an_events_token_the_events_path_is_not_there(bot):
+    """REGISTRY_EVENTS_TOKEN unset: /registry/events answers 404, token or not."""
+    event = b'{"events": []}'
+    headers = {
+        "Content-Type": "application/vnd.docker.distribution.events.v1+json",
+        "Authorization": "Bearer anything-at-all-0123456789",
+    }
+    answer = httpx.post(f"{bot.url}/registry/events", content=event, headers=headers)
+    assert answer.status_code == 404
