@@ -166,3 +166,17 @@ def test_a_push_and_its_deletion_in_one_delivery(feed):
     )
     assert [d.tag for d in result.outside_deletions] == ["tmp"]
     assert set(feed.store.tag_records("app")) == {"kept"}
+
+
+def test_pulls_lost_to_a_database_failure_count_when_redelivered(feed, monkeypatch):
+    pull = event("pull", id="pull-x")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(feed.store, "record", broken)
+    with pytest.raises(RuntimeError):
+        ingest(feed, pull)
+    monkeypatch.undo()
+    ingest(feed, pull)  # the registry delivers it again
+    assert feed.store.pull_stats("app")[D1].count == 1

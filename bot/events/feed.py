@@ -58,6 +58,11 @@ class RecentIds:
                 self.ids.popitem(last=False)
         return fresh
 
+    def forget(self, ids: set[str]) -> None:
+        with self.lock:
+            for i in ids:
+                self.ids.pop(i, None)
+
 
 class EventFeed:
     def __init__(
@@ -103,8 +108,12 @@ class EventFeed:
             self._apply(conn, fresh, result)
 
         if by_id or fresh_pulls:
-            with self._lock:
-                self.store.record(list(by_id), now, write)
+            try:
+                with self._lock:
+                    self.store.record(list(by_id), now, write)
+            except Exception:
+                self.recent_pulls.forget(fresh_pulls)  # so a redelivery counts them
+                raise
         return result
 
     def _apply(self, conn: Any, events: list[RegistryEvent], result: IngestResult) -> None:
