@@ -79,19 +79,20 @@ def _request_message(ctx: BotContext, request: DeletionRequest) -> Message:
     return render_request(request, ctx.approvers, _undo_until(ctx, request), items)
 
 
-def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
-    """Redraw the request message (votes, or the outcome without buttons)."""
-    where = _where(ctx, request.id, MessageRole.REQUEST)
+def _redraw(ctx: BotContext, request_id: str, message: Message) -> None:
+    """Replace the request message with ``message`` (when it was posted)."""
+    where = _where(ctx, request_id, MessageRole.REQUEST)
     if not (ctx.web and where):
         return
     try:
-        ctx.web.chat_update(
-            channel=where.channel,
-            ts=where.ts,
-            **_request_message(ctx, request).to_dict(),
-        )
+        ctx.web.chat_update(channel=where.channel, ts=where.ts, **message.to_dict())
     except SlackApiError as exc:
-        log.error("could not update the message of request %s: %s", request.id, _slack_error(exc))
+        log.error("could not update the message of request %s: %s", request_id, _slack_error(exc))
+
+
+def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
+    """Redraw the request message (votes, or the outcome without buttons)."""
+    _redraw(ctx, request.id, _request_message(ctx, request))
 
 
 def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEvent]) -> None:
@@ -417,18 +418,9 @@ def _progress_updater(ctx: BotContext, request_id: str):
             if now - last[0] < PROGRESS_INTERVAL and progress.done < progress.total:
                 return
             last[0] = now
-        where = _where(ctx, request_id, MessageRole.REQUEST)
         request = ctx.deletions.store.get(request_id) if ctx.deletions else None
-        if not (ctx.web and where and request):
-            return
-        try:
-            ctx.web.chat_update(
-                channel=where.channel,
-                ts=where.ts,
-                **render_cleanup_progress(request, progress).to_dict(),
-            )
-        except SlackApiError as exc:
-            log.error("could not update the progress of %s: %s", request_id, _slack_error(exc))
+        if request is not None:
+            _redraw(ctx, request_id, render_cleanup_progress(request, progress))
 
     return update
 
