@@ -14,13 +14,12 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
-    SectionBlock,
 )
 
 from ...deletions import CleanupItem, CleanupPreview, CleanupProgress, DeletionRequest, ItemState
 from ...deletions.retention import Kept, RepoPlan
 from ...registry.units import human_size
-from .common import Message, code, escape, fit_lines, mention, slack_date, truncate
+from .common import Message, code, escape, fit_lines, mention, section, slack_date, truncate
 from .limits import MAX_SECTION_TEXT
 
 ACTION_SUBMIT = "deletion_submit"  # the same buttons as any deletion's preview
@@ -41,16 +40,12 @@ KEPT_WORDS = {
 }
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)))
-
-
 def _tags(tags: list[str], limit: int = SAMPLE) -> str:
     shown = ", ".join(code(t, 80) for t in tags[:limit])
     return shown + (f" and {len(tags) - limit} more" if len(tags) > limit else "")
 
 
-def _repo_section(plan: RepoPlan, reclaimable: int) -> str:
+def _reposection(plan: RepoPlan, reclaimable: int) -> str:
     deleting = sorted(t for tags in plan.delete.values() for t in tags)
     lines = [
         f"*{code(plan.repository, 150)}*: delete *{len(deleting)} tags* "
@@ -96,7 +91,7 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
     total_reclaim = sum(preview.reclaimable.values())
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Dry run: clean up {request.repository}", 150)),
-        _section(
+        section(
             f"*Rules* {code(preview.rules.describe(), 400)}\n"
             f"*Would delete* {preview.images} images ({preview.tags} tags) in "
             f"{sum(1 for p in plans if p.delete)} of {len(plans)} repositories"
@@ -109,9 +104,9 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
         ),
     ]
     for plan in plans[:MAX_REPOS_SHOWN]:
-        blocks.append(_section(_repo_section(plan, preview.reclaimable.get(plan.repository, 0))))
+        blocks.append(section(_reposection(plan, preview.reclaimable.get(plan.repository, 0))))
     if len(plans) > MAX_REPOS_SHOWN:
-        blocks.append(_section(f"… and {len(plans) - MAX_REPOS_SHOWN} more repositories."))
+        blocks.append(section(f"… and {len(plans) - MAX_REPOS_SHOWN} more repositories."))
     blocks += [
         ContextBlock(
             elements=[
@@ -189,10 +184,10 @@ def render_cleanup_progress(request: DeletionRequest, progress: CleanupProgress)
     return Message(
         text=f"Cleaning up {request.repository}: {progress.done} of {progress.total}",
         blocks=[
-            _section(
+            section(
                 f"{mention(request.requester)} requested a cleanup of "
                 f"{code(request.repository, 300)}."
             ),
-            _section(line),
+            section(line),
         ],
     )

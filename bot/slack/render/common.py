@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from ...events import PullStats, TagRecord
-from .limits import BlockKitLimitError, own_problems
+from .limits import MAX_SECTION_TEXT, BlockKitLimitError, own_problems
 
 ELLIPSIS = "…"
 
@@ -20,6 +20,11 @@ def escape(text: object) -> str:
     """Escape untrusted text for mrkdwn: ``&``, ``<`` and ``>`` (so ``<!channel>`` or a
     disguised link stays plain text)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def section(text: str) -> SectionBlock:
+    """A mrkdwn section of ``text`` (already escaped), cut to the section limit."""
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)))
 
 
 def truncate(text: str, limit: int) -> str:

@@ -16,7 +16,6 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
-    SectionBlock,
 )
 
 from ...deletions import AuditEvent, CleanupItem, DeletionRequest, Kind, State
@@ -30,6 +29,7 @@ from .common import (
     escape,
     fit_lines,
     mention,
+    section,
     slack_date,
     truncate,
 )
@@ -50,10 +50,6 @@ OUTCOME_ICONS = {
     State.EXPIRED: ":hourglass:",
     State.CANCELLED: ":leftwards_arrow_with_hook:",
 }
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)))
 
 
 def _what(request: DeletionRequest) -> str:
@@ -177,11 +173,11 @@ def _details(request: DeletionRequest, items: list[CleanupItem] | None = None) -
     """Facts, the tags it removes or keeps, and the blast radius, as sections (for a
     cleanup, the summary of its stored plan)."""
     if request.kind == Kind.PRUNE:
-        return [_section(plan_summary(request, items or []))]
-    blocks: list[Block] = [_section("\n".join(_facts(request)))]
+        return [section(plan_summary(request, items or []))]
+    blocks: list[Block] = [section("\n".join(_facts(request)))]
     for text in (_tags_line(request), _blast_radius(request)):
         if text:
-            blocks.append(_section(text))
+            blocks.append(section(text))
     return blocks
 
 
@@ -308,9 +304,9 @@ def render_request(
         f":wastebasket: {mention(request.requester)} requests "
         f"{what.get(request.kind, 'the deletion of an ' + _what(request))}."
     )
-    blocks: list[Block] = [_section(head), *_details(request, items)]
+    blocks: list[Block] = [section(head), *_details(request, items)]
     blocks += [
-        _section(
+        section(
             f"{_votes(request)} · approvers: "
             + ", ".join(mention(a) for a in approvers[:20])
             + f"\n*Expires* {slack_date(request.expires_at)}"
@@ -419,12 +415,12 @@ def render_closed(request: DeletionRequest, undo_until: datetime | None = None) 
         Kind.PRUNE: f"a cleanup of {code(request.repository, 300)}",
     }.get(request.kind, f"the deletion of {code(request.target, 300)}")
     blocks: list[Block] = [
-        _section(f"{mention(request.requester)} requested {what}."),
-        _section(_outcome_line(request)),
+        section(f"{mention(request.requester)} requested {what}."),
+        section(_outcome_line(request)),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(footer, 2000))]),
     ]
     if request.state == State.DELETED:
-        blocks.append(_section(escape(truncate(request.outcome, 2500))))
+        blocks.append(section(escape(truncate(request.outcome, 2500))))
         buttons = []
         if request.kind == Kind.MANIFEST and request.blobs:
             buttons.append(_cleanup_button(request))
@@ -443,7 +439,7 @@ def render_audit_parent(request: DeletionRequest) -> Message:
     return Message(
         text=f"Deletion request {request.id}: {request.target}",
         blocks=[
-            _section(
+            section(
                 f":scroll: Deletion request `{request.id}`: {code(request.target, 300)}"
                 + (f" (`{escape(request.digest)}`)" if request.digest else "")
                 + ", requested by "
@@ -461,14 +457,14 @@ def audit_text(event: AuditEvent) -> str:
 
 
 def render_audit_event(event: AuditEvent) -> Message:
-    return Message(text=f"{event.event}: {event.detail}", blocks=[_section(audit_text(event))])
+    return Message(text=f"{event.event}: {event.detail}", blocks=[section(audit_text(event))])
 
 
 def render_pending(requests: list[DeletionRequest], now: datetime) -> Message:
     if not requests:
         return Message(
             text="No deletion requests are waiting for approval.",
-            blocks=[_section("No deletion requests are waiting for approval.")],
+            blocks=[section("No deletion requests are waiting for approval.")],
         )
     lines = [
         f"{code(r.target, 200)} by {mention(r.requester)}, {age(r.created_at, now)}: "
@@ -480,24 +476,24 @@ def render_pending(requests: list[DeletionRequest], now: datetime) -> Message:
         text=f"{len(requests)} deletion request(s) pending",
         blocks=[
             HeaderBlock(text="Pending deletions"),
-            _section(fit_lines("", lines, MAX_SECTION_TEXT)),
+            section(fit_lines("", lines, MAX_SECTION_TEXT)),
         ],
     )
 
 
 def render_audit_log(events: list[AuditEvent]) -> Message:
     if not events:
-        return Message(text="The audit log is empty.", blocks=[_section("The audit log is empty.")])
+        return Message(text="The audit log is empty.", blocks=[section("The audit log is empty.")])
     lines = [f"{slack_date(e.at)} `{escape(e.request_id or '-')}` {audit_text(e)}" for e in events]
     return Message(
         text=f"Last {len(events)} audit events",
         blocks=[
             HeaderBlock(text=f"Last {len(events)} audit events"),
-            _section(fit_lines("", lines, MAX_SECTION_TEXT)),
+            section(fit_lines("", lines, MAX_SECTION_TEXT)),
         ],
     )
 
 
 def render_notice(text: str) -> Message:
     """A short ephemeral note (refusals, 'already done', how to fix a setting)."""
-    return Message(text=text, blocks=[_section(escape(text))])
+    return Message(text=text, blocks=[section(escape(text))])

@@ -14,17 +14,12 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
-    SectionBlock,
 )
 
 from ...events import Activity, ActivityKind
 from ...registry.units import human_size
-from .common import Message, age, code, escape, fit_lines, short_digest, truncate
+from .common import Message, age, code, escape, fit_lines, section, short_digest, truncate
 from .limits import MAX_SECTION_TEXT
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)))
 
 
 def _who(a: Activity) -> str:
@@ -59,7 +54,7 @@ def render_pushes(pushes: list[Activity]) -> Message:
     return Message(
         text=f"{len(pushes)} tag(s) pushed: "
         + ", ".join(f"{a.repository}:{a.tag}" for a in pushes[:10]),
-        blocks=[_section(fit_lines(head, [push_line(a) for a in pushes], MAX_SECTION_TEXT))],
+        blocks=[section(fit_lines(head, [push_line(a) for a in pushes], MAX_SECTION_TEXT))],
     )
 
 
@@ -75,7 +70,7 @@ def outside_text(a: Activity) -> str:
 def render_outside_deletion(a: Activity) -> Message:
     return Message(
         text=f"Outside deletion: {a.repository}@{a.digest}",
-        blocks=[_section(f":rotating_light: *Outside deletion* {outside_text(a)}")],
+        blocks=[section(f":rotating_light: *Outside deletion* {outside_text(a)}")],
     )
 
 
@@ -118,7 +113,7 @@ def render_protected_alert(a: Activity) -> Message:
             f"The protected tag(s) {escape(a.tag or '')} of {code(a.repository, 200)} were "
             f"deleted with `{escape(a.digest)}`, outside registry-bot {_who(a)}."
         )
-    blocks: list[Block] = [_section(f":warning: *Protected tag changed.* {what}")]
+    blocks: list[Block] = [section(f":warning: *Protected tag changed.* {what}")]
     if a.kind == ActivityKind.PUSH and a.previous and a.tag:
         blocks.append(ActionsBlock(elements=[_put_back_button(a)]))
     return Message(
@@ -145,7 +140,7 @@ def render_activity(entries: list[Activity], repository: str | None, now: dateti
             f"No activity recorded{where}. The bot records the registry's events once the "
             "registry posts them to /registry/events (see the README)."
         )
-        return Message(text=text, blocks=[_section(escape(text))])
+        return Message(text=text, blocks=[section(escape(text))])
     lines = []
     for a in entries:
         when = age(a.at, now)
@@ -161,6 +156,6 @@ def render_activity(entries: list[Activity], repository: str | None, now: dateti
             )
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Registry activity{where}", 150)),
-        _section(fit_lines("", lines, MAX_SECTION_TEXT)),
+        section(fit_lines("", lines, MAX_SECTION_TEXT)),
     ]
     return Message(text=f"Latest registry activity{where}", blocks=blocks)
