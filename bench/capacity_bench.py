@@ -3,7 +3,7 @@ acknowledgements under a flood of commands against a stalled registry.
 
 1. **Memory.** A repository of 100,000 tags (made straight in the registry's storage)
    is listed with ``/registry tags``, then 100 listings follow. The bot's resident
-   memory (gunicorn's arbiter and worker together) is read before, after the big listing
+   memory (the process and any children) is read before, after the big listing
    and after the 100 (goal: under 150 MB).
 2. **Acknowledgements.** 200 ``/registry`` commands are sent at once while the registry
    takes 5 s to answer each request (a proxy holds them). Each command's HTTP
@@ -39,7 +39,7 @@ STALL = 5.0
 
 
 def group_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (gunicorn's worker), in MB."""
+    """Resident memory of ``pid`` and its children, in MB."""
     total = 0
     for status in Path("/proc").glob("[0-9]*/status"):
         try:

@@ -87,7 +87,7 @@ class BotProcess:
         return self.process.wait(timeout=timeout), self.log()
 
     def kill(self) -> None:
-        """SIGKILL the whole process group (gunicorn's arbiter and its worker) at once,
+        """SIGKILL the whole process group (and anything it started) at once,
         as an out-of-memory killer or a pulled plug would."""
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGKILL)

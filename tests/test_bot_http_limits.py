@@ -50,7 +50,7 @@ def test_a_huge_body_is_refused_unread(bot):
             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200000000\r\n",
             b"x" * 65536,
         )
-        assert status.endswith("413 Content Too Large") and took < 2.0
+        assert status.split(" ")[1] == "413" and took < 2.0
     assert rss_kb(bot.process.pid) - before < 50_000  # not 200 MB a request
     assert httpx.get(f"{bot.url}/healthz").status_code == 200
 
@@ -61,7 +61,7 @@ def test_a_body_without_a_length_is_refused(bot):
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
         b"5\r\nhello\r\n",
     )
-    assert status.endswith("411 Length Required")
+    assert status.split(" ")[1] == "411"
 
 
 def test_every_path_has_the_limit(bot):

@@ -1,9 +1,9 @@
 """What every listener needs: the registry client, the responder, a clock, and the pool
 that runs registry work after ``ack()``.
 
-Bolt runs listeners on a small executor (5 threads) and answers Slack only once the
-listener has called ``ack()``. If listeners did their registry work on those threads, a
-few commands against a slow registry would leave no thread to acknowledge the next one.
+Listeners run inline (``process_before_response``), in the HTTP server's event loop
+(uvicorn, through Bolt's ASGI adapter) or on Socket Mode's thread: one that did its
+registry work there would hold up every other acknowledgement behind a slow registry.
 So listeners acknowledge, hand the work to ``background`` and return.
 
 Why not Bolt's lazy listeners (``ack=`` plus ``lazy=[...]`` on a larger

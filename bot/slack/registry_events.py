@@ -10,10 +10,11 @@ The records are the event feed's (``bot.events``); this module speaks HTTP and S
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
@@ -34,9 +35,37 @@ MAX_EVENTS_BODY = 1024 * 1024  # distribution sends one event, or a few, per req
 BURST_SECONDS = 2.0  # pushes this close together are posted as one message
 
 
-def _answer(start_response: Callable, status: str, text: str) -> list[bytes]:
-    start_response(status, [("Content-Type", "text/plain"), ("Connection", "close")])
-    return [text.encode() + b"\n"]
+def header(scope: dict, name: bytes) -> str:
+    """One request header of an ASGI scope ("" when absent)."""
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+async def reply(send: Callable, status: int, text: str, *, close: bool = False) -> None:
+    """A plain-text answer; ``close`` when the body was not read."""
+    headers = [(b"content-type", b"text/plain")]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": text.encode() + b"\n"})
+
+
+async def _read(receive: Callable, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ValueError("body over its announced length")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
 
 
 class PushBatcher:
@@ -90,32 +119,42 @@ class RegistryEvents:
         self.writer = GroupCommit(feed, lambda result: self._tell_later(result))
 
     # -- HTTP -------------------------------------------------------------------------
-    def __call__(self, env: dict, start_response: Callable) -> Iterable[bytes]:
-        if env.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "405 Method Not Allowed", "POST only")
-        given = str(env.get("HTTP_AUTHORIZATION") or "")
-        scheme, _, credential = given.partition(" ")
+    async def asgi(self, scope: dict, receive: Callable, send: Callable) -> None:
+        """Answer one delivery: refuse it (401, 400) before reading it when it can't be
+        taken; otherwise store it (in a thread: the database blocks) and say so."""
+        if scope["method"] != "POST":
+            await reply(send, 405, "POST only", close=True)
+            return
+        scheme, _, credential = header(scope, b"authorization").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             credential.strip().encode(), self.token
         ):
-            return _answer(start_response, "401 Unauthorized", "a valid Bearer token is required")
-        length = str(env.get("CONTENT_LENGTH") or "").strip()
+            await reply(send, 401, "a valid Bearer token is required", close=True)
+            return
+        length = header(scope, b"content-length").strip()
         if not length.isdigit() or int(length) > MAX_EVENTS_BODY:
-            return _answer(
-                start_response, "400 Bad Request", "a body of at most 1 MiB, with its length"
-            )
-        body = env["wsgi.input"].read(int(length))
+            await reply(send, 400, "a body of at most 1 MiB, with its length", close=True)
+            return
         try:
-            events = parse_envelope(body, str(env.get("CONTENT_TYPE") or ""))
+            body = await _read(receive, int(length))
+        except ValueError as exc:
+            await reply(send, 400, str(exc), close=True)
+            return
+        status, text = await asyncio.to_thread(self.take, body, header(scope, b"content-type"))
+        await reply(send, status, text)
+
+    def take(self, body: bytes, content_type: str) -> tuple[int, str]:
+        """Parse and store one delivery; the status and text to answer with."""
+        try:
+            events = parse_envelope(body, content_type)
         except EnvelopeError as exc:
-            return _answer(start_response, "400 Bad Request", f"not stored: {exc}")
+            return 400, f"not stored: {exc}"
         try:
             new = self.writer.store(events, self.ctx.now())
         except StorageFailed as exc:
             log.error("storing %d registry events failed: %s", len(events), exc)
-            # The registry delivers again what wasn't taken.
-            return _answer(start_response, "503 Service Unavailable", "could not store them")
-        return _answer(start_response, "200 OK", f"stored {new} of {len(events)}")
+            return 503, "could not store them"  # the registry delivers them again
+        return 200, f"stored {new} of {len(events)}"
 
     # -- Slack ------------------------------------------------------------------------
     def _post(self, channel: str, message: Message) -> None:

@@ -1,5 +1,6 @@
-"""Running the bot: HTTP mode under gunicorn (a production WSGI server) serving
-``/slack/events``, or Socket Mode when ``SLACK_APP_TOKEN`` is set.
+"""Running the bot: HTTP mode under uvicorn (a production ASGI server, HTTP parsed by
+httptools) serving ``/slack/events`` through Bolt's ASGI adapter, or Socket Mode when
+``SLACK_APP_TOKEN`` is set.
 
 ``check_slack`` calls ``auth.test`` once before starting, so a wrong token stops the bot
 with a clear message instead of failing on the first command.
@@ -8,10 +9,9 @@ with a clear message instead of failing on the first command.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.asgi.builtin import SlackRequestHandler as AsgiRequestHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import Settings, SlackSettings
@@ -26,7 +26,7 @@ from .context import BotContext
 from .deleting import start_sweeper
 from .messages import SlackMessages
 from .registry_events import EVENTS_PATH as EVENTS_FEED_PATH
-from .registry_events import RegistryEvents
+from .registry_events import RegistryEvents, header, reply
 from .web import web_client
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATHS = ("/", "/healthz")
 # Slack's largest payloads (a view submission with big blocks) are tens of kB.
 MAX_BODY_BYTES = 1024 * 1024
-THREADS = 16
 
 
 class SlackUnavailable(RuntimeError):
@@ -61,69 +60,69 @@ def check_slack(slack: SlackSettings) -> str:
     return str(result.get("user_id") or "")
 
 
-def _body_problem(env: dict) -> tuple[str, bytes] | None:
+def _body_problem(method: str, length: str) -> tuple[int, str] | None:
     """Why a request's body is refused before it is read: Slack always sends a
     Content-Length, and its payloads are far below ``MAX_BODY_BYTES``. Anything else is
     answered without reading a byte, so an unsigned 200 MB POST costs nothing."""
-    if env.get("REQUEST_METHOD") not in ("POST", "PUT", "PATCH"):
+    if method not in ("POST", "PUT", "PATCH"):
         return None
-    length = str(env.get("CONTENT_LENGTH") or "").strip()
-    if not length.isdigit():
-        return "411 Length Required", b"a Content-Length is required\n"
+    if not length.strip().isdigit():
+        return 411, "a Content-Length is required"
     if int(length) > MAX_BODY_BYTES:
-        return "413 Content Too Large", b"request body too large\n"
+        return 413, "request body too large"
     return None
 
 
-def wsgi_app(handler: Callable | None, events: Callable | None = None) -> Callable:
+def asgi_app(bolt: Callable | None, events: RegistryEvents | None = None) -> Callable:
     """The Bolt handler (None in Socket Mode) plus a health check for the platform's
     probes and, when REGISTRY_EVENTS_TOKEN is set, the registry's notifications
     endpoint, behind a check of the body's size on every path."""
 
-    def application(env: dict, start_response: Callable) -> Iterable[bytes]:
-        if env.get("REQUEST_METHOD") == "GET" and env.get("PATH_INFO") in HEALTH_PATHS:
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
-        if env.get("PATH_INFO") == EVENTS_FEED_PATH and events is not None:
-            return events(env, start_response)  # it answers 400 to an oversized body
-        if handler is None or (events is None and env.get("PATH_INFO") == EVENTS_FEED_PATH):
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not found\n"]
-        problem = _body_problem(env)
+    async def application(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if method == "GET" and path in HEALTH_PATHS:
+            await reply(send, 200, "ok")
+            return
+        if path == EVENTS_FEED_PATH and events is not None:
+            await events.asgi(scope, receive, send)  # it answers 400 to an oversized body
+            return
+        if bolt is None or path == EVENTS_FEED_PATH:
+            await reply(send, 404, "not found")
+            return
+        problem = _body_problem(method, header(scope, b"content-length"))
         if problem is not None:
-            status, body = problem
-            start_response(
-                status,
-                [("Content-Type", "text/plain"), ("Connection", "close")],
-            )
-            return [body]
-        return handler(env, start_response)
+            await reply(send, *problem, close=True)
+            return
+        await bolt(scope, receive, send)
 
     return application
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, factory: Callable[[], Callable], options: dict) -> None:
-        self.factory = factory
-        self.options = options
-        super().__init__()
+def _serve(app: Callable, settings: Settings) -> None:
+    """uvicorn with httptools: HTTP parsed in C, one process, the registry cache shared.
+    Bolt dispatches in the event loop (listeners only acknowledge and hand work to the
+    bot's own pool); the events endpoint stores in a thread."""
+    import uvicorn
 
-    @staticmethod
-    def known_settings() -> set[str]:
-        from gunicorn.config import KNOWN_SETTINGS
-
-        return {s.name for s in KNOWN_SETTINGS}
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Callable:
-        return self.factory()
+    assert settings.slack is not None
+    uvicorn.run(
+        app,
+        host="0.0.0.0",
+        port=settings.slack.port,
+        http="httptools",
+        lifespan="off",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+    )
 
 
 def _context(settings: Settings) -> BotContext:
-    """Everything the listeners share, built once per process (after gunicorn forks)."""
+    """Everything the listeners share, built once per process."""
     assert settings.slack is not None
     web = web_client(settings.slack.bot_token, settings.slack.api_url)
     registry = RegistryClient(settings.registry)
@@ -182,38 +181,13 @@ def _context(settings: Settings) -> BotContext:
 
 
 def serve_http(settings: Settings) -> None:
-    """Serve ``/slack/events`` on 0.0.0.0:$PORT with gunicorn (one process, threads, so
-    the registry cache is shared)."""
+    """Serve ``/slack/events`` (and the registry's events) on 0.0.0.0:$PORT."""
     slack = settings.slack
     assert slack is not None
-
-    def factory() -> Callable:
-        ctx = _context(settings)
-        return wsgi_app(
-            SlackRequestHandler(build_app(slack, ctx), EVENTS_PATH), _events_endpoint(settings, ctx)
-        )
-
+    ctx = _context(settings)
+    bolt = AsgiRequestHandler(build_app(slack, ctx), EVENTS_PATH)
     log.info("serving Slack requests at http://0.0.0.0:%d%s", slack.port, EVENTS_PATH)
-    _Gunicorn(factory, _gunicorn_options(settings)).run()
-
-
-def _gunicorn_options(settings: Settings) -> dict:
-    assert settings.slack is not None
-    options = {
-        "bind": f"0.0.0.0:{settings.slack.port}",
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": THREADS,
-        "timeout": 60,
-        "graceful_timeout": 10,
-        "loglevel": settings.log_level.lower(),
-        "errorlog": "-",
-        "accesslog": None,
-        "proc_name": "registry-bot",
-    }
-    if "control_socket_disable" in _Gunicorn.known_settings():
-        options["control_socket_disable"] = True  # gunicorn >= 27: no socket in $HOME
-    return options
+    _serve(asgi_app(bolt, _events_endpoint(settings, ctx)), settings)
 
 
 def _events_endpoint(settings: Settings, ctx: BotContext) -> RegistryEvents | None:
@@ -226,7 +200,7 @@ def _events_endpoint(settings: Settings, ctx: BotContext) -> RegistryEvents | No
 def serve_socket_mode(settings: Settings) -> None:
     """Connect to Slack over Socket Mode (no public URL needed). With
     REGISTRY_EVENTS_TOKEN set, also serve ``/registry/events`` (alone) on $PORT for the
-    registry's notifications, under gunicorn."""
+    registry's notifications."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     slack = settings.slack
@@ -237,11 +211,8 @@ def serve_socket_mode(settings: Settings) -> None:
         SocketModeHandler(app, slack.app_token).start()
         return
 
-    def factory() -> Callable:
-        ctx = _context(settings)
-        log.info("connecting to Slack over Socket Mode")
-        SocketModeHandler(build_app(slack, ctx), slack.app_token).connect()
-        return wsgi_app(None, _events_endpoint(settings, ctx))
-
+    ctx = _context(settings)
+    log.info("connecting to Slack over Socket Mode")
+    SocketModeHandler(build_app(slack, ctx), slack.app_token).connect()
     log.info("serving the registry's events at http://0.0.0.0:%d%s", slack.port, EVENTS_FEED_PATH)
-    _Gunicorn(factory, _gunicorn_options(settings)).run()
+    _serve(asgi_app(None, _events_endpoint(settings, ctx)), settings)
