@@ -118,17 +118,6 @@ class EventStore:
 
     # -- writers, used inside ``record`` ---------------------------------------------------
     @staticmethod
-    def tag_of(conn: Connection, repository: str, tag: str) -> TagRecord | None:
-        row = conn.execute(
-            select(tags).where(tags.c.repository == repository, tags.c.tag == tag)
-        ).first()
-        if row is None:
-            return None
-        return TagRecord(
-            row.repository, row.tag, row.digest, _utc(row.pushed_at), row.actor, row.user_agent
-        )
-
-    @staticmethod
     def tags_of(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], TagRecord]:
         """The records of several (repository, tag) pairs, in one query per repository."""
         found: dict[tuple[str, str], TagRecord] = {}
@@ -175,24 +164,6 @@ class EventStore:
                 for r in records
             ],
         )
-
-    @staticmethod
-    def set_tag(conn: Connection, record: TagRecord) -> None:
-        values = {
-            "digest": record.digest,
-            "pushed_at": record.pushed_at,
-            "actor": _clean(record.actor),
-            "user_agent": _clean(record.user_agent) or "",
-        }
-        done = conn.execute(
-            update(tags)
-            .where(tags.c.repository == record.repository, tags.c.tag == record.tag)
-            .values(**values)
-        )
-        if done.rowcount == 0:
-            conn.execute(
-                insert(tags).values(repository=record.repository, tag=record.tag, **values)
-            )
 
     @staticmethod
     def drop_tags(
