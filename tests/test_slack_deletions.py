@@ -125,6 +125,18 @@ def request_deletion(bot, standin, ref, reason="superseded", channel=CHANNEL):
     return submit["value"], request_message
 
 
+def new_request_message(standin, before: int, marker: str):
+    """The first request message (not a thread reply) posted after the first ``before``
+    messages whose blocks mention ``marker``."""
+    return standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if marker in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+
+
 def deletes_of(counting, repository: str) -> int:
     return sum(
         1
@@ -378,13 +390,7 @@ def test_cleanup_button_after_deletion(start_bot, standin, counting, client):
     before = len(standin.messages())
     k = click(bot, standin, "deletion_cleanup", cleanup["value"], APPROVER2)
     assert "Requested" in standin.wait_response(k).body["text"]
-    request = standin.wait_for(
-        lambda: [
-            m
-            for m in standin.messages()[before:]
-            if "unused layers" in str(m.body) and not m.body.get("thread_ts")
-        ]
-    )[0]
+    request = new_request_message(standin, before, "unused layers")
     approve(bot, standin, request, APPROVER)
     standin.wait_for(lambda: deletes_of(counting, "ssafe/gc") == 4 or None)
     for blob in pushed.blob_sizes:
@@ -512,13 +518,7 @@ def test_undo_button_and_restore_command_put_an_image_back(start_bot, standin, c
     before = len(standin.messages())
     k = click(bot, standin, "deletion_undo", undo["value"], REQUESTER)
     assert "Requested" in standin.wait_response(k).body["text"]
-    restore = standin.wait_for(
-        lambda: [
-            m
-            for m in standin.messages()[before:]
-            if "the restore of" in str(m.body) and not m.body.get("thread_ts")
-        ]
-    )[0]
+    restore = new_request_message(standin, before, "the restore of")
     assert "`sundo/app:1.0`" in str(restore.body) and "`sundo/app:latest`" in str(restore.body)
     approve(bot, standin, restore, APPROVER2)
     restored = standin.wait_for(
@@ -556,13 +556,7 @@ def test_prune_dry_run_request_progress_report_and_undo(start_bot, standin, coun
     before = len(standin.messages())
     k = click(bot, standin, "deletion_submit", submit["value"], REQUESTER)
     standin.wait_response(k)
-    message = standin.wait_for(
-        lambda: [
-            m
-            for m in standin.messages()[before:]
-            if "a cleanup of" in str(m.body) and not m.body.get("thread_ts")
-        ]
-    )[0]
+    message = new_request_message(standin, before, "a cleanup of")
     assert "delete 4 tags (4 images), keep 3 tags" in str(message.body)
     assert "<!channel>" not in str(message.body)
     approve(bot, standin, message, APPROVER)
@@ -580,13 +574,7 @@ def test_prune_dry_run_request_progress_report_and_undo(start_bot, standin, coun
     before = len(standin.messages())
     k = click(bot, standin, "deletion_undo", undo["value"], REQUESTER)
     standin.wait_response(k)
-    restore = standin.wait_for(
-        lambda: [
-            m
-            for m in standin.messages()[before:]
-            if "the restore of" in str(m.body) and not m.body.get("thread_ts")
-        ]
-    )[0]
+    restore = new_request_message(standin, before, "the restore of")
     approve(bot, standin, restore, APPROVER2)
     standin.wait_for(
         lambda: [u for u in updates_of(standin, restore.ts) if "*Restored*" in str(u.body)]

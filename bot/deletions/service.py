@@ -448,9 +448,6 @@ class DeletionService:
             reason=f"{rules.describe()}" + (f" · {reason}" if reason else ""),
             requester=requester,
             channel=channel,
-            siblings=tuple(
-                f"{p.repository}:{t}" for p in plans for ts in p.delete.values() for t in ts
-            )[:2000],
             size=sum(i.size or 0 for i in items if i.state == ItemState.PLANNED),
             reclaimable=sum(reclaimable.values()),
         )

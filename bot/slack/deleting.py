@@ -8,13 +8,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
 from ..deletions import AuditEvent, CleanupProgress, DeletionRequest, Kind
-from ..deletions.service import DeletionRefused, VoteOutcome, VoteResult
+from ..deletions.service import DeletionRefused, Preview, VoteOutcome, VoteResult
 from ..registry import RegistryError
 from ..registry.errors import InvalidReferenceError
 from ..registry.reference import is_digest, validate_repository, validate_tag
@@ -280,45 +281,14 @@ def submit(
     )
 
 
-def cleanup(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
-    """ "Also delete the unused layers" on a completed deletion: one new request for all
-    of them, through the same approval."""
-    service = ctx.deletions
-    assert service is not None
+def _follow_up(
+    ctx: BotContext, user: str, response_url: str, doing: str, make: Callable[[], Preview]
+) -> None:
+    """A button that opens a new request (unused layers, Undo, Restore previous): make
+    its preview, then submit it through the same approval. The message the button is
+    on stays as it is; the new request gets its own message."""
     try:
-        preview = service.preview_cleanup(deleted_id, user, channel)
-    except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
-        return
-    except RegistryError as exc:
-        ctx.responder.send(response_url, render_error(exc, "looking for unused layers"))
-        return
-    # The outcome message stays as it is; the new request gets its own message.
-    submit(ctx, preview.request.id, user, response_url, replace_preview=False)
-
-
-def undo(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
-    """ "Undo" on an executed deletion: a restore request, through the same approval."""
-    service = ctx.deletions
-    assert service is not None
-    try:
-        preview = service.preview_restore(deleted_id, user, channel)
-    except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
-        return
-    submit(ctx, preview.request.id, user, response_url, replace_preview=False)
-
-
-def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel: str) -> None:
-    """ "Restore previous" on a protected-tag alert: a restore request that points the
-    tag back, through the same approval."""
-    service = ctx.deletions
-    assert service is not None
-    try:
-        fields = PutBack.decode(value)
-        preview = service.preview_put_back(
-            fields.repository, fields.tag, fields.previous, fields.current, user, channel
-        )
+        preview = make()
     except ValueError:
         ctx.responder.send(response_url, render_notice("This button's data is not valid."))
         return
@@ -326,9 +296,51 @@ def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
     except RegistryError as exc:
-        ctx.responder.send(response_url, render_error(exc, "looking at the previous image"))
+        ctx.responder.send(response_url, render_error(exc, doing))
         return
     submit(ctx, preview.request.id, user, response_url, replace_preview=False)
+
+
+def cleanup(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
+    """ "Also delete the unused layers" on a completed deletion: one new request for all
+    of them."""
+    service = ctx.deletions
+    assert service is not None
+    _follow_up(
+        ctx,
+        user,
+        response_url,
+        "looking for unused layers",
+        lambda: service.preview_cleanup(deleted_id, user, channel),
+    )
+
+
+def undo(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
+    """ "Undo" on an executed deletion: a restore request."""
+    service = ctx.deletions
+    assert service is not None
+    _follow_up(
+        ctx,
+        user,
+        response_url,
+        "preparing the restore",
+        lambda: service.preview_restore(deleted_id, user, channel),
+    )
+
+
+def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel: str) -> None:
+    """ "Restore previous" on a protected-tag alert: a restore request that points the
+    tag back."""
+    service = ctx.deletions
+    assert service is not None
+
+    def make() -> Preview:
+        fields = PutBack.decode(value)  # ValueError when tampered with
+        return service.preview_put_back(
+            fields.repository, fields.tag, fields.previous, fields.current, user, channel
+        )
+
+    _follow_up(ctx, user, response_url, "looking at the previous image", make)
 
 
 @dataclass(frozen=True)
