@@ -39,16 +39,16 @@ _ARTIFACT_TAG_RE = re.compile(r"^sha256-[0-9a-f]{64}(\.\w+)?$")
 
 
 def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
-    return tuple((0, int(c), "") if c.isdigit() else (1, 0, c) for c in _CHUNK_RE.findall(text))
+    return tuple((0, int(c), "") if c.isdecimal() else (1, 0, c) for c in _CHUNK_RE.findall(text))
 
 
 def _version_key(
     match: re.Match[str],
 ) -> tuple[tuple[int, ...], int, tuple[tuple[int, int, str], ...]]:
-    numbers = tuple(int(n) for n in match.group(1).split("."))
+    numbers = tuple(map(int, match.group(1).split(".")))
     rest = match.group(2)
     # A release (1.2.0) ranks above its suffixed forms (1.2.0-rc1, 1.2.0-alpine).
-    return (numbers, 1 if not rest else 0, _natural(rest))
+    return (numbers, 1, ()) if not rest else (numbers, 0, _natural(rest))
 
 
 def sort_tags(tags: list[str]) -> list[str]:
@@ -57,7 +57,11 @@ def sort_tags(tags: list[str]) -> list[str]:
     (``sha256-<hex>.sig``)."""
     named, versions, artifacts = [], [], []
     for tag in tags:
-        if _ARTIFACT_TAG_RE.match(tag):
+        body = tag[1:] if tag[:1] in ("v", "V") else tag
+        parts = body.split(".")
+        if body.replace(".", "").isdecimal() and "" not in parts:  # a release: 1.2.0
+            versions.append(((tuple(map(int, parts)), 1, ()), tag))  # as _version_key
+        elif tag.startswith("sha256-") and _ARTIFACT_TAG_RE.match(tag):
             artifacts.append(tag)
         elif match := _VERSION_RE.match(tag):
             versions.append((_version_key(match), tag))
