@@ -2,21 +2,22 @@
 registry, measured side by side in one run.
 
 1. **Planning** a repository of 5,000 tags (100 images, made straight in the registry's
-   storage) through a proxy adding 60 ms per request (goal: within 10 s), cold and
-   again with the digest cache warm (as after listings), against the floor of its
-   requests at the configured concurrency.
+   storage) through a relay adding 60 ms per request (goal: within 10 s): cold, again
+   with the manifest and config cache warm (as after listings), and with a cold cache
+   but the registry's push events recorded (notifications configured: the dry run takes
+   a recorded tag's digest instead of a HEAD), each against the floor of its requests
+   at the configured concurrency.
 2. **Executing** 500 deletions: the bot's cleanup (a fresh scan to re-check every
    image, a copy kept for undo, the DELETE, and the check that the images are gone)
    against a script issuing the same 500 DELETEs at the same concurrency, on two
    identical repositories (goal: within 1.5x of the script). Measured on loopback and
-   through the 60 ms proxy.
+   through the 60 ms relay (``testkit/delay_relay.py``, in a process of its own).
 
 Run: .venv/bin/python -m bench.cleanup_bench
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -26,10 +27,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from bot.deletions import RetentionRules
+from bot.deletions.retention import RepoUsage
 from bot.registry import RegistryClient, RegistrySettings
+from testkit.delay_relay import DelayRelay
 from testkit.deletions import APPROVER, REQUESTER, service_factory
 from testkit.images import add_tags_on_disk, push_image
-from testkit.proxy import RegistryProxy
 from testkit.registry_server import RegistryServer
 
 DELAY = 0.060
@@ -39,50 +41,27 @@ EXEC_IMAGES = 500
 LAYER = b"shared layer " * 100
 
 
-def _serve_proxy(upstream: str, delay: float, pipe) -> None:
-    proxy = RegistryProxy(upstream, delay=delay).start()
-    pipe.send(proxy.url)
-    pipe.recv()  # until told to stop
-    proxy.stop()
-
-
-class ProxyProcess:
-    """The delaying proxy in a process of its own, so that its work doesn't share the
-    measured client's interpreter (requests are counted by the clients instead)."""
-
-    def __init__(self, upstream: str, delay: float) -> None:
-        ours, theirs = multiprocessing.Pipe()
-        self.pipe = ours
-        self.process = multiprocessing.get_context("fork").Process(
-            target=_serve_proxy, args=(upstream, delay, theirs), daemon=True
-        )
-
-    def __enter__(self) -> str:
-        self.process.start()
-        return str(self.pipe.recv())
-
-    def __exit__(self, *exc: object) -> None:
-        self.pipe.send("stop")
-        self.process.join(5)
-
-
 def created(days_ago: float) -> str:
     at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC) - timedelta(days=days_ago)
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def seed_plan(server: RegistryServer) -> None:
+def seed_plan(server: RegistryServer) -> RepoUsage:
+    """The repository, and what the registry's push events would have recorded of it."""
     client = RegistryClient(RegistrySettings(url=server.url))
     pushed = [
         push_image(client, "bench/plan", [f"b{i}"], created=created(i), layers=[LAYER])
         for i in range(PLAN_IMAGES)
     ]
     per = (PLAN_TAGS - PLAN_IMAGES) // PLAN_IMAGES
+    records: dict[str, tuple[str, datetime]] = {}
     for i, image in enumerate(pushed):
-        add_tags_on_disk(
-            server.storage, "bench/plan", image.digest, [f"ci-{i}-{j}" for j in range(per)]
-        )
+        tags = [f"ci-{i}-{j}" for j in range(per)]
+        add_tags_on_disk(server.storage, "bench/plan", image.digest, tags)
+        at = datetime.fromisoformat(created(i))
+        records.update({t: (image.digest, at) for t in [f"b{i}", *tags]})
     client.close()
+    return RepoUsage(records)
 
 
 def seed_exec(server: RegistryServer, repository: str) -> list[str]:
@@ -100,32 +79,38 @@ def seed_exec(server: RegistryServer, repository: str) -> list[str]:
     return [d for d in digests if isinstance(d, str)]
 
 
-def bench_plan(server: RegistryServer, database: str) -> None:
-    with ProxyProcess(server.url, DELAY) as url:
-        make, close = service_factory(database, url)
+def bench_plan(server: RegistryServer, database: str, records: RepoUsage) -> None:
+    rules = RetentionRules(keep=10)
+    with DelayRelay(server.url, DELAY) as relay:
+        make, close = service_factory(database, relay.url)
         try:
             service = make()
+            runs = {
+                "cold": service,
+                "warm (manifests and configs cached, as after listings)": service,
+                "with the registry's push events recorded, cold cache": make(
+                    usage=lambda repository: records
+                ),
+            }
             concurrency = service.registry.settings.concurrency
-            rules = RetentionRules(keep=10)
-            times, counts = [], []
-            for _ in range(2):  # cold, then with the manifests and configs cached
-                before = service.registry.requests_sent
+            results = {}
+            for label, runner in runs.items():
+                before = runner.registry.requests_sent
                 started = time.monotonic()
-                preview = service.preview_prune("bench/plan", rules, "", REQUESTER, "C1")
-                times.append(time.monotonic() - started)
-                counts.append(service.registry.requests_sent - before)
+                preview = runner.preview_prune("bench/plan", rules, "", REQUESTER, "C1")
+                elapsed = time.monotonic() - started
+                results[label] = (elapsed, runner.registry.requests_sent - before, preview)
         finally:
             close()
-    floor = counts[1] / concurrency * DELAY
     print(f"plan a {PLAN_TAGS:,}-tag repository ({PLAN_IMAGES} images), +{DELAY * 1000:.0f} ms:")
-    print(
-        f"  cold {times[0]:.2f} s ({counts[0]} requests), warm {times[1]:.2f} s "
-        f"({counts[1]} requests); goal 10 s; plan: {preview.images} images to delete"
-    )
-    print(
-        f"  floor at concurrency {concurrency}: {floor:.2f} s "
-        f"(warm = {times[1] / floor:.2f}x the floor)"
-    )
+    for label, (elapsed, requests, preview) in results.items():
+        floor = max(requests / concurrency, 3) * DELAY  # at least list, manifest, config
+        print(
+            f"  {label}: {elapsed:.2f} s, {requests} requests (goal 10 s; the floor of "
+            f"those requests at concurrency {concurrency} is {floor:.2f} s, "
+            f"{elapsed / floor:.2f}x); {preview.images} images to delete, "
+            f"{preview.recorded} tags resolved from records"
+        )
 
 
 def script_deletes(url: str, repository: str, digests: list[str], concurrency: int) -> float:
@@ -162,7 +147,8 @@ def bot_cleanup(url: str, repository: str, database: str) -> tuple[float, int, s
 
 def bench_exec(server: RegistryServer, folder: str) -> None:
     for delay in (0.0, DELAY):
-        with ProxyProcess(server.url, delay) as url:
+        with DelayRelay(server.url, delay) as relay:
+            url = relay.url
             tag = f"{int(delay * 1000)}ms"
             digests = seed_exec(server, f"bench/script{tag}")
             seed_exec(server, f"bench/bot{tag}")
@@ -188,8 +174,8 @@ def main() -> int:
     server = RegistryServer().start()
     folder = tempfile.mkdtemp(prefix="cleanup-bench-")
     try:
-        seed_plan(server)
-        bench_plan(server, f"sqlite:///{folder}/plan.db")
+        records = seed_plan(server)
+        bench_plan(server, f"sqlite:///{folder}/plan.db", records)
         bench_exec(server, folder)
     finally:
         server.stop()

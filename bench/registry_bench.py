@@ -2,7 +2,7 @@
 
 1. Listing every tag of a 2,000-tag repository: registry-bot's client against
    ``skopeo list-tags`` (Debian's skopeo) on the same registry.
-2. Describing 25 tags (digest, size, created, platforms) through a proxy that adds
+2. Describing 25 tags (digest, size, created, platforms) through a relay that adds
    60 ms to every registry request, against a one-at-a-time client (concurrency 1)
    measured in the same run, and against 60 ms x the number of requests made.
 3. Registry requests per described tag, cold and with the cache warm.
@@ -19,6 +19,7 @@ import sys
 import time
 
 from bot.registry import RegistryClient, RegistrySettings, describe_tags
+from testkit.delay_relay import DelayRelay
 from testkit.images import add_tags_on_disk, push_image, push_index
 from testkit.proxy import RegistryProxy
 from testkit.registry_server import RegistryServer
@@ -63,7 +64,7 @@ def bench_describe(server: RegistryServer) -> None:
     tags = [f"d{i}" for i in range(25)]
     for tag in tags:
         push_image(seed, "bench/describe", [tag])
-    with RegistryProxy(server.url, delay=DELAY) as proxy:
+    with DelayRelay(server.url, delay=DELAY) as proxy:
         results = {}
         for concurrency in (1, 8, 16, 24, 32):
             client = RegistryClient(RegistrySettings(url=proxy.url, concurrency=concurrency))
@@ -72,7 +73,7 @@ def bench_describe(server: RegistryServer) -> None:
             results[concurrency] = (elapsed, proxy.total)
             client.close()
         serial_elapsed, _ = results[1]
-        print(f"describe 25 tags through a proxy adding {DELAY * 1000:.0f} ms per request:")
+        print(f"describe 25 tags through a relay adding {DELAY * 1000:.0f} ms per request:")
         for concurrency, (elapsed, requests) in results.items():
             print(
                 f"  concurrency {concurrency:>2}: {elapsed:.2f} s, {requests} requests;"
