@@ -39,6 +39,7 @@ def service_factory(
         lease=timedelta(seconds=60),
         protected: str | None = None,
         timeout: float = 10.0,
+        usage=None,
     ) -> DeletionService:
         client = RegistryClient(
             RegistrySettings(url=registry_url or default_url, timeout=timeout, retries=1)
@@ -53,6 +54,7 @@ def service_factory(
             clock=clock or Clock(),
             lease=lease,
             protected=re.compile(protected) if protected else None,
+            usage=usage,
         )
         made.append(service)
         return service

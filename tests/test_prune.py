@@ -175,6 +175,44 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(make_service, cl
     assert audit.event == "executed" and "3 images (3 tags) deleted, 2 skipped" in audit.detail
 
 
+def test_a_dry_run_takes_recorded_digests_and_execution_looks_again(make_service, client, counting):
+    """Where the registry's push events say a tag points, the dry run asks nothing; a
+    record whose image is gone is looked up; a record that is wrong but plausible is
+    caught by execution's own lookup, which moves nothing it didn't plan."""
+    from datetime import UTC, datetime
+
+    from bot.deletions.retention import RepoUsage
+
+    repo = _repo("rec")
+    keep = push_image(client, repo, ["ci-5"], created=iso(1))
+    gone = [push_image(client, repo, [f"ci-{i}"], created=iso(40 + i)) for i in range(3)]
+    pushed = datetime(2026, 9, 1, tzinfo=UTC)  # long before the test clock
+    records = {
+        "ci-5": (keep.digest, datetime(2026, 11, 26, tzinfo=UTC)),
+        "ci-0": (gone[0].digest, pushed),
+        "ci-1": (gone[0].digest, pushed),  # wrong: ci-1 is gone[1]'s (an event missed)
+        "ci-2": ("sha256:" + "0" * 64, pushed),  # an image no longer there
+    }
+    service = make_service(
+        usage=lambda repository: RepoUsage(records if repository == repo else {})
+    )
+    counting.reset()
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    heads = [p for m, p in counting.log if m == "HEAD" and "/manifests/ci-" in p]
+    assert heads == [f"/v2/{repo}/manifests/ci-2"]  # only the stale record was looked up
+    assert preview.recorded == 3
+    plan = preview.plans[0]
+    assert plan.delete == {gone[0].digest: ("ci-0", "ci-1"), gone[2].digest: ("ci-2",)}
+    result = service.vote(preview.request.id, APPROVER, True)
+    assert result.outcome == "deleted", result.message
+    assert not exists(client, repo, gone[0].digest) and not exists(client, repo, gone[2].digest)
+    # ci-1's real image was never in the plan: it stays, and so does the tag.
+    assert client.resolve(repo, "ci-1") == gone[1].digest
+    assert gone[1].digest not in deletes_by_digest(counting)
+    items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
+    assert "ci-1 had moved elsewhere and were left alone" in items[gone[0].digest].detail
+
+
 def test_a_registry_failing_some_deletes_is_reported(make_service, client, counting):
     repo = _repo("fail")
     push_image(client, repo, ["ci-new"], created=iso(1))

@@ -339,6 +339,7 @@ def test_push_times_and_recent_pulls_drive_cleanup(setup, standin):
     assert "1 in use (pulled within --keep-pulled-within)" in body, body
     assert "delete *1 tags* (1 images)" in body and "`idle`" in body
     assert "Ages: 2 tags by their push time" in body
+    assert "For 2 tags, the image comes from the registry's push events" in body
     # By push time both are a second old, not two years: nothing is older than 30 days.
     assert "Nothing to clean up" in preview("prune evt/pull --older-than 30d")
     # Listings say which is which: pushed (from the events) rather than created.

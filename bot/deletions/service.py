@@ -95,6 +95,7 @@ class CleanupPreview:
     rules: RetentionRules
     plans: list[RepoPlan]
     reclaimable: dict[str, int]
+    recorded: int = 0  # tags whose digest came from the registry's push events
 
     @property
     def images(self) -> int:
@@ -198,10 +199,15 @@ class DeletionService:
                 "Move the tag to another image first, or ask the bot's operators."
             )
 
-    def _scan(self, repository: str, progress: Callable[[int], None] | None = None) -> RepoScan:
+    def _scan(
+        self,
+        repository: str,
+        progress: Callable[[int], None] | None = None,
+        known: dict[str, str] | None = None,
+    ) -> RepoScan:
         """Every tag and manifest of the repository, or a refusal: a blast radius drawn
         from part of the repository could hide what a deletion takes with it."""
-        scan = scan_repository(self.registry, repository, progress)
+        scan = scan_repository(self.registry, repository, progress, known)
         if not scan.complete:
             raise DeletionRefused(
                 f"Could not see all of {repository} ({scan.problems()}), so what a deletion "
@@ -421,10 +427,14 @@ class DeletionService:
         if not repositories:
             raise DeletionRefused(f"No repository matches {pattern}.")
         now = self.clock()
-        plans, items, reclaimable = [], [], {}
+        plans, items, reclaimable, recorded = [], [], {}, 0
         for repository in repositories:
-            scan = self._scan(repository, progress)
             usage = self.usage(repository) if self.usage is not None else None
+            # Where the registry's push events say a tag points, the dry run takes their
+            # word instead of a HEAD per tag; execution looks every tag up again.
+            known = {t: d for t, (d, _) in usage.pushes.items()} if usage else None
+            scan = self._scan(repository, progress, known)
+            recorded += len(scan.recorded)
             plan = cleanup.plan_scan(self.registry, scan, rules, now, self.protected, usage)
             plans.append(plan)
             items += cleanup.plan_items(scan, plan)
@@ -452,7 +462,7 @@ class DeletionService:
             reclaimable=sum(reclaimable.values()),
         )
         self.cleanup.add(request.id, items)
-        return CleanupPreview(request, rules, plans, reclaimable)
+        return CleanupPreview(request, rules, plans, reclaimable, recorded)
 
     def cleanup_items(self, request_id: str) -> list[CleanupItem]:
         """The stored plan of a cleanup request, and where each image is."""

@@ -5,13 +5,15 @@ which tags still need a blob, and whether a manifest is a platform of a tagged i
 
 Costs one tag list, one HEAD per tag, and one GET per distinct manifest not in the
 cache: a repository of 500 tags over a few dozen images costs 500 HEADs and a few
-dozen GETs. Config blobs are not fetched: their sizes are in the manifests.
+dozen GETs. Config blobs are not fetched: their sizes are in the manifests. A caller
+that already knows where tags point (from records it keeps) can pass them: those tags
+are not asked about, unless the manifest recorded for one is gone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .client import FetchedManifest, RegistryClient
@@ -40,6 +42,7 @@ class RepoScan:
     tag_errors: dict[str, RegistryError] = field(default_factory=dict)
     manifest_errors: dict[str, RegistryError] = field(default_factory=dict)
     cut: str | None = None  # why the tag list is incomplete, when it is
+    recorded: set[str] = field(default_factory=set)  # tags resolved from the caller's records
 
     @property
     def complete(self) -> bool:
@@ -122,16 +125,42 @@ class RepoScan:
 
 
 def scan_repository(
-    client: RegistryClient, repository: str, on_tags: Callable[[int], None] | None = None
+    client: RegistryClient,
+    repository: str,
+    on_tags: Callable[[int], None] | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> RepoScan:
-    """Scan every tag of ``repository`` (concurrently). ``on_tags`` is
-    told how many tags there are before the per-tag work starts (for progress)."""
+    """Scan every tag of ``repository`` (concurrently). ``on_tags`` is told how many
+    tags there are before the per-tag work starts (for progress). ``known`` (tag ->
+    digest, from the caller's records) is taken instead of a HEAD for the tags it names;
+    only a scan for reading (a preview) should pass it."""
     scan = RepoScan(repository)
     tags = client.tags(repository)
     scan.cut = tags.cut
     if on_tags is not None:
         on_tags(len(tags))
-    heads = client.map(lambda t: client.head_manifest(repository, t), tags)
+    known = known or {}
+    scan.recorded = {t for t in tags if t in known}
+    scan.tags.update({t: known[t] for t in scan.recorded})
+    _resolve(client, scan, [t for t in tags if t not in known])
+    _read_manifests(client, scan)
+    stale = sorted(
+        t
+        for t in scan.recorded
+        if isinstance(scan.manifest_errors.get(scan.tags[t]), ManifestNotFoundError)
+    )
+    if stale:  # the record is out of date: ask the registry where these tags point
+        gone = {scan.tags.pop(tag) for tag in stale}
+        for digest in gone - set(scan.tags.values()):
+            scan.manifest_errors.pop(digest, None)
+        scan.recorded -= set(stale)
+        _resolve(client, scan, stale)
+        _read_manifests(client, scan)
+    return scan
+
+
+def _resolve(client: RegistryClient, scan: RepoScan, tags: list[str]) -> None:
+    heads = client.map(lambda t: client.head_manifest(scan.repository, t), tags)
     for tag, head in zip(tags, heads, strict=True):
         if isinstance(head, ManifestNotFoundError):
             continue  # removed since the list was read
@@ -139,9 +168,13 @@ def scan_repository(
             scan.tag_errors[tag] = head
         else:
             scan.tags[tag] = head.digest
-    wanted = sorted(set(scan.tags.values()))
+
+
+def _read_manifests(client: RegistryClient, scan: RepoScan) -> None:
+    """Every manifest a tag points at (and an index's children) not read yet."""
+    wanted = sorted(set(scan.tags.values()) - set(scan.manifests) - set(scan.manifest_errors))
     while wanted:
-        results = client.map(lambda d: client.get_manifest(repository, d), wanted)
+        results = client.map(lambda d: client.get_manifest(scan.repository, d), wanted)
         next_round: set[str] = set()
         for digest, result in zip(wanted, results, strict=True):
             if isinstance(result, RegistryError):
@@ -151,4 +184,3 @@ def scan_repository(
             if isinstance(result.manifest, IndexManifest):
                 next_round |= {c.digest for c in result.manifest.manifests}
         wanted = sorted(next_round - set(scan.manifests) - set(scan.manifest_errors))
-    return scan

@@ -115,7 +115,15 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
                         f"Nothing changes until {n} approver{'s' if n != 1 else ''} agree "
                         f"({', '.join(mention(a) for a in approvers[:10])}). The plan is "
                         "pinned now: a tag that moves to another image, or an image a new tag "
-                        "starts using, is skipped. Everything deleted can be restored until "
+                        "starts using, is skipped. "
+                        + (
+                            f"For {preview.recorded} tag{'s' if preview.recorded != 1 else ''}, "
+                            "the image comes from the registry's push events rather than a "
+                            "lookup; every tag is looked up again before anything is deleted. "
+                            if preview.recorded
+                            else ""
+                        )
+                        + "Everything deleted can be restored until "
                         "garbage collection. This dry run expires "
                         f"{slack_date(request.expires_at)}.",
                         2000,
