@@ -42,9 +42,10 @@ def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, int(c), "") if c.isdecimal() else (1, 0, c) for c in _CHUNK_RE.findall(text))
 
 
-def _version_key(
-    match: re.Match[str],
-) -> tuple[tuple[int, ...], int, tuple[tuple[int, int, str], ...]]:
+_VersionKey = tuple[tuple[int, ...], int, tuple[tuple[int, int, str], ...]]
+
+
+def _version_key(match: re.Match[str]) -> _VersionKey:
     numbers = tuple(map(int, match.group(1).split(".")))
     rest = match.group(2)
     # A release (1.2.0) ranks above its suffixed forms (1.2.0-rc1, 1.2.0-alpine).
@@ -55,7 +56,9 @@ def sort_tags(tags: list[str]) -> list[str]:
     """Named tags first (latest, main, stable: natural order), then versions, newest
     first (semver-aware: 1.10 > 1.9, 2.0 > 2.0-rc1), then signature/attestation tags
     (``sha256-<hex>.sig``)."""
-    named, versions, artifacts = [], [], []
+    named: list[str] = []
+    versions: list[tuple[_VersionKey, str]] = []
+    artifacts: list[str] = []
     for tag in tags:
         body = tag[1:] if tag[:1] in ("v", "V") else tag
         parts = body.split(".")
