@@ -12,6 +12,7 @@ are not asked about, unless the manifest recorded for one is gone.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ def artifact_tags_for(digest: str, tags: list[str]) -> list[str]:
 
 @dataclass
 class RepoScan:
+    """What ``scan_repository`` found; read-only once returned (lookups by digest are
+    indexed on first use)."""
+
     repository: str
     tags: dict[str, str] = field(default_factory=dict)  # tag -> digest
     manifests: dict[str, FetchedManifest] = field(default_factory=dict)
@@ -59,8 +63,24 @@ class RepoScan:
         name, error = next(iter(failed.items()))
         return f"{len(failed)} tag(s) or manifest(s) could not be read ({name}: {error.message})"
 
+    @functools.cached_property
+    def _tags_by_digest(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for tag, digest in sorted(self.tags.items()):
+            found.setdefault(digest, []).append(tag)
+        return found
+
+    @functools.cached_property
+    def _holders(self) -> dict[str, list[str]]:
+        """Manifest digest -> the tags whose index reaches it (below the tag's own)."""
+        found: dict[str, list[str]] = {}
+        for tag, digest in sorted(self.tags.items()):
+            for below in self.reachable(digest) - {digest}:
+                found.setdefault(below, []).append(tag)
+        return found
+
     def tags_on(self, digest: str) -> list[str]:
-        return sorted(t for t, d in self.tags.items() if d == digest)
+        return list(self._tags_by_digest.get(digest, ()))
 
     def children(self, digest: str) -> list[Descriptor]:
         """The platform manifests of an index (empty for anything else)."""
@@ -119,9 +139,7 @@ class RepoScan:
 
     def indexes_containing(self, digest: str) -> list[str]:
         """Tags whose index lists ``digest`` as one of its platforms (or deeper)."""
-        return sorted(
-            t for t, d in self.tags.items() if d != digest and digest in self.reachable(d)
-        )
+        return list(self._holders.get(digest, ()))
 
 
 def scan_repository(
