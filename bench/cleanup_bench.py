@@ -2,11 +2,11 @@
 registry, measured side by side in one run.
 
 1. **Planning** a repository of 5,000 tags (100 images, made straight in the registry's
-   storage) through a relay adding 60 ms per request (goal: within 10 s): cold, again
-   with the manifest and config cache warm (as after listings), and with a cold cache
-   but the registry's push events recorded (notifications configured: the dry run takes
-   a recorded tag's digest instead of a HEAD), each against the floor of its requests
-   at the configured concurrency.
+   storage) through a relay adding 60 ms per request (goal: within 10 s): cold; again
+   right after (the dry run reuses the digest cache that listings and dry runs fill,
+   for lookups of the last 10 minutes); and with a cold cache but the registry's push
+   events recorded (notifications configured: a recorded tag's digest is taken instead
+   of a HEAD). Each against the floor of its requests at the configured concurrency.
 2. **Executing** 500 deletions: the bot's cleanup (a fresh scan to re-check every
    image, a copy kept for undo, the DELETE, and the check that the images are gone)
    against a script issuing the same 500 DELETEs at the same concurrency, on two
@@ -87,7 +87,7 @@ def bench_plan(server: RegistryServer, database: str, records: RepoUsage) -> Non
             service = make()
             runs = {
                 "cold": service,
-                "warm (manifests and configs cached, as after listings)": service,
+                "again (digests as the bot's lookups found them seconds ago)": service,
                 "with the registry's push events recorded, cold cache": make(
                     usage=lambda repository: records
                 ),

@@ -213,6 +213,24 @@ def test_a_dry_run_takes_recorded_digests_and_execution_looks_again(make_service
     assert "ci-1 had moved elsewhere and were left alone" in items[gone[0].digest].detail
 
 
+def test_a_second_dry_run_reuses_recent_lookups(make_service, client, counting):
+    repo = _repo("again")
+    push_image(client, repo, ["ci-5"], created=iso(1))
+    push_image(client, repo, ["ci-0"], created=iso(40))
+    old = push_image(client, repo, ["ci-1"], created=iso(50))
+    service = make_service()
+    first = service.preview_prune(repo, RetentionRules(keep=1), "", REQUESTER, "C1")
+    assert first.recorded == 0 and len(first.plans[0].delete) == 2
+    counting.reset()
+    again = service.preview_prune(repo, RetentionRules(keep=2), "", REQUESTER, "C1")
+    assert again.recorded == 3 and set(again.plans[0].delete) == {old.digest}
+    assert [p for m, p in counting.log if m == "HEAD"] == []  # one tag list, nothing else
+    assert counting.counts["GET"] == 1
+    # Only lookups of the last few minutes count.
+    assert service.registry.recent_digest(repo, "ci-1", 60) == old.digest
+    assert service.registry.recent_digest(repo, "ci-1", 0) is None
+
+
 def test_a_registry_failing_some_deletes_is_reported(make_service, client, counting):
     repo = _repo("fail")
     push_image(client, repo, ["ci-new"], created=iso(1))

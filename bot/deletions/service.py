@@ -60,6 +60,9 @@ DEFAULT_UNDO_RETENTION = timedelta(days=30)
 # A cleanup deletes in batches of this many rounds of REGISTRY_CONCURRENCY: three
 # database transactions per batch, and a batch boundary to wait at.
 BATCH_ROUNDS = 10
+# How old the bot's own lookup of a tag may be for a cleanup's dry run to reuse it (as
+# after a listing or an earlier dry run) instead of asking again.
+DRY_RUN_REUSES_LOOKUPS = timedelta(minutes=10)
 # Deletions whose outcome can be undone.
 UNDOABLE = (Kind.MANIFEST, Kind.TAG, Kind.PRUNE)
 
@@ -95,7 +98,7 @@ class CleanupPreview:
     rules: RetentionRules
     plans: list[RepoPlan]
     reclaimable: dict[str, int]
-    recorded: int = 0  # tags whose digest came from the registry's push events
+    recorded: int = 0  # tags not looked up: push events or recent lookups said where
 
     @property
     def images(self) -> int:
@@ -204,10 +207,11 @@ class DeletionService:
         repository: str,
         progress: Callable[[int], None] | None = None,
         known: dict[str, str] | None = None,
+        seen_within: float | None = None,
     ) -> RepoScan:
         """Every tag and manifest of the repository, or a refusal: a blast radius drawn
         from part of the repository could hide what a deletion takes with it."""
-        scan = scan_repository(self.registry, repository, progress, known)
+        scan = scan_repository(self.registry, repository, progress, known, seen_within)
         if not scan.complete:
             raise DeletionRefused(
                 f"Could not see all of {repository} ({scan.problems()}), so what a deletion "
@@ -430,10 +434,11 @@ class DeletionService:
         plans, items, reclaimable, recorded = [], [], {}, 0
         for repository in repositories:
             usage = self.usage(repository) if self.usage is not None else None
-            # Where the registry's push events say a tag points, the dry run takes their
-            # word instead of a HEAD per tag; execution looks every tag up again.
+            # Where the registry's push events, or the bot's own lookups of the last few
+            # minutes, say a tag points, the dry run takes their word instead of a HEAD
+            # per tag; execution looks every tag up again.
             known = {t: d for t, (d, _) in usage.pushes.items()} if usage else None
-            scan = self._scan(repository, progress, known)
+            scan = self._scan(repository, progress, known, DRY_RUN_REUSES_LOOKUPS.total_seconds())
             recorded += len(scan.recorded)
             plan = cleanup.plan_scan(self.registry, scan, rules, now, self.protected, usage)
             plans.append(plan)

@@ -406,14 +406,24 @@ class RegistryClient:
         remembered digest is only a hint for choosing; the answer is always the
         registry's."""
         hint = self.cache.get(("tag", repository, tag))
-        if hint is not None and self.cache.get(("manifest", hint)) is not None:
+        if hint is not None and self.cache.get(("manifest", hint[0])) is not None:
             return self.head_manifest(repository, tag)
         fetched = self.get_manifest(repository, tag)
         return ManifestHead(fetched.digest, fetched.media_type, len(fetched.body))
 
     def _remember_tag(self, repository: str, reference: str, digest: str) -> None:
         if not is_digest(reference):
-            self.cache.put(("tag", repository, reference), digest, 128 + len(reference))
+            self.cache.put(
+                ("tag", repository, reference), (digest, time.monotonic()), 128 + len(reference)
+            )
+
+    def recent_digest(self, repository: str, tag: str, within: float) -> str | None:
+        """The digest the registry gave for ``tag`` in the last ``within`` seconds (from
+        this client's own lookups), if any. The tag may have moved since."""
+        hint = self.cache.get(("tag", repository, tag))
+        if hint is None or time.monotonic() - hint[1] > within:
+            return None
+        return str(hint[0])
 
     def resolve(self, repository: str, reference: str) -> str:
         """The digest a tag (or digest) points at now."""

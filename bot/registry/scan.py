@@ -5,9 +5,10 @@ which tags still need a blob, and whether a manifest is a platform of a tagged i
 
 Costs one tag list, one HEAD per tag, and one GET per distinct manifest not in the
 cache: a repository of 500 tags over a few dozen images costs 500 HEADs and a few
-dozen GETs. Config blobs are not fetched: their sizes are in the manifests. A caller
-that already knows where tags point (from records it keeps) can pass them: those tags
-are not asked about, unless the manifest recorded for one is gone.
+dozen GETs. Config blobs are not fetched: their sizes are in the manifests. A scan
+for reading only (a preview) may take where tags point from what the caller recorded
+(``known``) or from the client's own lookups of the last ``seen_within`` seconds:
+those tags are not asked about, unless the manifest taken for one is gone.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class RepoScan:
     tag_errors: dict[str, RegistryError] = field(default_factory=dict)
     manifest_errors: dict[str, RegistryError] = field(default_factory=dict)
     cut: str | None = None  # why the tag list is incomplete, when it is
-    recorded: set[str] = field(default_factory=set)  # tags resolved from the caller's records
+    recorded: set[str] = field(default_factory=set)  # tags not looked up (known or seen)
 
     @property
     def complete(self) -> bool:
@@ -147,27 +148,34 @@ def scan_repository(
     repository: str,
     on_tags: Callable[[int], None] | None = None,
     known: Mapping[str, str] | None = None,
+    seen_within: float | None = None,
 ) -> RepoScan:
     """Scan every tag of ``repository`` (concurrently). ``on_tags`` is told how many
     tags there are before the per-tag work starts (for progress). ``known`` (tag ->
-    digest, from the caller's records) is taken instead of a HEAD for the tags it names;
-    only a scan for reading (a preview) should pass it."""
+    digest, from the caller's records) and the client's lookups of the last
+    ``seen_within`` seconds are taken instead of a HEAD; only a scan for reading (a
+    preview) should pass them."""
     scan = RepoScan(repository)
     tags = client.tags(repository)
     scan.cut = tags.cut
     if on_tags is not None:
         on_tags(len(tags))
     known = known or {}
-    scan.recorded = {t for t in tags if t in known}
-    scan.tags.update({t: known[t] for t in scan.recorded})
-    _resolve(client, scan, [t for t in tags if t not in known])
+    for tag in tags:
+        digest = known.get(tag)
+        if digest is None and seen_within is not None:
+            digest = client.recent_digest(repository, tag, seen_within)
+        if digest is not None:
+            scan.tags[tag] = digest
+            scan.recorded.add(tag)
+    _resolve(client, scan, [t for t in tags if t not in scan.recorded])
     _read_manifests(client, scan)
     stale = sorted(
         t
         for t in scan.recorded
         if isinstance(scan.manifest_errors.get(scan.tags[t]), ManifestNotFoundError)
     )
-    if stale:  # the record is out of date: ask the registry where these tags point
+    if stale:  # out of date: ask the registry where these tags point
         gone = {scan.tags.pop(tag) for tag in stale}
         for digest in gone - set(scan.tags.values()):
             scan.manifest_errors.pop(digest, None)

@@ -118,8 +118,9 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
                         "starts using, is skipped. "
                         + (
                             f"For {preview.recorded} tag{'s' if preview.recorded != 1 else ''}, "
-                            "the image comes from the registry's push events rather than a "
-                            "lookup; every tag is looked up again before anything is deleted. "
+                            "the image comes from the registry's push events or a lookup of the "
+                            "last few minutes; every tag is looked up again before anything "
+                            "is deleted. "
                             if preview.recorded
                             else ""
                         )
