@@ -135,7 +135,7 @@ def main() -> int:
             f"({statistics.median(cold16) / floor:.2f}x the floor)"
         )
         print(
-            f"  the same with no added delay (the bot's, the proxy's and the registry's own "
+            f"  the same with no added delay (the bot's, the relay's and the registry's own "
             f"work): median {statistics.median(own):.3f} s; floor + that: "
             f"{floor + statistics.median(own):.3f} s"
         )

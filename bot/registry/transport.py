@@ -99,6 +99,9 @@ class _Watchdog:
     def schedule(self, at: float, callback: Callable[[], None]) -> int:
         with self._cond:
             ident = next(self._ids)
+            # Wake the thread only when this deadline comes before the one it waits for
+            # (deadlines mostly arrive in order: one wake-up per request is avoidable).
+            sooner = not self._heap or at < self._heap[0][0]
             heapq.heappush(self._heap, (at, ident))
             self._callbacks[ident] = callback
             if self._thread is None:
@@ -106,7 +109,8 @@ class _Watchdog:
                     target=self._run, name="registry-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if sooner:
+                self._cond.notify()
             return ident
 
     def cancel(self, ident: int) -> None:
