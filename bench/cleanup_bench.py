@@ -109,7 +109,7 @@ def bench_plan(server: RegistryServer, database: str, records: RepoUsage) -> Non
             f"  {label}: {elapsed:.2f} s, {requests} requests (goal 10 s; the floor of "
             f"those requests at concurrency {concurrency} is {floor:.2f} s, "
             f"{elapsed / floor:.2f}x); {preview.images} images to delete, "
-            f"{preview.recorded} tags not looked up"
+            f"{preview.unverified} tags not looked up"
         )
 
 

@@ -200,7 +200,7 @@ def test_a_dry_run_takes_recorded_digests_and_execution_looks_again(make_service
     preview = request_prune(service, repo, RetentionRules(keep=1))
     heads = [p for m, p in counting.log if m == "HEAD" and "/manifests/ci-" in p]
     assert heads == [f"/v2/{repo}/manifests/ci-2"]  # only the stale record was looked up
-    assert preview.recorded == 3
+    assert preview.unverified == 3
     plan = preview.plans[0]
     assert plan.delete == {gone[0].digest: ("ci-0", "ci-1"), gone[2].digest: ("ci-2",)}
     result = service.vote(preview.request.id, APPROVER, True)
@@ -220,10 +220,10 @@ def test_a_second_dry_run_reuses_recent_lookups(make_service, client, counting):
     old = push_image(client, repo, ["ci-1"], created=iso(50))
     service = make_service()
     first = service.preview_prune(repo, RetentionRules(keep=1), "", REQUESTER, "C1")
-    assert first.recorded == 0 and len(first.plans[0].delete) == 2
+    assert first.unverified == 0 and len(first.plans[0].delete) == 2
     counting.reset()
     again = service.preview_prune(repo, RetentionRules(keep=2), "", REQUESTER, "C1")
-    assert again.recorded == 3 and set(again.plans[0].delete) == {old.digest}
+    assert again.unverified == 3 and set(again.plans[0].delete) == {old.digest}
     assert [p for m, p in counting.log if m == "HEAD"] == []  # one tag list, nothing else
     assert counting.counts["GET"] == 1
     # Only lookups of the last few minutes count.

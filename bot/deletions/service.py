@@ -98,7 +98,7 @@ class CleanupPreview:
     rules: RetentionRules
     plans: list[RepoPlan]
     reclaimable: dict[str, int]
-    recorded: int = 0  # tags not looked up: push events or recent lookups said where
+    unverified: int = 0  # tags not looked up: push events or recent lookups said where
 
     @property
     def images(self) -> int:
@@ -431,7 +431,7 @@ class DeletionService:
         if not repositories:
             raise DeletionRefused(f"No repository matches {pattern}.")
         now = self.clock()
-        plans, items, reclaimable, recorded = [], [], {}, 0
+        plans, items, reclaimable, unverified = [], [], {}, 0
         for repository in repositories:
             usage = self.usage(repository) if self.usage is not None else None
             # Where the registry's push events, or the bot's own lookups of the last few
@@ -439,7 +439,7 @@ class DeletionService:
             # per tag; execution looks every tag up again.
             known = {t: d for t, (d, _) in usage.pushes.items()} if usage else None
             scan = self._scan(repository, progress, known, DRY_RUN_REUSES_LOOKUPS.total_seconds())
-            recorded += len(scan.recorded)
+            unverified += len(scan.unverified)
             plan = cleanup.plan_scan(self.registry, scan, rules, now, self.protected, usage)
             plans.append(plan)
             items += cleanup.plan_items(scan, plan)
@@ -467,7 +467,7 @@ class DeletionService:
             reclaimable=sum(reclaimable.values()),
         )
         self.cleanup.add(request.id, items)
-        return CleanupPreview(request, rules, plans, reclaimable, recorded)
+        return CleanupPreview(request, rules, plans, reclaimable, unverified)
 
     def cleanup_items(self, request_id: str) -> list[CleanupItem]:
         """The stored plan of a cleanup request, and where each image is."""

@@ -47,7 +47,7 @@ class RepoScan:
     tag_errors: dict[str, RegistryError] = field(default_factory=dict)
     manifest_errors: dict[str, RegistryError] = field(default_factory=dict)
     cut: str | None = None  # why the tag list is incomplete, when it is
-    recorded: set[str] = field(default_factory=set)  # tags not looked up (known or seen)
+    unverified: set[str] = field(default_factory=set)  # taken from records or recent lookups
 
     @property
     def complete(self) -> bool:
@@ -167,19 +167,19 @@ def scan_repository(
             digest = client.recent_digest(repository, tag, seen_within)
         if digest is not None:
             scan.tags[tag] = digest
-            scan.recorded.add(tag)
-    _resolve(client, scan, [t for t in tags if t not in scan.recorded])
+            scan.unverified.add(tag)
+    _resolve(client, scan, [t for t in tags if t not in scan.unverified])
     _read_manifests(client, scan)
     stale = sorted(
         t
-        for t in scan.recorded
+        for t in scan.unverified
         if isinstance(scan.manifest_errors.get(scan.tags[t]), ManifestNotFoundError)
     )
     if stale:  # out of date: ask the registry where these tags point
         gone = {scan.tags.pop(tag) for tag in stale}
         for digest in gone - set(scan.tags.values()):
             scan.manifest_errors.pop(digest, None)
-        scan.recorded -= set(stale)
+        scan.unverified -= set(stale)
         _resolve(client, scan, stale)
         _read_manifests(client, scan)
     return scan

@@ -89,6 +89,7 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
     n = request.approvals_required
     plans = [p for p in preview.plans if p.delete or p.kept]
     total_reclaim = sum(preview.reclaimable.values())
+    unverified = preview.unverified
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Dry run: clean up {request.repository}", 150)),
         section(
@@ -117,11 +118,11 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
                         "pinned now: a tag that moves to another image, or an image a new tag "
                         "starts using, is skipped. "
                         + (
-                            f"For {preview.recorded} tag{'s' if preview.recorded != 1 else ''}, "
+                            f"For {unverified} tag{'s' if unverified != 1 else ''}, "
                             "the image comes from the registry's push events or a lookup of the "
                             "last few minutes; every tag is looked up again before anything "
                             "is deleted. "
-                            if preview.recorded
+                            if unverified
                             else ""
                         )
                         + "Everything deleted can be restored until "
