@@ -36,7 +36,7 @@ from testkit.slack_requests import command_body, post_signed
 from testkit.slack_standin import SlackStandIn
 
 DELAY = 0.060
-REPOS = 4
+REPOS = 8
 TAGS = 2000
 
 
