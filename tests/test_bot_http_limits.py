@@ -64,6 +64,17 @@ def test_a_body_without_a_length_is_refused(bot):
     assert status.split(" ")[1] == "411"
 
 
+@pytest.mark.parametrize("length", [b"\xc2\xb2", b"\xb2", b"-5", b"1 2"])
+def test_a_length_that_is_not_a_number_is_refused(bot, length):
+    """Whatever the HTTP parser lets through, the answer is a refusal, never a 500."""
+    with socket.create_connection(("127.0.0.1", bot.port), timeout=10) as sock:
+        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Length: " + length)
+        sock.sendall(b"\r\n\r\n")
+        status = sock.recv(4096).split(b"\r\n", 1)[0].split(b" ")
+    assert status[1][:1] == b"4", status
+    assert httpx.get(f"{bot.url}/healthz").status_code == 200
+
+
 def test_every_path_has_the_limit(bot):
     with socket.create_connection(("127.0.0.1", bot.port), timeout=10) as sock:
         sock.sendall(b"POST /anything HTTP/1.1\r\nHost: bot\r\nContent-Length: 900000000\r\n\r\n")

@@ -62,6 +62,14 @@ def test_page_size_in_link_is_capped_at_1000():
     assert next_page_url(r).params["n"] == "1000"
 
 
+@pytest.mark.parametrize("n", ["%C2%B2", "%D9%A3", "-1", "1e3", ""])
+def test_a_page_size_that_is_not_a_plain_number_is_replaced(n):
+    # "²" and "٣" pass str.isdigit() but int() refuses the first: a hostile registry's
+    # link must give a page size, not an exception.
+    r = _response("http://reg/v2/_catalog", f'</v2/_catalog?last=b&n={n}>; rel="next"')
+    assert next_page_url(r).params["n"] == "1000"
+
+
 NAMES = ["app/web", "app/worker", "tools/busybox", "Busybox-legacy", "db"]
 
 

@@ -396,7 +396,9 @@ class RegistryClient:
         length = response.headers.get("Content-Length")
         self._remember_tag(repository, reference, digest)
         return ManifestHead(
-            digest, media_type, int(length) if length and length.isdigit() else None
+            digest,
+            media_type,
+            int(length) if length and length.isascii() and length.isdigit() else None,
         )
 
     def head_or_get(self, repository: str, tag: str) -> ManifestHead:
@@ -521,7 +523,7 @@ class RegistryClient:
             target=f"{repository}@{digest}",
         )
         length = response.headers.get("Content-Length", "")
-        return int(length) if length.isdigit() else None
+        return int(length) if length.isascii() and length.isdigit() else None
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """HEAD a blob: True when the repository has it."""

@@ -27,6 +27,6 @@ def next_page_url(response: httpx.Response) -> httpx.URL | None:
             f"link to another host ({redact_url(url)}); refusing to follow it."
         )
     n = url.params.get("n")
-    if n is not None and (not n.isdigit() or int(n) > MAX_PAGE_SIZE):
+    if n is not None and (not (n.isascii() and n.isdigit()) or int(n) > MAX_PAGE_SIZE):
         url = url.copy_set_param("n", str(MAX_PAGE_SIZE))
     return url

@@ -214,7 +214,12 @@ class RegistryTransport(httpx.BaseTransport):
     def _read(self, response: httpx.Response, request: httpx.Request, until: float | None) -> bytes:
         limit = int(request.extensions.get(MAX_BODY_EXTENSION, DEFAULT_MAX_BODY))
         length = response.headers.get("Content-Length", "")
-        if request.method != "HEAD" and length.isdigit() and int(length) > limit:
+        if (
+            request.method != "HEAD"
+            and length.isascii()
+            and length.isdigit()
+            and int(length) > limit
+        ):
             raise BodyTooLarge(request.url, limit, int(length))
         if response.is_stream_consumed:  # built in memory (a MockTransport in tests)
             if len(response.content) > limit:

@@ -132,7 +132,7 @@ class RegistryEvents:
             await reply(send, 401, "a valid Bearer token is required", close=True)
             return
         length = header(scope, b"content-length").strip()
-        if not length.isdigit() or int(length) > MAX_EVENTS_BODY:
+        if not (length.isascii() and length.isdigit()) or int(length) > MAX_EVENTS_BODY:
             await reply(send, 400, "a body of at most 1 MiB, with its length", close=True)
             return
         try:

@@ -66,7 +66,8 @@ def _body_problem(method: str, length: str) -> tuple[int, str] | None:
     answered without reading a byte, so an unsigned 200 MB POST costs nothing."""
     if method not in ("POST", "PUT", "PATCH"):
         return None
-    if not length.strip().isdigit():
+    length = length.strip()
+    if not (length.isascii() and length.isdigit()):
         return 411, "a Content-Length is required"
     if int(length) > MAX_BODY_BYTES:
         return 413, "request body too large"
