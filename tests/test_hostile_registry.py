@@ -210,6 +210,26 @@ def test_out_of_range_dates_and_sizes_are_unknown_not_fatal(serve):
     assert image.size is None
 
 
+def test_json_nested_too_deeply_is_a_malformed_answer(serve):
+    deep = b"[" * 200_000
+
+    def script(method, path, headers):
+        if "/tags/list" in path:
+            return Reply(headers={"Content-Type": "application/json"}, body=deep)
+        if path.endswith("/manifests/v1"):
+            return Reply(headers={"Content-Type": mt.OCI_MANIFEST}, body=deep)
+        return Reply(status=500, headers={"Content-Type": "application/json"}, body=deep)
+
+    server = serve(script)
+    client = client_for(server.url, retries=0)
+    with pytest.raises(RegistryResponseError, match="malformed list"):
+        client.tags("deep/app")
+    with pytest.raises(RegistryResponseError, match="cannot read"):
+        client.get_manifest("deep/app", "v1")
+    with pytest.raises(RegistryResponseError, match="500"):
+        client.get_manifest("deep/app", "v2")  # an error body nobody can parse
+
+
 # -- pagination -----------------------------------------------------------------------------
 def test_endless_pagination_is_capped_and_says_so(serve):
     def script(method, path, headers):

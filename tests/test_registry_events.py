@@ -302,6 +302,8 @@ def test_wrong_token_and_malformed_bodies_are_refused_with_nothing_stored(setup,
     assert httpx.post(url, content=body, headers=wrong).status_code == 401
     good = {**headers, "Authorization": f"Bearer {TOKEN}"}
     assert httpx.post(url, content=b"{not json", headers=good).status_code == 400
+    nested = b'{"events":' + b"[" * 500_000  # JSON too deep for the parser
+    assert httpx.post(url, content=nested, headers=good).status_code == 400
     text = {**good, "Content-Type": "text/plain"}
     assert httpx.post(url, content=body, headers=text).status_code == 400
     big = httpx.post(url, content=b"x" * (1024 * 1024 + 1), headers=good)

@@ -8,11 +8,11 @@ of it is stored.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from ..registry.errors import InvalidReferenceError
+from ..registry.http import load_json
 from ..registry.reference import is_digest, validate_repository, validate_tag
 from .models import EventAction, RegistryEvent
 
@@ -38,9 +38,10 @@ def _time(text: Any) -> datetime:
         value = f"{head}.{digits[:6]}{zone}"
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # 9999-12-31T23:59:59-14:00 is past the last date there is, in UTC.
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise EnvelopeError(f"an event's timestamp is not a date: {text[:40]!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _text(value: Any, limit: int = 500) -> str:
@@ -99,8 +100,8 @@ def parse_envelope(body: bytes, content_type: str) -> list[RegistryEvent]:
     if media not in ENVELOPE_TYPES:
         raise EnvelopeError(f"unknown media type {media[:80]!r}")
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        document = load_json(body)
+    except ValueError:
         raise EnvelopeError("the body is not JSON") from None
     if isinstance(document, dict) and "events" in document:
         raw_events = document["events"]

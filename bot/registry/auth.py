@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from .errors import AuthenticationError
-from .http import parse_www_authenticate, redact_url
+from .http import load_json, parse_www_authenticate, redact_url
 
 DEFAULT_TOKEN_TTL = 60.0
 # Renew a little early so a token never expires in flight.
@@ -112,7 +112,9 @@ class RegistryAuth(httpx.Auth):
                 url=redact_url(realm),
             )
         try:
-            data = response.json()
+            data = load_json(response.content)
+            if not isinstance(data, dict):
+                raise ValueError
             token = data.get("token") or data.get("access_token")
             if response.status_code != 200 or not isinstance(token, str):
                 raise ValueError

@@ -37,7 +37,7 @@ from .errors import (
     Unreachable,
     error_from_response,
 )
-from .http import origin, redact_url
+from .http import load_json, origin, redact_url
 from .manifest import (
     Descriptor,
     ImageConfig,
@@ -307,7 +307,7 @@ class RegistryClient:
                     continue
                 raise
             try:
-                data = response.json()
+                data = load_json(response.content)
                 names = data.get(key) or []
                 if not isinstance(names, list):
                     raise ValueError

@@ -12,14 +12,13 @@ No message ever contains a credential: URLs are shown without their user info.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypedDict, Unpack
 
 import httpx
 
-from .http import parse_www_authenticate, redact_url, retry_after_seconds
+from .http import load_json, parse_www_authenticate, redact_url, retry_after_seconds
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,8 @@ class ErrorDetail:
 def parse_error_body(body: bytes) -> list[ErrorDetail]:
     """The ``errors`` list of a distribution error body; empty when the body is not one."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(body)
+    except ValueError:
         return []
     errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list):

@@ -1,14 +1,17 @@
-"""HTTP helpers of the registry protocol: URL redaction, origins, and the headers the
-registry speaks in (``WWW-Authenticate``, ``Retry-After``, ``Link``).
+"""HTTP helpers of the registry protocol: URL redaction, origins, the headers the
+registry speaks in (``WWW-Authenticate``, ``Retry-After``, ``Link``), and reading the
+JSON bodies it sends.
 
 Pure functions over strings and ``httpx`` objects; no requests are sent here.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -35,6 +38,15 @@ def origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 _AUTH_PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+
+def load_json(body: bytes | str) -> Any:
+    """``json.loads`` for bodies from outside: JSON nested too deeply for the parser
+    (it raises RecursionError) is a ValueError, like any other malformed JSON."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def parse_www_authenticate(header: str) -> tuple[str, dict[str, str]]:

@@ -8,7 +8,6 @@ manifest, Docker manifest list, Docker v2 and Docker v1 (schema 1, signed or not
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 from . import mediatypes as mt
 from .errors import RegistryResponseError
+from .http import load_json
 from .reference import is_digest
 
 _FRACTION_RE = re.compile(r"\.(\d+)")
@@ -191,7 +191,7 @@ def _parse_schema1(data: dict[str, Any], media_type: str) -> ImageManifest:
     history = data.get("history") or []
     if history and isinstance(history[0], dict):
         try:
-            v1 = json.loads(history[0].get("v1Compatibility") or "{}")
+            v1 = load_json(history[0].get("v1Compatibility") or "{}")
         except (ValueError, TypeError):
             v1 = {}
         v1 = v1 if isinstance(v1, dict) else {}
@@ -215,7 +215,7 @@ def parse_manifest(body: bytes, header_type: str | None = None) -> Manifest:
     Raises RegistryResponseError when the body is not a manifest we understand.
     """
     try:
-        data = json.loads(body)
+        data = load_json(body)
         if not isinstance(data, dict):
             raise ValueError("manifest is not a JSON object")
         media_type = detect_media_type(data, header_type)
@@ -247,7 +247,7 @@ def parse_manifest(body: bytes, header_type: str | None = None) -> Manifest:
 def parse_config(body: bytes) -> ImageConfig:
     """Read ``created``, the platform and the labels of an image config blob."""
     try:
-        data = json.loads(body)
+        data = load_json(body)
     except ValueError:
         return ImageConfig(created=None, platform=None)
     if not isinstance(data, dict):

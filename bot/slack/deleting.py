@@ -360,7 +360,7 @@ class PutBack:
             made = cls(str(raw["r"]), str(raw["t"]), str(raw["p"]), str(raw["c"]))
             validate_repository(made.repository)
             validate_tag(made.tag)
-        except (KeyError, TypeError, InvalidReferenceError, json.JSONDecodeError):
+        except (KeyError, TypeError, InvalidReferenceError, ValueError, RecursionError):
             raise ValueError("malformed") from None
         if not (is_digest(made.previous) and is_digest(made.current)):
             raise ValueError("malformed")

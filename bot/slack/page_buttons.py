@@ -46,7 +46,7 @@ class PageRef:
             data = json.loads(value)
             kind, page = PageKind(data["k"]), int(data["p"])
             pattern, repository = data.get("f"), data.get("r")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ValueError(f"not a page reference: {exc}") from None
         if page < 0:
             raise ValueError("not a page reference")
