@@ -29,6 +29,10 @@ from bot.slack.render.hints import explain, hint_for
         (RegistryTimeoutError("slow.", seconds=2), "raise REGISTRY_TIMEOUT"),
         (RegistryUnreachableError("tls.", cause=Unreachable.TLS), "REGISTRY_CA_BUNDLE"),
         (RegistryUnreachableError("refused.", cause=Unreachable.REFUSED), "Check REGISTRY_URL"),
+        (
+            RegistryUnreachableError("dns.", cause=Unreachable.DNS, elsewhere=True),
+            "(its token server or storage)",
+        ),
         (AuthenticationError("anonymous."), "Set REGISTRY_USERNAME and REGISTRY_PASSWORD"),
         (AuthenticationError("rejected.", username="ci"), "Check REGISTRY_USERNAME"),
         (PermissionDeniedError("denied."), "Grant that permission"),

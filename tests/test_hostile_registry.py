@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from bot.registry import (
     RegistryResponseError,
     RegistrySettings,
     RegistryTimeoutError,
+    RegistryUnreachableError,
+    Unreachable,
     describe,
 )
 from bot.registry import mediatypes as mt
@@ -287,6 +290,35 @@ def test_credentials_never_follow_a_redirect_to_another_host(serve):
     assert other.requests("/blobs/")  # the redirect was followed...
     assert all("authorization" not in s.headers for s in other.requests())  # ...bare
     assert not other.requests("/token")  # and its realm was never asked for a token
+
+
+@pytest.mark.parametrize("realm", ["ftp://auth.example/token", "http://[::1", ""])
+def test_a_token_realm_that_is_not_an_http_address_is_named(serve, realm):
+    server = serve(
+        lambda m, p, h: Reply(
+            status=401, headers={"WWW-Authenticate": f'Bearer realm="{realm}",service="r"'}
+        )
+    )
+    with pytest.raises(RegistryResponseError, match="not an http") as caught:
+        client_for(server.url, username="ci", password=PASSWORD).tags("app/web")
+    assert "token settings" in (caught.value.hint or "")
+
+
+def test_an_unreachable_token_server_is_named_not_the_registry(serve):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    realm = f"http://127.0.0.1:{port}/token"
+    server = serve(
+        lambda m, p, h: Reply(
+            status=401, headers={"WWW-Authenticate": f'Bearer realm="{realm}",service="r"'}
+        )
+    )
+    with pytest.raises(RegistryUnreachableError) as caught:
+        client_for(server.url, retries=0).tags("app/web")
+    assert caught.value.elsewhere and caught.value.cause == Unreachable.REFUSED
+    assert caught.value.message.startswith(f"http://127.0.0.1:{port}/, where the registry sent")
+    assert server.url not in caught.value.message
 
 
 def test_a_token_realm_announced_by_the_registry_itself_gets_the_credentials(serve):

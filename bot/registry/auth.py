@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from .errors import AuthenticationError
+from .errors import AuthenticationError, RegistryResponseError
 from .http import load_json, parse_www_authenticate, redact_url
 
 DEFAULT_TOKEN_TTL = 60.0
+MAX_TOKEN_TTL = 24 * 3600.0  # whatever a token server says ("expires_in": Infinity...)
 # Renew a little early so a token never expires in flight.
 EXPIRY_MARGIN = 5.0
 
@@ -89,12 +90,25 @@ class RegistryAuth(httpx.Auth):
 
     # -- flow --------------------------------------------------------------------------
     def _token_request(self, params: dict[str, str], scope: str | None) -> httpx.Request:
+        realm = params["realm"]
+        try:
+            url: httpx.URL | None = httpx.URL(realm)
+        except httpx.InvalidURL:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            shown = redact_url(url) if url is not None else realm
+            raise RegistryResponseError(
+                f"The registry asks for a token from {shown[:120]!r}, which is not an http(s) "
+                "address, so none was asked for.",
+                hint="The registry's token settings (auth: token: realm) need fixing.",
+                status=401,
+            )
         query = {}
         if params.get("service"):
             query["service"] = params["service"]
         if scope:
             query["scope"] = scope
-        request = httpx.Request("GET", params["realm"], params=query)
+        request = httpx.Request("GET", url, params=query)
         if self._basic:
             request = next(self._basic.auth_flow(request))
         return request
@@ -128,6 +142,7 @@ class RegistryAuth(httpx.Auth):
             ) from None
         ttl = data.get("expires_in")
         ttl = float(ttl) if isinstance(ttl, (int, float)) and ttl > 0 else DEFAULT_TOKEN_TTL
+        ttl = min(ttl, MAX_TOKEN_TTL)
         return token, ttl
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:

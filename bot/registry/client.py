@@ -189,12 +189,13 @@ class RegistryClient:
                 f"{exc.limit:,}-byte limit for this request {what}; it was not read.",
                 url=redact_url(exc.url),
             ) from None
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
+            who, where = self._who_failed(exc)
             raise RegistryTimeoutError(
-                f"The registry at {self.display_url} timed out after "
-                f"{self.settings.timeout:g} s {what}.",
+                f"{who} timed out after {self.settings.timeout:g} s {what}.",
                 seconds=self.settings.timeout,
-                url=self.display_url,
+                url=where,
+                elsewhere=where != self.display_url,
             ) from None
         except PartialRead:
             raise RegistryResponseError(
@@ -205,10 +206,12 @@ class RegistryClient:
         except httpx.TransportError as exc:
             cause = _unreachable_cause(exc)
             said = type(exc).__name__ if cause == Unreachable.OTHER else cause.value
+            who, where = self._who_failed(exc)
             raise RegistryUnreachableError(
-                f"The registry at {self.display_url} is unreachable {what}: {said}.",
+                f"{who} is unreachable {what}: {said}.",
                 cause=cause,
-                url=self.display_url,
+                url=where,
+                elsewhere=where != self.display_url,
             ) from None
         if response.status_code not in ok and origin(response.request.url) != origin(self.base_url):
             raise RegistryResponseError(
@@ -227,6 +230,18 @@ class RegistryClient:
                 registry=self.display_url,
             )
         return response
+
+    def _who_failed(self, exc: httpx.RequestError) -> tuple[str, str]:
+        """Whose failure it was, for people: the registry, or the host the registry sent
+        the request on to (its token server, or blob storage it redirected to)."""
+        try:
+            failed = exc.request.url
+        except RuntimeError:  # no request attached
+            return f"The registry at {self.display_url}", self.display_url
+        if origin(failed) == origin(self.base_url):
+            return f"The registry at {self.display_url}", self.display_url
+        host = redact_url(failed.copy_with(raw_path=b"/"))
+        return f"{host}, where the registry sent this request,", host
 
     def _send_following(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
         """Send, following up to ``MAX_REDIRECTS`` redirects of GET and HEAD (blob

@@ -114,20 +114,30 @@ class Unreachable(StrEnum):
 
 
 class RegistryUnreachableError(RegistryError):
-    """Connection refused, DNS failure, TLS failure, timeout: no HTTP answer at all."""
+    """Connection refused, DNS failure, TLS failure, timeout: no HTTP answer at all.
+    ``elsewhere``: the host that failed is not the registry but one it sent the request
+    on to (its token server, blob storage); ``url`` names it."""
 
     def __init__(
-        self, message: str, *, cause: Unreachable = Unreachable.OTHER, url: str | None = None
+        self,
+        message: str,
+        *,
+        cause: Unreachable = Unreachable.OTHER,
+        url: str | None = None,
+        elsewhere: bool = False,
     ) -> None:
         super().__init__(message, url=url)
         self.cause = cause
+        self.elsewhere = elsewhere
 
 
 class RegistryTimeoutError(RegistryUnreachableError):
-    """The registry did not answer within the client's deadline (``seconds``)."""
+    """No answer within the client's deadline (``seconds``)."""
 
-    def __init__(self, message: str, *, seconds: float, url: str | None = None) -> None:
-        super().__init__(message, cause=Unreachable.TIMEOUT, url=url)
+    def __init__(
+        self, message: str, *, seconds: float, url: str | None = None, elsewhere: bool = False
+    ) -> None:
+        super().__init__(message, cause=Unreachable.TIMEOUT, url=url, elsewhere=elsewhere)
         self.seconds = seconds
 
 

@@ -34,6 +34,12 @@ def hint_for(error: RegistryError) -> str | None:
                 "Set REGISTRY_CA_BUNDLE to the registry's CA file, or REGISTRY_INSECURE=true "
                 "to skip verification."
             )
+        case RegistryUnreachableError(elsewhere=True):
+            return (
+                "The registry answered but sent the request on to that host (its token "
+                "server or storage): check that the bot can reach it, or ask the registry's "
+                "operators."
+            )
         case RegistryUnreachableError():
             return "Check REGISTRY_URL and that the registry is running."
         case AuthenticationError(username=None):
