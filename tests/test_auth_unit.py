@@ -105,6 +105,28 @@ def test_expires_in_is_honoured():
     assert len(sent) == 1
 
 
+@pytest.mark.parametrize("expires_in", [float("inf"), 10**12])
+def test_a_token_lives_at_most_a_day_whatever_the_server_says(expires_in):
+    clock = Clock()
+    auth = RegistryAuth(clock=clock)
+
+    def answer(req):
+        if req.url.host == "auth.test":
+            return _token_response(req, "tok", expires_in=expires_in)
+        if "Authorization" in req.headers:
+            return httpx.Response(200, request=req)
+        return _challenge(req, "repository:app:pull")
+
+    run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
+    clock.now += 23 * 3600
+    assert (
+        len(run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)) == 1
+    )
+    clock.now += 3600
+    sent = run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
+    assert [r.url.host for r in sent] == ["auth.test", "reg.test"]  # asked again
+
+
 def test_only_one_retry_on_a_new_challenge():
     auth = RegistryAuth()
 
