@@ -292,6 +292,14 @@ def test_credentials_never_follow_a_redirect_to_another_host(serve):
     assert not other.requests("/token")  # and its realm was never asked for a token
 
 
+@pytest.mark.parametrize("location", ["javascript:alert(1)", "ftp://files.example/blob"])
+def test_a_redirect_to_something_other_than_http_is_not_followed(serve, location):
+    server = serve(lambda m, p, h: Reply(status=307, headers={"Location": location}))
+    with pytest.raises(RegistryResponseError, match="not an http\\(s\\) URL"):
+        client_for(server.url).get_blob("app/web", "sha256:" + "a" * 64, max_bytes=100)
+    assert len(server.requests("/blobs/")) == 1
+
+
 @pytest.mark.parametrize("realm", ["ftp://auth.example/token", "http://[::1", ""])
 def test_a_token_realm_that_is_not_an_http_address_is_named(serve, realm):
     server = serve(

@@ -197,6 +197,13 @@ class RegistryClient:
                 url=where,
                 elsewhere=where != self.display_url,
             ) from None
+        except (httpx.InvalidURL, _NotFollowed) as exc:
+            # httpx reads a redirect's Location even when it follows none itself.
+            raise RegistryResponseError(
+                f"The registry at {self.display_url} sent an address that is not an http(s) "
+                f"URL {what}: {str(exc)[:100]}; it was not followed.",
+                url=self.display_url,
+            ) from None
         except PartialRead:
             raise RegistryResponseError(
                 f"The connection to the registry at {self.display_url} broke in the middle "
@@ -253,10 +260,11 @@ class RegistryClient:
             location = response.headers.get("Location")
             if not (response.is_redirect and location and method in ("GET", "HEAD")):
                 return response
-            url = response.request.url.join(location)
-            if url.scheme not in ("http", "https"):
-                return response
-            foreign = origin(url) != origin(self.base_url)
+            target = response.request.url.join(location)
+            if target.scheme not in ("http", "https"):
+                raise _NotFollowed(location)
+            url = target
+            foreign = origin(target) != origin(self.base_url)
             headers = dict(kwargs.get("headers") or {})
             extensions = kwargs.get("extensions")
             response = self._http.request(
@@ -673,6 +681,10 @@ class RegistryClient:
             headers={"Content-Type": media_type},
         )
         return response.headers.get("Docker-Content-Digest") or sha256_digest(body)
+
+
+class _NotFollowed(Exception):
+    """A redirect to something other than http(s); the message is the Location."""
 
 
 def _target(repository: str, reference: str) -> str:
