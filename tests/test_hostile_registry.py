@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.registry import (
+    InvalidReferenceError,
     RegistryClient,
     RegistryResponseError,
     RegistrySettings,
@@ -27,6 +28,7 @@ from bot.registry import (
 )
 from bot.registry import mediatypes as mt
 from bot.registry.errors import DigestMismatchError
+from bot.registry.pages import tag_page
 from testkit.hostile import HostileServer, Reply
 
 pytestmark = pytest.mark.timeout(60)
@@ -231,6 +233,27 @@ def test_json_nested_too_deeply_is_a_malformed_answer(serve):
         client.get_manifest("deep/app", "v1")
     with pytest.raises(RegistryResponseError, match="500"):
         client.get_manifest("deep/app", "v2")  # an error body nobody can parse
+
+
+def test_tags_outside_the_grammar_never_become_requests(serve):
+    hostile = ["../../../_catalog?", "x#y", "a b", "é", "<!here>", "sha256:nothex"]
+    body = manifest_for(b"{}")
+
+    def script(method, path, headers):
+        if "/tags/list" in path:
+            tags = json.dumps({"tags": [*hostile, "ok"]}).encode()
+            return Reply(headers={"Content-Type": "application/json"}, body=tags)
+        if path == "/v2/odd/app/manifests/ok":
+            return Reply(headers={"Content-Type": mt.OCI_MANIFEST}, body=body)
+        return Reply(status=404)
+
+    server = serve(script)
+    page = tag_page(client_for(server.url), "odd/app")
+    rows = dict(zip(page.tags, page.images, strict=True))
+    assert all(isinstance(rows[t], InvalidReferenceError) for t in hostile)
+    asked = [s.path for s in server.requests("/manifests/")]
+    assert asked == ["/v2/odd/app/manifests/ok"]  # nothing else, and no other path
+    assert server.requests("/_catalog") == []
 
 
 # -- pagination -----------------------------------------------------------------------------

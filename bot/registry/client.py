@@ -400,6 +400,7 @@ class RegistryClient:
     def head_manifest(self, repository: str, reference: str) -> ManifestHead:
         """Resolve a tag (or check a digest) with HEAD and the full Accept list."""
         validate_repository(repository)
+        _check_reference(reference)
         target = _target(repository, reference)
         response = self.request(
             "HEAD",
@@ -459,6 +460,7 @@ class RegistryClient:
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
         """GET a manifest by tag or digest. By-digest results come from/go to the cache."""
         validate_repository(repository)
+        _check_reference(reference)
         by_digest = is_digest(reference)
         if by_digest:
             cached = self.cache.get(("manifest", reference))
@@ -671,6 +673,7 @@ class RegistryClient:
     def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         """PUT a manifest under a tag or digest; returns its digest."""
         validate_repository(repository)
+        _check_reference(reference)
         response = self.request(
             "PUT",
             f"v2/{repository}/manifests/{reference}",
@@ -681,6 +684,16 @@ class RegistryClient:
             headers={"Content-Type": media_type},
         )
         return response.headers.get("Docker-Content-Digest") or sha256_digest(body)
+
+
+def _check_reference(reference: str) -> None:
+    """A tag or digest, checked against the grammar before it goes into a URL path: a
+    tag from a registry's own list may be anything (``../../_catalog?``), and must
+    never turn into a request for another path."""
+    if ":" in reference:
+        validate_digest(reference)
+    else:
+        validate_tag(reference)
 
 
 class _NotFollowed(Exception):
