@@ -315,6 +315,23 @@ def test_credentials_never_follow_a_redirect_to_another_host(serve):
     assert not other.requests("/token")  # and its realm was never asked for a token
 
 
+def test_an_upload_sent_to_another_host_is_not_sent(serve):
+    elsewhere = serve(lambda m, p, h: Reply(status=201))
+    server = serve(
+        lambda m, p, h: Reply(status=202, headers={"Location": f"{elsewhere.url}/v2/up/load/1"})
+    )
+    client = client_for(server.url, username="ci", password=PASSWORD)
+    with pytest.raises(RegistryResponseError, match="another host; nothing was sent"):
+        client.upload_blob("app/web", b"layer")
+    assert elsewhere.requests() == []  # neither the blob nor the credentials went there
+
+
+def test_an_upload_without_a_location_is_a_clear_error(serve):
+    server = serve(lambda m, p, h: Reply(status=202))
+    with pytest.raises(RegistryResponseError, match="without a usable Location"):
+        client_for(server.url).upload_blob("app/web", b"layer")
+
+
 @pytest.mark.parametrize("location", ["javascript:alert(1)", "ftp://files.example/blob"])
 def test_a_redirect_to_something_other_than_http_is_not_followed(serve, location):
     server = serve(lambda m, p, h: Reply(status=307, headers={"Location": location}))

@@ -657,8 +657,27 @@ class RegistryClient:
             target=target,
             ok=(202,),
         )
-        location = httpx.URL(start.headers["Location"])
-        put_url = self.base_url.join(location).copy_set_param("digest", digest)
+        try:
+            put_url = self.base_url.join(start.headers.get("Location", "")).copy_set_param(
+                "digest", digest
+            )
+        except httpx.InvalidURL:
+            put_url = None
+        if put_url is None or not start.headers.get("Location"):
+            raise RegistryResponseError(
+                f"The registry at {self.display_url} started an upload without a usable "
+                f"Location to send it to ({target}).",
+                url=self.display_url,
+            )
+        if origin(put_url) != origin(self.base_url):
+            # The PUT would carry the registry's credentials to a host nobody named.
+            raise RegistryResponseError(
+                f"The registry at {self.display_url} asked for the upload of {target} to go "
+                f"to {redact_url(put_url.copy_with(query=None, raw_path=b'/'))}, another host; "
+                "nothing was sent there.",
+                hint="If that is the registry's own public address, address the registry by it.",
+                url=self.display_url,
+            )
         self.request(
             "PUT",
             put_url,
