@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from bot.registry import AuthenticationError
+from bot.registry import AuthenticationError, RegistryResponseError
 from bot.registry.auth import RegistryAuth, scope_for
 
 CHALLENGE = 'Bearer realm="https://auth.test/token",service="reg.test",scope="{scope}"'
@@ -125,6 +125,19 @@ def test_a_token_lives_at_most_a_day_whatever_the_server_says(expires_in):
     clock.now += 3600
     sent = run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
     assert [r.url.host for r in sent] == ["auth.test", "reg.test"]  # asked again
+
+
+@pytest.mark.parametrize("token", ["abc\r\nX-Evil: 1", "é", "two words"])
+def test_a_token_a_header_cannot_carry_is_refused(token):
+    auth = RegistryAuth()
+
+    def answer(req):
+        if req.url.host == "auth.test":
+            return _token_response(req, token)
+        return _challenge(req, "repository:app:pull")
+
+    with pytest.raises(RegistryResponseError, match="header can't carry"):
+        run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
 
 
 def test_only_one_retry_on_a_new_challenge():

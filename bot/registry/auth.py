@@ -25,6 +25,7 @@ MAX_TOKEN_TTL = 24 * 3600.0  # whatever a token server says ("expires_in": Infin
 # Renew a little early so a token never expires in flight.
 EXPIRY_MARGIN = 5.0
 
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")  # what an Authorization header may carry
 _REPO_PATH_RE = re.compile(
     r"^/v2/(?P<name>.+)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list)$"
 )
@@ -140,6 +141,12 @@ class RegistryAuth(httpx.Auth):
                 status=response.status_code,
                 url=redact_url(realm),
             ) from None
+        if not _TOKEN_RE.fullmatch(token):
+            raise RegistryResponseError(
+                f"The token server at {redact_url(realm)} gave a token with characters a "
+                "header can't carry (spaces, line breaks, or beyond ASCII); it was not used.",
+                url=redact_url(realm),
+            )
         ttl = data.get("expires_in")
         ttl = float(ttl) if isinstance(ttl, (int, float)) and ttl > 0 else DEFAULT_TOKEN_TTL
         ttl = min(ttl, MAX_TOKEN_TTL)
