@@ -29,6 +29,7 @@ from bot.registry import (
 from bot.registry import mediatypes as mt
 from bot.registry.errors import DigestMismatchError
 from bot.registry.pages import tag_page
+from bot.registry.scan import scan_repository
 from testkit.hostile import HostileServer, Reply
 
 pytestmark = pytest.mark.timeout(60)
@@ -254,6 +255,35 @@ def test_tags_outside_the_grammar_never_become_requests(serve):
     asked = [s.path for s in server.requests("/manifests/")]
     assert asked == ["/v2/odd/app/manifests/ok"]  # nothing else, and no other path
     assert server.requests("/_catalog") == []
+
+
+def test_a_chain_of_nested_indexes_is_read_only_so_deep(serve):
+    # Ten indexes, each listing the next: built ahead, as a registry would have to.
+    leaf = manifest_for(b"{}")
+    chain = [leaf]
+    for _ in range(10):
+        child = chain[-1]
+        entry = {"mediaType": mt.OCI_INDEX, "digest": digest_of(child), "size": len(child)}
+        chain.append(json.dumps({"mediaType": mt.OCI_INDEX, "manifests": [entry]}).encode())
+    by_digest = {digest_of(body): body for body in chain}
+
+    def script(method, path, headers):
+        if "/tags/list" in path:
+            return Reply(headers={"Content-Type": "application/json"}, body=b'{"tags":["deep"]}')
+        reference = path.rsplit("/", 1)[1]
+        body = chain[-1] if reference == "deep" else by_digest.get(reference)
+        if body is None:
+            return Reply(status=404)
+        media = json.loads(body).get("mediaType", mt.OCI_MANIFEST)
+        return Reply(
+            headers={"Content-Type": media, "Docker-Content-Digest": digest_of(body)},
+            body=b"" if method == "HEAD" else body,
+        )
+
+    server = serve(script)
+    scan = scan_repository(client_for(server.url), "deep/app")
+    assert not scan.complete and "nested more than 4 deep" in scan.problems()
+    assert len(server.requests("/manifests/sha256:")) == 5  # the top and 4 below it
 
 
 # -- pagination -----------------------------------------------------------------------------

@@ -169,3 +169,15 @@ def test_config():
 )
 def test_parse_time(text, expected):
     assert parse_time(text) == expected
+
+
+def test_an_index_of_more_entries_than_any_image_needs_is_not_read():
+    from bot.registry.manifest import MAX_INDEX_ENTRIES, IndexManifest, parse_manifest
+
+    def index(n: int) -> bytes:
+        entry = {"mediaType": mt.OCI_MANIFEST, "digest": "sha256:" + "a" * 64, "size": 1}
+        return json.dumps({"mediaType": mt.OCI_INDEX, "manifests": [entry] * n}).encode()
+
+    assert isinstance(parse_manifest(index(MAX_INDEX_ENTRIES)), IndexManifest)
+    with pytest.raises(RegistryResponseError, match="over the 512 read"):
+        parse_manifest(index(MAX_INDEX_ENTRIES + 1))

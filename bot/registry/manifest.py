@@ -20,6 +20,9 @@ from .reference import is_digest
 
 _FRACTION_RE = re.compile(r"\.(\d+)")
 MAX_SANE_SIZE = 2**50
+# An index lists one manifest per platform and attestation: dozens. More than this is
+# not read (each would cost requests of its own).
+MAX_INDEX_ENTRIES = 512
 
 
 @dataclass(frozen=True)
@@ -223,9 +226,14 @@ def parse_manifest(body: bytes, header_type: str | None = None) -> Manifest:
             return _parse_schema1(data, media_type)
         annotations = _str_dict(data.get("annotations"))
         if media_type in mt.INDEX_TYPES:
+            entries = data.get("manifests") or []
+            if isinstance(entries, list) and len(entries) > MAX_INDEX_ENTRIES:
+                raise ValueError(
+                    f"an index of {len(entries):,} manifests, over the {MAX_INDEX_ENTRIES} read"
+                )
             return IndexManifest(
                 media_type=media_type,
-                manifests=tuple(_descriptor(d) for d in data.get("manifests") or []),
+                manifests=tuple(_descriptor(d) for d in entries),
                 annotations=annotations,
             )
         config = data.get("config")

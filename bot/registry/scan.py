@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .client import FetchedManifest, RegistryClient
-from .errors import ManifestNotFoundError, RegistryError
+from .errors import ManifestNotFoundError, RegistryError, RegistryResponseError
 from .manifest import Descriptor, ImageManifest, IndexManifest
 
+MAX_NESTING = 4  # an index of indexes is rare; deeper is a registry building a chain
 _SIGNATURE_TAG_RE = re.compile(r"^(sha256)-([0-9a-f]{64})\.(sig|att|sbom)$")
 
 
@@ -197,9 +198,12 @@ def _resolve(client: RegistryClient, scan: RepoScan, tags: list[str]) -> None:
 
 
 def _read_manifests(client: RegistryClient, scan: RepoScan) -> None:
-    """Every manifest a tag points at (and an index's children) not read yet."""
+    """Every manifest a tag points at (and an index's children) not read yet, down to
+    ``MAX_NESTING`` indexes deep."""
     wanted = sorted(set(scan.tags.values()) - set(scan.manifests) - set(scan.manifest_errors))
-    while wanted:
+    for _ in range(MAX_NESTING + 1):
+        if not wanted:
+            return
         results = client.map(lambda d: client.get_manifest(scan.repository, d), wanted)
         next_round: set[str] = set()
         for digest, result in zip(wanted, results, strict=True):
@@ -210,3 +214,7 @@ def _read_manifests(client: RegistryClient, scan: RepoScan) -> None:
             if isinstance(result.manifest, IndexManifest):
                 next_round |= {c.digest for c in result.manifest.manifests}
         wanted = sorted(next_round - set(scan.manifests) - set(scan.manifest_errors))
+    for digest in wanted:  # deeper than any image needs: a registry building a chain
+        scan.manifest_errors[digest] = RegistryResponseError(
+            f"Indexes nested more than {MAX_NESTING} deep in {scan.repository}; not read."
+        )
