@@ -199,3 +199,25 @@ def test_token_server_refusal_names_the_user_not_the_password():
         run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
     assert "user 'ci'" in str(info.value) and info.value.username == "ci"
     assert "topsecret" not in str(info.value)
+
+
+def test_requests_to_another_origin_go_out_bare():
+    """With its home set, the auth gives nothing to another host: not the password, not
+    a cached token, and a 401 there starts no token request."""
+    auth = RegistryAuth("ci", "pw", home=httpx.URL("https://reg.test/"))
+
+    def answer(req):
+        if req.url.host == "auth.test":
+            return _token_response(req, "tok")
+        if req.url.host == "storage.test":
+            return _challenge(req, "repository:app:pull")  # it asks too
+        if "Authorization" in req.headers:
+            return httpx.Response(200, request=req)
+        return _challenge(req, "repository:app:pull")
+
+    run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
+    sent = run_flow(auth, httpx.Request("GET", "https://storage.test/v2/app/tags/list"), answer)
+    assert len(sent) == 1 and "Authorization" not in sent[0].headers
+    # At home, the cached token is still used.
+    sent = run_flow(auth, httpx.Request("GET", "https://reg.test/v2/app/tags/list"), answer)
+    assert sent[0].headers["Authorization"] == "Bearer tok"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from .errors import AuthenticationError, RegistryResponseError
-from .http import load_json, parse_www_authenticate, redact_url
+from .http import load_json, origin, parse_www_authenticate, redact_url
 
 DEFAULT_TOKEN_TTL = 60.0
 MAX_TOKEN_TTL = 24 * 3600.0  # whatever a token server says ("expires_in": Infinity...)
@@ -56,7 +56,9 @@ class _Token:
 
 
 class RegistryAuth(httpx.Auth):
-    """Anonymous, Basic or Bearer, whichever the registry asks for."""
+    """Anonymous, Basic or Bearer, whichever the registry asks for. With ``home`` (the
+    registry's URL), a request to any other origin goes out bare: no credentials, no
+    token, and its 401 starts nothing."""
 
     requires_response_body = True
 
@@ -65,8 +67,10 @@ class RegistryAuth(httpx.Auth):
         username: str | None = None,
         password: str | None = None,
         *,
+        home: httpx.URL | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._home = origin(home) if home is not None else None
         self._basic = httpx.BasicAuth(username, password or "") if username else None
         self._username = username
         self._clock = clock
@@ -153,6 +157,9 @@ class RegistryAuth(httpx.Auth):
         return token, ttl
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._home is not None and origin(request.url) != self._home:
+            yield request  # another host (blob storage a redirect named): nothing of ours
+            return
         scope = scope_for(request.method, request.url.path)
         token = self._cached(scope)
         if token is None and self._realm is not None and scope is not None:

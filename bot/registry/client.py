@@ -135,7 +135,7 @@ class RegistryClient:
         self.transport = RegistryTransport(
             inner, concurrency=s.concurrency, retries=s.retries, deadline=s.timeout
         )
-        self.auth = RegistryAuth(s.username, s.password)
+        self.auth = RegistryAuth(s.username, s.password, home=self.base_url)
         self._http = httpx.Client(
             base_url=self.base_url,
             transport=self.transport,
@@ -252,27 +252,21 @@ class RegistryClient:
 
     def _send_following(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
         """Send, following up to ``MAX_REDIRECTS`` redirects of GET and HEAD (blob
-        storage: S3, a CDN). Credentials go to the registry's own origin only: a hop to
-        another origin is sent without auth, so neither the password nor a token
-        reaches it, and a 401 it answers never starts a token request."""
+        storage: S3, a CDN). Credentials go to the registry's own origin only (the auth
+        sends a hop to another origin bare, and a 401 it answers starts nothing)."""
         response = self._http.request(method, url, **kwargs)
         for _ in range(MAX_REDIRECTS):
             location = response.headers.get("Location")
             if not (response.is_redirect and location and method in ("GET", "HEAD")):
                 return response
-            target = response.request.url.join(location)
-            if target.scheme not in ("http", "https"):
+            url = response.request.url.join(location)
+            if url.scheme not in ("http", "https"):
                 raise _NotFollowed(location)
-            url = target
-            foreign = origin(target) != origin(self.base_url)
-            headers = dict(kwargs.get("headers") or {})
-            extensions = kwargs.get("extensions")
             response = self._http.request(
                 method,
                 url,
-                headers=headers,
-                extensions=extensions,
-                auth=None if foreign else httpx.USE_CLIENT_DEFAULT,
+                headers=dict(kwargs.get("headers") or {}),
+                extensions=kwargs.get("extensions"),
             )
         return response
 
@@ -657,13 +651,14 @@ class RegistryClient:
             target=target,
             ok=(202,),
         )
+        location = start.headers.get("Location")
         try:
-            put_url = self.base_url.join(start.headers.get("Location", "")).copy_set_param(
-                "digest", digest
+            put_url = (
+                self.base_url.join(location).copy_set_param("digest", digest) if location else None
             )
         except httpx.InvalidURL:
             put_url = None
-        if put_url is None or not start.headers.get("Location"):
+        if put_url is None:
             raise RegistryResponseError(
                 f"The registry at {self.display_url} started an upload without a usable "
                 f"Location to send it to ({target}).",
@@ -675,7 +670,7 @@ class RegistryClient:
                 f"The registry at {self.display_url} asked for the upload of {target} to go "
                 f"to {redact_url(put_url.copy_with(query=None, raw_path=b'/'))}, another host; "
                 "nothing was sent there.",
-                hint="If that is the registry's own public address, address the registry by it.",
+                hint="If that is the registry's own public address, point the bot at that address.",
                 url=self.display_url,
             )
         self.request(
