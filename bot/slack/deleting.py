@@ -139,17 +139,14 @@ def run_delete_command(
         return _prune_preview(ctx, command, user, channel, response_url)
     doing = f"previewing the deletion of {command.reference}"
     repository = command.reference.repository
-
-    def progress(tags: int) -> None:
-        if tags >= PROGRESS_TAGS and response_url:
-            ctx.responder.send(
-                response_url,
-                render_notice(
-                    f"Checking all {tags:,} tags of {repository} to find everything this "
-                    "deletion would take with it; this takes a moment."
-                ),
-            )
-
+    progress = _scan_notice(
+        ctx,
+        response_url,
+        lambda tags: (
+            f"Checking all {tags:,} tags of {repository} to find everything this "
+            "deletion would take with it; this takes a moment."
+        ),
+    )
     try:
         if command.blob:
             preview = service.preview_blob(
@@ -171,23 +168,33 @@ def run_delete_command(
     return render_preview(preview.request, preview.image, ctx.approvers, ctx.now())
 
 
+def _scan_notice(
+    ctx: BotContext, response_url: str | None, says: Callable[[int], str]
+) -> Callable[[int], None]:
+    """A scan's progress callback: a note at ``response_url`` when a repository has
+    ``PROGRESS_TAGS`` tags or more."""
+
+    def progress(tags: int) -> None:
+        if tags >= PROGRESS_TAGS and response_url:
+            ctx.responder.send(response_url, render_notice(says(tags)))
+
+    return progress
+
+
 def _prune_preview(
     ctx: BotContext, command: Prune, user: str, channel: str, response_url: str | None
 ) -> Message:
     """The dry run of a cleanup; a note first when a repository is large."""
     service = ctx.deletions
     assert service is not None
-
-    def progress(tags: int) -> None:
-        if tags >= PROGRESS_TAGS and response_url:
-            ctx.responder.send(
-                response_url,
-                render_notice(
-                    f"Checking all {tags:,} tags of a repository matching {command.pattern} "
-                    "to plan the cleanup; this takes a moment."
-                ),
-            )
-
+    progress = _scan_notice(
+        ctx,
+        response_url,
+        lambda tags: (
+            f"Checking all {tags:,} tags of a repository matching {command.pattern} "
+            "to plan the cleanup; this takes a moment."
+        ),
+    )
     try:
         preview = service.preview_prune(
             command.pattern, command.rules, command.reason, user, channel, progress
