@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.deletions import DeletionRefused, ItemState, Kind, State, cleanup
+from bot.deletions import service as service_module
 from bot.deletions.retention import RetentionRules
 from bot.registry import ManifestNotFoundError
 from testkit.deletions import APPROVER, REQUESTER
@@ -293,6 +296,57 @@ def test_a_run_interrupted_mid_way_resumes_without_deleting_twice(
     assert len(counts) == 6 and all(n == 1 for n in counts.values()), counts
     items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
     assert sum("found gone after a restart" in i.detail for i in items.values()) == 2
+
+
+def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_it(
+    make_service, client, counting, monkeypatch
+):
+    """Batches are claimed while earlier ones are being deleted: when a claim fails, the
+    DELETEs already under way finish and are recorded, the failure is raised (no worker
+    is left waiting), and recovery carries out the rest, deleting nothing twice."""
+    repo = _repo("dbfail")
+    push_image(client, repo, ["ci-new"], created=iso(1))
+    old = [push_image(client, repo, [f"ci-{i}"], created=iso(50 + i)) for i in range(6)]
+    service = make_service(lease=timedelta(seconds=30))
+    service.registry.settings = dataclasses.replace(service.registry.settings, concurrency=1)
+    monkeypatch.setattr(service_module, "BATCH_ROUNDS", 2)  # batches of 2
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    real = service.cleanup.move_many
+    claims = []
+
+    def second_claim_fails(request_id, changes, from_states):
+        if changes and changes[0][1] == ItemState.DELETING:
+            claims.append(len(changes))
+            if len(claims) == 2:
+                raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real(request_id, changes, from_states)
+
+    service.cleanup.move_many = second_claim_fails
+    outcome: list[BaseException | str] = []
+
+    def vote() -> None:
+        try:
+            outcome.append(service.vote(preview.request.id, APPROVER, True).outcome)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    voting = threading.Thread(target=vote)
+    voting.start()
+    voting.join(60)
+    assert not voting.is_alive(), "the run hung after the database failed"
+    assert isinstance(outcome[0], OperationalError), outcome
+    service.cleanup.move_many = real
+    items = {i.digest: i.state for i in service.cleanup_items(preview.request.id)}
+    first = [o.digest for o in old if items[o.digest] == ItemState.DELETED]
+    assert len(first) == 2 and len(deletes_by_digest(counting)) == 2  # the first batch
+    assert sorted(items.values()).count(ItemState.PLANNED) == 4  # the claim rolled back
+    service.clock.now += timedelta(seconds=31)
+    settled = service.recover()
+    assert len(settled) == 1 and "deleted 6 of 6 images" in settled[0].message, settled
+    for o in old:
+        assert not exists(client, repo, o.digest)
+    counts = deletes_by_digest(counting)
+    assert len(counts) == 6 and all(n == 1 for n in counts.values()), counts
 
 
 def test_a_whole_cleanup_is_restored(make_service, client):

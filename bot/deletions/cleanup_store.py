@@ -11,6 +11,9 @@ from sqlalchemy import Engine, insert, select, update
 from .models import CleanupItem, ItemState
 from .schema import cleanup_items
 
+# Digests per statement: well under every backend's limit on bound parameters.
+_IN_LIST = 500
+
 
 class CleanupStore:
     def __init__(self, engine: Engine) -> None:
@@ -94,21 +97,32 @@ class CleanupStore:
         from_states: Iterable[ItemState],
     ) -> list[bool]:
         """Several compare-and-sets (item, new state, detail) in one transaction; for
-        each, whether this call made it."""
+        each, whether this call made it. Changes to the same state with the same detail
+        (most of a batch) go in one statement that returns the rows it moved."""
         t = cleanup_items
         sources = [s.value for s in from_states]
-        made = []
+        groups: dict[tuple[str, ItemState, str], list[str]] = {}
+        for item, to, detail in changes:
+            groups.setdefault((item.repository, to, detail), []).append(item.digest)
+        moved: set[tuple[str, str]] = set()
         with self.engine.begin() as conn:
-            for item, to, detail in changes:
-                result = conn.execute(
-                    update(t)
-                    .where(
-                        t.c.request_id == request_id,
-                        t.c.repository == item.repository,
-                        t.c.digest == item.digest,
-                        t.c.state.in_(sources),
+            for (repository, to, detail), digests in groups.items():
+                for at in range(0, len(digests), _IN_LIST):
+                    rows = conn.execute(
+                        update(t)
+                        .where(
+                            t.c.request_id == request_id,
+                            t.c.repository == repository,
+                            t.c.digest.in_(digests[at : at + _IN_LIST]),
+                            t.c.state.in_(sources),
+                        )
+                        .values(state=to.value, detail=detail.replace("\x00", ""))
+                        .returning(t.c.digest)
                     )
-                    .values(state=to.value, detail=detail.replace("\x00", ""))
-                )
-                made.append(result.rowcount == 1)
+                    moved.update((repository, d) for d in rows.scalars())
+        made = []
+        for item, _, _ in changes:
+            key = (item.repository, item.digest)
+            made.append(key in moved)
+            moved.discard(key)  # an item listed twice is counted once
         return made

@@ -8,11 +8,13 @@ What is deleted always comes from the stored request, never from what a caller p
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -706,10 +708,10 @@ class DeletionService:
         return restore_outcome(results)
 
     def _prune(self, request: DeletionRequest, progress: Progress | None) -> Outcome:
-        """Carry out (or resume) a cleanup, repository by repository, in batches: each
-        planned image checked against a fresh scan, marked ``deleting`` and kept for
-        undo before its DELETE, then recorded; one tag list at the end confirms the
-        deletions. Each item moves by compare-and-set, so no digest is deleted twice."""
+        """Carry out (or resume) a cleanup, repository by repository: each planned image
+        checked against a fresh scan, marked ``deleting`` and kept for undo before its
+        DELETE, then recorded; one tag list at the end confirms the deletions. Each item
+        moves by compare-and-set, so no digest is deleted twice."""
         started = time.monotonic()
         items = self.cleanup.items(request.id)
         counts = {state: 0 for state in ItemState}
@@ -717,31 +719,37 @@ class DeletionService:
             counts[item.state] += 1
         total = len(items) - counts[ItemState.KEPT]
 
-        def report() -> None:
+        def report(snapshot: CleanupProgress) -> None:
             if progress is None:
                 return
-            snapshot = CleanupProgress(
+            try:
+                progress(snapshot)
+            except Exception:
+                log.exception("progress report of cleanup %s failed", request.id)
+
+        def now_done() -> CleanupProgress:
+            return CleanupProgress(
                 total,
                 counts[ItemState.DELETED],
                 counts[ItemState.SKIPPED],
                 counts[ItemState.FAILED],
                 time.monotonic() - started,
             )
-            try:
-                progress(snapshot)
-            except Exception:
-                log.exception("progress report of cleanup %s failed", request.id)
+
+        writing = threading.Lock()  # the preparer and the deleting workers both record
 
         def record(changes: list[tuple[CleanupItem, ItemState, str]], sources: list[ItemState]):
-            made = self.cleanup.move_many(request.id, changes, sources)
-            for (item, state, _), ok in zip(changes, made, strict=True):
-                if ok:
-                    counts[state] += 1
-                    counts[item.state] -= 1  # where it was (a settled state, when confirming)
-            report()
+            with writing:
+                made = self.cleanup.move_many(request.id, changes, sources)
+                for (item, state, _), ok in zip(changes, made, strict=True):
+                    if ok:
+                        counts[state] += 1
+                        counts[item.state] -= 1  # where it was (settled, when confirming)
+                snapshot = now_done()
+            report(snapshot)  # a redraw in chat holds up no other writer
             return made
 
-        report()
+        report(now_done())
         todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
         for repository in sorted({i.repository for i in todo}):
             mine = [i for i in todo if i.repository == repository]
@@ -754,10 +762,7 @@ class DeletionService:
                     [ItemState.PLANNED, ItemState.DELETING],
                 )
                 continue
-            deleted: list[CleanupItem] = []
-            size = max(1, self.registry.settings.concurrency * BATCH_ROUNDS)
-            for at in range(0, len(mine), size):
-                deleted += self._prune_batch(request, scan, mine[at : at + size], record)
+            deleted = self._delete_planned(request, scan, mine, record)
             still = cleanup.unconfirmed(self.registry, repository, deleted)
             record(
                 [
@@ -792,12 +797,56 @@ class DeletionService:
         )
         return [i for i in items if i.digest not in gone]
 
-    def _prune_batch(
-        self, request: DeletionRequest, scan: RepoScan, batch: list[CleanupItem], record
+    def _delete_planned(
+        self, request: DeletionRequest, scan: RepoScan, items: list[CleanupItem], record
     ) -> list[CleanupItem]:
-        """Check, claim and keep for undo a whole batch (a transaction each), then
-        delete it with every slot busy, recording results as they come in groups;
-        returns what was deleted (to be confirmed)."""
+        """Delete a repository's planned images with every slot busy from the first
+        DELETE to the last: a preparer checks, claims and keeps for undo one batch after
+        another (a transaction each) while the workers delete what is ready, recording
+        results in groups. Returns what was deleted (to be confirmed)."""
+        size = max(1, self.registry.settings.concurrency * BATCH_ROUNDS)
+        workers = max(1, min(self.registry.settings.concurrency, len(items)))
+        ready: queue.SimpleQueue[tuple[CleanupItem, tuple[str, ...]] | None] = queue.SimpleQueue()
+        results = _Recorder(record, flush_every=max(8, self.registry.settings.concurrency * 2))
+
+        def prepare() -> None:
+            try:
+                for at in range(0, len(items), size):
+                    for pair in self._prepare_batch(request, scan, items[at : at + size], record):
+                        ready.put(pair)
+            finally:
+                for _ in range(workers):
+                    ready.put(None)  # each worker stops at one of these
+
+        def one(pair: tuple[CleanupItem, tuple[str, ...]]) -> None:
+            item, moved = pair
+            try:
+                state, detail = cleanup.delete_unconfirmed(self.registry, item)
+            except RegistryError as exc:
+                state, detail = ItemState.FAILED, exc.message
+            if state == ItemState.DELETED and moved:
+                detail += f"; {', '.join(moved)} had moved elsewhere and were left alone"
+            results.add(item, state, detail)
+
+        def work(_: int) -> None:
+            while (pair := ready.get()) is not None:
+                one(pair)
+
+        # Results not yet written when something fails stay "deleting": recovery asks
+        # the registry about them, as after a crash. A failure to prepare (the database)
+        # is raised once the DELETEs already under way are done and recorded.
+        with ThreadPoolExecutor(1, thread_name_prefix="cleanup-prepare") as preparer:
+            prepared = preparer.submit(prepare)
+            self.registry.map(work, range(workers))
+        results.flush()
+        prepared.result()
+        return results.deleted
+
+    def _prepare_batch(
+        self, request: DeletionRequest, scan: RepoScan, batch: list[CleanupItem], record
+    ) -> list[tuple[CleanupItem, tuple[str, ...]]]:
+        """Check a batch against the scan, claim what is still safe and keep it for
+        undo; returns what may be deleted, with the planned tags that moved elsewhere."""
         checked = [(i, *cleanup.why_not_now(scan, i, self.protected)) for i in batch]
         sources = [ItemState.PLANNED, ItemState.DELETING]
         record([(i, ItemState.SKIPPED, why) for i, why, _ in checked if why], sources)
@@ -820,24 +869,7 @@ class DeletionService:
             [(i, ItemState.FAILED, problems[i.digest]) for i, _ in go if i.digest in problems],
             [ItemState.DELETING],
         )
-        go = [(i, moved) for i, moved in go if i.digest not in problems]
-        results = _Recorder(record, flush_every=max(8, self.registry.settings.concurrency * 2))
-
-        def one(pair: tuple[CleanupItem, tuple[str, ...]]) -> None:
-            item, moved = pair
-            try:
-                state, detail = cleanup.delete_unconfirmed(self.registry, item)
-            except RegistryError as exc:
-                state, detail = ItemState.FAILED, exc.message
-            if state == ItemState.DELETED and moved:
-                detail += f"; {', '.join(moved)} had moved elsewhere and were left alone"
-            results.add(item, state, detail)
-
-        # Results not yet written when something fails stay "deleting": recovery asks
-        # the registry about them, as after a crash.
-        self.registry.map(one, go)
-        results.flush()
-        return results.deleted
+        return [(i, moved) for i, moved in go if i.digest not in problems]
 
     def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
@@ -1035,9 +1067,10 @@ class _Heartbeat:
 
 
 class _Recorder:
-    """Collects a batch's results from the workers and writes them in groups (one
-    transaction per ``flush_every`` results), so the database isn't committed to once
-    per image while the registry waits."""
+    """Collects the results of a repository's DELETEs from the workers and writes them
+    in groups (one transaction per ``flush_every`` results), so the database isn't
+    committed to once per image while the registry waits. The worker that fills a
+    group writes it; the others go on adding to the next one meanwhile."""
 
     def __init__(self, record, flush_every: int) -> None:
         self.record = record
@@ -1051,14 +1084,12 @@ class _Recorder:
             self.pending.append((item, state, detail))
             if state == ItemState.DELETED:
                 self.deleted.append(item)
-            if len(self.pending) >= self.flush_every:
-                self._flush()
+            full = len(self.pending) >= self.flush_every
+        if full:
+            self.flush()
 
     def flush(self) -> None:
         with self.lock:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self.pending:
             changes, self.pending = self.pending, []
+        if changes:
             self.record(changes, [ItemState.DELETING])
