@@ -174,6 +174,11 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(make_service, cl
     assert items[moved.digest].state == ItemState.SKIPPED
     assert "deleted 3 of 5 images" in result.message and "skipped 2" in result.message
     assert seen[-1].done == 5 and seen[-1].deleted == 3 and seen[-1].skipped == 2
+    # Before anything is deleted, the progress says the repository's 7 tags are being
+    # looked up again.
+    checks = [p for p in seen if p.checking]
+    assert checks and checks[0].checking == repo and checks[0].tags == 7
+    assert all(p.done == 0 for p in checks) and seen[-1].checking is None
     audit = service.recent_audit(1)[0]
     assert audit.event == "executed" and "3 images (3 tags) deleted, 2 skipped" in audit.detail
 

@@ -215,3 +215,23 @@ def test_limit_checker_catches_what_the_sdk_does_not():
     assert own_problems({"text": "t", "blocks": [button]}) == []  # not duplicated here
     with pytest.raises(BlockKitLimitError):
         check_message({"text": "t", "blocks": [section] * 51})
+
+
+def test_cleanup_progress_says_which_repository_is_being_checked():
+    from dataclasses import replace
+
+    from bot.deletions import CleanupProgress, Kind
+    from bot.slack.render.cleanups import render_cleanup_progress
+    from tests.test_slack_messages import _request
+
+    request = replace(_request("c1"), kind=Kind.PRUNE, repository="team/*")
+    checking = render_cleanup_progress(
+        request, CleanupProgress(500, 120, 3, 0, 12.4, checking=f"team/{EVIL}", tags=5000)
+    )
+    text = payload_text(checking)
+    assert "looking up the 5,000 tags of" in text and "&lt;!channel&gt;" in text
+    assert "<!channel>" not in text and "123 of 500 images done: 120 deleted, 3 skipped" in text
+    deleting = payload_text(render_cleanup_progress(request, CleanupProgress(500, 130)))
+    assert "looking up" not in deleting and "130 of 500 images done" in deleting
+    for message in (checking, render_cleanup_progress(request, CleanupProgress(500))):
+        check_message(message.to_dict())

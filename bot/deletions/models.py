@@ -179,13 +179,17 @@ class CleanupItem:
 
 @dataclass(frozen=True)
 class CleanupProgress:
-    """How far a cleanup has got (for a progress message)."""
+    """How far a cleanup has got (for a progress message). While ``checking`` names a
+    repository, every tag of it is being looked up again before anything of it is
+    deleted (``tags`` of them, 0 until its tag list is read)."""
 
     total: int
     deleted: int = 0
     skipped: int = 0
     failed: int = 0
     elapsed: float = 0.0
+    checking: str | None = None
+    tags: int = 0
 
     @property
     def done(self) -> int:

@@ -727,13 +727,15 @@ class DeletionService:
             except Exception:
                 log.exception("progress report of cleanup %s failed", request.id)
 
-        def now_done() -> CleanupProgress:
+        def now_done(checking: str | None = None, tags: int = 0) -> CleanupProgress:
             return CleanupProgress(
                 total,
                 counts[ItemState.DELETED],
                 counts[ItemState.SKIPPED],
                 counts[ItemState.FAILED],
                 time.monotonic() - started,
+                checking,
+                tags,
             )
 
         writing = threading.Lock()  # the preparer and the deleting workers both record
@@ -749,12 +751,17 @@ class DeletionService:
             report(snapshot)  # a redraw in chat holds up no other writer
             return made
 
+        def checking(repository: str) -> Callable[[int], None]:
+            """Told once the tag list is read, before the lookups (the long part of a big
+            repository's check)."""
+            return lambda tags: report(now_done(repository, tags))
+
         report(now_done())
         todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
         for repository in sorted({i.repository for i in todo}):
             mine = [i for i in todo if i.repository == repository]
             mine = self._settle_resumed(mine, record)
-            scan = scan_repository(self.registry, repository)
+            scan = scan_repository(self.registry, repository, checking(repository))
             if not scan.complete:
                 why = f"could not see all of {repository} ({scan.problems()})"
                 record(

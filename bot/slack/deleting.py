@@ -426,17 +426,20 @@ def vote(
 
 
 def _progress_updater(ctx: BotContext, request_id: str):
-    """Redraws a cleanup's request message with its progress, at most once a second
-    (and always for the last item)."""
+    """Redraws a cleanup's request message with its progress, at most once a second;
+    always for the last item and when the check of another repository begins."""
     last = [0.0]
+    checked: list[str | None] = [None]
     lock = threading.Lock()
 
     def update(progress: CleanupProgress) -> None:
         now = time.monotonic()
         with lock:
-            if now - last[0] < PROGRESS_INTERVAL and progress.done < progress.total:
+            news = progress.checking is not None and progress.checking != checked[0]
+            if now - last[0] < PROGRESS_INTERVAL and progress.done < progress.total and not news:
                 return
             last[0] = now
+            checked[0] = progress.checking
         request = ctx.deletions.store.get(request_id) if ctx.deletions else None
         if request is not None:
             _redraw(ctx, request_id, render_cleanup_progress(request, progress))

@@ -184,12 +184,20 @@ def plan_summary(request: DeletionRequest, items: list[CleanupItem]) -> str:
 
 def render_cleanup_progress(request: DeletionRequest, progress: CleanupProgress) -> Message:
     """The request message while the cleanup runs (updated at most once a second)."""
-    line = (
-        f":hourglass_flowing_sand: *Approved: cleaning up {code(request.repository, 150)}…* "
+    done = (
         f"{progress.done} of {progress.total} images done: {progress.deleted} deleted"
         + (f", {progress.skipped} skipped" if progress.skipped else "")
         + (f", {progress.failed} failed" if progress.failed else "")
-        + f" · {progress.elapsed:.0f} s"
+    )
+    if progress.checking is not None:
+        done = (
+            f"looking up the {progress.tags:,} tags of {code(progress.checking, 150)} again "
+            "before deleting from it, so that no image a tag moved onto since the approval "
+            f"is deleted. So far {done}"
+        )
+    line = (
+        f":hourglass_flowing_sand: *Approved: cleaning up {code(request.repository, 150)}…* "
+        f"{done} · {progress.elapsed:.0f} s"
     )
     return Message(
         text=f"Cleaning up {request.repository}: {progress.done} of {progress.total}",
