@@ -59,8 +59,8 @@ OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
 DEFAULT_LEASE = timedelta(seconds=60)
 # How long what a deletion took is kept for undo (UNDO_RETENTION).
 DEFAULT_UNDO_RETENTION = timedelta(days=30)
-# A cleanup deletes in batches of this many rounds of REGISTRY_CONCURRENCY: three
-# database transactions per batch, and a batch boundary to wait at.
+# A cleanup is made ready (checked, claimed, kept for undo: a few transactions) in
+# batches of this many rounds of REGISTRY_CONCURRENCY, the next while the last is deleted.
 BATCH_ROUNDS = 10
 # How old the bot's own lookup of a tag may be for a cleanup's dry run to reuse it (as
 # after a listing or an earlier dry run) instead of asking again.
