@@ -14,7 +14,8 @@ registry, measured side by side in one run.
    looks every tag up, as the bot's re-check does: no DELETE may start before every
    tag is seen (a tag moved onto a planned image since the approval must save it), so
    that is the floor of any cleanup that re-checks. Measured on loopback and through
-   the 60 ms relay (``testkit/delay_relay.py``, in a process of its own).
+   the 60 ms relay (``testkit/delay_relay.py``, in a process of its own). And the same
+   500 deletions spread over 20 repositories of 25 images, as a cleanup of ``ci/*``.
 
 Run: .venv/bin/python -m bench.cleanup_bench
 """
@@ -33,6 +34,7 @@ from bot.deletions import RetentionRules
 from bot.deletions.retention import RepoUsage
 from bot.registry import RegistryClient, RegistrySettings
 from bot.registry.mediatypes import ACCEPT_MANIFESTS
+from bot.registry.transport import reserved_slots
 from testkit.delay_relay import DelayRelay
 from testkit.deletions import APPROVER, REQUESTER, service_factory
 from testkit.images import add_tags_on_disk, push_image
@@ -42,6 +44,8 @@ DELAY = 0.060
 PLAN_TAGS = 5000
 PLAN_IMAGES = 100
 EXEC_IMAGES = 500
+SPREAD_REPOS = 20
+SPREAD_IMAGES = 25
 LAYER = b"shared layer " * 100
 
 
@@ -68,7 +72,7 @@ def seed_plan(server: RegistryServer) -> RepoUsage:
     return RepoUsage(records)
 
 
-def seed_exec(server: RegistryServer, repository: str) -> list[str]:
+def seed_exec(server: RegistryServer, repository: str, images: int = EXEC_IMAGES) -> list[str]:
     client = RegistryClient(RegistrySettings(url=server.url, concurrency=24))
     push_image(client, repository, ["newest"], created=created(0), layers=[LAYER])
     digests = client.map(
@@ -77,7 +81,7 @@ def seed_exec(server: RegistryServer, repository: str) -> list[str]:
                 client, repository, [f"old-{i}"], created=created(10 + i), layers=[LAYER]
             ).digest
         ),
-        range(EXEC_IMAGES),
+        range(images),
     )
     client.close()
     return [d for d in digests if isinstance(d, str)]
@@ -118,13 +122,18 @@ def bench_plan(server: RegistryServer, database: str, records: RepoUsage) -> Non
 
 
 def script_deletes(url: str, repository: str, digests: list[str], concurrency: int) -> float:
+    return script_deletes_anywhere(url, [(repository, d) for d in digests], concurrency)
+
+
+def script_deletes_anywhere(url: str, targets: list[tuple[str, str]], concurrency: int) -> float:
+    """A script's DELETEs of (repository, digest) pairs at ``concurrency``: the time."""
     with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as http:
         started = time.monotonic()
         with ThreadPoolExecutor(concurrency) as pool:
             statuses = list(
                 pool.map(
-                    lambda d: http.delete(f"{url}/v2/{repository}/manifests/{d}").status_code,
-                    digests,
+                    lambda t: http.delete(f"{url}/v2/{t[0]}/manifests/{t[1]}").status_code,
+                    targets,
                 )
             )
         elapsed = time.monotonic() - started
@@ -160,12 +169,12 @@ def script_rechecks(url: str, repository: str, concurrency: int) -> tuple[float,
     return elapsed, 1 + len(tags) + len(old)
 
 
-def bot_cleanup(url: str, repository: str, database: str) -> tuple[float, int, str]:
+def bot_cleanup(url: str, pattern: str, database: str) -> tuple[float, int, str]:
     """The approval's execution alone (the dry run before it is not timed)."""
     make, close = service_factory(database, url)
     try:
         service = make()
-        preview = service.preview_prune(repository, RetentionRules(keep=1), "", REQUESTER, "C1")
+        preview = service.preview_prune(pattern, RetentionRules(keep=1), "", REQUESTER, "C1")
         service.claim_submit(preview.request.id, REQUESTER)
         service.submitted(preview.request.id)
         before = service.registry.requests_sent
@@ -209,6 +218,37 @@ def bench_exec(server: RegistryServer, folder: str) -> None:
             print(f"  {said}")
 
 
+def bench_exec_spread(server: RegistryServer, folder: str) -> None:
+    """The same 500 deletions spread over 20 repositories of 25 images (a cleanup of
+    ``ci/*``): each repository's scan must finish before its own DELETEs, not before
+    the other repositories' ones."""
+    for delay in (0.0, DELAY):
+        with DelayRelay(server.url, delay) as relay:
+            tag = f"{int(delay * 1000)}ms"
+            targets = [
+                (f"bench/spread-script{tag}/r{r}", d)
+                for r in range(SPREAD_REPOS)
+                for d in seed_exec(server, f"bench/spread-script{tag}/r{r}", SPREAD_IMAGES)
+            ]
+            for r in range(SPREAD_REPOS):
+                seed_exec(server, f"bench/spread-bot{tag}/r{r}", SPREAD_IMAGES)
+            concurrency = RegistrySettings().concurrency
+            script = script_deletes_anywhere(relay.url, targets, concurrency)
+            ours, requests, said = bot_cleanup(
+                relay.url, f"bench/spread-bot{tag}/*", f"sqlite:///{folder}/spread{tag}.db"
+            )
+            print(
+                f"execute {len(targets)} deletions over {SPREAD_REPOS} repositories, registry "
+                f"+{delay * 1000:.0f} ms, concurrency {concurrency} (the bot: per repository; "
+                f"{concurrency + reserved_slots(concurrency)} in all):"
+            )
+            print(
+                f"  script {script:.2f} s ({len(targets)} requests), registry-bot {ours:.2f} s "
+                f"({requests} requests): {ours / script:.2f}x the script"
+            )
+            print(f"  {said}")
+
+
 def main() -> int:
     server = RegistryServer().start()
     folder = tempfile.mkdtemp(prefix="cleanup-bench-")
@@ -216,6 +256,7 @@ def main() -> int:
         records = seed_plan(server)
         bench_plan(server, f"sqlite:///{folder}/plan.db", records)
         bench_exec(server, folder)
+        bench_exec_spread(server, folder)
     finally:
         server.stop()
     return 0

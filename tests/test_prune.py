@@ -177,8 +177,8 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(make_service, cl
     # Before anything is deleted, the progress says the repository's 7 tags are being
     # looked up again.
     checks = [p for p in seen if p.checking]
-    assert checks and checks[0].checking == repo and checks[0].tags == 7
-    assert all(p.done == 0 for p in checks) and seen[-1].checking is None
+    assert checks and checks[0].checking == (repo,) and checks[0].tags == 7
+    assert all(p.done == 0 for p in checks) and seen[-1].checking == ()
     audit = service.recent_audit(1)[0]
     assert audit.event == "executed" and "3 images (3 tags) deleted, 2 skipped" in audit.detail
 
@@ -352,6 +352,74 @@ def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_
         assert not exists(client, repo, o.digest)
     counts = deletes_by_digest(counting)
     assert len(counts) == 6 and all(n == 1 for n in counts.values()), counts
+
+
+def test_repositories_are_cleaned_up_at_once(make_service, client, counting):
+    """One repository's DELETEs don't wait for the whole of another: while the first
+    repository's first DELETE is held, the second repository is looked up too."""
+    base = _repo("many")
+    repos = [f"{base}/r{i}" for i in range(3)]
+    old = {
+        r: [push_image(client, r, [f"ci-{i}"], created=iso(50 + i)) for i in range(2)]
+        for r in repos
+    }
+    for r in repos:
+        push_image(client, r, ["ci-new"], created=iso(1))
+    service = make_service()
+    preview = request_prune(service, f"{base}/*", RetentionRules(keep=1))
+    assert preview.images == 6
+    others_seen = threading.Event()
+    held = []
+
+    def hold_first_delete(method, path):
+        if f"/{repos[0]}/" not in path:
+            others_seen.set()
+        elif method == "DELETE" and not held:
+            held.append(others_seen.wait(10))  # sequential: nobody else asks meanwhile
+        return None
+
+    counting.intercept = hold_first_delete
+    result = service.vote(preview.request.id, APPROVER, True)
+    counting.intercept = None
+    assert held == [True], "the other repositories waited for the first one"
+    assert "deleted 6 of 6 images" in result.message, result.message
+    for r in repos:
+        assert all(not exists(client, r, o.digest) for o in old[r])
+    counts = deletes_by_digest(counting)
+    assert len(counts) == 6 and all(n == 1 for n in counts.values())
+
+
+def test_a_database_failure_stops_repositories_not_begun(
+    make_service, client, counting, monkeypatch
+):
+    base = _repo("stop")
+    repos = [f"{base}/r{i}" for i in range(2)]
+    for r in repos:
+        push_image(client, r, ["ci-new"], created=iso(1))
+        push_image(client, r, ["ci-old"], created=iso(50))
+    service = make_service()
+    monkeypatch.setattr(service_module, "REPOSITORIES_AT_ONCE", 1)
+    preview = request_prune(service, f"{base}/*", RetentionRules(keep=1))
+    real = service.undo.save
+
+    def broken_database(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    service.undo.save = broken_database  # caught: that image fails, "for undo"
+    real_move = service.cleanup.move_many
+
+    def fails_after_the_first_repository(request_id, changes, from_states):
+        if any(i.repository == repos[0] and to == ItemState.FAILED for i, to, _ in changes):
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real_move(request_id, changes, from_states)
+
+    service.cleanup.move_many = fails_after_the_first_repository
+    counting.log.clear()
+    with pytest.raises(OperationalError):
+        service.vote(preview.request.id, APPROVER, True)
+    service.undo.save = real
+    service.cleanup.move_many = real_move
+    assert not any(f"/{repos[1]}/" in path for _, path in counting.log)  # never begun
 
 
 def test_a_whole_cleanup_is_restored(make_service, client):

@@ -217,7 +217,7 @@ def test_limit_checker_catches_what_the_sdk_does_not():
         check_message({"text": "t", "blocks": [section] * 51})
 
 
-def test_cleanup_progress_says_which_repository_is_being_checked():
+def test_cleanup_progress_says_which_repositories_are_being_checked():
     from dataclasses import replace
 
     from bot.deletions import CleanupProgress, Kind
@@ -225,13 +225,19 @@ def test_cleanup_progress_says_which_repository_is_being_checked():
     from tests.test_slack_messages import _request
 
     request = replace(_request("c1"), kind=Kind.PRUNE, repository="team/*")
-    checking = render_cleanup_progress(
-        request, CleanupProgress(500, 120, 3, 0, 12.4, checking=f"team/{EVIL}", tags=5000)
+    one = render_cleanup_progress(
+        request, CleanupProgress(500, 120, 3, 0, 12.4, checking=(f"team/{EVIL}",), tags=5000)
     )
-    text = payload_text(checking)
-    assert "looking up the 5,000 tags of" in text and "&lt;!channel&gt;" in text
+    text = payload_text(one)
+    assert "looking up the 5,000 tags of `team/" in text and "&lt;!channel&gt;" in text
     assert "<!channel>" not in text and "123 of 500 images done: 120 deleted, 3 skipped" in text
+    several = payload_text(
+        render_cleanup_progress(
+            request, CleanupProgress(500, checking=tuple(f"team/r{i}" for i in range(5)), tags=70)
+        )
+    )
+    assert "the 70 tags of 5 repositories (`team/r0`, `team/r1`, `team/r2` and 2 more)" in several
     deleting = payload_text(render_cleanup_progress(request, CleanupProgress(500, 130)))
     assert "looking up" not in deleting and "130 of 500 images done" in deleting
-    for message in (checking, render_cleanup_progress(request, CleanupProgress(500))):
+    for message in (one, render_cleanup_progress(request, CleanupProgress(500))):
         check_message(message.to_dict())

@@ -179,16 +179,16 @@ class CleanupItem:
 
 @dataclass(frozen=True)
 class CleanupProgress:
-    """How far a cleanup has got (for a progress message). While ``checking`` names a
-    repository, every tag of it is being looked up again before anything of it is
-    deleted (``tags`` of them, 0 until its tag list is read)."""
+    """How far a cleanup has got (for a progress message). ``checking``: the
+    repositories whose every tag is being looked up again before anything of them is
+    deleted (``tags`` in all)."""
 
     total: int
     deleted: int = 0
     skipped: int = 0
     failed: int = 0
     elapsed: float = 0.0
-    checking: str | None = None
+    checking: tuple[str, ...] = ()
     tags: int = 0
 
     @property

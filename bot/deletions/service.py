@@ -62,6 +62,10 @@ DEFAULT_UNDO_RETENTION = timedelta(days=30)
 # A cleanup is made ready (checked, claimed, kept for undo: a few transactions) in
 # batches of this many rounds of REGISTRY_CONCURRENCY, the next while the last is deleted.
 BATCH_ROUNDS = 10
+# How many repositories of a cleanup are worked on at once (each scan must be complete
+# before its first DELETE, so one repository's lookups wait on round trips while
+# another's DELETEs keep the registry busy); REGISTRY_CONCURRENCY bounds the requests.
+REPOSITORIES_AT_ONCE = 4
 # How old the bot's own lookup of a tag may be for a cleanup's dry run to reuse it (as
 # after a listing or an earlier dry run) instead of asking again.
 DRY_RUN_REUSES_LOOKUPS = timedelta(minutes=10)
@@ -708,16 +712,19 @@ class DeletionService:
         return restore_outcome(results)
 
     def _prune(self, request: DeletionRequest, progress: Progress | None) -> Outcome:
-        """Carry out (or resume) a cleanup, repository by repository: each planned image
-        checked against a fresh scan, marked ``deleting`` and kept for undo before its
-        DELETE, then recorded; one tag list at the end confirms the deletions. Each item
-        moves by compare-and-set, so no digest is deleted twice."""
+        """Carry out (or resume) a cleanup, several repositories at once: each planned
+        image checked against a fresh scan of its repository, marked ``deleting`` and
+        kept for undo before its DELETE, then recorded; one tag list per repository at
+        the end confirms the deletions. Each item moves by compare-and-set, so no digest
+        is deleted twice."""
         started = time.monotonic()
         items = self.cleanup.items(request.id)
         counts = {state: 0 for state in ItemState}
         for item in items:
             counts[item.state] += 1
         total = len(items) - counts[ItemState.KEPT]
+        writing = threading.Lock()  # repositories, preparers and deleting workers record
+        checking: dict[str, int] = {}  # repositories being looked up again -> their tags
 
         def report(snapshot: CleanupProgress) -> None:
             if progress is None:
@@ -727,18 +734,16 @@ class DeletionService:
             except Exception:
                 log.exception("progress report of cleanup %s failed", request.id)
 
-        def now_done(checking: str | None = None, tags: int = 0) -> CleanupProgress:
+        def now_done() -> CleanupProgress:
             return CleanupProgress(
                 total,
                 counts[ItemState.DELETED],
                 counts[ItemState.SKIPPED],
                 counts[ItemState.FAILED],
                 time.monotonic() - started,
-                checking,
-                tags,
+                tuple(sorted(checking)),
+                sum(checking.values()),
             )
-
-        writing = threading.Lock()  # the preparer and the deleting workers both record
 
         def record(changes: list[tuple[CleanupItem, ItemState, str]], sources: list[ItemState]):
             with writing:
@@ -751,40 +756,82 @@ class DeletionService:
             report(snapshot)  # a redraw in chat holds up no other writer
             return made
 
-        def checking(repository: str) -> Callable[[int], None]:
-            """Told once the tag list is read, before the lookups (the long part of a big
-            repository's check)."""
-            return lambda tags: report(now_done(repository, tags))
+        def check(repository: str, tags: int | None) -> None:
+            """A repository's check begins (its tag list read, before the lookups: the
+            long part for a big one) or, with ``tags`` None, ends."""
+            with writing:
+                if tags is None:
+                    checking.pop(repository, None)
+                    return
+                checking[repository] = tags
+                snapshot = now_done()
+            report(snapshot)
+
+        todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
+        stopped = threading.Event()  # a failure (the database) stops repositories not begun
+
+        def one_repository(repository: str) -> None:
+            if stopped.is_set():
+                return
+            try:
+                self._prune_repository(
+                    request,
+                    repository,
+                    [i for i in todo if i.repository == repository],
+                    record,
+                    lambda tags: check(repository, tags),
+                )
+            except BaseException:
+                stopped.set()
+                raise
+            finally:
+                check(repository, None)
 
         report(now_done())
-        todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
-        for repository in sorted({i.repository for i in todo}):
-            mine = [i for i in todo if i.repository == repository]
-            mine = self._settle_resumed(mine, record)
-            scan = scan_repository(self.registry, repository, checking(repository))
-            if not scan.complete:
-                why = f"could not see all of {repository} ({scan.problems()})"
-                record(
-                    [(i, ItemState.SKIPPED, why) for i in mine],
-                    [ItemState.PLANNED, ItemState.DELETING],
-                )
-                continue
-            deleted = self._delete_planned(request, scan, mine, record)
-            still = cleanup.unconfirmed(self.registry, repository, deleted)
-            record(
-                [
-                    (
-                        replace(i, state=ItemState.DELETED),
-                        ItemState.FAILED,
-                        "the registry answered the DELETE but still serves it (a cache in "
-                        "front of it?)",
-                    )
-                    for i in deleted
-                    if i.digest in still
-                ],
-                [ItemState.DELETED],
-            )
+        repositories = sorted({i.repository for i in todo})
+        at_once = max(1, min(REPOSITORIES_AT_ONCE, len(repositories)))
+        with ThreadPoolExecutor(at_once, thread_name_prefix="cleanup-repository") as pool:
+            runs = [pool.submit(one_repository, r) for r in repositories]
+        for run in runs:
+            run.result()  # a failure is raised once every repository under way is done
         return cleanup_outcome(request, self.cleanup.items(request.id))
+
+    def _prune_repository(
+        self,
+        request: DeletionRequest,
+        repository: str,
+        mine: list[CleanupItem],
+        record,
+        check: Callable[[int | None], None],
+    ) -> None:
+        """One repository of a cleanup: settle what an interrupted run left, scan it
+        again, delete what is still safe, and confirm with one tag list. ``check`` is
+        told how many tags the scan looks up, and None when it is done."""
+        mine = self._settle_resumed(mine, record)
+        scan = scan_repository(self.registry, repository, check)
+        check(None)
+        if not scan.complete:
+            why = f"could not see all of {repository} ({scan.problems()})"
+            record(
+                [(i, ItemState.SKIPPED, why) for i in mine],
+                [ItemState.PLANNED, ItemState.DELETING],
+            )
+            return
+        deleted = self._delete_planned(request, scan, mine, record)
+        still = cleanup.unconfirmed(self.registry, repository, deleted)
+        record(
+            [
+                (
+                    replace(i, state=ItemState.DELETED),
+                    ItemState.FAILED,
+                    "the registry answered the DELETE but still serves it (a cache in "
+                    "front of it?)",
+                )
+                for i in deleted
+                if i.digest in still
+            ],
+            [ItemState.DELETED],
+        )
 
     def _settle_resumed(self, items: list[CleanupItem], record) -> list[CleanupItem]:
         """Items left ``deleting`` by an interrupted run: those the registry no longer

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from ..registry.reference import is_digest, validate_repository, validate_tag
 from .command_table import Audit, Delete, Pending, Prune, Restore
 from .context import BotContext
 from .messages import MessageRef, MessageRole
+from .progress import Throttle
 from .render import Message, render_error
 from .render.cleanups import render_cleanup_preview, render_cleanup_progress
 from .render.deletions import (
@@ -414,7 +414,11 @@ def vote(
                 "Votes count only on the request's own message, not on a copy elsewhere.",
             )
         else:
-            result = service.vote(request_id, user, approve, _progress_updater(ctx, request_id))
+            drawer = _progress_drawer(ctx, request_id)
+            try:
+                result = service.vote(request_id, user, approve, drawer)
+            finally:
+                drawer.close()  # no progress is drawn over the outcome
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
@@ -425,26 +429,16 @@ def vote(
     post_audit(ctx, result.request, result.events)
 
 
-def _progress_updater(ctx: BotContext, request_id: str):
-    """Redraws a cleanup's request message with its progress, at most once a second;
-    always for the last item and when the check of another repository begins."""
-    last = [0.0]
-    checked: list[str | None] = [None]
-    lock = threading.Lock()
+def _progress_drawer(ctx: BotContext, request_id: str) -> Throttle[CleanupProgress]:
+    """Redraws a cleanup's request message with its progress, at most once a second
+    (the latest update when the second is up), and at once for the last item."""
 
-    def update(progress: CleanupProgress) -> None:
-        now = time.monotonic()
-        with lock:
-            news = progress.checking is not None and progress.checking != checked[0]
-            if now - last[0] < PROGRESS_INTERVAL and progress.done < progress.total and not news:
-                return
-            last[0] = now
-            checked[0] = progress.checking
+    def draw(progress: CleanupProgress) -> None:
         request = ctx.deletions.store.get(request_id) if ctx.deletions else None
         if request is not None:
             _redraw(ctx, request_id, render_cleanup_progress(request, progress))
 
-    return update
+    return Throttle(draw, PROGRESS_INTERVAL, final=lambda p: p.done >= p.total)
 
 
 def sweep(ctx: BotContext) -> None:

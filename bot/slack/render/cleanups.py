@@ -189,11 +189,18 @@ def render_cleanup_progress(request: DeletionRequest, progress: CleanupProgress)
         + (f", {progress.skipped} skipped" if progress.skipped else "")
         + (f", {progress.failed} failed" if progress.failed else "")
     )
-    if progress.checking is not None:
+    if progress.checking:
+        names = ", ".join(code(r, 100) for r in progress.checking[:3])
+        if len(progress.checking) > 3:
+            names += f" and {len(progress.checking) - 3} more"
+        where = (
+            f"of {names}"
+            if len(progress.checking) == 1
+            else f"of {len(progress.checking)} repositories ({names})"
+        )
         done = (
-            f"looking up the {progress.tags:,} tags of {code(progress.checking, 150)} again "
-            "before deleting from it, so that no image a tag moved onto since the approval "
-            f"is deleted. So far {done}"
+            f"looking up the {progress.tags:,} tags {where} again before deleting, so that "
+            f"no image a tag moved onto since the approval is deleted. So far {done}"
         )
     line = (
         f":hourglass_flowing_sand: *Approved: cleaning up {code(request.repository, 150)}…* "
