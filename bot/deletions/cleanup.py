@@ -197,20 +197,19 @@ def unconfirmed(registry: RegistryClient, repository: str, deleted: list[Cleanup
 def copies_for_undo(
     registry: RegistryClient, scan: RepoScan, items: list[CleanupItem]
 ) -> tuple[list[SavedManifest], dict[str, str]]:
-    """What each image's undo needs (from the cache the scan filled), and why an image
-    could not be read (it is then not deleted)."""
-    results = registry.map(
-        lambda i: collect(registry, i.repository, i.digest, scan.tags_on(i.digest)), items
-    )
+    """What each image's undo needs (the manifests the scan read: no request unless one
+    is missing), and why an image could not be read (it is then not deleted)."""
     saved: list[SavedManifest] = []
     problems: dict[str, str] = {}
-    for item, result in zip(items, results, strict=True):
-        if isinstance(result, RegistryError):
-            problems[item.digest] = (
-                f"could not read it to keep a copy for undo ({result.message}); not deleted"
+    for item in items:
+        try:
+            saved += collect(
+                registry, item.repository, item.digest, scan.tags_on(item.digest), scan.manifests
             )
-        else:
-            saved += result
+        except RegistryError as exc:
+            problems[item.digest] = (
+                f"could not read it to keep a copy for undo ({exc.message}); not deleted"
+            )
     return saved, problems
 
 

@@ -9,11 +9,11 @@ a restore never moves a tag someone has pushed since.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 
-from ..registry import ManifestNotFoundError, RegistryClient, RegistryError
+from ..registry import FetchedManifest, ManifestNotFoundError, RegistryClient, RegistryError
 from ..registry.manifest import IndexManifest
 from .models import SavedManifest
 
@@ -23,19 +23,25 @@ _GONE_CODES = {"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_UNKNOWN"}
 
 
 def collect(
-    registry: RegistryClient, repository: str, digest: str, tags: Iterable[str]
+    registry: RegistryClient,
+    repository: str,
+    digest: str,
+    tags: Iterable[str],
+    known: Mapping[str, FetchedManifest] | None = None,
 ) -> list[SavedManifest]:
     """The manifest at ``digest`` and every manifest under it, exactly as the registry
-    serves them, platforms first. A platform the registry doesn't have is skipped (the
-    index is then only partly restorable, as it was only partly there)."""
+    serves them, platforms first; ``known`` are manifests already read (by a scan), by
+    digest. A platform the registry doesn't have is skipped (the index is then only
+    partly restorable, as it was only partly there)."""
     fetched = []
     seen: set[str] = set()
+    known = known or {}
 
     def visit(current: str) -> None:
         if current in seen:
             return
         seen.add(current)
-        manifest = registry.get_manifest(repository, current)
+        manifest = known.get(current) or registry.get_manifest(repository, current)
         if isinstance(manifest.manifest, IndexManifest):
             for child in manifest.manifest.manifests:
                 try:

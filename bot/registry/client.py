@@ -451,15 +451,18 @@ class RegistryClient:
             return reference
         return self.head_manifest(repository, reference).digest
 
+    def cached_manifest(self, digest: str) -> FetchedManifest | None:
+        """The manifest at ``digest`` if the cache holds it (no request)."""
+        cached = self.cache.get(("manifest", digest))
+        return cached if isinstance(cached, FetchedManifest) else None
+
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
         """GET a manifest by tag or digest. By-digest results come from/go to the cache."""
         validate_repository(repository)
         _check_reference(reference)
         by_digest = is_digest(reference)
-        if by_digest:
-            cached = self.cache.get(("manifest", reference))
-            if isinstance(cached, FetchedManifest):
-                return cached
+        if by_digest and (cached := self.cached_manifest(reference)) is not None:
+            return cached
         response = self.request(
             "GET",
             f"v2/{repository}/manifests/{reference}",

@@ -204,9 +204,13 @@ def _read_manifests(client: RegistryClient, scan: RepoScan) -> None:
     for _ in range(MAX_NESTING + 1):
         if not wanted:
             return
-        results = client.map(lambda d: client.get_manifest(scan.repository, d), wanted)
+        cached = {d: m for d in wanted if (m := client.cached_manifest(d)) is not None}
+        missing = [d for d in wanted if d not in cached]  # only these need requests
+        fetched = client.map(lambda d: client.get_manifest(scan.repository, d), missing)
+        results = {**cached, **dict(zip(missing, fetched, strict=True))}
         next_round: set[str] = set()
-        for digest, result in zip(wanted, results, strict=True):
+        for digest in wanted:
+            result = results[digest]
             if isinstance(result, RegistryError):
                 scan.manifest_errors[digest] = result
                 continue
