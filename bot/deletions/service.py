@@ -65,7 +65,7 @@ BATCH_ROUNDS = 10
 # How many repositories of a cleanup are worked on at once (each scan must be complete
 # before its first DELETE, so one repository's lookups wait on round trips while
 # another's DELETEs keep the registry busy); REGISTRY_CONCURRENCY bounds the requests.
-REPOSITORIES_AT_ONCE = 4
+REPOSITORIES_AT_ONCE = 8
 # How old the bot's own lookup of a tag may be for a cleanup's dry run to reuse it (as
 # after a listing or an earlier dry run) instead of asking again.
 DRY_RUN_REUSES_LOOKUPS = timedelta(minutes=10)
