@@ -181,6 +181,7 @@ def test_bad_deletion_settings_are_named():
                 "APPROVAL_CHANNEL": "#ops",
                 "APPROVAL_TTL": "soon",
                 "EXECUTION_LEASE": "1.5h",
+                "UNDO_RETENTION": "999999999d",
             }
         )
     text = "\n".join(info.value.problems)
@@ -190,6 +191,7 @@ def test_bad_deletion_settings_are_named():
         "APPROVAL_CHANNEL must be",
         "APPROVAL_TTL",
         "EXECUTION_LEASE: '1.5h' is not a duration",
+        "UNDO_RETENTION: '999999999d' is longer than 36500d",
     ):
         assert fragment in text
 
@@ -203,7 +205,9 @@ def test_durations(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("text", ["", "0s", "10", "1w", "-5m", "1.5h"])
+@pytest.mark.parametrize(
+    "text", ["", "0s", "10", "1w", "-5m", "1.5h", "999999999d", "3000000d", "876601h"]
+)
 def test_bad_durations(text):
     from bot.deletions import parse_duration
 

@@ -190,7 +190,13 @@ def test_a_curl_delete_is_flagged_and_audited_but_the_bots_own_is_not(setup, sta
     time.sleep(2.5)  # give the registry's events time to arrive
     flagged = [t for t in channel_texts(standin, CHANNEL) if "Outside deletion" in t]
     assert len(flagged) == 1  # only the curl one
-    assert ours.digest  # its placeholder's deletion was the bot's own
+    # Its placeholder's deletion was the bot's own, and the image itself stays.
+    key = "k" + str(time.monotonic_ns())
+    post_signed(bot.events_url, command_body("activity evt/del", standin.response_url(key)))
+    lines = str(standin.wait_response(key).body["blocks"])
+    assert "deleted through registry-bot" in lines and "(tags ours)" in lines, lines
+    assert f"evt/del@{ours.digest}" not in lines
+    assert client.resolve("evt/del", "keep") == ours.digest
     client.close()
 
 

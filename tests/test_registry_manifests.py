@@ -134,10 +134,11 @@ def test_index_children_fetched_once_even_when_shared(client, registry, make_cli
     pushed = push_index(client, "counted/multi", ["a", "b"])
     with RegistryProxy(registry.url) as proxy:
         c = make_client(proxy.url)
-        describe_tags(c, "counted/multi", ["a", "b"])
+        images = describe_tags(c, "counted/multi", ["a", "b"])
         # The index by each tag, 2 children and 2 configs, each once.
         assert proxy.counts == {"GET": 6}
-    assert pushed.digest
+    assert [image.digest for image in images] == [pushed.digest, pushed.digest]
+    assert [len(image.platforms) for image in images] == [2, 2]
 
 
 def test_digest_reference_needs_no_head(client, registry, make_client):

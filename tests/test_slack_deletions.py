@@ -589,6 +589,9 @@ def test_prune_usage_errors_come_with_the_acknowledgement(start_bot, standin):
         ("prune sprune/* --keep 1 --bogus", "Unknown option"),
         ("prune sprune/* --keep 1 --match (", "not a regular expression"),
         ("prune sprune/* --older-than 3y", "not a duration"),
+        ("prune sprune/* --older-than 999999999d", "longer than 36500d"),
+        ("prune sprune/* --keep 1 --older-than 3000000d", "longer than 36500d"),
+        ("prune sprune/* --keep 1 --keep-pulled-within 999999999d", "longer than 36500d"),
         ("prune sprune/* --keep -2", "whole number"),
         ("prune sprune/*", "--keep N or --older-than"),
     ]:

@@ -188,7 +188,12 @@ def test_an_image_whose_blobs_were_garbage_collected_is_named(gc_registry, datab
         assert "garbage collection" in result.message
         with pytest.raises(ManifestNotFoundError):
             client.resolve("gc/app", "old")
-        assert kept.digest  # the second deletion's blobs went the same way
+        # The second deletion's blobs went the same way.
+        second_restore = restore_via_approval(service, second.request.id)
+        assert second_restore.outcome == "failed"
+        assert f"could not restore gc/app@{kept.digest}" in second_restore.message
+        with pytest.raises(ManifestNotFoundError):
+            client.resolve("gc/app", "other")
         assert restore_via_approval(service, second.request.id).outcome == "failed"
     finally:
         close()
