@@ -4,6 +4,7 @@ on SQLite and PostgreSQL. Each test names the fault; docs/reliability.md lists t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -338,3 +339,104 @@ def test_a_digest_header_that_lies_is_never_pinned(make_service, client, countin
             parse_reference(f"flt17/app{SUFFIX()}:v1"), "", REQUESTER, "C0CHAN01"
         )
     assert deletes(counting) == 0
+
+
+# -- a state change and its audit event are one transaction --------------------------------
+@contextlib.contextmanager
+def _audit_writes_fail(engine):
+    """Every INSERT into the audit table fails (a trigger), as a database that breaks
+    between two statements would make it."""
+    from sqlalchemy import text
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.begin() as conn:
+        if sqlite:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER audit_down BEFORE INSERT ON deletion_audit "
+                    "BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION audit_down() RETURNS trigger AS "
+                    "$$ BEGIN RAISE EXCEPTION 'audit down'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER audit_down BEFORE INSERT ON deletion_audit "
+                    "FOR EACH ROW EXECUTE FUNCTION audit_down()"
+                )
+            )
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            if sqlite:
+                conn.execute(text("DROP TRIGGER audit_down"))
+            else:
+                conn.execute(text("DROP TRIGGER audit_down ON deletion_audit"))
+                conn.execute(text("DROP FUNCTION audit_down()"))
+
+
+def test_a_state_change_whose_audit_fails_is_not_made(make_service, client, counting):
+    push_image(client, f"flt20/app{SUFFIX()}", ["v1", "v2", "v3"])
+    clock = Clock()
+    service = make_service(clock=clock)
+    rejected = open_request(service, f"flt20/app{SUFFIX()}:v1")
+    approved = open_request(service, f"flt20/app{SUFFIX()}:v2")
+    expiring = open_request(service, f"flt20/app{SUFFIX()}:v3")
+    audited = len(service.recent_audit(50))
+    with _audit_writes_fail(service.store.engine):
+        with pytest.raises(Exception, match="audit down"):
+            service.vote(rejected.id, APPROVER, False)  # reject: state and audit, or neither
+        with pytest.raises(Exception, match="audit down"):
+            service.vote(approved.id, APPROVER, True)  # the approval's vote and its audit
+        clock.now += timedelta(days=2)
+        with pytest.raises(Exception, match="audit down"):
+            service.expire_due()
+    assert service.store.get(rejected.id).state == State.PENDING
+    assert service.store.get(approved.id).state == State.PENDING
+    assert service.store.approvals(approved.id) == []  # the vote went with its audit
+    assert service.store.get(expiring.id).state == State.PENDING
+    assert len(service.recent_audit(50)) == audited
+    assert deletes(counting) == 0
+    # Once the database takes writes again, the same steps go through, audited.
+    assert [e.event for _, events in service.expire_due() for e in events] == ["expired"] * 3
+
+
+def test_a_settlement_whose_audit_fails_leaves_the_request_to_recovery(
+    make_service, client, counting
+):
+    pushed = push_image(client, f"flt21/app{SUFFIX()}", ["v1"])
+    clock = Clock()
+    service = make_service(clock=clock)
+    request = open_request(service, f"flt21/app{SUFFIX()}:v1")
+    real = service.store.transition
+
+    def failing_on_settle(request_id, from_states, to, **values):
+        if to == State.DELETED:
+            with _audit_writes_fail(service.store.engine):
+                return real(request_id, from_states, to, **values)
+        return real(request_id, from_states, to, **values)
+
+    service.store.transition = failing_on_settle
+    with pytest.raises(Exception, match="audit down"):
+        service.vote(request.id, APPROVER, True)
+    service.store.transition = real
+    assert service.store.get(request.id).state == State.EXECUTING  # not deleted unaudited
+    assert not _exists(client, f"flt21/app{SUFFIX()}", pushed.digest)
+    clock.now += timedelta(seconds=61)
+    assert [r.outcome for r in service.recover()] == ["deleted"]
+    assert service.recent_audit(1)[0].event == "executed"
+    assert deletes(counting) == 1
+
+
+def _exists(client, repository, digest) -> bool:
+    try:
+        client.head_manifest(repository, digest)
+    except RegistryError:
+        return False
+    return True

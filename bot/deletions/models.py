@@ -136,6 +136,17 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
+class AuditEntry:
+    """An audit event to be written in the same transaction as the state change it
+    records (the store gives back the ``AuditEvent`` it became)."""
+
+    action: AuditAction
+    at: datetime
+    actor: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class SavedManifest:
     """A manifest kept before its deletion, byte for byte, so it can be put back while
     the registry still has its blobs. ``image`` is the deleted digest it belongs to (an

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from ..registry import (
     Image,
@@ -33,6 +34,7 @@ from .cleanup_store import CleanupStore
 from .execution import Abort, Outcome, Save, Verdict, carry_out, verify
 from .models import (
     AuditAction,
+    AuditEntry,
     AuditEvent,
     CleanupItem,
     CleanupProgress,
@@ -550,10 +552,15 @@ class DeletionService:
             raise DeletionRefused("This deletion request no longer exists.")
         return request
 
+    def _entry(self, action: AuditAction, actor: str | None = None, detail: str = "") -> AuditEntry:
+        """An audit event stamped now, to be written with the change it records."""
+        return AuditEntry(action, self.clock(), actor, detail)
+
     def _audit(
         self, request: DeletionRequest, actor: str | None, action: AuditAction, detail: str = ""
     ) -> AuditEvent:
-        return self.store.audit(request.id, actor, action, detail, self.clock())
+        """An audit event that records no state change (a refused vote)."""
+        return self.store.audit(request.id, self._entry(action, actor, detail))
 
     def claim_submit(
         self, request_id: str, user: str, as_untag: bool = False
@@ -567,28 +574,35 @@ class DeletionService:
         if request.state == State.DRAFT and request.expires_at <= self.clock():
             self.expire(request)
             raise DeletionRefused("This preview has expired; run the delete command again.")
-        extra: dict[str, object] = {}
+        extra: dict[str, Any] = {}
         if as_untag:
             if request.kind != Kind.MANIFEST or not request.tag:
                 raise DeletionRefused("Only a previewed tag can be removed on its own.")
             extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": []}
-        if not self.store.transition(
+        moved = self.store.transition(
             request_id, [State.DRAFT], State.SUBMITTING, claimed_at=self.clock(), **extra
-        ):
-            return None
-        return self._get(request_id)
+        )
+        return moved.request if moved else None
 
     def release_submit(self, request_id: str) -> None:
         """Posting the request failed: back to draft, so it can be tried again."""
         self.store.transition(request_id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
 
     def submitted(self, request_id: str) -> tuple[DeletionRequest, list[AuditEvent]]:
-        """The request is in front of the approvers: open it for votes."""
-        self.store.transition(request_id, [State.SUBMITTING], State.PENDING, claimed_at=None)
+        """The request is in front of the approvers: open it for votes (and audit it,
+        in the same transaction). Nothing is audited when the request was given back or
+        closed meanwhile."""
         request = self._get(request_id)
-        return request, [
-            self._audit(request, request.requester, AuditAction.REQUESTED, blast_radius(request))
-        ]
+        moved = self.store.transition(
+            request_id,
+            [State.SUBMITTING],
+            State.PENDING,
+            audit=self._entry(AuditAction.REQUESTED, request.requester, blast_radius(request)),
+            claimed_at=None,
+        )
+        if moved is None or moved.event is None:
+            return self._get(request_id), []
+        return moved.request, [moved.event]
 
     def cancel(self, request_id: str, user: str) -> VoteResult:
         """The requester withdraws a draft or a pending request."""
@@ -607,18 +621,20 @@ class DeletionService:
         self, request_id: str, from_states: list[State], to: State, user: str, outcome: str
     ) -> VoteResult:
         """Close a request by a person's decision (compare-and-set), and audit it."""
-        if not self.store.transition(
-            request_id, from_states, to, closed_by=user, closed_at=self.clock(), outcome=outcome
-        ):
+        moved = self.store.transition(
+            request_id,
+            from_states,
+            to,
+            audit=self._entry(AuditAction(to.value), user),
+            closed_by=user,
+            closed_at=self.clock(),
+            outcome=outcome,
+        )
+        if moved is None or moved.event is None:
             return VoteResult(
                 VoteOutcome.CLOSED, self._get(request_id), "This request is already closed."
             )
-        request = self._get(request_id)
-        return VoteResult(
-            VoteOutcome(to.value),
-            request,
-            events=[self._audit(request, user, AuditAction(to.value))],
-        )
+        return VoteResult(VoteOutcome(to.value), moved.request, events=[moved.event])
 
     # -- votes -------------------------------------------------------------------------
     def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
@@ -653,13 +669,13 @@ class DeletionService:
             event = self._audit(request, user, AuditAction.REFUSED, f"{attempt}: {decision.reason}")
             return VoteResult(VoteOutcome.REFUSED, request, decision.reason, [event])
         if not approve:
-            self.store.add_vote(request_id, user, False, self.clock())
             return self._close(request_id, [State.PENDING], State.REJECTED, user, "rejected")
-        if not self.store.add_vote(request_id, user, True, self.clock()):
+        approved = self.store.approve(request_id, user, self._entry(AuditAction.APPROVED, user))
+        if approved is None:
             return VoteResult(
                 VoteOutcome.DUPLICATE, request, "You have already approved this request."
             )
-        events = [self._audit(request, user, AuditAction.APPROVED)]
+        events = [approved]
         approvals = [u for u in self.store.approvals(request_id) if u != request.requester]
         if len(approvals) < request.approvals_required:
             return VoteResult(VoteOutcome.APPROVED, self._get(request_id), events=events)
@@ -671,15 +687,16 @@ class DeletionService:
         """At quorum: claim the request (one caller wins), check again, then carry it
         out on the pinned digest, renewing the claim while the work goes on."""
         claimed = self.clock()
-        if not self.store.transition(
+        moved = self.store.transition(
             request_id, [State.PENDING], State.EXECUTING, claimed_at=claimed
-        ):
+        )
+        if moved is None:
             return VoteResult(
                 VoteOutcome.BUSY,
                 self._get(request_id),
                 "Another approval is already carrying out this request.",
             )
-        request = self._get(request_id)
+        request = moved.request
         with _Heartbeat(self, request_id, claimed):
             if request.kind == Kind.RESTORE:
                 return self._settle(request, self._restore(request))
@@ -928,29 +945,29 @@ class DeletionService:
     def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
         (the claim is dropped, so the next sweep asks the registry again)."""
-        now = self.clock()
         if outcome.verdict == Verdict.UNKNOWN:
-            self.store.set_fields(request.id, outcome=outcome.text, claimed_at=None)
-            request = self._get(request.id)
-            event = self._audit(request, None, AuditAction.UNKNOWN, outcome.detail)
-            return VoteResult(VoteOutcome.UNKNOWN, request, outcome.text, [event])
-        deleted = outcome.verdict == Verdict.DELETED
-        if not self.store.transition(
+            to, action, result = State.EXECUTING, AuditAction.UNKNOWN, VoteOutcome.UNKNOWN
+            closed: dict[str, object] = {}
+        elif outcome.verdict == Verdict.DELETED:
+            to, action, result = State.DELETED, AuditAction.EXECUTED, VoteOutcome.DELETED
+            closed = {"closed_at": self.clock()}
+        else:
+            to, action, result = State.FAILED, AuditAction.FAILED, VoteOutcome.FAILED
+            closed = {"closed_at": self.clock()}
+        moved = self.store.transition(
             request.id,
             [State.EXECUTING],
-            State.DELETED if deleted else State.FAILED,
-            closed_at=now,
+            to,
+            audit=self._entry(action, None, outcome.detail),
             outcome=outcome.text,
             claimed_at=None,
-        ):
+            **closed,
+        )
+        if moved is None or moved.event is None:
             return VoteResult(
                 VoteOutcome.CLOSED, self._get(request.id), "This request is already settled."
             )
-        request = self._get(request.id)
-        action = AuditAction.EXECUTED if deleted else AuditAction.FAILED
-        event = self._audit(request, None, action, outcome.detail)
-        result = VoteOutcome.DELETED if deleted else VoteOutcome.FAILED
-        return VoteResult(result, request, outcome.text, [event])
+        return VoteResult(result, moved.request, outcome.text, [moved.event])
 
     def recover(self) -> list[VoteResult]:
         """Settle the requests whose execution was interrupted (the process died, or its
@@ -985,22 +1002,16 @@ class DeletionService:
     # -- expiry ------------------------------------------------------------------------
     def expire(self, request: DeletionRequest) -> list[AuditEvent]:
         """Close one request as expired (when still open)."""
-        if not self.store.transition(
+        detail = f"not approved within {self.ttl} of {request.created_at:%Y-%m-%d %H:%M} UTC"
+        moved = self.store.transition(
             request.id,
             OPEN_STATES,
             State.EXPIRED,
+            audit=self._entry(AuditAction.EXPIRED, None, detail),
             closed_at=self.clock(),
             outcome="expired",
-        ):
-            return []
-        return [
-            self._audit(
-                request,
-                None,
-                AuditAction.EXPIRED,
-                f"not approved within {self.ttl} of {request.created_at:%Y-%m-%d %H:%M} UTC",
-            )
-        ]
+        )
+        return [moved.event] if moved and moved.event else []
 
     def expire_due(self) -> list[tuple[DeletionRequest, list[AuditEvent]]]:
         """Expire every open request past its time, and drop undo copies past
@@ -1023,7 +1034,7 @@ class DeletionService:
 
     def audit_outside_deletion(self, detail: str, actor: str | None = None) -> AuditEvent:
         """Put a deletion that did not go through approval in the audit log."""
-        return self.store.audit(None, actor, AuditAction.OUTSIDE_DELETION, detail, self.clock())
+        return self.store.audit(None, self._entry(AuditAction.OUTSIDE_DELETION, actor, detail))
 
     # -- reading -----------------------------------------------------------------------
     def pending(self) -> list[DeletionRequest]:

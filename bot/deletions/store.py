@@ -1,22 +1,33 @@
 """The deletion store: requests, votes and the append-only audit log, in SQL.
 
-Every state change is a compare-and-set (``UPDATE ... WHERE id = ? AND state IN (...)``),
-so concurrent clicks, retried deliveries and several replicas sharing one database agree
-on a single outcome. A vote is a row keyed by (request, user): one person counts once.
+Every state change is a compare-and-set (``UPDATE ... WHERE id = ? AND state IN (...)
+RETURNING ...``), so concurrent clicks, retried deliveries and several replicas sharing
+one database agree on a single outcome; the change and the audit event that records it
+are one transaction, so neither is ever written without the other. A vote is a row
+keyed by (request, user): one person counts once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 
 from ..database import DEFAULT_DATABASE_URL, make_engine, normalize_url
-from .models import AuditAction, AuditEvent, DeletionRequest, Kind, PlatformChild, State
+from .models import (
+    AuditAction,
+    AuditEntry,
+    AuditEvent,
+    DeletionRequest,
+    Kind,
+    PlatformChild,
+    State,
+)
 from .schema import audit_events, migrate, requests, schema_version, votes
 
 
@@ -77,6 +88,31 @@ def _clean(value: Any) -> Any:
 
 def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _clean(v) for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A state change this call made: the request as it is now, and the audit event
+    written with it (None when none was asked for)."""
+
+    request: DeletionRequest
+    event: AuditEvent | None = None
+
+
+def _write_audit(conn: Any, request_id: str | None, entry: AuditEntry) -> AuditEvent:
+    detail = _clean(entry.detail)
+    result = conn.execute(
+        insert(audit_events).values(
+            request_id=request_id,
+            at=entry.at,
+            actor=entry.actor,
+            event=entry.action.value,
+            detail=detail,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return AuditEvent(int(key[0]), request_id, entry.at, entry.actor, entry.action, detail)
 
 
 class DeletionStore:
@@ -142,20 +178,31 @@ class DeletionStore:
             return [_row_to_request(r) for r in rows]
 
     def transition(
-        self, request_id: str, from_states: Iterable[State], to: State, **values: Any
-    ) -> bool:
-        """Compare-and-set: move to ``to`` only from one of ``from_states``. True when
-        this call made the change (exactly one concurrent caller wins)."""
+        self,
+        request_id: str,
+        from_states: Iterable[State],
+        to: State,
+        *,
+        audit: AuditEntry | None = None,
+        **values: Any,
+    ) -> Moved | None:
+        """Compare-and-set: move to ``to`` only from one of ``from_states``, writing
+        ``audit`` in the same transaction. The change when this call made it (exactly
+        one concurrent caller does), else None and nothing is written."""
         with self.engine.begin() as conn:
-            result = conn.execute(
+            row = conn.execute(
                 update(requests)
                 .where(
                     requests.c.id == request_id,
                     requests.c.state.in_([s.value for s in from_states]),
                 )
                 .values(state=to.value, **_cleaned(values))
-            )
-            return result.rowcount == 1
+                .returning(*requests.c)
+            ).first()
+            if row is None:
+                return None
+            event = _write_audit(conn, request_id, audit) if audit is not None else None
+            return Moved(_row_to_request(row, self._approvals(conn, request_id)), event)
 
     def set_fields(self, request_id: str, **values: Any) -> None:
         """Record Slack message coordinates and the like (no state change)."""
@@ -175,47 +222,31 @@ class DeletionStore:
             ).scalars()
         )
 
-    def add_vote(self, request_id: str, user: str, approve: bool, at: datetime) -> bool:
-        """Record a vote; False when this user has already voted on this request."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(votes).values(
-                        request_id=request_id, user_id=user, approve=approve, at=at
-                    )
-                )
-            return True
-        except IntegrityError:
-            return False
+    def approve(self, request_id: str, user: str, audit: AuditEntry) -> AuditEvent | None:
+        """Record ``user``'s approval and its audit event, in one transaction; None
+        (and nothing written) when this user has already approved this request."""
+        factory = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        with self.engine.begin() as conn:
+            added = conn.execute(
+                factory(votes)
+                .values(request_id=request_id, user_id=user, approve=True, at=audit.at)
+                .on_conflict_do_nothing()
+                .returning(votes.c.user_id)
+            ).first()
+            if added is None:
+                return None
+            return _write_audit(conn, request_id, audit)
 
     def approvals(self, request_id: str) -> list[str]:
         with self.engine.connect() as conn:
             return self._approvals(conn, request_id)
 
     # -- audit -------------------------------------------------------------------------
-    def audit(
-        self,
-        request_id: str | None,
-        actor: str | None,
-        action: AuditAction,
-        detail: str,
-        at: datetime,
-    ) -> AuditEvent:
-        """Append one audit event. The table is only ever inserted into."""
+    def audit(self, request_id: str | None, entry: AuditEntry) -> AuditEvent:
+        """Append one audit event that records no state change (a refused vote, an
+        outside deletion). The table is only ever inserted into."""
         with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(audit_events).values(
-                    request_id=request_id,
-                    at=at,
-                    actor=actor,
-                    event=action.value,
-                    detail=_clean(detail),
-                )
-            )
-            key = result.inserted_primary_key
-            assert key is not None
-            new_id = int(key[0])
-        return AuditEvent(new_id, request_id, at, actor, action, _clean(detail))
+            return _write_audit(conn, request_id, entry)
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         """The newest ``limit`` events, newest first."""
