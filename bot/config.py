@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from .database import DEFAULT_DATABASE_URL, normalize_url
 from .durations import parse_duration
+from .patterns import SYNTAX, Pattern, PatternError, compile_regex
 from .registry.settings import DEFAULT_URL, RegistrySettings
 
 TRUE = {"1", "true", "yes", "on"}
@@ -64,7 +65,7 @@ class DeletionSettings:
     ttl: timedelta = timedelta(hours=24)
     execution_lease: timedelta = timedelta(seconds=60)
     undo_retention: timedelta = timedelta(days=30)
-    protected_tags: re.Pattern[str] | None = None
+    protected_tags: Pattern | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
 
     @property
@@ -214,13 +215,14 @@ def _deletions(read: _Reader) -> DeletionSettings:
     ttl = read.duration("APPROVAL_TTL", timedelta(hours=24))
     lease = read.duration("EXECUTION_LEASE", timedelta(seconds=60))
     undo_retention = read.duration("UNDO_RETENTION", timedelta(days=30))
-    protected = None
+    protected: Pattern | None = None
     if read.text("PROTECTED_TAGS"):
         try:
-            protected = re.compile(read.text("PROTECTED_TAGS") or "")
-        except re.error as exc:
+            protected = compile_regex(read.text("PROTECTED_TAGS") or "")
+        except PatternError as exc:
             read.problems.append(
-                f"PROTECTED_TAGS must be a regular expression, like ^(latest|stable)$: {exc}."
+                f"PROTECTED_TAGS must be a regular expression, like ^(latest|stable)$, in "
+                f"{SYNTAX}: {exc.reason}."
             )
     database_url = read.text("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:

@@ -3,11 +3,11 @@ factory over a real registry (behind a counting proxy), and opening a request.""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.deletions import ApproverPolicy, DeletionRequest, DeletionService, State, open_store
+from bot.patterns import compile_regex
 from bot.registry import RegistryClient, RegistrySettings, parse_reference
 
 REQUESTER, APPROVER, APPROVER2, OUTSIDER = "UREQUEST1", "UAPPROVE1", "UAPPROVE2", "UOUTSIDE1"
@@ -53,7 +53,7 @@ def service_factory(
             ttl=ttl,
             clock=clock or Clock(),
             lease=lease,
-            protected=re.compile(protected) if protected else None,
+            protected=compile_regex(protected) if protected else None,
             usage=usage,
         )
         made.append(service)

@@ -221,6 +221,9 @@ def test_protected_tags_setting():
     assert load_settings(SLACK).deletions.protected_tags is None
     with pytest.raises(ConfigError, match="PROTECTED_TAGS must be a regular expression"):
         load_settings({**SLACK, "PROTECTED_TAGS": "^(latest"})
+    # Matched by RE2, in linear time: what needs backtracking is refused at start, by name.
+    with pytest.raises(ConfigError, match="negative lookahead"):
+        load_settings({**SLACK, "PROTECTED_TAGS": "^(?!dev-).*$"})
 
 
 def test_events_settings_are_validated():

@@ -5,7 +5,6 @@ what they moved, deletions matched against the bot's own. On SQLite and PostgreS
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,7 @@ import pytest
 from bot.database import make_engine
 from bot.events import ActivityKind, EnvelopeError, EventFeed, parse_envelope
 from bot.events.store import EventStore
+from bot.patterns import compile_regex
 
 V1 = "application/vnd.docker.distribution.events.v1+json"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -50,7 +50,7 @@ def feed(database_url):
         store,
         explains=lambda r, d: (r, d) in explained,
         own_agent="registry-bot/",
-        protected=re.compile(r"^prod$"),
+        protected=compile_regex(r"^prod$"),
     )
     made.explained = explained  # type: ignore[attr-defined]
     yield made

@@ -5,7 +5,6 @@ interruption, a registry that fails some DELETEs, and undo of a whole cleanup.""
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 import uuid
 from datetime import timedelta
@@ -16,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from bot.deletions import DeletionRefused, ItemState, Kind, State, cleanup
 from bot.deletions import service as service_module
 from bot.deletions.retention import RetentionRules
+from bot.patterns import compile_regex
 from bot.registry import ManifestNotFoundError
 from testkit.deletions import APPROVER, REQUESTER
 from testkit.images import push_image
@@ -98,8 +98,8 @@ def test_match_exclude_protected_and_undated_images(make_service, client):
     service = make_service(protected="prod")
     rules = RetentionRules(
         older_than=timedelta(days=30),
-        match=re.compile(r"ci-.*"),
-        exclude=re.compile(r".*keepme"),
+        match=compile_regex(r"ci-.*"),
+        exclude=compile_regex(r".*keepme"),
     )
     plan = service.preview_prune(repo, rules, "", REQUESTER, "C1").plans[0]
     assert set(plan.delete) == {ci_old.digest}

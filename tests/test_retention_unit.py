@@ -3,10 +3,10 @@ keeps, and why (no registry)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 from bot.deletions.retention import Kept, RetentionRules, TagFacts, plan_repository, usable_date
+from bot.patterns import compile_regex
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -61,9 +61,11 @@ def test_match_exclude_and_protected_keep():
         facts("ci-prod", "e", 90),
     ]
     rules = RetentionRules(
-        older_than=timedelta(days=1), match=re.compile(r"ci-.*"), exclude=re.compile(r".*keepme")
+        older_than=timedelta(days=1),
+        match=compile_regex(r"ci-.*"),
+        exclude=compile_regex(r".*keepme"),
     )
-    plan = plan_repository("r", tags, rules, NOW, protected=re.compile(r"prod"))
+    plan = plan_repository("r", tags, rules, NOW, protected=compile_regex(r"prod"))
     assert plan.delete == {"a": ("ci-1",)}
     assert plan.kept == {
         "ci-keepme": Kept.EXCLUDED,
@@ -75,14 +77,14 @@ def test_match_exclude_and_protected_keep():
 def test_match_is_anchored_to_the_whole_tag():
     tags = [facts("xci-1", "a", 90), facts("ci-1x", "b", 90), facts("ci-1", "c", 90)]
     plan = plan_repository(
-        "r", tags, RetentionRules(older_than=timedelta(days=1), match=re.compile(r"ci-\d")), NOW
+        "r", tags, RetentionRules(older_than=timedelta(days=1), match=compile_regex(r"ci-\d")), NOW
     )
     assert plan.delete == {"c": ("ci-1",)}
 
 
 def test_keep_counts_only_selected_tags_and_ties_break_newest_version_first():
     tags = [facts("1.9", "a", 5), facts("1.10", "b", 5), facts("latest", "b", 1)]
-    rules = RetentionRules(keep=1, match=re.compile(r"\d.*"))
+    rules = RetentionRules(keep=1, match=compile_regex(r"\d.*"))
     plan = plan_repository("r", tags, rules, NOW)
     assert plan.kept["1.10"] == Kept.RECENT  # 1.10 is newer than 1.9 at the same date
     assert plan.delete == {"a": ("1.9",)}

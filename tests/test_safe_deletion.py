@@ -3,13 +3,13 @@ use, cleanup of unused layers, protected tags, and garbage-collection advice."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.deletions import ApproverPolicy, DeletionService, Kind, State, open_store
 from bot.deletions.service import DeletionRefused
+from bot.patterns import compile_regex
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from bot.registry.manifest import sha256_digest
 from testkit.images import push_image, push_index
@@ -28,7 +28,7 @@ def service_for(tmp_path):
             RegistryClient(RegistrySettings(url=url)),
             ApproverPolicy([APPROVER]),
             clock=lambda: datetime.now(UTC),
-            protected=re.compile(protected) if protected else None,
+            protected=compile_regex(protected) if protected else None,
         )
         made.append(service)
         return service

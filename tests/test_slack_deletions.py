@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 
+import httpx
 import pytest
 
 from bot.slack.render import check_message
@@ -587,7 +588,8 @@ def test_prune_usage_errors_come_with_the_acknowledgement(start_bot, standin):
     bot = start_bot()
     for text, expected in [
         ("prune sprune/* --keep 1 --bogus", "Unknown option"),
-        ("prune sprune/* --keep 1 --match (", "not a regular expression"),
+        ("prune sprune/* --keep 1 --match (", "a ( is never closed"),
+        ("prune sprune/* --keep 1 --match (a)\\1", "backreferences"),
         ("prune sprune/* --older-than 3y", "not a duration"),
         ("prune sprune/* --older-than 999999999d", "longer than 36500d"),
         ("prune sprune/* --keep 1 --older-than 3000000d", "longer than 36500d"),
@@ -597,3 +599,31 @@ def test_prune_usage_errors_come_with_the_acknowledgement(start_bot, standin):
     ]:
         response = post_signed(bot.events_url, command_body(text, standin.response_url(key())))
         assert response.status_code == 200 and expected in response.text, (text, response.text)
+
+
+def test_a_backtracking_match_expression_holds_up_nobody(start_bot, standin, client):
+    # The red team's case: with Python's re this dry run froze the whole bot (44 s of
+    # CPU and counting; no acknowledgement, no health check, no SIGTERM).
+    branches = [
+        "feature-" + "a1b2c3d4e5-" * 3 + "x" * 6,
+        "bugfix-" + "0123456789-" * 3 + "abcdefg",
+        "release-" + "r" * 39,
+    ]
+    for tag in branches:
+        push_image(client, "sredos/app", [tag])
+    bot = start_bot()
+    dry_run = key()
+    response = post_signed(
+        bot.events_url,
+        command_body(
+            "prune sredos/app --keep 1 --match '([a-z0-9-]+)+#'", standin.response_url(dry_run)
+        ),
+        timeout=3.0,  # Slack gives up after 3 s
+    )
+    assert response.status_code == 200
+    # Someone else's command, and the platform's health check, meanwhile.
+    assert httpx.get(f"{bot.url}/healthz", timeout=3.0).status_code == 200
+    helped = post_signed(bot.events_url, command_body("help", "", user=OUTSIDER), timeout=3.0)
+    assert helped.status_code == 200 and "/registry tags" in helped.text
+    reply = standin.wait_response(dry_run, timeout=10).body
+    assert "Nothing to clean up" in str(reply) and "all 3 tags" in str(reply), reply

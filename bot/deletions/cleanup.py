@@ -7,9 +7,9 @@ Functions of the registry client only; the service stores the plan and its progr
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
+from ..patterns import Pattern, glob_pattern
 from ..registry import (
     Image,
     ManifestNotFoundError,
@@ -32,31 +32,12 @@ from .retention import (
 )
 
 
-def glob_re(pattern: str) -> re.Pattern[str]:
-    """A repository glob: ``*`` and ``?`` stay within one path segment, ``**`` crosses
-    them (``team/*`` is team's own repositories, ``ci/**`` everything under ci)."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
 def find_repositories(registry: RegistryClient, pattern: str) -> list[str]:
-    """The repositories ``pattern`` names: itself, or the catalog's matches of a glob."""
+    """The repositories ``pattern`` names: itself, or the catalog's matches of a glob
+    (``*`` and ``?`` within one path segment, ``**`` across them)."""
     if not is_glob(pattern):
         return [pattern]
-    wanted = glob_re(pattern)
+    wanted = glob_pattern(pattern, segments=True)
     return sorted(r for r in registry.catalog() if wanted.fullmatch(r))
 
 
@@ -65,7 +46,7 @@ def plan_scan(
     scan: RepoScan,
     rules: RetentionRules,
     now: datetime,
-    protected: re.Pattern[str] | None,
+    protected: Pattern | None,
     usage: RepoUsage | None = None,
 ) -> RepoPlan:
     """The plan for one scanned repository. A tag is dated by its push time when the
@@ -143,7 +124,7 @@ def plan_items(scan: RepoScan, plan: RepoPlan) -> list[CleanupItem]:
 
 
 def why_not_now(
-    scan: RepoScan, item: CleanupItem, protected: re.Pattern[str] | None
+    scan: RepoScan, item: CleanupItem, protected: Pattern | None
 ) -> tuple[str | None, tuple[str, ...]]:
     """Why a planned image must not be deleted now (None when it may), and the planned
     tags that moved to another image since the preview (never touched)."""

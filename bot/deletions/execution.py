@@ -12,11 +12,11 @@ the registry what became of a request whose execution was interrupted.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..patterns import Pattern
 from ..registry import ManifestNotFoundError, NotFoundError, RegistryClient, RegistryError
 from ..registry.errors import DeleteDisabledError, PermissionDeniedError
 from ..registry.scan import RepoScan, scan_repository
@@ -66,7 +66,7 @@ def _fresh_scan(registry: RegistryClient, request: DeletionRequest) -> RepoScan:
 
 
 def check_still_safe(
-    registry: RegistryClient, request: DeletionRequest, protected: re.Pattern[str] | None
+    registry: RegistryClient, request: DeletionRequest, protected: Pattern | None
 ) -> RepoScan:
     """Before deleting an image: the named tag has not moved, no tag was added to the
     digest since the approvers saw the request, no protected tag points at it, and no
@@ -174,7 +174,7 @@ def delete_and_check(
 def delete_image(
     registry: RegistryClient,
     request: DeletionRequest,
-    protected: re.Pattern[str] | None,
+    protected: Pattern | None,
     save: Save | None = None,
 ) -> Outcome:
     scan = check_still_safe(registry, request, protected)
@@ -286,7 +286,7 @@ def delete_blobs(registry: RegistryClient, request: DeletionRequest) -> Outcome:
 def carry_out(
     registry: RegistryClient,
     request: DeletionRequest,
-    protected: re.Pattern[str] | None = None,
+    protected: Pattern | None = None,
     save: Save | None = None,
 ) -> Outcome:
     """Do what ``request`` asks (a deletion of one image, tag or set of blobs), keeping

@@ -7,11 +7,11 @@ function of the tags, their images' dates and the rules: no registry, no databas
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from ..patterns import Pattern
 from ..registry.pages import sort_tags
 
 # Reproducible builds stamp 1970 or 1980: a date before this is no age at all.
@@ -26,8 +26,8 @@ class RetentionRules:
 
     keep: int | None = None
     older_than: timedelta | None = None
-    match: re.Pattern[str] | None = None
-    exclude: re.Pattern[str] | None = None
+    match: Pattern | None = None
+    exclude: Pattern | None = None
     allow_empty: bool = False
     keep_pulled_within: timedelta | None = None
 
@@ -135,7 +135,7 @@ def plan_repository(
     rules: RetentionRules,
     now: datetime,
     *,
-    protected: re.Pattern[str] | None = None,
+    protected: Pattern | None = None,
     platforms_of_kept: dict[str, set[str]] | None = None,
 ) -> RepoPlan:
     """Apply ``rules`` to ``tags``. ``platforms_of_kept(digests)`` is not needed for

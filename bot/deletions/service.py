@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import secrets
 import threading
 import time
@@ -20,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from ..patterns import Pattern
 from ..registry import (
     Image,
     ManifestNotFoundError,
@@ -161,7 +161,7 @@ class DeletionService:
         approvals_required: int = 1,
         ttl: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = _now,
-        protected: re.Pattern[str] | None = None,
+        protected: Pattern | None = None,
         lease: timedelta = DEFAULT_LEASE,
         undo_retention: timedelta = DEFAULT_UNDO_RETENTION,
         usage: Callable[[str], RepoUsage] | None = None,

@@ -9,7 +9,6 @@ show comes back as an ``IngestResult``.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..patterns import Pattern
 from .models import Activity, ActivityKind, EventAction, RegistryEvent, TagRecord
 from .store import EventStore
 
@@ -71,7 +71,7 @@ class EventFeed:
         *,
         explains: Explains,
         own_agent: str,
-        protected: re.Pattern[str] | None = None,
+        protected: Pattern | None = None,
     ) -> None:
         self.store = store
         self.explains = explains

@@ -6,10 +6,10 @@ all be drawn from ``RepoPage`` and ``TagPage``.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 
+from ..patterns import glob_pattern
 from .client import RegistryClient
 from .describe import describe_tags
 from .errors import RegistryError
@@ -29,7 +29,8 @@ def filter_names(names: list[str], pattern: str | None) -> list[str]:
         return list(names)
     needle = pattern.lower()
     if is_glob(needle):
-        return [n for n in names if fnmatch.fnmatchcase(n.lower(), needle)]
+        matcher = glob_pattern(needle, segments=False)  # RE2: linear in each name
+        return [n for n in names if matcher.fullmatch(n.lower())]
     return [n for n in names if needle in n.lower()]
 
 

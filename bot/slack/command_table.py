@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..deletions import RetentionRules
 from ..durations import parse_duration
+from ..patterns import SYNTAX, Pattern, PatternError, compile_regex
 from ..registry import InvalidReferenceError, Reference, parse_reference
 from ..registry.reference import validate_repository
 
@@ -219,14 +220,18 @@ def _prune_pattern(word: str, usage: str) -> str:
     return word
 
 
-def _regex(flag: str, value: str, usage: str) -> re.Pattern[str]:
+def _regex(flag: str, value: str, usage: str) -> Pattern:
     text = value.strip(_QUOTES)
     if len(text) > MAX_FILTER:
         raise UsageError(f"The {flag} expression is longer than {MAX_FILTER} characters.", usage)
     try:
-        return re.compile(text)
-    except re.error as exc:
-        raise UsageError(f"{flag} {text!r} is not a regular expression: {exc}.", usage) from None
+        return compile_regex(text)
+    except PatternError as exc:
+        raise UsageError(
+            f"{flag} {text!r} can't be used: {exc.reason}. Expressions are in {SYNTAX}, "
+            "so matching never takes longer than the tag is long.",
+            usage,
+        ) from None
 
 
 def _prune(spec: CommandSpec, args: list[str]) -> Command:
