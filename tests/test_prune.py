@@ -438,3 +438,38 @@ def test_a_whole_cleanup_is_restored(make_service, client):
     for i, o in enumerate(old):
         assert client.get_manifest(repo, f"ci-{i}").body == o.body
         assert client.resolve(repo, f"sha-{i}") == o.digest
+
+
+def test_a_dry_run_stops_sending_at_its_time_limit_and_says_so(make_service, client, counting):
+    repo = _repo("huge")
+    pushed = push_image(client, repo, ["t-0"], created=iso(90))
+    for i in range(1, 80):
+        client.put_manifest(repo, f"t-{i}", pushed.body, pushed.media_type)
+    service = make_service()
+    service.dry_run_limit = timedelta(seconds=0.15)
+    counting.reset()
+    counting.delay = 0.05  # a distant registry: 80 lookups take longer than the limit
+    try:
+        with pytest.raises(DeletionRefused, match="stopped after") as info:
+            service.preview_prune(repo, RetentionRules(keep=1), "", REQUESTER, "C1")
+    finally:
+        counting.delay = 0.0
+    assert "0 of 1 repositories read" in str(info.value) and "Narrow the pattern" in str(info.value)
+    assert counting.counts["HEAD"] < 80  # nothing is sent once the time is up
+    service.dry_run_limit = service_module.DRY_RUN_LIMIT  # within the limit: planned
+    with pytest.raises(DeletionRefused, match="keep all 80 tags"):  # one image, kept
+        service.preview_prune(repo, RetentionRules(keep=1), "", REQUESTER, "C1")
+
+
+def test_a_pattern_naming_too_many_repositories_is_refused_before_any_scan(
+    make_service, client, counting, monkeypatch
+):
+    prefix = f"prune/many{uuid.uuid4().hex[:8]}"
+    for i in range(4):
+        push_image(client, f"{prefix}/r{i}", ["v1"])
+    monkeypatch.setattr(service_module, "MAX_CLEANUP_REPOSITORIES", 3)
+    service = make_service()
+    counting.reset()
+    with pytest.raises(DeletionRefused, match="names 4 repositories; a cleanup covers at most 3"):
+        service.preview_prune(f"{prefix}/*", RetentionRules(keep=1), "", REQUESTER, "C1")
+    assert set(counting.counts) == {"GET"} and counting.counts["GET"] == 1  # the catalog

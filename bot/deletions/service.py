@@ -71,6 +71,10 @@ REPOSITORIES_AT_ONCE = 8
 # How old the bot's own lookup of a tag may be for a cleanup's dry run to reuse it (as
 # after a listing or an earlier dry run) instead of asking again.
 DRY_RUN_REUSES_LOOKUPS = timedelta(minutes=10)
+# A dry run ends within this time whatever it is given (a scan sends nothing after it),
+# and names at most this many repositories: past either, it is refused, saying so.
+DRY_RUN_LIMIT = timedelta(minutes=5)
+MAX_CLEANUP_REPOSITORIES = 200
 # Deletions whose outcome can be undone.
 UNDOABLE = (Kind.MANIFEST, Kind.TAG, Kind.PRUNE)
 
@@ -165,7 +169,9 @@ class DeletionService:
         lease: timedelta = DEFAULT_LEASE,
         undo_retention: timedelta = DEFAULT_UNDO_RETENTION,
         usage: Callable[[str], RepoUsage] | None = None,
+        dry_run_limit: timedelta = DRY_RUN_LIMIT,
     ) -> None:
+        self.dry_run_limit = dry_run_limit
         # What the registry's events told of a repository (push and pull times), when
         # the front end records them.
         self.usage = usage
@@ -210,20 +216,17 @@ class DeletionService:
                 "Move the tag to another image first, or ask the bot's operators."
             )
 
-    def _scan(
-        self,
-        repository: str,
-        progress: Callable[[int], None] | None = None,
-        known: dict[str, str] | None = None,
-        seen_within: float | None = None,
-    ) -> RepoScan:
+    def _scan(self, repository: str, progress: Callable[[int], None] | None = None) -> RepoScan:
         """Every tag and manifest of the repository, or a refusal: a blast radius drawn
         from part of the repository could hide what a deletion takes with it."""
-        scan = scan_repository(self.registry, repository, progress, known, seen_within)
+        return self._check_complete(scan_repository(self.registry, repository, progress))
+
+    @staticmethod
+    def _check_complete(scan: RepoScan) -> RepoScan:
         if not scan.complete:
             raise DeletionRefused(
-                f"Could not see all of {repository} ({scan.problems()}), so what a deletion "
-                "would take with it can't be known. Nothing was requested; try again."
+                f"Could not see all of {scan.repository} ({scan.problems()}), so what a "
+                "deletion would take with it can't be known. Nothing was requested; try again."
             )
         return scan
 
@@ -435,18 +438,41 @@ class DeletionService:
                 "Refused: these rules keep nothing, so this would delete every tag. Give "
                 "--keep N (N > 0) or --older-than DURATION."
             )
+        deadline = time.monotonic() + self.dry_run_limit.total_seconds()
         repositories = cleanup.find_repositories(self.registry, pattern)
         if not repositories:
             raise DeletionRefused(f"No repository matches {pattern}.")
+        if len(repositories) > MAX_CLEANUP_REPOSITORIES:
+            raise DeletionRefused(
+                f"{pattern} names {len(repositories):,} repositories; a cleanup covers at most "
+                f"{MAX_CLEANUP_REPOSITORIES}. Narrow the pattern (team/app-*), or clean up "
+                "in several parts."
+            )
         now = self.clock()
         plans, items, reclaimable, unverified = [], [], {}, 0
-        for repository in repositories:
+        for done, repository in enumerate(repositories):
             usage = self.usage(repository) if self.usage is not None else None
             # Where the registry's push events, or the bot's own lookups of the last few
             # minutes, say a tag points, the dry run takes their word instead of a HEAD
             # per tag; execution looks every tag up again.
             known = {t: d for t, (d, _) in usage.pushes.items()} if usage else None
-            scan = self._scan(repository, progress, known, DRY_RUN_REUSES_LOOKUPS.total_seconds())
+            scan = scan_repository(
+                self.registry,
+                repository,
+                progress,
+                known,
+                DRY_RUN_REUSES_LOOKUPS.total_seconds(),
+                deadline,
+            )
+            if scan.unread or time.monotonic() > deadline:
+                minutes = self.dry_run_limit.total_seconds() / 60
+                raise DeletionRefused(
+                    f"The dry run of {pattern} was stopped after {minutes:g} minutes, with "
+                    f"{done} of {len(repositories)} repositories read: it is too large to "
+                    "plan at once. Narrow the pattern, or clean up in several parts. "
+                    "Nothing was requested."
+                )
+            self._check_complete(scan)
             unverified += len(scan.unverified)
             plan = cleanup.plan_scan(self.registry, scan, rules, now, self.protected, usage)
             plans.append(plan)

@@ -8,20 +8,24 @@ cache: a repository of 500 tags over a few dozen images costs 500 HEADs and a fe
 dozen GETs. Config blobs are not fetched: their sizes are in the manifests. A scan
 for reading only (a preview) may take where tags point from what the caller recorded
 (``known``) or from the client's own lookups of the last ``seen_within`` seconds:
-those tags are not asked about, unless the manifest taken for one is gone.
+those tags are not asked about, unless the manifest taken for one is gone. A scan given
+a ``deadline`` sends nothing after it: what it did not read makes it incomplete.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .client import FetchedManifest, RegistryClient
 from .errors import ManifestNotFoundError, RegistryError, RegistryResponseError
 from .manifest import Descriptor, ImageManifest, IndexManifest
 
+T = TypeVar("T")
 MAX_NESTING = 4  # an index of indexes is rare; deeper is a registry building a chain
 _SIGNATURE_TAG_RE = re.compile(r"^(sha256)-([0-9a-f]{64})\.(sig|att|sbom)$")
 
@@ -49,16 +53,19 @@ class RepoScan:
     manifest_errors: dict[str, RegistryError] = field(default_factory=dict)
     cut: str | None = None  # why the tag list is incomplete, when it is
     unverified: set[str] = field(default_factory=set)  # taken from records or recent lookups
+    unread: set[str] = field(default_factory=set)  # tags and manifests left at the deadline
 
     @property
     def complete(self) -> bool:
         """Every tag listed and resolved, every manifest read."""
-        return not (self.cut or self.tag_errors or self.manifest_errors)
+        return not (self.cut or self.tag_errors or self.manifest_errors or self.unread)
 
     def problems(self) -> str:
         """Why the scan is incomplete, for people."""
         if self.cut:
             return f"the tag list was cut short: {self.cut}"
+        if self.unread:
+            return f"{len(self.unread)} tag(s) or manifest(s) were not read before the time ran out"
         failed = {**self.tag_errors, **self.manifest_errors}
         if not failed:
             return ""
@@ -150,12 +157,14 @@ def scan_repository(
     on_tags: Callable[[int], None] | None = None,
     known: Mapping[str, str] | None = None,
     seen_within: float | None = None,
+    deadline: float | None = None,
 ) -> RepoScan:
     """Scan every tag of ``repository`` (concurrently). ``on_tags`` is told how many
     tags there are before the per-tag work starts (for progress). ``known`` (tag ->
     digest, from the caller's records) and the client's lookups of the last
     ``seen_within`` seconds are taken instead of a HEAD; only a scan for reading (a
-    preview) should pass them."""
+    preview) should pass them. ``deadline`` (``time.monotonic()``) stops the scan from
+    sending anything after it."""
     scan = RepoScan(repository)
     tags = client.tags(repository)
     scan.cut = tags.cut
@@ -169,8 +178,8 @@ def scan_repository(
         if digest is not None:
             scan.tags[tag] = digest
             scan.unverified.add(tag)
-    _resolve(client, scan, [t for t in tags if t not in scan.unverified])
-    _read_manifests(client, scan)
+    _resolve(client, scan, [t for t in tags if t not in scan.unverified], deadline)
+    _read_manifests(client, scan, deadline)
     stale = sorted(
         t
         for t in scan.unverified
@@ -181,23 +190,36 @@ def scan_repository(
         for digest in gone - set(scan.tags.values()):
             scan.manifest_errors.pop(digest, None)
         scan.unverified -= set(stale)
-        _resolve(client, scan, stale)
-        _read_manifests(client, scan)
+        _resolve(client, scan, stale, deadline)
+        _read_manifests(client, scan, deadline)
     return scan
 
 
-def _resolve(client: RegistryClient, scan: RepoScan, tags: list[str]) -> None:
-    heads = client.map(lambda t: client.head_manifest(scan.repository, t), tags)
+def _before(deadline: float | None, request: Callable[[], T]) -> T | None:
+    """``request()``, or None without sending it once ``deadline`` has passed."""
+    if deadline is not None and time.monotonic() > deadline:
+        return None
+    return request()
+
+
+def _resolve(
+    client: RegistryClient, scan: RepoScan, tags: list[str], deadline: float | None
+) -> None:
+    heads = client.map(
+        lambda t: _before(deadline, lambda: client.head_manifest(scan.repository, t)), tags
+    )
     for tag, head in zip(tags, heads, strict=True):
-        if isinstance(head, ManifestNotFoundError):
+        if head is None:
+            scan.unread.add(tag)
+        elif isinstance(head, ManifestNotFoundError):
             continue  # removed since the list was read
-        if isinstance(head, RegistryError):
+        elif isinstance(head, RegistryError):
             scan.tag_errors[tag] = head
         else:
             scan.tags[tag] = head.digest
 
 
-def _read_manifests(client: RegistryClient, scan: RepoScan) -> None:
+def _read_manifests(client: RegistryClient, scan: RepoScan, deadline: float | None) -> None:
     """Every manifest a tag points at (and an index's children) not read yet, down to
     ``MAX_NESTING`` indexes deep."""
     wanted = sorted(set(scan.tags.values()) - set(scan.manifests) - set(scan.manifest_errors))
@@ -206,11 +228,16 @@ def _read_manifests(client: RegistryClient, scan: RepoScan) -> None:
             return
         cached = {d: m for d in wanted if (m := client.cached_manifest(d)) is not None}
         missing = [d for d in wanted if d not in cached]  # only these need requests
-        fetched = client.map(lambda d: client.get_manifest(scan.repository, d), missing)
+        fetched = client.map(
+            lambda d: _before(deadline, lambda: client.get_manifest(scan.repository, d)), missing
+        )
         results = {**cached, **dict(zip(missing, fetched, strict=True))}
         next_round: set[str] = set()
         for digest in wanted:
             result = results[digest]
+            if result is None:
+                scan.unread.add(digest)
+                continue
             if isinstance(result, RegistryError):
                 scan.manifest_errors[digest] = result
                 continue
