@@ -26,7 +26,9 @@ class BotProcess:
         slack_api_url: str,
         extra_env: dict | None = None,
         cwd: Path | None = None,
+        open_files: tuple[int, int] | None = None,
     ) -> None:
+        self.open_files = open_files  # (soft, hard) limit on open files, as a host sets it
         self.port = free_port()
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -64,6 +66,7 @@ class BotProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill() reaches the workers
+            preexec_fn=self._limits if self.open_files else None,
         )
         if not wait:
             return self
@@ -78,6 +81,12 @@ class BotProcess:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"registry-bot did not start:\n{self.log()}")
+
+    def _limits(self) -> None:
+        import resource
+
+        assert self.open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, self.open_files)
 
     def exit_log(self, timeout: float = 30.0) -> tuple[int, str]:
         """Start, wait for the process to exit (it should refuse to start), and return

@@ -22,6 +22,7 @@ from ..events.store import EventStore
 from ..registry import RegistryClient
 from ..registry.client import USER_AGENT
 from .app import build_app
+from .connections import guarded_protocol, raise_open_file_limit
 from .context import BotContext
 from .deleting import start_sweeper
 from .messages import SlackMessages
@@ -34,6 +35,10 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATHS = ("/", "/healthz")
 # Slack's largest payloads (a view submission with big blocks) are tens of kB.
 MAX_BODY_BYTES = 1024 * 1024
+# On SIGTERM, what is under way gets this long before the process exits (platforms wait
+# 10 to 30 s before SIGKILL): an acknowledgement takes milliseconds, and a deletion
+# stopped midway is resumed from the database by the next process.
+GRACEFUL_SECONDS = 3
 
 
 class SlackUnavailable(RuntimeError):
@@ -104,7 +109,8 @@ def asgi_app(bolt: Callable | None, events: RegistryEvents | None = None) -> Cal
 def _serve(app: Callable, settings: Settings) -> None:
     """uvicorn with httptools: HTTP parsed in C, one process, the registry cache shared.
     Bolt dispatches in the event loop (listeners only acknowledge and hand work to the
-    bot's own pool); the events endpoint stores in a thread."""
+    bot's own pool); the events endpoint stores in a thread. Connections are held to
+    the limits of ``connections``; on SIGTERM, requests under way get a few seconds."""
     import uvicorn
 
     assert settings.slack is not None
@@ -112,13 +118,13 @@ def _serve(app: Callable, settings: Settings) -> None:
         app,
         host="0.0.0.0",
         port=settings.slack.port,
-        http="httptools",
+        http=guarded_protocol(raise_open_file_limit()),
         lifespan="off",
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,
         timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
 
 
