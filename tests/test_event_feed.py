@@ -48,7 +48,7 @@ def feed(database_url):
     explained: set[tuple[str, str]] = set()
     made = EventFeed(
         store,
-        explains=lambda r, d: (r, d) in explained,
+        is_own=lambda e: (e.repository, e.digest) in explained,
         own_agent="registry-bot/",
         protected=compile_regex(r"^prod$"),
     )

@@ -319,12 +319,12 @@ def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_
     real = service.cleanup.move_many
     claims = []
 
-    def second_claim_fails(request_id, changes, from_states):
+    def second_claim_fails(request_id, changes, from_states, **options):
         if changes and changes[0][1] == ItemState.DELETING:
             claims.append(len(changes))
             if len(claims) == 2:
                 raise OperationalError("UPDATE", {}, Exception("database is locked"))
-        return real(request_id, changes, from_states)
+        return real(request_id, changes, from_states, **options)
 
     service.cleanup.move_many = second_claim_fails
     outcome: list[BaseException | str] = []
@@ -408,10 +408,10 @@ def test_a_database_failure_stops_repositories_not_begun(
     service.undo.save = broken_database  # caught: that image fails, "for undo"
     real_move = service.cleanup.move_many
 
-    def fails_after_the_first_repository(request_id, changes, from_states):
+    def fails_after_the_first_repository(request_id, changes, from_states, **options):
         if any(i.repository == repos[0] and to == ItemState.FAILED for i, to, _ in changes):
             raise OperationalError("UPDATE", {}, Exception("database is locked"))
-        return real_move(request_id, changes, from_states)
+        return real_move(request_id, changes, from_states, **options)
 
     service.cleanup.move_many = fails_after_the_first_repository
     counting.log.clear()

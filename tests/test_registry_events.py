@@ -46,7 +46,7 @@ def setup(standin, tmp_path_factory):
             "EVENTS_CHANNEL": CHANNEL,
             "AUDIT_CHANNEL": AUDIT,
             "APPROVERS": f"{APPROVER},{REQUESTER}",
-            "PROTECTED_TAGS": "^prod$",
+            "PROTECTED_TAGS": "^(prod|live)$",
             "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('events')}/bot.db",
         },
     )
@@ -71,6 +71,89 @@ def retag(registry, repository, pushed, tag) -> None:
             headers={"Content-Type": pushed.media_type},
         )
         assert response.status_code == 201, response.text
+
+
+def as_agent(registry, agent: str) -> httpx.Client:
+    """A client that says it is ``agent``: anyone can claim to be registry-bot."""
+    return httpx.Client(base_url=registry.url, headers={"User-Agent": agent})
+
+
+def button(body: dict, action_id: str) -> dict:
+    return next(
+        e
+        for b in body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )
+
+
+def approve_request(bot, standin, before: int) -> dict:
+    """Approve the first request message posted after the first ``before`` messages, and
+    wait for its outcome; returns the outcome message's body."""
+    request = standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if "deletion_approve" in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+    post_signed(
+        bot.events_url,
+        action_body(
+            "deletion_approve",
+            button(request.body, "deletion_approve")["value"],
+            standin.response_url("k" + str(time.monotonic_ns())),
+            user=APPROVER,
+            channel=request.body["channel"],
+            message_ts=request.ts,
+        ),
+    )
+    return standin.wait_for(
+        lambda: [
+            u.body
+            for u in standin.api_calls("chat.update")
+            if u.body.get("ts") == request.ts
+            and ("*Deleted*" in str(u.body) or "*Restored*" in str(u.body))
+        ]
+    )[-1]
+
+
+def through_the_bot(bot, standin, text: str) -> dict:
+    """Run a deletion command, request it and have it approved; the outcome's body."""
+    key = "k" + str(time.monotonic_ns())
+    post_signed(bot.events_url, command_body(text, standin.response_url(key), user=REQUESTER))
+    submit = button(standin.wait_response(key).body, "deletion_submit")
+    before = len(standin.messages())
+    k2 = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body("deletion_submit", submit["value"], standin.response_url(k2), user=REQUESTER),
+    )
+    assert "Requested" in str(standin.wait_response(k2).body), standin.wait_response(k2).body
+    return approve_request(bot, standin, before)
+
+
+def undo_through_the_bot(bot, standin, outcome: dict) -> dict:
+    """Click Undo on an outcome, and have the restore approved; the restore's outcome."""
+    before = len(standin.messages())
+    key = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body(
+            "deletion_undo",
+            button(outcome, "deletion_undo")["value"],
+            standin.response_url(key),
+            user=REQUESTER,
+            channel=CHANNEL,
+        ),
+    )
+    assert "Requested" in str(standin.wait_response(key).body)
+    return approve_request(bot, standin, before)
+
+
+def flagged_about(standin, digest: str) -> list[str]:
+    return [t for t in channel_texts(standin, CHANNEL) if "Outside deletion" in t and digest in t]
 
 
 def channel_texts(standin, channel) -> list[str]:
@@ -150,43 +233,7 @@ def test_a_curl_delete_is_flagged_and_audited_but_the_bots_own_is_not(setup, sta
     assert outside.digest in audit
 
     # The same deletion through the bot, approved: not flagged.
-    key = "k" + str(time.monotonic_ns())
-    post_signed(
-        bot.events_url,
-        command_body("untag evt/del:ours", standin.response_url(key), user=REQUESTER),
-    )
-    preview = standin.wait_response(key).body
-    submit = next(
-        e
-        for b in preview["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "deletion_submit"
-    )
-    k2 = "k" + str(time.monotonic_ns())
-    post_signed(
-        bot.events_url,
-        action_body("deletion_submit", submit["value"], standin.response_url(k2), user=REQUESTER),
-    )
-    assert "Requested" in str(standin.wait_response(k2).body), standin.wait_response(k2).body
-    request = standin.wait_for(
-        lambda: [m for m in standin.messages() if "deletion_approve" in str(m.body)]
-    )[-1]
-    k3 = "k" + str(time.monotonic_ns())
-    post_signed(
-        bot.events_url,
-        action_body(
-            "deletion_approve",
-            submit["value"],
-            standin.response_url(k3),
-            user=APPROVER,
-            channel=request.body["channel"],
-            message_ts=request.ts,
-        ),
-    )
-    standin.wait_for(
-        lambda: [u for u in standin.api_calls("chat.update") if "*Deleted*" in str(u.body)]
-    )
+    through_the_bot(bot, standin, "untag evt/del:ours")
     time.sleep(2.5)  # give the registry's events time to arrive
     flagged = [t for t in channel_texts(standin, CHANNEL) if "Outside deletion" in t]
     assert len(flagged) == 1  # only the curl one
@@ -356,4 +403,92 @@ def test_push_times_and_recent_pulls_drive_cleanup(setup, standin):
     assert "last pulled" in listing and "(1 pulls recorded)" in listing
     shown = preview("show evt/pull:used")
     assert "*Pushed*" in shown and "*Pulled*" in shown and "*Created*" in shown
+    client.close()
+
+
+# -- a User-Agent proves nothing: the bot's own writes are known by its own record --------
+def test_a_protected_tag_moved_by_a_client_claiming_to_be_the_bot_is_alerted(setup, standin):
+    registry, _ = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    first = push_image(client, "evt/spoof", [])
+    second = push_image(client, "evt/spoof", [])
+    with as_agent(registry, "registry-bot/9.9") as http:
+        for pushed in (first, second):
+            answer = http.put(
+                "/v2/evt/spoof/manifests/prod",
+                content=pushed.body,
+                headers={"Content-Type": pushed.media_type},
+            )
+            assert answer.status_code == 201
+    alert = standin.wait_for(
+        lambda: [
+            m
+            for m in standin.messages(CHANNEL)
+            if "Protected tag changed" in str(m.body) and "evt/spoof" in str(m.body)
+        ]
+    )[0]
+    assert first.digest in str(alert.body) and second.digest in str(alert.body)
+    client.close()
+
+
+def test_an_outside_delete_claiming_to_be_the_bot_is_flagged(setup, standin):
+    registry, _ = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    with as_agent(registry, "registry-bot/9.9") as http:
+        pushed = push_image(client, "evt/spoofdel", [])
+        answer = http.put(
+            "/v2/evt/spoofdel/manifests/v1",
+            content=pushed.body,
+            headers={"Content-Type": pushed.media_type},
+        )
+        assert answer.status_code == 201  # pushed as "the bot" too
+        unknown = push_image(client, "evt/spoofdel", [])  # no tag record of it at all
+        for digest in (pushed.digest, unknown.digest):
+            assert http.delete(f"/v2/evt/spoofdel/manifests/{digest}").status_code == 202
+    for digest in (pushed.digest, unknown.digest):
+        assert standin.wait_for(lambda d=digest: flagged_about(standin, d))
+    client.close()
+
+
+def test_deleting_outside_an_image_the_bot_only_untagged_is_flagged_and_alerted(setup, standin):
+    registry, bot = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    image = push_image(client, "evt/untagged", [])
+    with outsider(registry) as http:
+        for tag in ("rc-1", "live"):
+            answer = http.put(
+                f"/v2/evt/untagged/manifests/{tag}",
+                content=image.body,
+                headers={"Content-Type": image.media_type},
+            )
+            assert answer.status_code == 201
+    through_the_bot(bot, standin, "untag evt/untagged:rc-1")
+    assert client.resolve("evt/untagged", "live") == image.digest
+    with as_agent(registry, "curl/8.5.0") as http:
+        assert http.delete(f"/v2/evt/untagged/manifests/{image.digest}").status_code == 202
+    flagged = standin.wait_for(lambda: flagged_about(standin, image.digest))[0]
+    assert "live" in flagged
+    alert = standin.wait_for(
+        lambda: [
+            t
+            for t in channel_texts(standin, CHANNEL)
+            if "Protected tag" in t and "evt/untagged" in t and image.digest in t
+        ]
+    )
+    assert alert
+    client.close()
+
+
+def test_deleting_outside_an_image_the_bot_deleted_and_put_back_is_flagged(setup, standin):
+    registry, bot = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    image = push_image(client, "evt/undone", ["v1"])
+    outcome = through_the_bot(bot, standin, "delete evt/undone:v1")
+    undo_through_the_bot(bot, standin, outcome)
+    assert client.resolve("evt/undone", "v1") == image.digest
+    time.sleep(1.5)  # the bot's own deletion and restore have been reported by now
+    assert not flagged_about(standin, image.digest)
+    with as_agent(registry, "registry-bot/0.1") as http:
+        assert http.delete(f"/v2/evt/undone/manifests/{image.digest}").status_code == 202
+    assert standin.wait_for(lambda: flagged_about(standin, image.digest))
     client.close()

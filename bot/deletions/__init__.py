@@ -14,6 +14,7 @@ from .models import (
     PlatformChild,
     State,
 )
+from .own_writes import WriteAction
 from .policy import ApproverPolicy
 from .retention import RetentionRules
 from .service import (
@@ -47,6 +48,7 @@ __all__ = [
     "State",
     "VoteOutcome",
     "VoteResult",
+    "WriteAction",
     "open_store",
     "parse_duration",
 ]

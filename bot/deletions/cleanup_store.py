@@ -5,10 +5,12 @@ resumed or concurrent run never deletes a digest twice)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
 from .models import CleanupItem, ItemState
+from .own_writes import OwnWrites, Write, WriteAction
 from .schema import cleanup_items
 
 # Digests per statement: well under every backend's limit on bound parameters.
@@ -18,6 +20,7 @@ _IN_LIST = 500
 class CleanupStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.writes = OwnWrites(engine)
 
     def add(self, request_id: str, items: Iterable[CleanupItem]) -> None:
         rows = [
@@ -73,32 +76,18 @@ class CleanupStore:
             )
             return result.rowcount == 1
 
-    def deletes(self, repository: str, digest: str) -> bool:
-        """Whether a cleanup is deleting, or deleted, this digest."""
-        t = cleanup_items
-        with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(t.c.digest)
-                    .where(
-                        t.c.repository == repository,
-                        t.c.digest == digest,
-                        t.c.state.in_([ItemState.DELETING.value, ItemState.DELETED.value]),
-                    )
-                    .limit(1)
-                ).first()
-                is not None
-            )
-
     def move_many(
         self,
         request_id: str,
         changes: list[tuple[CleanupItem, ItemState, str]],
         from_states: Iterable[ItemState],
+        at: datetime | None = None,
     ) -> list[bool]:
         """Several compare-and-sets (item, new state, detail) in one transaction; for
         each, whether this call made it. Changes to the same state with the same detail
-        (most of a batch) go in one statement that returns the rows it moved."""
+        (most of a batch) go in one statement that returns the rows it moved. Items
+        moved to ``deleting`` are recorded, in the same transaction, as the bot's own
+        DELETEs to come (``at``: now)."""
         t = cleanup_items
         sources = [s.value for s in from_states]
         groups: dict[tuple[str, ItemState, str], list[str]] = {}
@@ -107,19 +96,27 @@ class CleanupStore:
         moved: set[tuple[str, str]] = set()
         with self.engine.begin() as conn:
             for (repository, to, detail), digests in groups.items():
-                for at in range(0, len(digests), _IN_LIST):
+                for start in range(0, len(digests), _IN_LIST):
                     rows = conn.execute(
                         update(t)
                         .where(
                             t.c.request_id == request_id,
                             t.c.repository == repository,
-                            t.c.digest.in_(digests[at : at + _IN_LIST]),
+                            t.c.digest.in_(digests[start : start + _IN_LIST]),
                             t.c.state.in_(sources),
                         )
                         .values(state=to.value, detail=detail.replace("\x00", ""))
                         .returning(t.c.digest)
                     )
-                    moved.update((repository, d) for d in rows.scalars())
+                    found = [(repository, d) for d in rows.scalars()]
+                    moved.update(found)
+                    if to == ItemState.DELETING and at is not None:
+                        self.writes.record(
+                            request_id,
+                            [Write(r, d, WriteAction.DELETE) for r, d in found],
+                            at,
+                            conn,
+                        )
         made = []
         for item, _, _ in changes:
             key = (item.repository, item.digest)

@@ -20,14 +20,29 @@ from ..patterns import Pattern
 from ..registry import ManifestNotFoundError, NotFoundError, RegistryClient, RegistryError
 from ..registry.errors import DeleteDisabledError, PermissionDeniedError
 from ..registry.scan import RepoScan, scan_repository
-from ..registry.untag import PLACEHOLDER_ANNOTATION, UntagMethod, remove_tag
+from ..registry.untag import PLACEHOLDER_ANNOTATION, UntagMethod, WriteHook, remove_tag
 from .models import DeletionRequest, Kind, SavedManifest
+from .own_writes import BeforeWrite, Write, WriteAction
 from .reports import gc_advice
 from .restore import collect
 
 log = logging.getLogger(__name__)
 # Keeps what is about to be deleted, for undo (the service writes it to its store).
 Save = Callable[[list[SavedManifest]], None]
+
+
+def _nothing(writes: list[Write]) -> None:
+    return None
+
+
+def manifest_hook(repository: str, before_write: BeforeWrite) -> WriteHook:
+    """The registry layer's hook for a tag removal's writes, as ``Write``s."""
+
+    def hook(method: str, digest: str, tag: str | None) -> None:
+        action = WriteAction.PUSH if method == "PUT" else WriteAction.DELETE
+        before_write([Write(repository, digest, action, tag)])
+
+    return hook
 
 
 class Verdict(StrEnum):
@@ -147,13 +162,20 @@ class Deleted:
 
 
 def delete_and_check(
-    registry: RegistryClient, repository: str, digest: str, *, confirm: bool = True
+    registry: RegistryClient,
+    repository: str,
+    digest: str,
+    *,
+    confirm: bool = True,
+    before_write: BeforeWrite = _nothing,
 ) -> Deleted:
     """DELETE a manifest by digest, then ask whether it is gone: a 500 or a timeout may
     come after the registry deleted, and a 202 may leave it in place (``confirm=False``
     leaves that second check to the caller, who makes it for a whole batch). Raises
-    ``Abort`` on a refusal that says for certain nothing was deleted."""
+    ``Abort`` on a refusal that says for certain nothing was deleted. ``before_write``
+    is told just before the DELETE is sent (raising stops it)."""
     target = f"{repository}@{digest}"
+    before_write([Write(repository, digest, WriteAction.DELETE)])
     try:
         status = registry.delete_manifest(repository, digest)
     except _DEFINITE_REFUSALS as exc:
@@ -176,11 +198,12 @@ def delete_image(
     request: DeletionRequest,
     protected: Pattern | None,
     save: Save | None = None,
+    before_write: BeforeWrite = _nothing,
 ) -> Outcome:
     scan = check_still_safe(registry, request, protected)
     keep_for_undo(registry, save, request.repository, request.digest, scan.tags_on(request.digest))
     target = f"{request.repository}@{request.digest}"
-    done = delete_and_check(registry, request.repository, request.digest)
+    done = delete_and_check(registry, request.repository, request.digest, before_write=before_write)
     if done.failed:
         said = f"The DELETE failed ({done.answer})"
         if done.verdict == Verdict.DELETED:
@@ -209,12 +232,20 @@ def delete_image(
 
 
 def remove_only_tag(
-    registry: RegistryClient, request: DeletionRequest, save: Save | None = None
+    registry: RegistryClient,
+    request: DeletionRequest,
+    save: Save | None = None,
+    before_write: BeforeWrite = _nothing,
 ) -> Outcome:
     assert request.tag is not None
     keep_for_undo(registry, save, request.repository, request.digest, [request.tag])
     result = remove_tag(
-        registry, request.repository, request.tag, request.digest, list(request.siblings)
+        registry,
+        request.repository,
+        request.tag,
+        request.digest,
+        list(request.siblings),
+        manifest_hook(request.repository, before_write),
     )
     how = (
         "the registry's tag delete"
@@ -248,7 +279,9 @@ def _blobs(request: DeletionRequest) -> tuple[tuple[str, int | None], ...]:
     return request.blobs or ((request.digest, request.size),)
 
 
-def delete_blobs(registry: RegistryClient, request: DeletionRequest) -> Outcome:
+def delete_blobs(
+    registry: RegistryClient, request: DeletionRequest, before_write: BeforeWrite = _nothing
+) -> Outcome:
     blobs = _blobs(request)
     # Checked again: an image pushed since the request may use one of them now.
     kept = _fresh_scan(registry, request).blobs_kept(set())
@@ -259,6 +292,7 @@ def delete_blobs(registry: RegistryClient, request: DeletionRequest) -> Outcome:
             f"by an image pushed since the request ({', '.join(in_use[:3])}); nothing was "
             "deleted."
         )
+    before_write([Write(request.repository, b, WriteAction.DELETE) for b, _ in blobs])
     results = registry.map(lambda b: registry.delete_blob(request.repository, b[0]), blobs)
     failed = [(b, r) for b, r in zip(blobs, results, strict=True) if isinstance(r, RegistryError)]
     done = [b for b, r in zip(blobs, results, strict=True) if not isinstance(r, RegistryError)]
@@ -288,15 +322,16 @@ def carry_out(
     request: DeletionRequest,
     protected: Pattern | None = None,
     save: Save | None = None,
+    before_write: BeforeWrite = _nothing,
 ) -> Outcome:
     """Do what ``request`` asks (a deletion of one image, tag or set of blobs), keeping
-    what it deletes through ``save``. Raises ``Abort`` (nothing changed) or
-    RegistryError."""
+    what it deletes through ``save``, and telling ``before_write`` of each write before
+    it is sent. Raises ``Abort`` (nothing changed) or RegistryError."""
     if request.kind == Kind.MANIFEST:
-        return delete_image(registry, request, protected, save)
+        return delete_image(registry, request, protected, save, before_write)
     if request.kind == Kind.TAG:
-        return remove_only_tag(registry, request, save)
-    return delete_blobs(registry, request)
+        return remove_only_tag(registry, request, save, before_write)
+    return delete_blobs(registry, request, before_write)
 
 
 def _is_placeholder(registry: RegistryClient, request: DeletionRequest, digest: str) -> bool:
@@ -304,7 +339,9 @@ def _is_placeholder(registry: RegistryClient, request: DeletionRequest, digest: 
     return PLACEHOLDER_ANNOTATION in fetched.manifest.annotations
 
 
-def verify(registry: RegistryClient, request: DeletionRequest) -> Outcome:
+def verify(
+    registry: RegistryClient, request: DeletionRequest, before_write: BeforeWrite = _nothing
+) -> Outcome:
     """What became of a request whose execution was interrupted (a crash, a kill, a
     database failure), asked of the registry. Changes nothing, except to finish a
     tag removal that stopped with the tag on its placeholder."""
@@ -325,6 +362,7 @@ def verify(registry: RegistryClient, request: DeletionRequest) -> Outcome:
                 and now_at != request.digest
                 and _is_placeholder(registry, request, now_at)
             ):
+                before_write([Write(request.repository, now_at, WriteAction.DELETE)])
                 registry.delete_manifest(request.repository, now_at)
                 now_at = None
             verdict = Verdict.DELETED if now_at is None else Verdict.NOT_DELETED

@@ -16,6 +16,7 @@ from itertools import groupby
 from ..registry import FetchedManifest, ManifestNotFoundError, RegistryClient, RegistryError
 from ..registry.manifest import IndexManifest
 from .models import SavedManifest
+from .own_writes import BeforeWrite, Write, WriteAction
 
 # The codes distribution answers a manifest PUT with when a blob or platform manifest
 # it names is not in the repository (garbage collection removed it).
@@ -91,8 +92,16 @@ def _why_not(exc: RegistryError, manifest: SavedManifest) -> str:
     return f"the registry refused {manifest.digest}: {exc.message}"
 
 
+def _nothing(writes: list[Write]) -> None:
+    return None
+
+
 def _point_tag(
-    registry: RegistryClient, root: SavedManifest, tag: str, may_move: str | None = None
+    registry: RegistryClient,
+    root: SavedManifest,
+    tag: str,
+    may_move: str | None = None,
+    before_write: BeforeWrite = _nothing,
 ) -> str | None:
     """Point ``tag`` at the restored image unless it now points elsewhere (other than
     at ``may_move``, the digest the approvers agreed to move it from); returns why it
@@ -105,6 +114,7 @@ def _point_tag(
         return None
     if now_at is not None and now_at != may_move:
         return f"now points at {now_at}; left as it is"
+    before_write([Write(root.repository, root.digest, WriteAction.PUSH, tag)])
     registry.put_manifest(root.repository, tag, root.body, root.media_type)
     after = registry.resolve(root.repository, tag)
     if after != root.digest:
@@ -113,13 +123,17 @@ def _point_tag(
 
 
 def restore_image(
-    registry: RegistryClient, saved: list[SavedManifest], may_move: str | None = None
+    registry: RegistryClient,
+    saved: list[SavedManifest],
+    may_move: str | None = None,
+    before_write: BeforeWrite = _nothing,
 ) -> ImageRestore:
     """Put one image back: its manifests in order, then its tags (a tag pointing at
-    ``may_move`` is moved back too)."""
+    ``may_move`` is moved back too). ``before_write`` is told of each PUT first."""
     root = next(m for m in saved if m.digest == m.image)
     for manifest in saved:
         try:
+            before_write([Write(manifest.repository, manifest.digest, WriteAction.PUSH)])
             got = registry.put_manifest(
                 manifest.repository, manifest.digest, manifest.body, manifest.media_type
             )
@@ -134,7 +148,7 @@ def restore_image(
     done, left = [], []
     for tag in root.tags:
         try:
-            why = _point_tag(registry, root, tag, may_move)
+            why = _point_tag(registry, root, tag, may_move, before_write)
         except RegistryError as exc:
             why = exc.message
         if why is None:
@@ -145,12 +159,17 @@ def restore_image(
 
 
 def restore(
-    registry: RegistryClient, saved: list[SavedManifest], may_move: str | None = None
+    registry: RegistryClient,
+    saved: list[SavedManifest],
+    may_move: str | None = None,
+    before_write: BeforeWrite = _nothing,
 ) -> list[ImageRestore]:
     """Put back every image in ``saved`` (grouped by image, in position order)."""
     ordered = sorted(saved, key=lambda m: (m.repository, m.image, m.position))
     images = [list(g) for _, g in groupby(ordered, key=lambda m: (m.repository, m.image))]
-    results = registry.map(lambda group: restore_image(registry, group, may_move), images)
+    results = registry.map(
+        lambda group: restore_image(registry, group, may_move, before_write), images
+    )
     return [
         r
         if isinstance(r, ImageRestore)

@@ -156,6 +156,23 @@ cleanup_items = Table(
 )
 
 
+own_writes = Table(
+    "own_writes",
+    metadata,
+    # Every write a request of the bot makes to the registry (a manifest or blob DELETE,
+    # a manifest PUT by digest or tag), recorded before it is sent: the registry's
+    # events are matched against it to tell the bot's own writes from anyone else's.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), nullable=False),
+    Column("repository", String(255), nullable=False),
+    Column("digest", String(160), nullable=False),
+    Column("action", String(16), nullable=False),  # push, delete
+    Column("tag", String(128)),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Index("ix_own_writes_target", "repository", "digest"),
+)
+
+
 def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[requests, votes, audit_events])
 
@@ -180,7 +197,16 @@ def _v3(conn: Connection) -> None:
     metadata.create_all(conn, tables=[undo_manifests, cleanup_items])
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
+def _v4(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[own_writes])
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _v1),
+    (2, _v2),
+    (3, _v3),
+    (4, _v4),
+]
 
 
 def current_version(conn: Connection) -> int:

@@ -45,6 +45,7 @@ from .models import (
     SavedManifest,
     State,
 )
+from .own_writes import BeforeWrite, OwnWrites, Write, WriteAction
 from .policy import ApproverPolicy
 from .reports import blast_radius, gc_advice
 from .restore import ImageRestore, collect, restore
@@ -181,6 +182,7 @@ class DeletionService:
         self.store = store
         self.undo = UndoStore(store.engine)
         self.cleanup = CleanupStore(store.engine)
+        self.writes = OwnWrites(store.engine)
         self.registry = registry
         self.policy = policy
         self.approvals_required = approvals_required
@@ -564,6 +566,15 @@ class DeletionService:
             return None
         return self.undo.kept_until(request.id, self.clock())
 
+    def _before_write(self, request: DeletionRequest) -> BeforeWrite:
+        """What a request's execution calls before each write to the registry: the
+        write is recorded as the bot's own."""
+
+        def before(writes: list[Write]) -> None:
+            self.writes.record(request.id, writes, self.clock())
+
+        return before
+
     def _saver(self, request: DeletionRequest) -> Save:
         def save(manifests: list[SavedManifest]) -> None:
             now = self.clock()
@@ -728,13 +739,16 @@ class DeletionService:
                 return self._settle(request, self._restore(request))
             if request.kind == Kind.PRUNE:
                 return self._settle(request, self._prune(request, progress))
+            before = self._before_write(request)
             try:
-                outcome = carry_out(self.registry, request, self.protected, self._saver(request))
+                outcome = carry_out(
+                    self.registry, request, self.protected, self._saver(request), before
+                )
             except Abort as exc:
                 outcome = Outcome(Verdict.NOT_DELETED, str(exc), str(exc))
             except RegistryError as exc:
                 # Part of the work may have been done (a tag removal): ask the registry.
-                outcome = verify(self.registry, request)
+                outcome = verify(self.registry, request, before)
                 if outcome.verdict == Verdict.NOT_DELETED:
                     text = f"{exc} Nothing was deleted."
                     outcome = Outcome(Verdict.NOT_DELETED, text, text)
@@ -751,7 +765,7 @@ class DeletionService:
                 "(UNDO_RETENTION); nothing was restored."
             )
             return Outcome(Verdict.NOT_DELETED, text, text)
-        results = restore(self.registry, saved, request.moved_to)
+        results = restore(self.registry, saved, request.moved_to, self._before_write(request))
         return restore_outcome(results)
 
     def _prune(self, request: DeletionRequest, progress: Progress | None) -> Outcome:
@@ -949,7 +963,10 @@ class DeletionService:
         record([(i, ItemState.SKIPPED, why) for i, why, _ in checked if why], sources)
         candidates = [(i, moved) for i, why, moved in checked if why is None]
         claimed = self.cleanup.move_many(
-            request.id, [(i, ItemState.DELETING, "") for i, _ in candidates], sources
+            request.id,
+            [(i, ItemState.DELETING, "") for i, _ in candidates],
+            sources,
+            at=self.clock(),  # recorded as the bot's own DELETEs, in the same transaction
         )
         go = [c for c, ok in zip(candidates, claimed, strict=True) if ok]
         saved, problems = cleanup.copies_for_undo(self.registry, scan, [i for i, _ in go])
@@ -1014,7 +1031,7 @@ class DeletionService:
                 with _Heartbeat(self, request.id, now):
                     settled.append(self._settle(request, self._prune(request, None)))
                 continue
-            outcome = verify(self.registry, request)
+            outcome = verify(self.registry, request, self._before_write(request))
             if outcome.verdict == Verdict.UNKNOWN:
                 # Still can't tell: leave it for the next sweep, without a new event.
                 self.store.renew_claim(request.id, State.EXECUTING, now, None)
@@ -1045,6 +1062,7 @@ class DeletionService:
         purged = self.undo.purge(self.clock())
         if purged:
             log.info("dropped %d manifests kept for undo past UNDO_RETENTION", purged)
+        self.writes.purge(self.clock())
         closed = []
         for request in self.store.due_for_expiry(self.clock(), OPEN_STATES):
             events = self.expire(request)
@@ -1053,10 +1071,12 @@ class DeletionService:
         return closed
 
     # -- deletions made elsewhere -------------------------------------------------------
-    def explains_deletion(self, repository: str, digest: str) -> bool:
-        """Whether a request of the bot (being carried out, or done) deletes
-        ``repository@digest``: a single deletion, or an image of a cleanup."""
-        return self.store.deletes(repository, digest) or self.cleanup.deletes(repository, digest)
+    def is_own_write(
+        self, repository: str, digest: str, action: WriteAction, tag: str | None, at: datetime
+    ) -> bool:
+        """Whether the registry's ``action`` on ``repository@digest`` (to ``tag``) at
+        ``at`` was made by a request of the bot (see ``own_writes``)."""
+        return self.writes.explains(repository, digest, action, tag, at)
 
     def audit_outside_deletion(self, detail: str, actor: str | None = None) -> AuditEvent:
         """Put a deletion that did not go through approval in the audit log."""

@@ -259,23 +259,6 @@ class DeletionStore:
             for r in rows
         ]
 
-    def deletes(self, repository: str, digest: str) -> bool:
-        """Whether an image request being carried out, or done, deletes this digest."""
-        with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(requests.c.id)
-                    .where(
-                        requests.c.repository == repository,
-                        requests.c.digest == digest,
-                        requests.c.kind.in_([Kind.MANIFEST.value, Kind.TAG.value]),
-                        requests.c.state.in_([State.EXECUTING.value, State.DELETED.value]),
-                    )
-                    .limit(1)
-                ).first()
-                is not None
-            )
-
     def stale_claims(self, states: Iterable[State], before: datetime) -> list[DeletionRequest]:
         """Requests in ``states`` whose claim is older than ``before`` (or was dropped):
         the process that held them died, or gave them up to be checked again."""

@@ -1,7 +1,8 @@
 """Taking in the registry's events: idempotent by event ID, blob events folded away,
-pulls aggregated per digest (the bot's own ignored), each tag's latest push kept, and
-every manifest deletion matched against the bot's own: one that no request of the bot
-explains is an outside deletion.
+pulls aggregated per digest (the bot's own listings ignored), each tag's latest push
+kept, and every push and manifest deletion matched against the bot's own writes (never
+against a User-Agent, which anyone can send): a deletion no request of the bot made is
+an outside deletion, and a protected tag moved by anything but the bot is an alert.
 
 Everything an envelope brings is written in one transaction; what the front end should
 show comes back as an ``IngestResult``.
@@ -20,8 +21,8 @@ from ..patterns import Pattern
 from .models import Activity, ActivityKind, EventAction, RegistryEvent, TagRecord
 from .store import EventStore
 
-# (repository, digest) -> whether an executed or executing request of the bot deletes it.
-Explains = Callable[[str, str], bool]
+# Whether a push or deletion the registry reports was made by a request of the bot.
+IsOwn = Callable[[RegistryEvent], bool]
 
 
 @dataclass
@@ -69,20 +70,22 @@ class EventFeed:
         self,
         store: EventStore,
         *,
-        explains: Explains,
+        is_own: IsOwn,
         own_agent: str,
         protected: Pattern | None = None,
     ) -> None:
         self.store = store
-        self.explains = explains
-        self.own_agent = own_agent
+        self.is_own = is_own
+        self.own_agent = own_agent  # only tells the bot's own pulls (its listings) apart
         self.protected = protected
         self.recent_pulls = RecentIds()
         self._lock = threading.Lock()  # one ingest at a time (it keeps per-group state)
         self._tags: dict[tuple[str, str], TagRecord] = {}
         self._changed: dict[tuple[str, str], TagRecord] = {}
 
-    def _ours(self, event: RegistryEvent) -> bool:
+    def _own_pull(self, event: RegistryEvent) -> bool:
+        """A pull by the bot's listings, by its client's agent: a client that claims it
+        falsely only hides its pulls from --keep-pulled-within."""
         return bool(self.own_agent) and event.user_agent.startswith(self.own_agent)
 
     def _is_protected(self, tag: str | None) -> bool:
@@ -134,7 +137,7 @@ class EventFeed:
             if event.is_blob or event.action == EventAction.MOUNT or not event.digest:
                 continue  # layers and configs: folded into their manifest's events
             if event.action == EventAction.PULL:
-                if not self._ours(event):
+                if not self._own_pull(event):
                     key = (event.repository, event.digest)
                     count, last = pulled.get(key, (0, event.at))
                     pulled[key] = (count + 1, max(last, event.at))
@@ -178,7 +181,7 @@ class EventFeed:
             event.user_agent,
             event.size,
         )
-        if not self._ours(event):
+        if not self.is_own(event):
             result.pushes.append(entry)
             if before is not None and self._is_protected(event.tag):
                 result.protected_alerts.append(entry)
@@ -198,10 +201,7 @@ class EventFeed:
         )
         records = list({r.tag: r for r in records}.values())
         gone = [r.tag for r in records]
-        explained = self.explains(event.repository, event.digest) or (
-            # The bot's own tag removal deletes a placeholder manifest it pushed itself.
-            self._ours(event) and all(r.user_agent.startswith(self.own_agent) for r in records)
-        )
+        explained = self.is_own(event)
         kind = ActivityKind.DELETE if explained else ActivityKind.OUTSIDE_DELETE
         entry = Activity(
             event.at,

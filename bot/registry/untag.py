@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -24,9 +25,18 @@ from .errors import (
     RegistryError,
     RegistryResponseError,
 )
+from .manifest import sha256_digest
 
 EMPTY_CONFIG = b"{}"
 PLACEHOLDER_ANNOTATION = "dev.registry-bot.placeholder"
+# Told of each manifest write before it is sent: ("PUT", digest, tag) for a push,
+# ("DELETE", digest, None) for a manifest deleted by digest, ("DELETE_TAG", digest, tag)
+# for a tag deleted on its own (OCI distribution 1.1).
+WriteHook = Callable[[str, str, str | None], None]
+
+
+def _no_hook(method: str, digest: str, tag: str | None) -> None:
+    return None
 
 
 class UntagMethod(StrEnum):
@@ -64,9 +74,15 @@ def _placeholder(config_digest: str) -> bytes:
 
 
 def remove_tag(
-    client: RegistryClient, repository: str, tag: str, digest: str, siblings: list[str]
+    client: RegistryClient,
+    repository: str,
+    tag: str,
+    digest: str,
+    siblings: list[str],
+    before_write: WriteHook = _no_hook,
 ) -> UntagResult:
     """Remove ``tag`` (which must still point at ``digest``); keep every sibling.
+    ``before_write`` is told of each manifest write before it is sent (raising stops it).
 
     Raises DeleteDisabledError before changing anything when deletes are disabled, and
     RegistryResponseError when the tag has moved.
@@ -83,17 +99,21 @@ def remove_tag(
             f"{client.display_url}, and the tag-only removal needs it (nothing was changed).",
             hint=ENABLE_DELETE_HINT,
         )
+    before_write("DELETE_TAG", digest, tag)
     if client.delete_tag(repository, tag):
         method = UntagMethod.TAG_DELETE
     else:
         method = UntagMethod.PLACEHOLDER
         original = client.get_manifest(repository, digest)
         body = _placeholder(client.upload_blob(repository, EMPTY_CONFIG))
+        before_write("PUT", sha256_digest(body), tag)
         placeholder = client.put_manifest(repository, tag, body, mt.OCI_MANIFEST)
         try:
+            before_write("DELETE", placeholder, None)
             client.delete_manifest(repository, placeholder)
         except RegistryError:
             # Put the tag back where it was rather than leave it on the placeholder.
+            before_write("PUT", original.digest, tag)
             client.put_manifest(repository, tag, original.body, original.media_type)
             raise
     after: dict[str, str | None] = {}

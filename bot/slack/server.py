@@ -15,9 +15,9 @@ from slack_bolt.adapter.asgi.builtin import SlackRequestHandler as AsgiRequestHa
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import Settings, SlackSettings
-from ..deletions import ApproverPolicy, DeletionService, open_store
+from ..deletions import ApproverPolicy, DeletionService, WriteAction, open_store
 from ..deletions.retention import RepoUsage
-from ..events import EventFeed
+from ..events import EventAction, EventFeed, RegistryEvent
 from ..events.store import EventStore
 from ..registry import RegistryClient
 from ..registry.client import USER_AGENT
@@ -164,9 +164,17 @@ def _context(settings: Settings) -> BotContext:
     )
     messages = SlackMessages(service.store.engine)
     messages.ensure_schema()
+
+    def is_own(event: RegistryEvent) -> bool:
+        """A push or deletion the registry reports, matched against the bot's writes."""
+        action = WriteAction.DELETE if event.action == EventAction.DELETE else WriteAction.PUSH
+        return service.is_own_write(
+            event.repository, event.digest or "", action, event.tag, event.at
+        )
+
     feed = EventFeed(
         event_store,
-        explains=service.explains_deletion,
+        is_own=is_own,
         own_agent=USER_AGENT.split("/")[0] + "/",
         protected=d.protected_tags,
     )
