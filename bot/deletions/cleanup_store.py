@@ -9,9 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
-from .models import CleanupItem, ItemState
+from .models import CleanupItem, ItemState, State
 from .own_writes import OwnWrites, Write, WriteAction
-from .schema import cleanup_items
+from .schema import cleanup_items, requests
 
 # Digests per statement: well under every backend's limit on bound parameters.
 _IN_LIST = 500
@@ -81,15 +81,29 @@ class CleanupStore:
         request_id: str,
         changes: list[tuple[CleanupItem, ItemState, str]],
         from_states: Iterable[ItemState],
+        *,
+        token: int | None = None,
         at: datetime | None = None,
     ) -> list[bool]:
         """Several compare-and-sets (item, new state, detail) in one transaction; for
         each, whether this call made it. Changes to the same state with the same detail
-        (most of a batch) go in one statement that returns the rows it moved. Items
-        moved to ``deleting`` are recorded, in the same transaction, as the bot's own
-        DELETEs to come (``at``: now)."""
+        (most of a batch) go in one statement that returns the rows it moved. Given the
+        ``token`` of the claim on the request, nothing moves unless that claim still
+        holds it (a stale holder's writes are refused). Items moved to ``deleting`` are
+        recorded, in the same transaction, as the bot's own DELETEs to come (``at``)."""
         t = cleanup_items
         sources = [s.value for s in from_states]
+        fence = []
+        if token is not None:
+            fence.append(
+                select(requests.c.id)
+                .where(
+                    requests.c.id == request_id,
+                    requests.c.state == State.EXECUTING.value,
+                    requests.c.claim_token == token,
+                )
+                .exists()
+            )
         groups: dict[tuple[str, ItemState, str], list[str]] = {}
         for item, to, detail in changes:
             groups.setdefault((item.repository, to, detail), []).append(item.digest)
@@ -104,6 +118,7 @@ class CleanupStore:
                             t.c.repository == repository,
                             t.c.digest.in_(digests[start : start + _IN_LIST]),
                             t.c.state.in_(sources),
+                            *fence,
                         )
                         .values(state=to.value, detail=detail.replace("\x00", ""))
                         .returning(t.c.digest)

@@ -95,6 +95,12 @@ class DeletionRequest:
     claimed_at: datetime | None = None
     restores: str | None = None  # for a restore: the request whose deletion it undoes
     moved_to: str | None = None  # for a tag put back: where it points now (pinned)
+    claim_token: int = 0  # how many times it has been claimed for execution (fencing)
+
+    @property
+    def resumed(self) -> bool:
+        """Carried out by a holder that took over from another (which stopped)."""
+        return self.claim_token > 1
 
     @property
     def target(self) -> str:

@@ -97,6 +97,9 @@ requests = Table(
     # tag put back where it was), and for that, the digest the tag may be moved from.
     Column("restores", String(32)),
     Column("moved_to", String(160)),
+    # The fencing token of the claim on an executing request: every claim and takeover
+    # increments it, and a holder's every write is a compare-and-set on its own.
+    Column("claim_token", Integer, nullable=False, default=0),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -201,11 +204,17 @@ def _v4(conn: Connection) -> None:
     metadata.create_all(conn, tables=[own_writes])
 
 
+def _v5(conn: Connection) -> None:
+    _add_column(conn, requests, "claim_token")
+    conn.execute(text("UPDATE deletion_requests SET claim_token = 0 WHERE claim_token IS NULL"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1),
     (2, _v2),
     (3, _v3),
     (4, _v4),
+    (5, _v5),
 ]
 
 

@@ -12,8 +12,9 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -30,6 +31,7 @@ from ..registry import (
 )
 from ..registry.scan import RepoScan, artifact_tags_for, scan_repository
 from . import cleanup
+from .claims import Claim, ClaimLost
 from .cleanup_store import CleanupStore
 from .execution import Abort, Outcome, Save, Verdict, carry_out, verify
 from .models import (
@@ -139,6 +141,7 @@ class VoteOutcome(StrEnum):
     FAILED = "failed"  # carried out, and nothing was deleted
     UNKNOWN = "unknown"  # carried out, and the registry could not say what happened
     BUSY = "busy"  # another approval is carrying it out now
+    TAKEN_OVER = "taken over"  # this holder stalled; another carries it out and reports
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ class DeletionService:
         dry_run_limit: timedelta = DRY_RUN_LIMIT,
     ) -> None:
         self.dry_run_limit = dry_run_limit
+        self._running: set[str] = set()  # requests this process is carrying out now
+        self._running_lock = threading.Lock()
         # What the registry's events told of a repository (push and pull times), when
         # the front end records them.
         self.usage = usage
@@ -566,11 +571,13 @@ class DeletionService:
             return None
         return self.undo.kept_until(request.id, self.clock())
 
-    def _before_write(self, request: DeletionRequest) -> BeforeWrite:
+    def _before_write(self, request: DeletionRequest, claim: Claim) -> BeforeWrite:
         """What a request's execution calls before each write to the registry: the
-        write is recorded as the bot's own."""
+        claim is checked (ClaimLost stops the write), and the write recorded as the
+        bot's own."""
 
         def before(writes: list[Write]) -> None:
+            claim.check()
             self.writes.record(request.id, writes, self.clock())
 
         return before
@@ -723,38 +730,70 @@ class DeletionService:
     def execute(self, request_id: str, progress: Progress | None = None) -> VoteResult:
         """At quorum: claim the request (one caller wins), check again, then carry it
         out on the pinned digest, renewing the claim while the work goes on."""
-        claimed = self.clock()
-        moved = self.store.transition(
-            request_id, [State.PENDING], State.EXECUTING, claimed_at=claimed
-        )
-        if moved is None:
+        request = self.store.claim(request_id, self.clock())
+        if request is None:
             return VoteResult(
                 VoteOutcome.BUSY,
                 self._get(request_id),
                 "Another approval is already carrying out this request.",
             )
-        request = moved.request
-        with _Heartbeat(self, request_id, claimed):
-            if request.kind == Kind.RESTORE:
-                return self._settle(request, self._restore(request))
-            if request.kind == Kind.PRUNE:
-                return self._settle(request, self._prune(request, progress))
-            before = self._before_write(request)
+        claim = self._claim_for(request)
+        with self._running_here(request.id), claim:
             try:
-                outcome = carry_out(
-                    self.registry, request, self.protected, self._saver(request), before
-                )
-            except Abort as exc:
-                outcome = Outcome(Verdict.NOT_DELETED, str(exc), str(exc))
-            except RegistryError as exc:
-                # Part of the work may have been done (a tag removal): ask the registry.
-                outcome = verify(self.registry, request, before)
-                if outcome.verdict == Verdict.NOT_DELETED:
-                    text = f"{exc} Nothing was deleted."
-                    outcome = Outcome(Verdict.NOT_DELETED, text, text)
-        return self._settle(request, outcome)
+                return self._settle(request, self._carry_out(request, claim, progress), claim)
+            except ClaimLost:
+                return self._taken_over(request_id)
 
-    def _restore(self, request: DeletionRequest) -> Outcome:
+    def _carry_out(
+        self, request: DeletionRequest, claim: Claim, progress: Progress | None
+    ) -> Outcome:
+        """Do what a claimed request asks. Raises ClaimLost when the claim was lost
+        (nothing more was written to the registry from then on)."""
+        if request.kind == Kind.RESTORE:
+            return self._restore(request, claim)
+        if request.kind == Kind.PRUNE:
+            return self._prune(request, claim, progress)
+        before = self._before_write(request, claim)
+        try:
+            return carry_out(self.registry, request, self.protected, self._saver(request), before)
+        except Abort as exc:
+            return Outcome(Verdict.NOT_DELETED, str(exc), str(exc))
+        except RegistryError as exc:
+            # Part of the work may have been done (a tag removal): ask the registry.
+            outcome = verify(self.registry, request, before)
+            if outcome.verdict == Verdict.NOT_DELETED:
+                text = f"{exc} Nothing was deleted."
+                outcome = Outcome(Verdict.NOT_DELETED, text, text)
+            return outcome
+
+    def _taken_over(self, request_id: str) -> VoteResult:
+        return VoteResult(
+            VoteOutcome.TAKEN_OVER,
+            self._get(request_id),
+            "This request was taken over by another holder of the bot (this one stalled "
+            "or lost its database for longer than EXECUTION_LEASE); that one carries it "
+            "out and reports the outcome.",
+        )
+
+    def _claim_for(self, request: DeletionRequest) -> Claim:
+        def renew(request_id: str, token: int, at: datetime) -> bool:
+            return self.store.renew_claim(request_id, token, at)
+
+        return Claim(request.id, request.claim_token, self.lease, renew, self.clock)
+
+    @contextmanager
+    def _running_here(self, request_id: str) -> Iterator[None]:
+        """Mark a request as being carried out by this process: its own sweeper never
+        takes over a run that is alive here, however late its heartbeat is."""
+        with self._running_lock:
+            self._running.add(request_id)
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                self._running.discard(request_id)
+
+    def _restore(self, request: DeletionRequest, claim: Claim) -> Outcome:
         """Put back what ``request.restores`` deleted; done when at least one image came
         back (the text names those that could not)."""
         assert request.restores is not None
@@ -765,15 +804,18 @@ class DeletionService:
                 "(UNDO_RETENTION); nothing was restored."
             )
             return Outcome(Verdict.NOT_DELETED, text, text)
-        results = restore(self.registry, saved, request.moved_to, self._before_write(request))
+        results = restore(
+            self.registry, saved, request.moved_to, self._before_write(request, claim)
+        )
         return restore_outcome(results)
 
-    def _prune(self, request: DeletionRequest, progress: Progress | None) -> Outcome:
+    def _prune(self, request: DeletionRequest, claim: Claim, progress: Progress | None) -> Outcome:
         """Carry out (or resume) a cleanup, several repositories at once: each planned
         image checked against a fresh scan of its repository, marked ``deleting`` and
         kept for undo before its DELETE, then recorded; one tag list per repository at
-        the end confirms the deletions. Each item moves by compare-and-set, so no digest
-        is deleted twice."""
+        the end confirms the deletions. Each item moves by compare-and-set, fenced by
+        the claim's token, so no digest is deleted twice and a stale holder writes
+        nothing; ClaimLost is raised once the work under way has stopped."""
         started = time.monotonic()
         items = self.cleanup.items(request.id)
         counts = {state: 0 for state in ItemState}
@@ -784,8 +826,8 @@ class DeletionService:
         checking: dict[str, int] = {}  # repositories being looked up again -> their tags
 
         def report(snapshot: CleanupProgress) -> None:
-            if progress is None:
-                return
+            if progress is None or claim.lost:
+                return  # a holder that lost its claim draws nothing over its successor
             try:
                 progress(snapshot)
             except Exception:
@@ -804,7 +846,7 @@ class DeletionService:
 
         def record(changes: list[tuple[CleanupItem, ItemState, str]], sources: list[ItemState]):
             with writing:
-                made = self.cleanup.move_many(request.id, changes, sources)
+                made = self.cleanup.move_many(request.id, changes, sources, token=claim.token)
                 for (item, state, _), ok in zip(changes, made, strict=True):
                     if ok:
                         counts[state] += 1
@@ -828,11 +870,12 @@ class DeletionService:
         stopped = threading.Event()  # a failure (the database) stops repositories not begun
 
         def one_repository(repository: str) -> None:
-            if stopped.is_set():
+            if stopped.is_set() or claim.lost:
                 return
             try:
                 self._prune_repository(
                     request,
+                    claim,
                     repository,
                     [i for i in todo if i.repository == repository],
                     record,
@@ -851,11 +894,14 @@ class DeletionService:
             runs = [pool.submit(one_repository, r) for r in repositories]
         for run in runs:
             run.result()  # a failure is raised once every repository under way is done
+        if claim.lost:
+            raise ClaimLost(request.id, "was taken over")
         return cleanup_outcome(request, self.cleanup.items(request.id))
 
     def _prune_repository(
         self,
         request: DeletionRequest,
+        claim: Claim,
         repository: str,
         mine: list[CleanupItem],
         record,
@@ -874,7 +920,7 @@ class DeletionService:
                 [ItemState.PLANNED, ItemState.DELETING],
             )
             return
-        deleted = self._delete_planned(request, scan, mine, record)
+        deleted = self._delete_planned(request, claim, scan, mine, record)
         still = cleanup.unconfirmed(self.registry, repository, deleted)
         record(
             [
@@ -909,21 +955,31 @@ class DeletionService:
         return [i for i in items if i.digest not in gone]
 
     def _delete_planned(
-        self, request: DeletionRequest, scan: RepoScan, items: list[CleanupItem], record
+        self,
+        request: DeletionRequest,
+        claim: Claim,
+        scan: RepoScan,
+        items: list[CleanupItem],
+        record,
     ) -> list[CleanupItem]:
         """Delete a repository's planned images with every slot busy from the first
         DELETE to the last: a preparer checks, claims and keeps for undo one batch after
         another (a transaction each) while the workers delete what is ready, recording
-        results in groups. Returns what was deleted (to be confirmed)."""
+        results in groups. Every DELETE is preceded by a check of the claim: once it is
+        lost, nothing more is sent, and what was made ready stays ``deleting`` for the
+        new holder to check with the registry. Returns what was deleted."""
         size = max(1, self.registry.settings.concurrency * BATCH_ROUNDS)
         workers = max(1, min(self.registry.settings.concurrency, len(items)))
         ready: queue.SimpleQueue[tuple[CleanupItem, tuple[str, ...]] | None] = queue.SimpleQueue()
         results = _Recorder(record, flush_every=max(8, self.registry.settings.concurrency * 2))
 
+        lost: list[ClaimLost] = []
+
         def prepare() -> None:
             try:
                 for at in range(0, len(items), size):
-                    for pair in self._prepare_batch(request, scan, items[at : at + size], record):
+                    batch = items[at : at + size]
+                    for pair in self._prepare_batch(request, claim, scan, batch, record):
                         ready.put(pair)
             finally:
                 for _ in range(workers):
@@ -941,6 +997,11 @@ class DeletionService:
 
         def work(_: int) -> None:
             while (pair := ready.get()) is not None:
+                try:
+                    claim.check()
+                except ClaimLost as exc:
+                    lost.append(exc)
+                    return
                 one(pair)
 
         # Results not yet written when something fails stay "deleting": recovery asks
@@ -951,13 +1012,21 @@ class DeletionService:
             self.registry.map(work, range(workers))
         results.flush()
         prepared.result()
+        if lost:
+            raise lost[0]
         return results.deleted
 
     def _prepare_batch(
-        self, request: DeletionRequest, scan: RepoScan, batch: list[CleanupItem], record
+        self,
+        request: DeletionRequest,
+        claim: Claim,
+        scan: RepoScan,
+        batch: list[CleanupItem],
+        record,
     ) -> list[tuple[CleanupItem, tuple[str, ...]]]:
         """Check a batch against the scan, claim what is still safe and keep it for
         undo; returns what may be deleted, with the planned tags that moved elsewhere."""
+        claim.check()
         checked = [(i, *cleanup.why_not_now(scan, i, self.protected)) for i in batch]
         sources = [ItemState.PLANNED, ItemState.DELETING]
         record([(i, ItemState.SKIPPED, why) for i, why, _ in checked if why], sources)
@@ -966,6 +1035,7 @@ class DeletionService:
             request.id,
             [(i, ItemState.DELETING, "") for i, _ in candidates],
             sources,
+            token=claim.token,
             at=self.clock(),  # recorded as the bot's own DELETEs, in the same transaction
         )
         go = [c for c, ok in zip(candidates, claimed, strict=True) if ok]
@@ -985,9 +1055,10 @@ class DeletionService:
         )
         return [(i, moved) for i, moved in go if i.digest not in problems]
 
-    def _settle(self, request: DeletionRequest, outcome: Outcome) -> VoteResult:
+    def _settle(self, request: DeletionRequest, outcome: Outcome, claim: Claim) -> VoteResult:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
-        (the claim is dropped, so the next sweep asks the registry again)."""
+        (the claim is dropped, so the next sweep asks the registry again). Only the
+        claim's holder may: a stale one's settlement is refused (TAKEN_OVER)."""
         if outcome.verdict == Verdict.UNKNOWN:
             to, action, result = State.EXECUTING, AuditAction.UNKNOWN, VoteOutcome.UNKNOWN
             closed: dict[str, object] = {}
@@ -1002,14 +1073,16 @@ class DeletionService:
             [State.EXECUTING],
             to,
             audit=self._entry(action, None, outcome.detail),
+            token=claim.token,
             outcome=outcome.text,
             claimed_at=None,
             **closed,
         )
         if moved is None or moved.event is None:
-            return VoteResult(
-                VoteOutcome.CLOSED, self._get(request.id), "This request is already settled."
-            )
+            now = self._get(request.id)
+            if now.claim_token != claim.token:
+                return self._taken_over(request.id)
+            return VoteResult(VoteOutcome.CLOSED, now, "This request is already settled.")
         return VoteResult(result, moved.request, outcome.text, [moved.event])
 
     def recover(self) -> list[VoteResult]:
@@ -1019,28 +1092,39 @@ class DeletionService:
         replicas may run it at once (each stale claim is taken over by one)."""
         now = self.clock()
         settled = []
-        for request in self.store.stale_claims([State.EXECUTING], now - self.lease):
-            if not self.store.renew_claim(request.id, State.EXECUTING, request.claimed_at, now):
-                continue  # another replica took it over
-            if request.kind == Kind.RESTORE:
-                # Putting back is idempotent: run it again to the end.
-                settled.append(self._settle(request, self._restore(request)))
-                continue
-            if request.kind == Kind.PRUNE:
-                # Resume: what is done stays done, the rest goes on from the database.
-                with _Heartbeat(self, request.id, now):
-                    settled.append(self._settle(request, self._prune(request, None)))
-                continue
-            outcome = verify(self.registry, request, self._before_write(request))
-            if outcome.verdict == Verdict.UNKNOWN:
-                # Still can't tell: leave it for the next sweep, without a new event.
-                self.store.renew_claim(request.id, State.EXECUTING, now, None)
-                continue
-            log.warning("recovered request %s: %s", request.id, outcome.text)
-            settled.append(self._settle(request, outcome))
+        for stale in self.store.stale_claims([State.EXECUTING], now - self.lease):
+            with self._running_lock:
+                if stale.id in self._running:
+                    continue  # alive here, only late: its own heartbeat renews it
+            token = self.store.take_over(stale.id, stale.claim_token, now - self.lease, now)
+            if token is None:
+                continue  # another replica took it over, or its holder renewed it
+            request = replace(stale, claim_token=token)
+            claim = self._claim_for(request)
+            with self._running_here(request.id), claim:
+                try:
+                    result = self._recover_one(request, claim)
+                except ClaimLost:
+                    continue
+            if result is not None:
+                settled.append(result)
         for request in self.store.stale_claims([State.SUBMITTING], now - self.lease):
             self.store.transition(request.id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
         return settled
+
+    def _recover_one(self, request: DeletionRequest, claim: Claim) -> VoteResult | None:
+        """Carry a taken-over request to its end: a restore again (putting back is
+        idempotent), a cleanup from where the database says it is, a single deletion
+        by asking the registry. None when the registry can't say yet."""
+        if request.kind in (Kind.RESTORE, Kind.PRUNE):
+            return self._settle(request, self._carry_out(request, claim, None), claim)
+        outcome = verify(self.registry, request, self._before_write(request, claim))
+        if outcome.verdict == Verdict.UNKNOWN:
+            # Still can't tell: leave it for the next sweep, without a new event.
+            self.store.renew_claim(request.id, claim.token, None)
+            return None
+        log.warning("recovered request %s: %s", request.id, outcome.text)
+        return self._settle(request, outcome, claim)
 
     # -- expiry ------------------------------------------------------------------------
     def expire(self, request: DeletionRequest) -> list[AuditEvent]:
@@ -1119,9 +1203,16 @@ def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outco
             text += f" and {len(group) - 5} more." if len(group) > 5 else "."
     if deleted:
         text += " " + gc_advice(request.reclaimable)
+    if request.resumed:
+        text += (
+            " Resumed after an interruption: the holder that began it stopped or stalled "
+            "past EXECUTION_LEASE, and another carried it on from the database, checking "
+            "with the registry what the first had left under way."
+        )
     detail = (
         f"cleanup of {request.repository}: {len(deleted)} images ({tags} tags) deleted, "
         f"{len(skipped)} skipped, {len(failed)} failed, of {total}"
+        + ("; resumed after an interruption" if request.resumed else "")
     )
     return Outcome(Verdict.DELETED if deleted else Verdict.NOT_DELETED, text, detail)
 
@@ -1141,40 +1232,6 @@ def restore_outcome(results: list[ImageRestore]) -> Outcome:
     detail = f"restored {len(back)} of {len(results)} images; {len(lost)} could not be restored"
     verdict = Verdict.DELETED if back else Verdict.NOT_DELETED
     return Outcome(verdict, text, detail)
-
-
-class _Heartbeat:
-    """Renews a request's claim every third of the lease while its execution runs, so
-    a long execution is never mistaken for a dead one."""
-
-    def __init__(self, service: DeletionService, request_id: str, claimed: datetime) -> None:
-        self.service = service
-        self.request_id = request_id
-        self.last = claimed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="claim-heartbeat", daemon=True)
-
-    def _run(self) -> None:
-        interval = max(0.05, self.service.lease.total_seconds() / 3)
-        while not self._stop.wait(interval):
-            now = self.service.clock()
-            try:
-                if not self.service.store.renew_claim(
-                    self.request_id, State.EXECUTING, self.last, now
-                ):
-                    return  # settled, or taken over
-            except Exception:
-                log.exception("could not renew the claim on request %s", self.request_id)
-                continue
-            self.last = now
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 class _Recorder:

@@ -68,6 +68,7 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         claimed_at=_utc_or_none(row.claimed_at),
         restores=row.restores,
         moved_to=row.moved_to,
+        claim_token=row.claim_token or 0,
     )
 
 
@@ -184,17 +185,21 @@ class DeletionStore:
         to: State,
         *,
         audit: AuditEntry | None = None,
+        token: int | None = None,
         **values: Any,
     ) -> Moved | None:
-        """Compare-and-set: move to ``to`` only from one of ``from_states``, writing
-        ``audit`` in the same transaction. The change when this call made it (exactly
-        one concurrent caller does), else None and nothing is written."""
+        """Compare-and-set: move to ``to`` only from one of ``from_states`` (and, given
+        a ``token``, only while the claim is that one), writing ``audit`` in the same
+        transaction. The change when this call made it (exactly one concurrent caller
+        does), else None and nothing is written."""
+        fence = [requests.c.claim_token == token] if token is not None else []
         with self.engine.begin() as conn:
             row = conn.execute(
                 update(requests)
                 .where(
                     requests.c.id == request_id,
                     requests.c.state.in_([s.value for s in from_states]),
+                    *fence,
                 )
                 .values(state=to.value, **_cleaned(values))
                 .returning(*requests.c)
@@ -271,19 +276,49 @@ class DeletionStore:
             ).all()
             return [_row_to_request(r) for r in rows]
 
-    def renew_claim(
-        self, request_id: str, state: State, seen: datetime | None, at: datetime | None
-    ) -> bool:
-        """Compare-and-set on the claim: take over (or renew) a request in ``state``
-        only while its claim is still the ``seen`` one. One caller wins."""
-        claim = requests.c.claimed_at
+    def claim(self, request_id: str, at: datetime) -> DeletionRequest | None:
+        """Claim a pending request for execution (compare-and-set): the request, with
+        its new token, when this call won; None when another did."""
+        moved = self.transition(
+            request_id,
+            [State.PENDING],
+            State.EXECUTING,
+            claimed_at=at,
+            claim_token=requests.c.claim_token + 1,
+        )
+        return moved.request if moved else None
+
+    def take_over(
+        self, request_id: str, token: int, stale_before: datetime, at: datetime
+    ) -> int | None:
+        """Take over an executing request whose claim (``token``) was not renewed since
+        ``stale_before`` (compare-and-set: one caller wins, and a renewal meanwhile
+        wins over it); the new token, or None."""
+        claimed = requests.c.claimed_at
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(requests)
+                .where(
+                    requests.c.id == request_id,
+                    requests.c.state == State.EXECUTING.value,
+                    requests.c.claim_token == token,
+                    claimed.is_(None) | (claimed < stale_before),
+                )
+                .values(claim_token=requests.c.claim_token + 1, claimed_at=at)
+                .returning(requests.c.claim_token)
+            ).first()
+            return None if row is None else int(row[0])
+
+    def renew_claim(self, request_id: str, token: int, at: datetime | None) -> bool:
+        """Renew the claim ``token`` holds (``at`` None drops it, to be taken up again
+        by the next sweep); False when the claim is no longer that token's."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(requests)
                 .where(
                     requests.c.id == request_id,
-                    requests.c.state == state.value,
-                    claim.is_(None) if seen is None else claim == seen,
+                    requests.c.state == State.EXECUTING.value,
+                    requests.c.claim_token == token,
                 )
                 .values(claimed_at=at)
             )

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from ..deletions import AuditEvent, CleanupProgress, DeletionRequest, Kind
+from ..deletions import AuditEvent, CleanupProgress, DeletionRequest, Kind, State
 from ..deletions.service import DeletionRefused, Preview, VoteOutcome, VoteResult
 from ..registry import RegistryError
 from ..registry.errors import InvalidReferenceError
@@ -41,8 +41,15 @@ PROGRESS_TAGS = 500  # repositories this large get a "checking N tags" note firs
 PROGRESS_INTERVAL = 1.0  # a cleanup's progress message is redrawn at most this often
 # Outcomes of a click that only the person who clicked hears about, and those that leave
 # the request message as it was.
-TOLD_PRIVATELY = {VoteOutcome.REFUSED, VoteOutcome.DUPLICATE, VoteOutcome.CLOSED, VoteOutcome.BUSY}
-UNCHANGED = {VoteOutcome.REFUSED, VoteOutcome.DUPLICATE, VoteOutcome.BUSY}
+TOLD_PRIVATELY = {
+    VoteOutcome.REFUSED,
+    VoteOutcome.DUPLICATE,
+    VoteOutcome.CLOSED,
+    VoteOutcome.BUSY,
+    VoteOutcome.TAKEN_OVER,
+}
+# A holder that lost its claim leaves the message to the one that took over.
+UNCHANGED = {VoteOutcome.REFUSED, VoteOutcome.DUPLICATE, VoteOutcome.BUSY, VoteOutcome.TAKEN_OVER}
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
@@ -435,7 +442,7 @@ def _progress_drawer(ctx: BotContext, request_id: str) -> Throttle[CleanupProgre
 
     def draw(progress: CleanupProgress) -> None:
         request = ctx.deletions.store.get(request_id) if ctx.deletions else None
-        if request is not None:
+        if request is not None and request.state == State.EXECUTING:  # never over an outcome
             _redraw(ctx, request_id, render_cleanup_progress(request, progress))
 
     return Throttle(draw, PROGRESS_INTERVAL, final=lambda p: p.done >= p.total)

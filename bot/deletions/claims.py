@@ -1,0 +1,142 @@
+"""A request's claim while it is carried out: a fencing token, a lease kept alive by a
+heartbeat, and the check every write to the registry makes first.
+
+Whoever carries out a request holds its claim: the request's ``claim_token``, a number
+that every takeover increments, and ``claimed_at``, renewed every third of the lease.
+A claim not renewed for a lease belongs to a holder that died or stalled (killed, paused
+with its VM, starved of CPU, cut off from its database), and whoever notices takes it
+over. A stalled holder does not know it stalled: when it resumes, its queue of
+deletions is still in hand. So before each write it checks its lease on a clock that
+counts through pauses; with little of the lease left it renews first, and the renewal
+is a compare-and-set on its token: when another holder has taken over, the renewal
+fails and the stale holder stops before its next DELETE. Every state change a holder
+makes (each cleanup item's move, the request's settlement) is fenced by the same token
+in SQL, so a stale holder's writes to the database are refused too.
+
+What cannot be fenced is a request already sent to the registry (it knows nothing of
+tokens): a holder sends nothing with less than a quarter of its lease left, so what it
+sent is answered long before a takeover, which can come only once the lease is up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+log = logging.getLogger(__name__)
+
+
+def _elapsed_clock() -> float:
+    """Seconds on a clock that keeps counting while the process is stopped (SIGSTOP,
+    CPU starvation) and while the machine or VM is suspended."""
+    try:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (AttributeError, OSError):  # not Linux
+        return time.monotonic()
+
+
+class ClaimLost(Exception):
+    """The claim on a request was taken over (or could not be confirmed): its holder
+    must not write anything more for it."""
+
+    def __init__(self, request_id: str, why: str) -> None:
+        super().__init__(f"the claim on request {request_id} {why}")
+        self.request_id = request_id
+
+
+# renew(request_id, token, at) -> whether the claim is still this token's (a CAS).
+Renew = Callable[[str, int, datetime], bool]
+
+
+class Claim:
+    """The claim this process holds on one request, from its claiming (or takeover)
+    until it is settled. ``check()`` before every write; a heartbeat thread renews it
+    while the work goes on (``with claim:``)."""
+
+    def __init__(
+        self,
+        request_id: str,
+        token: int,
+        lease: timedelta,
+        renew: Renew,
+        clock: Callable[[], datetime],
+        *,
+        elapsed: Callable[[], float] = _elapsed_clock,
+    ) -> None:
+        self.request_id = request_id
+        self.token = token
+        self.lease = lease.total_seconds()
+        self._renew = renew
+        self._clock = clock
+        self._elapsed = elapsed
+        self._renewed = elapsed()  # taken before the claim was written: errs early
+        self._lost: str | None = None
+        self._lock = threading.Lock()  # one renewal at a time
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self._lost is not None
+
+    @property
+    def margin(self) -> float:
+        """Nothing is sent with less than this much of the lease left."""
+        return self.lease / 4
+
+    def remaining(self) -> float:
+        return self.lease - (self._elapsed() - self._renewed)
+
+    def renew(self) -> bool:
+        """Renew the claim now; False (and the claim is lost for good) when another
+        holder has it. A database error is raised: the claim is not confirmed."""
+        with self._lock:
+            if self._lost is not None:
+                return False
+            started = self._elapsed()  # before the write: the lease runs from here at most
+            if not self._renew(self.request_id, self.token, self._clock()):
+                self._lost = "was taken over by another holder"
+                log.warning("request %s: %s; stopping", self.request_id, self._lost)
+                return False
+            self._renewed = started
+            return True
+
+    def check(self) -> None:
+        """Before a write: raise ClaimLost unless the claim is still held with a
+        quarter of its lease ahead (renewing first when less is left)."""
+        if self._lost is not None:
+            raise ClaimLost(self.request_id, self._lost)
+        if self.remaining() > self.margin:
+            return
+        try:
+            held = self.renew()
+        except Exception as exc:
+            log.warning("request %s: could not renew the claim: %s", self.request_id, exc)
+            raise ClaimLost(
+                self.request_id, f"could not be renewed ({type(exc).__name__})"
+            ) from None
+        if not held or self.remaining() <= self.margin:
+            raise ClaimLost(self.request_id, self._lost or "could not be renewed in time")
+
+    # -- the heartbeat ------------------------------------------------------------------
+    def _beat(self) -> None:
+        interval = max(0.05, self.lease / 3)
+        while not self._stop.wait(interval):
+            try:
+                if not self.renew():
+                    return  # taken over: the work stops at its next check
+            except Exception:
+                log.exception("could not renew the claim on request %s", self.request_id)
+
+    def __enter__(self) -> Claim:
+        self._thread = threading.Thread(target=self._beat, name="claim-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
