@@ -11,7 +11,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.deletions import ItemState, State
