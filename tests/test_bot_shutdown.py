@@ -17,12 +17,19 @@ from bot.registry import ManifestNotFoundError
 from testkit.bot_process import BotProcess
 from testkit.images import push_image
 from testkit.proxy import RegistryProxy
-from testkit.slack_requests import action_body, command_body, post_signed
+from testkit.slack_flow import (
+    APPROVER,
+    approve,
+    command,
+    deletes_by_digest,
+    request_message,
+    until,
+    updates_of,
+)
 from testkit.slack_standin import SlackStandIn
 
 pytestmark = pytest.mark.bot
 
-REQUESTER, APPROVER = "UREQUEST1", "UAPPROVE1"
 STOPS_WITHIN = 5.0  # seconds: what "a few seconds" means here (platforms wait 10 to 30)
 
 
@@ -64,24 +71,6 @@ def terminate(bot: BotProcess) -> float:
     bot.process.send_signal(signal.SIGTERM)
     bot.process.wait(timeout=STOPS_WITHIN + 5)
     return time.monotonic() - started
-
-
-def command(bot, standin, text, user=REQUESTER) -> str:
-    key = uuid.uuid4().hex
-    response = post_signed(
-        bot.events_url, command_body(text, standin.response_url(key), user=user), timeout=3
-    )
-    assert response.status_code == 200
-    return key
-
-
-def until(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def test_an_idle_bot_stops_at_once(start_bot):
@@ -132,15 +121,6 @@ def test_a_dry_run_of_a_large_repository_does_not_hold_the_stop(start_bot, stand
         proxy.delay = 0.0
 
 
-def _deletes(proxy) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for method, path in proxy.log:
-        if method == "DELETE" and "/manifests/" in path:
-            digest = path.rsplit("/", 1)[1]
-            found[digest] = found.get(digest, 0) + 1
-    return found
-
-
 def test_a_cleanup_in_flight_stops_and_is_resumed_by_the_next_process(
     start_bot, standin, proxy, client, registry
 ):
@@ -151,55 +131,23 @@ def test_a_cleanup_in_flight_stops_and_is_resumed_by_the_next_process(
     ]
     push_image(client, repo, ["main"], created="2026-11-01T00:00:00Z")
     bot = start_bot(EXECUTION_LEASE="2s")
-    key = command(bot, standin, f"prune {repo} --keep 1")
-    preview = standin.wait_response(key).body
-    submit = next(
-        e["value"]
-        for b in preview["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "deletion_submit"
-    )
-    before = len(standin.messages())
-    k = uuid.uuid4().hex
-    post_signed(
-        bot.events_url,
-        action_body("deletion_submit", submit, standin.response_url(k), user=REQUESTER),
-    )
-    standin.wait_response(k)
-    message = until(
-        lambda: [m for m in standin.messages()[before:] if "deletion_approve" in str(m.body)]
-    )[0]
+    message = request_message(bot, standin, f"prune {repo} --keep 1")
     release = threading.Event()
     proxy.intercept = lambda m, p: (release.wait(30) and None) if m == "DELETE" else None
     try:
-        post_signed(
-            bot.events_url,
-            action_body(
-                "deletion_approve",
-                submit,
-                standin.response_url(uuid.uuid4().hex),
-                user=APPROVER,
-                channel=message.body["channel"],
-                message_ts=message.ts,
-            ),
-        )
-        until(lambda: sum(_deletes(proxy).values()) >= 1)  # DELETEs held in flight
+        approve(bot, standin, message)
+        until(lambda: sum(deletes_by_digest(proxy).values()) >= 1)  # DELETEs held in flight
         assert terminate(bot) < STOPS_WITHIN
     finally:
         proxy.intercept = None
         release.set()  # the registry now carries out what nobody waits for
     start_bot(EXECUTION_LEASE="2s")  # same database: resumes after the lease
     done = until(
-        lambda: [
-            u
-            for u in standin.api_calls("chat.update")
-            if u.body.get("ts") == message.ts and "*Deleted*" in str(u.body)
-        ],
+        lambda: [u for u in updates_of(standin, message) if "*Deleted*" in str(u.body)],
         timeout=30,
     )[-1]
     assert "deleted 12 of 12 images" in str(done.body), done.body
     for image in old:
         with pytest.raises(ManifestNotFoundError):
             client.head_manifest(repo, image.digest)
-    assert max(_deletes(proxy).values()) == 1  # no digest deleted twice
+    assert max(deletes_by_digest(proxy).values()) == 1  # no digest deleted twice
