@@ -180,3 +180,54 @@ def test_pulls_lost_to_a_database_failure_count_when_redelivered(feed, monkeypat
     monkeypatch.undo()
     ingest(feed, pull)  # the registry delivers it again
     assert feed.store.pull_stats("app")[D1].count == 1
+
+
+def test_a_push_time_that_cant_be_believed_is_unknown_not_trusted(feed):
+    """A forged push dated year 1 would make a day-old image look ancient to a cleanup;
+    one from the future, or long before its delivery, is not believed either."""
+    forged = event("push", tag="forged")
+    forged["timestamp"] = "0001-01-01T00:00:00Z"
+    ingest(
+        feed,
+        forged,
+        event("push", repo="app", tag="ahead", at=3600),  # an hour after it arrived
+        event("push", repo="app", tag="stale", at=-8 * 86400),  # eight days before
+        event("push", repo="app", tag="fine", at=-60),
+    )
+    records = feed.store.tag_records("app")
+    assert records["forged"].digest == D1 and records["forged"].pushed_at is None
+    assert records["ahead"].pushed_at is None and records["stale"].pushed_at is None
+    assert records["fine"].pushed_at == NOW - timedelta(seconds=60)
+    # The activity log shows when the doubtful ones arrived, not what they claimed.
+    shown = {a.tag: a.at for a in feed.store.recent_activity("app")}
+    assert shown["forged"] == NOW and shown["fine"] == NOW - timedelta(seconds=60)
+
+
+def test_a_database_from_before_push_times_could_be_doubted_gets_the_column(database_url):
+    from sqlalchemy import text
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # registry_tags as the first version created it
+            conn.execute(
+                text(
+                    "CREATE TABLE registry_tags (repository VARCHAR(255), tag VARCHAR(128), "
+                    "digest VARCHAR(160) NOT NULL, pushed_at TIMESTAMP NOT NULL, "
+                    "actor VARCHAR(128), user_agent VARCHAR(300) NOT NULL, "
+                    "PRIMARY KEY (repository, tag))"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO registry_tags VALUES "
+                    "('old', 'v1', :d, '2026-11-01 10:00:00', 'ci', 'docker/27')"
+                ),
+                {"d": D1},
+            )
+        store = EventStore(engine)
+        store.ensure_schema()
+        store.ensure_schema()  # again, as a second replica would
+        (record,) = store.tag_records("old").values()
+        assert record.pushed_at == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    finally:
+        engine.dispose()

@@ -473,3 +473,24 @@ def test_a_pattern_naming_too_many_repositories_is_refused_before_any_scan(
     with pytest.raises(DeletionRefused, match="names 4 repositories; a cleanup covers at most 3"):
         service.preview_prune(f"{prefix}/*", RetentionRules(keep=1), "", REQUESTER, "C1")
     assert set(counting.counts) == {"GET"} and counting.counts["GET"] == 1  # the catalog
+
+
+def test_a_push_whose_time_is_unknown_is_dated_by_its_image(make_service, client, counting):
+    """The feed records a push whose time it can't believe (a forged year 1) with no
+    time: the dry run still takes where the tag points, and dates it by ``created``
+    (neither by the forged time, which would make a fresh image ancient, nor as
+    undated)."""
+    from bot.deletions.retention import RepoUsage
+
+    repo = _repo("doubt")
+    fresh = push_image(client, repo, ["ci-1"], created=iso(1))
+    old = push_image(client, repo, ["ci-2"], created=iso(40))
+    push_image(client, repo, ["ci-9"], created=iso(0))
+    records = {"ci-1": (fresh.digest, None), "ci-2": (old.digest, None)}
+    service = make_service(
+        usage=lambda repository: RepoUsage(records if repository == repo else {})
+    )
+    preview = request_prune(service, repo, RetentionRules(older_than=timedelta(days=30)))
+    (plan,) = preview.plans
+    assert plan.delete == {old.digest: ("ci-2",)}  # 40 days by its created date
+    assert plan.kept["ci-1"] == "newer" and not plan.undated

@@ -65,7 +65,7 @@ def plan_scan(
     for tag, digest in sorted(scan.tags.items()):
         pushed = usage.pushes.get(tag)
         pulled = usage.pulls.get(digest)
-        if pushed is not None and pushed[0] == digest:
+        if pushed is not None and pushed[0] == digest and pushed[1] is not None:
             facts.append(TagFacts(tag, digest, pushed[1], pushed=True, pulled=pulled))
         else:
             facts.append(TagFacts(tag, digest, *dates[digest], pulled=pulled))

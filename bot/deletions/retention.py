@@ -91,9 +91,10 @@ class TagFacts:
 @dataclass(frozen=True)
 class RepoUsage:
     """What the registry's events told of a repository: each tag's last push (the
-    digest it pushed, and when) and each image's last pull."""
+    digest it pushed, and when: None when the event's time couldn't be believed) and
+    each image's last pull."""
 
-    pushes: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    pushes: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)
     pulls: dict[str, datetime] = field(default_factory=dict)
 
 

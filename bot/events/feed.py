@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..patterns import Pattern
@@ -23,6 +23,20 @@ from .store import EventStore
 
 # Whether a push or deletion the registry reports was made by a request of the bot.
 IsOwn = Callable[[RegistryEvent], bool]
+# A push's time is believed only when it is plausible: not before 2000 (the rule images'
+# own dates follow), not ahead of its delivery, and not older than a week before it (the
+# registry retries a delivery while the bot is away, in memory). Otherwise the time is
+# unknown, and a cleanup dates the tag by its image's ``created`` instead.
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+AHEAD_OF_DELIVERY = timedelta(minutes=10)
+BEHIND_DELIVERY = timedelta(days=7)
+
+
+def plausible_time(at: datetime, arrived: datetime) -> bool:
+    """Whether an event's time can be believed, given when its delivery arrived."""
+    return (
+        at >= EARLIEST_PLAUSIBLE and arrived - BEHIND_DELIVERY <= at <= arrived + AHEAD_OF_DELIVERY
+    )
 
 
 @dataclass
@@ -108,7 +122,7 @@ class EventFeed:
             fresh.sort(key=lambda e: e.at)
             result.new = len(fresh)
             result.new_ids = set(new_ids) | fresh_pulls
-            self._apply(conn, fresh, result)
+            self._apply(conn, fresh, result, now)
 
         if by_id or fresh_pulls:
             try:
@@ -119,7 +133,9 @@ class EventFeed:
                 raise
         return result
 
-    def _apply(self, conn: Any, events: list[RegistryEvent], result: IngestResult) -> None:
+    def _apply(
+        self, conn: Any, events: list[RegistryEvent], result: IngestResult, arrived: datetime
+    ) -> None:
         store = self.store
         pulled: dict[tuple[str, str], tuple[int, datetime]] = {}
         log: list[Activity] = []
@@ -144,7 +160,7 @@ class EventFeed:
                 continue
             if event.action == EventAction.PUSH:
                 if event.tag:
-                    log += self._push(conn, event, result)
+                    log += self._push(conn, event, result, arrived)
                 continue
             log += self._delete(conn, event, result)
         store.put_tags(conn, list(self._changed.values()))
@@ -160,18 +176,21 @@ class EventFeed:
             self._changed.pop(key, None)
         return [r for r in gone]
 
-    def _push(self, conn: Any, event: RegistryEvent, result: IngestResult) -> list[Activity]:
+    def _push(
+        self, conn: Any, event: RegistryEvent, result: IngestResult, arrived: datetime
+    ) -> list[Activity]:
         assert event.tag is not None and event.digest is not None
         key = (event.repository, event.tag)
         before = self._tags.get(key)
         if before is not None and before.digest == event.digest:
             return []  # pushed again, same image: nothing moved
+        pushed_at = event.at if plausible_time(event.at, arrived) else None
         record = TagRecord(
-            event.repository, event.tag, event.digest, event.at, event.actor, event.user_agent
+            event.repository, event.tag, event.digest, pushed_at, event.actor, event.user_agent
         )
         self._tags[key] = self._changed[key] = record
         entry = Activity(
-            event.at,
+            pushed_at or arrived,  # a time that can't be believed is shown as its arrival
             ActivityKind.PUSH,
             event.repository,
             event.digest,

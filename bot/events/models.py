@@ -65,12 +65,13 @@ class Activity:
 
 @dataclass(frozen=True)
 class TagRecord:
-    """What the feed knows of a tag: where it points, and who pushed it when."""
+    """What the feed knows of a tag: where it points, and who pushed it when (None: the
+    event's time could not be believed)."""
 
     repository: str
     tag: str
     digest: str
-    pushed_at: datetime
+    pushed_at: datetime | None
     actor: str | None = None
     user_agent: str = ""
 

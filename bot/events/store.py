@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     Table,
     delete,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +51,10 @@ tags = Table(
     Column("pushed_at", DateTime(timezone=True), nullable=False),
     Column("actor", String(128)),
     Column("user_agent", String(300), nullable=False, default=""),
+    # False when the event's time could not be believed (dated before 2000, or far from
+    # when it arrived): pushed_at is then a placeholder, never shown. NULL: written
+    # before this column existed, and believed as then.
+    Column("push_time_known", Boolean),
 )
 pulls = Table(
     "registry_pulls",
@@ -75,13 +82,26 @@ activity = Table(
 
 
 def _utc(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _clean(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "")
+
+
+_UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # stored where a push's time is unknown
+
+
+def _tag_record(row: Any) -> TagRecord:
+    known = row.push_time_known is not False
+    return TagRecord(
+        row.repository,
+        row.tag,
+        row.digest,
+        _utc(row.pushed_at) if known else None,
+        row.actor,
+        row.user_agent,
+    )
 
 
 class EventStore:
@@ -91,6 +111,14 @@ class EventStore:
     def ensure_schema(self) -> None:
         with contextlib.suppress(IntegrityError, OperationalError, ProgrammingError):
             metadata.create_all(self.engine)
+        # Columns added since the tables first shipped (another replica may add them
+        # at the same moment).
+        with contextlib.suppress(OperationalError, ProgrammingError):
+            present = {c["name"] for c in inspect(self.engine).get_columns(tags.name)}
+            if "push_time_known" not in present:
+                with self.engine.begin() as conn:
+                    kind = tags.c.push_time_known.type.compile(dialect=conn.dialect)
+                    conn.execute(text(f"ALTER TABLE {tags.name} ADD COLUMN push_time_known {kind}"))
 
     def _insert_new(self, conn: Connection, ids: list[str], at: datetime) -> set[str]:
         """Insert the IDs not seen before; returns those (one statement, replica-safe)."""
@@ -129,9 +157,7 @@ class EventStore:
                 select(tags).where(tags.c.repository == repository, tags.c.tag.in_(names))
             ).all()
             for r in rows:
-                found[(r.repository, r.tag)] = TagRecord(
-                    r.repository, r.tag, r.digest, _utc(r.pushed_at), r.actor, r.user_agent
-                )
+                found[(r.repository, r.tag)] = _tag_record(r)
         return found
 
     @staticmethod
@@ -146,6 +172,7 @@ class EventStore:
             set_={
                 "digest": statement.excluded.digest,
                 "pushed_at": statement.excluded.pushed_at,
+                "push_time_known": statement.excluded.push_time_known,
                 "actor": statement.excluded.actor,
                 "user_agent": statement.excluded.user_agent,
             },
@@ -157,7 +184,8 @@ class EventStore:
                     "repository": r.repository,
                     "tag": r.tag,
                     "digest": r.digest,
-                    "pushed_at": r.pushed_at,
+                    "pushed_at": r.pushed_at or _UNKNOWN_TIME,
+                    "push_time_known": r.pushed_at is not None,
                     "actor": _clean(r.actor),
                     "user_agent": _clean(r.user_agent) or "",
                 }
@@ -174,10 +202,7 @@ class EventStore:
         where.append(tags.c.digest == digest if digest is not None else tags.c.tag == tag)
         rows = conn.execute(select(tags).where(*where)).all()
         conn.execute(delete(tags).where(*where))
-        return [
-            TagRecord(r.repository, r.tag, r.digest, _utc(r.pushed_at), r.actor, r.user_agent)
-            for r in rows
-        ]
+        return [_tag_record(r) for r in rows]
 
     @staticmethod
     def add_pulls(conn: Connection, counts: dict[tuple[str, str], tuple[int, datetime]]) -> None:
@@ -244,12 +269,7 @@ class EventStore:
     def tag_records(self, repository: str) -> dict[str, TagRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tags).where(tags.c.repository == repository)).all()
-        return {
-            r.tag: TagRecord(
-                r.repository, r.tag, r.digest, _utc(r.pushed_at), r.actor, r.user_agent
-            )
-            for r in rows
-        }
+        return {r.tag: _tag_record(r) for r in rows}
 
     def pull_stats(self, repository: str) -> dict[str, PullStats]:
         with self.engine.connect() as conn:

@@ -150,7 +150,7 @@ class Usage:
     def pushed(self, tag: str | None, digest: str, now: datetime) -> str | None:
         """``pushed 3 days ago by ci-bot``, when this tag's push of this image is known."""
         record = self.pushes.get(tag or "")
-        if record is None or record.digest != digest:
+        if record is None or record.digest != digest or record.pushed_at is None:
             return None
         who = f" by {code(record.actor, 60)}" if record.actor else ""
         return f"pushed {age(record.pushed_at, now)}{who}"
