@@ -144,7 +144,7 @@ def glob_pattern(glob: str, *, segments: bool, ignore_case: bool = False) -> Pat
         elif char == "?":
             out.append(any_char)
         elif char == "[" and not segments and (end := _set_end(glob, i)) > 0:
-            out.append(_set(glob[i + 1 : end]))
+            out.append(_set(glob, i, end))
             i = end + 1
             continue
         else:
@@ -165,8 +165,31 @@ def _set_end(glob: str, start: int) -> int:
     return end
 
 
-def _set(members: str) -> str:
-    negate = members.startswith("!")
-    body = members[1:] if negate else members
-    escaped = "".join(c if c == "-" else re.escape(c) for c in body)
-    return f"[{'^' if negate else ''}{escaped}]"
+def _set(glob: str, start: int, end: int) -> str:
+    """The set ``glob[start:end + 1]`` (``[...]``) as an RE2 class, by fnmatch's own
+    rules: ``!`` first negates, ``a-z`` is a range, and a range that runs backwards is
+    dropped (an empty set matches nothing, an empty negated one any character)."""
+    i, j = start + 1, end
+    negate = glob[i] == "!"
+    if "-" not in glob[i:j]:
+        chunks = [glob[i:j]]
+    else:
+        chunks = []
+        k = i + 2 if negate else i + 1
+        while (k := glob.find("-", k, j)) >= 0:
+            chunks.append(glob[i:k])
+            i, k = k + 1, k + 3
+        if glob[i:j]:
+            chunks.append(glob[i:j])
+        else:
+            chunks[-1] += "-"
+        for k in range(len(chunks) - 1, 0, -1):  # ranges that run backwards
+            if chunks[k - 1][-1] > chunks[k][0]:
+                chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
+                del chunks[k]
+    if negate:
+        chunks[0] = chunks[0][1:]
+    body = "-".join("".join(re.escape(c) for c in chunk) for chunk in chunks)
+    if not body:
+        return "." if negate else "[^\\x00-\\x{10FFFF}]"
+    return f"[{'^' if negate else ''}{body}]"

@@ -62,10 +62,16 @@ async def _relay(
         client_w.close()
 
 
-def _serve(upstream: tuple[str, int], delay: Synchronized, count: Synchronized, pipe) -> None:
+def _serve(
+    upstream: tuple[str, int], delay: Synchronized, count: Synchronized, pipe, port: int
+) -> None:
     async def main() -> None:
         server = await asyncio.start_server(
-            lambda r, w: _relay(r, w, upstream, delay, count), "127.0.0.1", 0, backlog=512
+            lambda r, w: _relay(r, w, upstream, delay, count),
+            "127.0.0.1",
+            port,
+            backlog=512,
+            reuse_address=True,
         )
         pipe.send(server.sockets[0].getsockname()[1])
         loop = asyncio.get_running_loop()
@@ -78,9 +84,11 @@ def _serve(upstream: tuple[str, int], delay: Synchronized, count: Synchronized, 
 class DelayRelay:
     """``with DelayRelay(registry_url, 0.06) as relay:`` then point clients at
     ``relay.url``. ``delay`` can be changed while it runs; ``total`` counts requests
-    since the last ``reset()``."""
+    since the last ``reset()``. Any TCP service can be relayed (a database, to cut it
+    off: ``stop()`` drops every connection); ``port`` fixes the relay's own port, so a
+    relay started again is found where the last one was."""
 
-    def __init__(self, upstream_url: str, delay: float = 0.0) -> None:
+    def __init__(self, upstream_url: str, delay: float = 0.0, port: int = 0) -> None:
         parts = urlsplit(upstream_url)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         context = multiprocessing.get_context("spawn")
@@ -89,7 +97,7 @@ class DelayRelay:
         self._pipe, theirs = context.Pipe()
         self._process = context.Process(
             target=_serve,
-            args=(self._upstream, self._delay, self._count, theirs),
+            args=(self._upstream, self._delay, self._count, theirs, port),
             daemon=True,
         )
         self.url = ""
@@ -112,10 +120,13 @@ class DelayRelay:
 
     def start(self) -> DelayRelay:
         self._process.start()
-        self.url = f"http://127.0.0.1:{self._pipe.recv()}"
+        self.port = int(self._pipe.recv())
+        self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     def stop(self) -> None:
+        if not self._process.is_alive():
+            return  # stopped already (a database cut off, say)
         self._pipe.send("stop")
         self._process.join(5)
         if self._process.is_alive():

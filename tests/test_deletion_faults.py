@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.deletions import State
+from bot.deletions import ExecutionInterrupted, State
 from bot.registry import RegistryError, parse_reference
 from bot.slack import deleting
 from bot.slack.context import BotContext
@@ -192,8 +192,9 @@ def test_a_database_failure_after_the_delete_is_recovered(make_service, client, 
         return real(request_id, from_states, to, **values)
 
     service.store.transition = failing
-    with pytest.raises(OperationalError):
+    with pytest.raises(ExecutionInterrupted) as raised:
         service.vote(request.id, APPROVER, True)
+    assert isinstance(raised.value.__cause__, OperationalError)
     service.store.transition = real
     assert service.store.get(request.id).state == State.EXECUTING
     clock.now += timedelta(seconds=61)
@@ -423,8 +424,9 @@ def test_a_settlement_whose_audit_fails_leaves_the_request_to_recovery(
         return real(request_id, from_states, to, **values)
 
     service.store.transition = failing_on_settle
-    with pytest.raises(Exception, match="audit down"):
+    with pytest.raises(ExecutionInterrupted) as raised:
         service.vote(request.id, APPROVER, True)
+    assert "audit down" in str(raised.value.__cause__)
     service.store.transition = real
     assert service.store.get(request.id).state == State.EXECUTING  # not deleted unaudited
     assert not _exists(client, f"flt21/app{SUFFIX()}", pushed.digest)

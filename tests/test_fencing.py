@@ -11,9 +11,10 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.deletions import ItemState, State
+from bot.deletions import ExecutionInterrupted, ItemState, State
 from bot.deletions.retention import RetentionRules
 from bot.registry import ManifestNotFoundError
 from testkit.deletions import APPROVER, REQUESTER
@@ -82,11 +83,16 @@ class Stall:
         def unreachable(*args, **kwargs):
             raise OperationalError("UPDATE", {}, Exception("connection refused"))
 
+        self._renew = self.service.store.renew_claim
         self.service.store.renew_claim = unreachable
 
+    def reconnect(self) -> None:
+        self.service.store.renew_claim = self._renew
 
+
+@pytest.mark.parametrize("database_back", [False, True], ids=["still_cut_off", "back"])
 def test_a_holder_taken_over_while_stalled_sends_no_delete_and_writes_nothing(
-    make_service, client, counting, database_url
+    make_service, client, counting, database_url, database_back
 ):
     repo = f"fence/app{uuid.uuid4().hex[:8]}"
     images = old_images(client, repo, 12)
@@ -95,10 +101,15 @@ def test_a_holder_taken_over_while_stalled_sends_no_delete_and_writes_nothing(
         taker = make_service(clock=real_clock, lease=LEASE, registry_url=other.url)
         request = requested_cleanup(stalled, repo)
         stall = Stall(stalled)
-        outcome = []
-        voting = threading.Thread(
-            target=lambda: outcome.append(stalled.vote(request.id, APPROVER, True))
-        )
+        outcome: list = []
+
+        def vote() -> None:
+            try:
+                outcome.append(stalled.vote(request.id, APPROVER, True))
+            except ExecutionInterrupted as exc:
+                outcome.append(exc)
+
+        voting = threading.Thread(target=vote)
         voting.start()
         try:
             assert stall.reached.wait(20)  # the batch is claimed, nothing deleted yet
@@ -115,10 +126,18 @@ def test_a_holder_taken_over_while_stalled_sends_no_delete_and_writes_nothing(
             assert settled.outcome == "deleted" and settled.request.claim_token == 2
             assert "Skipped" in settled.message and "hotfix now points at it" in settled.message
             assert "Resumed after an interruption" in settled.message
+            if database_back:
+                stall.reconnect()
         finally:
             stall.release.set()  # the stalled holder wakes up
             voting.join(30)
-        assert outcome[0].outcome == "taken over"
+        if database_back:
+            # Its renewal finds another holder's token: it stops, and says so privately.
+            assert outcome[0].outcome == "taken over", outcome
+        else:
+            # Still cut off from its database, it can't tell it was taken over: it
+            # stops, and says the request is to be resumed (the other holder has).
+            assert isinstance(outcome[0], ExecutionInterrupted), outcome
     assert deletes_by_digest(counting) == {}  # the stale holder sent nothing
     assert deletes_by_digest(other) == {i.digest: 1 for i in images if i.digest != hotfix.digest}
     assert client.resolve(repo, "hotfix") == hotfix.digest
@@ -138,7 +157,6 @@ def test_a_holder_that_stalled_but_was_not_taken_over_carries_on(make_service, c
     service = make_service(clock=real_clock, lease=LEASE)
     request = requested_cleanup(service, repo)
     stall = Stall(service)
-    real_renew = service.store.renew_claim
     outcome = []
     voting = threading.Thread(
         target=lambda: outcome.append(service.vote(request.id, APPROVER, True))
@@ -149,7 +167,7 @@ def test_a_holder_that_stalled_but_was_not_taken_over_carries_on(make_service, c
         stall.cut_off_from_the_database()
         time.sleep(LEASE.total_seconds() * 1.3)  # the claim is stale in the database now
         assert service.recover() == []  # its own sweeper never takes over its own live run
-        service.store.renew_claim = real_renew  # the database is back
+        stall.reconnect()  # the database is back
     finally:
         stall.release.set()
         voting.join(30)

@@ -85,8 +85,8 @@ def test_repository_globs_stay_within_a_segment_unless_doubled(glob, name, match
 
 
 @given(
-    st.text(alphabet="ab/-.*?[]!", max_size=12),
-    st.text(alphabet="ab/-.", max_size=12),
+    st.text(alphabet="ab/-.*?[]!^\\", max_size=12),  # found: [[-?], a range run backwards
+    st.text(alphabet="ab/-.!^[]\\", max_size=12),
 )
 def test_filter_globs_match_as_fnmatch_does(glob, name):
     assert glob_pattern(glob, segments=False).fullmatch(name) == fnmatch.fnmatchcase(name, glob)

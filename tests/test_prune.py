@@ -12,7 +12,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.deletions import DeletionRefused, ItemState, Kind, State, cleanup
+from bot.deletions import (
+    DeletionRefused,
+    ExecutionInterrupted,
+    ItemState,
+    Kind,
+    State,
+    cleanup,
+)
 from bot.deletions import service as service_module
 from bot.deletions.retention import RetentionRules
 from bot.patterns import compile_regex
@@ -339,7 +346,8 @@ def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_
     voting.start()
     voting.join(60)
     assert not voting.is_alive(), "the run hung after the database failed"
-    assert isinstance(outcome[0], OperationalError), outcome
+    assert isinstance(outcome[0], ExecutionInterrupted), outcome
+    assert isinstance(outcome[0].__cause__, OperationalError)
     service.cleanup.move_many = real
     items = {i.digest: i.state for i in service.cleanup_items(preview.request.id)}
     first = [o.digest for o in old if items[o.digest] == ItemState.DELETED]
@@ -415,8 +423,9 @@ def test_a_database_failure_stops_repositories_not_begun(
 
     service.cleanup.move_many = fails_after_the_first_repository
     counting.log.clear()
-    with pytest.raises(OperationalError):
+    with pytest.raises(ExecutionInterrupted) as raised:
         service.vote(preview.request.id, APPROVER, True)
+    assert isinstance(raised.value.__cause__, OperationalError)
     service.undo.save = real
     service.cleanup.move_many = real_move
     assert not any(f"/{repos[1]}/" in path for _, path in counting.log)  # never begun

@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..patterns import Pattern
 from ..registry import (
     Image,
@@ -85,6 +87,17 @@ UNDOABLE = (Kind.MANIFEST, Kind.TAG, Kind.PRUNE)
 class DeletionRefused(Exception):
     """A deletion that cannot be requested or voted on; the message says why and what
     to do."""
+
+
+class ExecutionInterrupted(Exception):
+    """The database failed while a request was being carried out: the work stopped
+    where it was (nothing more is sent to the registry), and the request stays claimed
+    until the lease runs out; then it is resumed from the database, once that answers."""
+
+    def __init__(self, request_id: str, kind: Kind) -> None:
+        super().__init__(f"the database failed while request {request_id} was carried out")
+        self.request_id = request_id
+        self.kind = kind
 
 
 class NoApprovers(DeletionRefused):
@@ -740,9 +753,16 @@ class DeletionService:
         claim = self._claim_for(request)
         with self._running_here(request.id), claim:
             try:
-                return self._settle(request, self._carry_out(request, claim, progress), claim)
-            except ClaimLost:
-                return self._taken_over(request_id)
+                try:
+                    outcome = self._carry_out(request, claim, progress)
+                    return self._settle(request, outcome, claim)
+                except ClaimLost as exc:
+                    if claim.lost:
+                        return self._taken_over(request_id)
+                    raise ExecutionInterrupted(request_id, request.kind) from exc
+            except SQLAlchemyError as exc:
+                log.error("request %s interrupted: the database failed (%s)", request_id, exc)
+                raise ExecutionInterrupted(request_id, request.kind) from exc
 
     def _carry_out(
         self, request: DeletionRequest, claim: Claim, progress: Progress | None

@@ -7,6 +7,9 @@ command and the Prev/Next buttons.
 from __future__ import annotations
 
 import dataclasses
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..registry import RegistryError, describe
 from ..registry.pages import repo_page, tag_page
@@ -16,6 +19,7 @@ from .page_buttons import PageKind, PageRef
 from .render import Message, render_error, render_image, render_repos, render_tags
 from .render.common import Usage
 
+log = logging.getLogger(__name__)
 TAGS_PER_PAGE = 20
 REPOS_PER_PAGE = 40
 
@@ -29,11 +33,17 @@ def _doing(command: ListRepos | ListTags | Show) -> str:
 
 
 def _usage(ctx: BotContext, repository: str) -> Usage:
-    """Push and pull records of ``repository`` (none when events aren't recorded)."""
+    """Push and pull records of ``repository`` (none when events aren't recorded). A
+    listing comes from the registry: when the database can't be read, it is shown
+    without the records, and says so."""
     if ctx.events is None:
         return Usage()
     store = ctx.events.store
-    return Usage(store.tag_records(repository), store.pull_stats(repository))
+    try:
+        return Usage(store.tag_records(repository), store.pull_stats(repository))
+    except SQLAlchemyError as exc:
+        log.warning("push and pull records of %s unread: %s", repository, type(exc).__name__)
+        return Usage(unavailable=True)
 
 
 def run_browse(ctx: BotContext, command: ListRepos | ListTags | Show, page: int = 0) -> Message:

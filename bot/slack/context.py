@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..deletions import DeletionService
 from ..events import EventFeed
 from ..registry import RegistryClient
 from .messages import SlackMessages
-from .render.failures import render_internal_error
+from .render.failures import render_database_unreachable, render_internal_error
 from .web import Responder
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ class BotContext:
         def run() -> None:
             try:
                 work()
+            except SQLAlchemyError as exc:
+                log.error("%s failed: the database failed (%s)", what, exc)
+                if response_url:
+                    self.responder.send(response_url, render_database_unreachable())
             except Exception:
                 log.exception("%s failed", what)
                 if response_url:

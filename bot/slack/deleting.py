@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from ..deletions import AuditEvent, CleanupProgress, DeletionRequest, Kind, State
+from ..deletions import (
+    AuditEvent,
+    CleanupProgress,
+    DeletionRequest,
+    ExecutionInterrupted,
+    Kind,
+    State,
+)
 from ..deletions.service import DeletionRefused, Preview, VoteOutcome, VoteResult
 from ..registry import RegistryError
 from ..registry.errors import InvalidReferenceError
@@ -429,11 +436,25 @@ def vote(
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
+    except ExecutionInterrupted as exc:
+        ctx.responder.send(response_url, render_notice(_interrupted(exc)))
+        return
     if result.outcome in TOLD_PRIVATELY:
         ctx.responder.send(response_url, render_notice(result.message))
     if result.outcome not in UNCHANGED:
         _update_request(ctx, result.request)
     post_audit(ctx, result.request, result.events)
+
+
+def _interrupted(exc: ExecutionInterrupted) -> str:
+    what = "cleanup" if exc.kind == Kind.PRUNE else "request"
+    return (
+        f"Your approval counted, and the {what} began, but the bot's database stopped "
+        "answering while it was carried out. It stopped where it was: nothing more is "
+        "deleted until the database answers again. Then the bot resumes it from where "
+        "it stopped (within EXECUTION_LEASE), checking what was under way with the "
+        "registry, and updates the request message with the outcome."
+    )
 
 
 def _progress_drawer(ctx: BotContext, request_id: str) -> Throttle[CleanupProgress]:

@@ -146,6 +146,14 @@ class Usage:
 
     pushes: dict[str, TagRecord] = field(default_factory=dict)
     pulls: dict[str, PullStats] = field(default_factory=dict)
+    unavailable: bool = False  # the records could not be read (the database is down)
+
+    @property
+    def note(self) -> str | None:
+        """What a listing says when the records could not be read."""
+        if not self.unavailable:
+            return None
+        return "push and pull times not shown: the bot's database can't be read right now"
 
     def pushed(self, tag: str | None, digest: str, now: datetime) -> str | None:
         """``pushed 3 days ago by ci-bot``, when this tag's push of this image is known."""

@@ -45,6 +45,16 @@ def render_usage_error(message: str, usage: str | None) -> Message:
     return Message(text=f"{message} Try /registry help.", blocks=blocks)
 
 
+def render_database_unreachable() -> Message:
+    """The bot's own database failed while answering: nothing was decided."""
+    text = (
+        ":warning: registry-bot's database can't be reached right now, so nothing was "
+        "done or recorded. Try again in a moment; if it keeps happening, tell the bot's "
+        "operators (DATABASE_URL)."
+    )
+    return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
+
+
 def render_internal_error() -> Message:
     """A bug on our side: no traceback in Slack, just what happened and what to do."""
     return Message(

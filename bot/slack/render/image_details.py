@@ -110,6 +110,8 @@ def render_image(
             "(unknown/unknown) not shown: "
             + ", ".join(f"`{short_digest(a.digest)}`" for a in image.attestations[:5])
         )
+    if usage.note:
+        notes.append(usage.note.capitalize() + ".")
     notes.append(f"Registry `{escape(registry_url)}`")
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=truncate(n, 2000)) for n in notes])

@@ -135,6 +135,8 @@ def render_tags(
         summary += f" · page {page.page + 1} of {page.pages}"
     summary += " · newest versions first"
     summary += _cut_note(page.cut, "tag list")
+    if usage.note:
+        summary += f" · {usage.note}"
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Tags of {page.repository}", 150)),
         ContextBlock(elements=[MarkdownTextObject(text=f"{summary} · `{escape(registry_url)}`")]),
