@@ -6,9 +6,20 @@ from __future__ import annotations
 import logging
 import sys
 
-from .config import ConfigError, load_settings
+from .config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+
+
+def configure_logging(settings: Settings) -> None:
+    """The log's level and format, the same in every process of the bot."""
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.log_level != "DEBUG":
+        # httpx logs every request line at INFO; our own logs say what matters.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,13 +31,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {problem}", file=sys.stderr)
         print("Every setting is described in .env.example.", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if settings.log_level != "DEBUG":
-        # httpx logs every request line at INFO; our own logs say what matters.
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    configure_logging(settings)
     from .deletions.store import DatabaseUnavailable, check_database
     from .slack.server import SlackUnavailable, check_slack, serve_http, serve_socket_mode
 

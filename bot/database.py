@@ -5,10 +5,13 @@ layers that use them; this module knows none of them.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, NoSuchTableError, OperationalError, ProgrammingError
 
 DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
 
@@ -37,3 +40,26 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
+
+
+def create_tables(
+    engine: Engine,
+    metadata: MetaData,
+    tables: list[Table] | None = None,
+    then: Callable[[], None] | None = None,
+    attempts: int = 10,
+) -> None:
+    """Create the ``tables`` that don't exist yet, then run ``then`` (adding columns,
+    say), while another process may be doing the same at the same moment (the bot's
+    two processes at start, replicas starting together): a step that collides with the
+    other's is tried again once that one has finished."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine, tables=tables)
+            if then is not None:
+                then()
+            return
+        except (IntegrityError, OperationalError, ProgrammingError, NoSuchTableError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))

@@ -231,3 +231,35 @@ def test_a_database_from_before_push_times_could_be_doubted_gets_the_column(data
         assert record.pushed_at == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
     finally:
         engine.dispose()
+
+
+def test_processes_creating_the_tables_at_once_all_succeed(database_url):
+    """The bot's two processes, and replicas, create the tables at the same moment at
+    start (a process once died of NoSuchTableError: another's CREATE won the race)."""
+    import threading
+
+    from sqlalchemy import inspect
+
+    engines = [make_engine(database_url) for _ in range(8)]
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(engines))
+
+    def create(engine) -> None:
+        start.wait()
+        try:
+            EventStore(engine).ensure_schema()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=create, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert failures == []
+        columns = {c["name"] for c in inspect(engines[0]).get_columns("registry_tags")}
+        assert "push_time_known" in columns
+    finally:
+        for engine in engines:
+            engine.dispose()

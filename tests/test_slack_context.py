@@ -2,20 +2,45 @@
 
 from bot.registry import RegistryClient, RegistrySettings
 from bot.slack.context import BotContext
+from bot.slack.jobs import Job, JobKind
+from bot.slack.workers import InProcess
 from testkit.slack_standin import SlackStandIn
 
 
 def test_a_crash_in_background_work_is_answered():
     standin = SlackStandIn().start()
     ctx = BotContext(registry=RegistryClient(RegistrySettings()))
+    runner = InProcess(ctx)
     try:
-        future = ctx.background(
-            lambda: 1 / 0, "a failing job", response_url=standin.response_url("crash")
-        )
+        # A page button whose value the front end let through but can't be decoded.
+        url = standin.response_url("crash")
+        future = runner.submit(Job(JobKind.PAGE, ("not-a-page", url), "a failing job", url))
         future.result(timeout=20)
         reply = standin.wait_response("crash").body
-        assert "internal error" in reply["text"] and "ZeroDivisionError" not in str(reply)
+        assert "internal error" in reply["text"] and "ValueError" not in str(reply)
         assert reply["response_type"] == "ephemeral"
+    finally:
+        ctx.registry.close()
+        standin.stop()
+
+
+def test_a_database_failure_in_background_work_is_said_as_such():
+    from sqlalchemy.exc import OperationalError
+
+    standin = SlackStandIn().start()
+    ctx = BotContext(registry=RegistryClient(RegistrySettings()))
+
+    class Down:
+        def pending(self):
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    ctx.deletions = Down()  # type: ignore[assignment]
+    try:
+        url = standin.response_url("db")
+        fields = {"text": "pending", "response_url": url, "user_id": "U1", "channel_id": "C1"}
+        InProcess(ctx).submit(Job(JobKind.COMMAND, (fields,), "pending", url)).result(20)
+        reply = standin.wait_response("db").body
+        assert "database can't be reached" in reply["text"], reply
     finally:
         ctx.registry.close()
         standin.stop()

@@ -6,7 +6,6 @@ is at least once), each tag's latest push, pulls per digest, and the activity lo
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -31,8 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from ..database import create_tables
 from .models import Activity, ActivityKind, PullStats, TagRecord
 
 metadata = MetaData()
@@ -109,16 +108,16 @@ class EventStore:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        with contextlib.suppress(IntegrityError, OperationalError, ProgrammingError):
-            metadata.create_all(self.engine)
-        # Columns added since the tables first shipped (another replica may add them
-        # at the same moment).
-        with contextlib.suppress(OperationalError, ProgrammingError):
-            present = {c["name"] for c in inspect(self.engine).get_columns(tags.name)}
-            if "push_time_known" not in present:
-                with self.engine.begin() as conn:
-                    kind = tags.c.push_time_known.type.compile(dialect=conn.dialect)
-                    conn.execute(text(f"ALTER TABLE {tags.name} ADD COLUMN push_time_known {kind}"))
+        """Create the tables, and add the columns added since they first shipped (while
+        another process may be doing the same)."""
+        create_tables(self.engine, metadata, then=self._add_columns)
+
+    def _add_columns(self) -> None:
+        present = {c["name"] for c in inspect(self.engine).get_columns(tags.name)}
+        if "push_time_known" not in present:
+            with self.engine.begin() as conn:
+                kind = tags.c.push_time_known.type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {tags.name} ADD COLUMN push_time_known {kind}"))
 
     def _insert_new(self, conn: Connection, ids: list[str], at: datetime) -> set[str]:
         """Insert the IDs not seen before; returns those (one statement, replica-safe)."""

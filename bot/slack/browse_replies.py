@@ -77,3 +77,8 @@ def run_page(ctx: BotContext, ref: PageRef) -> Message:
     if ref.kind == PageKind.REPOS:
         return run_browse(ctx, ListRepos(ref.pattern), ref.page)
     return run_browse(ctx, ListTags(str(ref.repository), ref.pattern), ref.page)
+
+
+def replace_page(ctx: BotContext, value: str, response_url: str) -> None:
+    """Redraw a listing message with the page its Prev/Next button (``value``) asks for."""
+    ctx.responder.send(response_url, run_page(ctx, PageRef.decode(value)), replace_original=True)

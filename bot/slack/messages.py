@@ -10,13 +10,14 @@ several replicas start at once).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
+
+from ..database import create_tables
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ class SlackMessages:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        with contextlib.suppress(IntegrityError, OperationalError, ProgrammingError):
-            metadata.create_all(self.engine, tables=[slack_messages])
+        create_tables(self.engine, metadata, [slack_messages])
         columns = {c["name"] for c in inspect(self.engine).get_columns("deletion_requests")}
         for role, (channel, ts) in _LEGACY.items():
             if {channel, ts} <= columns:

@@ -5,7 +5,9 @@ waits about a second), and the Slack work happens afterwards: pushes within a sh
 window become one message, outside deletions are flagged in the channel and the audit,
 and a protected tag that moved or was deleted raises an alert.
 
-The records are the event feed's (``bot.events``); this module speaks HTTP and Slack.
+The records are the event feed's (``bot.events``); this module speaks HTTP and Slack:
+``RegistryEvents`` takes deliveries (where the acknowledgements are), and ``Announcer``
+posts what they brought (where the jobs run: the result travels as a job).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from ..events import Activity, EnvelopeError, EventFeed, IngestResult, parse_envelope
 from ..events.group_commit import GroupCommit, StorageFailed
 from .context import BotContext
+from .jobs import Job, JobKind
 from .render import Message
 from .render.deletions import render_audit_event
 from .render.events import (
@@ -100,23 +103,14 @@ class PushBatcher:
 
 
 class RegistryEvents:
-    """The WSGI endpoint, and the posts that follow a delivery."""
+    """The ASGI endpoint: each delivery stored before it is answered, and what it
+    brought handed over as a job for the ``Announcer``."""
 
-    def __init__(
-        self,
-        feed: EventFeed,
-        token: str,
-        ctx: BotContext,
-        channel: str | None,
-        *,
-        window: float = BURST_SECONDS,
-    ) -> None:
+    def __init__(self, feed: EventFeed, token: str, ctx: BotContext) -> None:
         self.feed = feed
         self.token = token.encode()
         self.ctx = ctx
-        self.channel = channel
-        self.pushes = PushBatcher(self._post_pushes, window)
-        self.writer = GroupCommit(feed, lambda result: self._tell_later(result))
+        self.writer = GroupCommit(feed, self._tell_later)
 
     # -- HTTP -------------------------------------------------------------------------
     async def asgi(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -156,7 +150,20 @@ class RegistryEvents:
             return 503, "could not store them"  # the registry delivers them again
         return 200, f"stored {new} of {len(events)}"
 
-    # -- Slack ------------------------------------------------------------------------
+    def _tell_later(self, result: IngestResult) -> None:
+        if result.pushes or result.outside_deletions or result.protected_alerts:
+            self.ctx.background(Job(JobKind.REGISTRY_EVENTS, (result,), "posting registry events"))
+
+
+class Announcer:
+    """What the channel sees of the deliveries: pushes within ``window`` seconds as one
+    message, outside deletions flagged (and audited), protected-tag alerts."""
+
+    def __init__(self, ctx: BotContext, channel: str | None, window: float = BURST_SECONDS):
+        self.ctx = ctx
+        self.channel = channel
+        self.pushes = PushBatcher(self._post_pushes, window)
+
     def _post(self, channel: str, message: Message) -> None:
         if self.ctx.web is None:
             return
@@ -170,10 +177,7 @@ class RegistryEvents:
         if self.channel:
             self._post(self.channel, render_pushes(pushes))
 
-    def _tell_later(self, result: IngestResult) -> None:
-        self.ctx.background(lambda: self._tell(result), "posting registry events")
-
-    def _tell(self, result: IngestResult) -> None:
+    def tell(self, result: IngestResult) -> None:
         self.pushes.add(result.pushes)
         for deletion in result.outside_deletions:
             if self.channel:

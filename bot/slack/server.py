@@ -15,20 +15,14 @@ from slack_bolt.adapter.asgi.builtin import SlackRequestHandler as AsgiRequestHa
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import Settings, SlackSettings
-from ..deletions import ApproverPolicy, DeletionService, WriteAction, open_store
-from ..deletions.retention import RepoUsage
-from ..events import EventAction, EventFeed, RegistryEvent
-from ..events.store import EventStore
-from ..registry import RegistryClient
-from ..registry.client import USER_AGENT
 from .app import build_app
 from .connections import guarded_protocol, raise_open_file_limit
 from .context import BotContext
-from .deleting import start_sweeper
-from .messages import SlackMessages
 from .registry_events import EVENTS_PATH as EVENTS_FEED_PATH
 from .registry_events import RegistryEvents, header, reply
-from .web import web_client
+from .web import Responder, web_client
+from .wiring import build_context
+from .workers import WorkerProcess
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -128,70 +122,14 @@ def _serve(app: Callable, settings: Settings) -> None:
     )
 
 
-def _context(settings: Settings) -> BotContext:
-    """Everything the listeners share, built once per process."""
-    assert settings.slack is not None
-    web = web_client(settings.slack.bot_token, settings.slack.api_url)
-    registry = RegistryClient(settings.registry)
-    d = settings.deletions
-
-    def group_members(group: str) -> list[str]:
-        return list(web.usergroups_users_list(usergroup=group).get("users") or [])
-
-    store = open_store(d.database_url)
-    event_store = EventStore(store.engine)
-    event_store.ensure_schema()
-
-    def usage(repository: str) -> RepoUsage:
-        """Push and pull times the registry's events told, for cleanups."""
-        pushes = event_store.tag_records(repository)
-        pulls = event_store.pull_stats(repository)
-        return RepoUsage(
-            {t: (r.digest, r.pushed_at) for t, r in pushes.items()},
-            {d: p.last_pulled_at for d, p in pulls.items()},
-        )
-
-    service = DeletionService(
-        store,
-        registry,
-        ApproverPolicy(d.approver_users, d.approver_groups, group_members),
-        approvals_required=d.approvals_required,
-        ttl=d.ttl,
-        protected=d.protected_tags,
-        lease=d.execution_lease,
-        undo_retention=d.undo_retention,
-        usage=usage,
-    )
-    messages = SlackMessages(service.store.engine)
-    messages.ensure_schema()
-
-    def is_own(event: RegistryEvent) -> bool:
-        """A push or deletion the registry reports, matched against the bot's writes."""
-        action = WriteAction.DELETE if event.action == EventAction.DELETE else WriteAction.PUSH
-        return service.is_own_write(
-            event.repository, event.digest or "", action, event.tag, event.at
-        )
-
-    feed = EventFeed(
-        event_store,
-        is_own=is_own,
-        own_agent=USER_AGENT.split("/")[0] + "/",
-        protected=d.protected_tags,
-    )
-    ctx = BotContext(
-        registry=registry,
-        web=web,
-        deletions=service,
-        messages=messages,
-        approvers=list(d.approvers),
-        approval_channel=d.approval_channel,
-        audit_channel=d.audit_channel,
-        events=feed,
-    )
-    # Sweep often enough that a short APPROVAL_TTL expires on time, and an interrupted
-    # execution is settled soon after its lease runs out.
-    often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)
-    start_sweeper(ctx, interval=min(30.0, max(0.5, often)))
+def _front(settings: Settings) -> BotContext:
+    """This process's context: it acknowledges, stores the registry's events, and
+    hands every job to the worker process (which also runs the sweeper). The worker is
+    started first, before this process has a connection or a thread."""
+    responder = Responder()
+    runner = WorkerProcess(responder)
+    ctx = build_context(settings, sweeper=False)
+    ctx.responder, ctx.runner = responder, runner
     return ctx
 
 
@@ -199,7 +137,7 @@ def serve_http(settings: Settings) -> None:
     """Serve ``/slack/events`` (and the registry's events) on 0.0.0.0:$PORT."""
     slack = settings.slack
     assert slack is not None
-    ctx = _context(settings)
+    ctx = _front(settings)
     bolt = AsgiRequestHandler(build_app(slack, ctx), EVENTS_PATH)
     log.info("serving Slack requests at http://0.0.0.0:%d%s", slack.port, EVENTS_PATH)
     _serve(asgi_app(bolt, _events_endpoint(settings, ctx)), settings)
@@ -209,7 +147,7 @@ def _events_endpoint(settings: Settings, ctx: BotContext) -> RegistryEvents | No
     """The registry's notifications endpoint, when REGISTRY_EVENTS_TOKEN is set."""
     if not settings.events.token or ctx.events is None:
         return None
-    return RegistryEvents(ctx.events, settings.events.token, ctx, settings.events.channel)
+    return RegistryEvents(ctx.events, settings.events.token, ctx)
 
 
 def serve_socket_mode(settings: Settings) -> None:
@@ -220,13 +158,11 @@ def serve_socket_mode(settings: Settings) -> None:
 
     slack = settings.slack
     assert slack is not None and slack.app_token is not None
+    ctx = _front(settings)
     if not settings.events.token:
-        app = build_app(slack, _context(settings))
         log.info("connecting to Slack over Socket Mode")
-        SocketModeHandler(app, slack.app_token).start()
+        SocketModeHandler(build_app(slack, ctx), slack.app_token).start()
         return
-
-    ctx = _context(settings)
     log.info("connecting to Slack over Socket Mode")
     SocketModeHandler(build_app(slack, ctx), slack.app_token).connect()
     log.info("serving the registry's events at http://0.0.0.0:%d%s", slack.port, EVENTS_FEED_PATH)

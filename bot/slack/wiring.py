@@ -1,0 +1,89 @@
+"""Building, once per process, everything the listeners and jobs share: the Slack Web
+API client, the registry client, the stores on the one database, the deletion service
+and the event feed; and, where jobs run, the sweeper."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from ..deletions import ApproverPolicy, DeletionService, WriteAction, open_store
+from ..deletions.retention import RepoUsage
+from ..events import EventAction, EventFeed, RegistryEvent
+from ..events.store import EventStore
+from ..registry import RegistryClient
+from ..registry.client import USER_AGENT
+from .context import BotContext
+from .deleting import start_sweeper
+from .messages import SlackMessages
+from .registry_events import Announcer
+from .web import web_client
+
+
+def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
+    """Everything the listeners and jobs share, built once per process (``sweeper``:
+    in the process that runs the jobs, which also expires and recovers requests)."""
+    assert settings.slack is not None
+    web = web_client(settings.slack.bot_token, settings.slack.api_url)
+    registry = RegistryClient(settings.registry)
+    d = settings.deletions
+
+    def group_members(group: str) -> list[str]:
+        return list(web.usergroups_users_list(usergroup=group).get("users") or [])
+
+    store = open_store(d.database_url)
+    event_store = EventStore(store.engine)
+    event_store.ensure_schema()
+
+    def usage(repository: str) -> RepoUsage:
+        """Push and pull times the registry's events told, for cleanups."""
+        pushes = event_store.tag_records(repository)
+        pulls = event_store.pull_stats(repository)
+        return RepoUsage(
+            {t: (r.digest, r.pushed_at) for t, r in pushes.items()},
+            {d: p.last_pulled_at for d, p in pulls.items()},
+        )
+
+    service = DeletionService(
+        store,
+        registry,
+        ApproverPolicy(d.approver_users, d.approver_groups, group_members),
+        approvals_required=d.approvals_required,
+        ttl=d.ttl,
+        protected=d.protected_tags,
+        lease=d.execution_lease,
+        undo_retention=d.undo_retention,
+        usage=usage,
+    )
+    messages = SlackMessages(service.store.engine)
+    messages.ensure_schema()
+
+    def is_own(event: RegistryEvent) -> bool:
+        """A push or deletion the registry reports, matched against the bot's writes."""
+        action = WriteAction.DELETE if event.action == EventAction.DELETE else WriteAction.PUSH
+        return service.is_own_write(
+            event.repository, event.digest or "", action, event.tag, event.at
+        )
+
+    feed = EventFeed(
+        event_store,
+        is_own=is_own,
+        own_agent=USER_AGENT.split("/")[0] + "/",
+        protected=d.protected_tags,
+    )
+    ctx = BotContext(
+        registry=registry,
+        web=web,
+        deletions=service,
+        messages=messages,
+        approvers=list(d.approvers),
+        approval_channel=d.approval_channel,
+        audit_channel=d.audit_channel,
+        events=feed,
+        events_channel=settings.events.channel,
+    )
+    ctx.announcer = Announcer(ctx, settings.events.channel)
+    if sweeper:
+        # Sweep often enough that a short APPROVAL_TTL expires on time, and an
+        # interrupted execution is settled soon after its lease runs out.
+        often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)
+        start_sweeper(ctx, interval=min(30.0, max(0.5, often)))
+    return ctx
