@@ -58,10 +58,11 @@ def test_the_worker_never_outlives_the_process_that_started_it(standin, registry
     for stop in (signal.SIGTERM, signal.SIGKILL):
         bot = BotProcess(registry_url=registry.url, slack_api_url=standin.api_url).start()
         assert bot.process is not None
-        (worker,) = until(lambda: children(bot.process.pid))
-        os.kill(bot.process.pid, stop)  # the front alone, not its process group
+        front = bot.process.pid
+        (worker,) = until(lambda front=front: children(front))
+        os.kill(front, stop)  # the front alone, not its process group
         bot.process.wait(10)
-        until(lambda: not alive(worker), timeout=10)
+        until(lambda worker=worker: not alive(worker), timeout=10)
 
 
 def test_a_worker_that_dies_is_replaced_and_its_job_is_answered(standin, registry, client):
