@@ -20,7 +20,7 @@ from .connections import guarded_protocol, raise_open_file_limit
 from .context import BotContext
 from .registry_events import EVENTS_PATH as EVENTS_FEED_PATH
 from .registry_events import RegistryEvents, header, reply
-from .web import Responder, web_client
+from .web import web_client
 from .wiring import build_context
 from .workers import WorkerProcess
 
@@ -124,12 +124,9 @@ def _serve(app: Callable, settings: Settings) -> None:
 
 def _front(settings: Settings) -> BotContext:
     """This process's context: it acknowledges, stores the registry's events, and
-    hands every job to the worker process (which also runs the sweeper). The worker is
-    started first, before this process has a connection or a thread."""
-    responder = Responder()
-    runner = WorkerProcess(responder)
+    hands every job to the worker process (which also runs the sweeper)."""
     ctx = build_context(settings, sweeper=False)
-    ctx.responder, ctx.runner = responder, runner
+    ctx.runner = WorkerProcess(ctx.responder)
     return ctx
 
 

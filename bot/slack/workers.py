@@ -11,28 +11,35 @@ crash at the job's ``response_url`` (never silence). Two runners:
   acknowledgements on the one interpreter lock: 200 commands at once against a registry
   answering at once were acknowledged at p99 334 ms (see ``bench/capacity_bench.py``).
 
-The first worker is forked before this process has a thread or a connection, with the
-objects of every module imported so far frozen (``gc.freeze``), so the two share those
-pages; one started again later is spawned (a fresh interpreter: a fork of a process with
-threads can inherit a lock some thread held). The worker is supervised: it dies with
-the process that started it, and when it dies on its own it is started again; jobs it
-had not begun go to the new one, and the people whose job it was doing are told it
-stopped (deletions themselves are claimed in the database, and resumed by the sweeper).
+The worker is a fresh interpreter (``python -m bot.slack.workers``) that reads jobs on
+its stdin and reports each one begun and done on its stdout (length-prefixed pickles, on
+a pipe only the two processes hold). A forked worker would have shared the imported
+modules' pages, but every page the front touched again after the fork faulted to be
+copied, and acknowledgements slowed to a p99 of 87-124 ms (38-48 ms spawned, in the same
+runs); ``multiprocessing`` spawning would have added its resource tracker, 13 MB more.
+
+The worker is supervised: it dies with the process that started it, and when it dies on
+its own it is started again; jobs it had not begun go to the new one, and the people
+whose job it was doing are told it stopped (deletions themselves are claimed in the
+database, and resumed by the sweeper).
 """
 
 from __future__ import annotations
 
 import ctypes
-import gc
 import itertools
 import logging
-import multiprocessing
+import os
+import pickle
 import queue
 import signal
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -95,6 +102,27 @@ class InProcess:
 
 
 # -- the worker process -----------------------------------------------------------------
+_FRAME = struct.Struct(">I")  # each message: its length, then a pickle
+
+
+def _write_frame(stream: IO[bytes], item: object) -> None:
+    data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> Any:
+    """The next message, or None at the end of the stream."""
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None
+    (size,) = _FRAME.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)
+
+
 def _die_with_parent() -> None:
     """Ask Linux to SIGTERM this process when the one that started it exits (by a
     signal, a crash or SIGKILL alike); elsewhere the closed pipe tells it."""
@@ -105,11 +133,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(jobs: Any, news: Any) -> None:
+def worker_main() -> None:
     """The worker process: its own context (settings read again from the environment,
-    as the parent read them), the sweeper, and a pool running what ``jobs`` brings."""
+    as the parent read them), the sweeper, and a pool running the jobs on stdin."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    jobs, news = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but news goes to the parent's pipe
     from ..__main__ import configure_logging
     from ..config import load_settings
     from .wiring import build_context
@@ -118,77 +148,79 @@ def _worker_main(jobs: Any, news: Any) -> None:
     configure_logging(settings)
     ctx = build_context(settings, sweeper=True)
     pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="bot-work")
+    telling = threading.Lock()
+
+    def tell(what: str, job_id: int) -> None:
+        with telling:
+            _write_frame(news, (what, job_id))
 
     def run(job_id: int, job: Job) -> None:
-        news.put(("started", job_id))
+        tell("started", job_id)
         try:
             run_job(ctx, job)
         finally:
-            news.put(("done", job_id))
+            tell("done", job_id)
 
-    while True:
-        try:
-            item = jobs.get()
-        except (EOFError, OSError):
-            return  # the parent is gone
-        if item is None:
-            return
+    while (item := _read_frame(jobs)) is not None:
         pool.submit(run, *item)
+    os._exit(0)  # the parent closed the pipe: it is gone, or stopping
 
 
 class WorkerProcess:
     """Runs jobs in a supervised process of their own (see the module)."""
 
     def __init__(self, responder: Any) -> None:
-        """Call before this process opens a connection or starts a thread."""
         self._responder = responder  # this process's: answers jobs lost with a worker
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._queued: dict[int, Job] = {}  # sent, not begun
         self._begun: dict[int, Job] = {}  # begun, not done
         self._stopping = threading.Event()
-        gc.freeze()  # what is imported by now stays shared with the forked worker
-        self._start("fork")
-        self._watch = threading.Thread(target=self._supervise, name="worker-watch", daemon=True)
-        self._watch.start()
+        self._start()
 
-    def _start(self, method: str) -> None:
-        context: Any = multiprocessing.get_context(method)
-        self._jobs = context.Queue()
-        self._news = context.Queue()
-        self._process = context.Process(
-            target=_worker_main, args=(self._jobs, self._news), name="registry-bot-worker"
+    def _start(self) -> None:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.slack.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # its log goes where this process's does (stderr)
         )
-        self._process.start()
-        log.info("worker process %d runs the work after acknowledgements", self._process.pid)
+        outbox: queue.SimpleQueue[tuple[int, Job] | None] = queue.SimpleQueue()
+        self._process, self._outbox = process, outbox
+        for target, name in ((self._write, "worker-write"), (self._read, "worker-read")):
+            threading.Thread(target=target, args=(process, outbox), name=name, daemon=True).start()
+        log.info("worker process %d runs the work after acknowledgements", process.pid)
 
     def submit(self, job: Job) -> None:
         job_id = next(self._ids)
         with self._lock:
             self._queued[job_id] = job
-            self._jobs.put((job_id, job))  # a feeder thread writes it: never blocks here
+            self._outbox.put((job_id, job))  # the writer thread sends it: never blocks here
 
-    def _supervise(self) -> None:
-        while not self._stopping.is_set():
+    def _write(self, process: subprocess.Popen, outbox: queue.SimpleQueue) -> None:
+        assert process.stdin is not None
+        while (item := outbox.get()) is not None:
             try:
-                what, job_id = self._news.get(timeout=0.5)
-            except queue.Empty:
-                if not self._process.is_alive() and not self._stopping.is_set():
-                    self._restart()
-                continue
-            except (EOFError, OSError):
-                if not self._stopping.is_set():
-                    self._restart()
-                continue
+                _write_frame(process.stdin, item)
+            except (BrokenPipeError, OSError):
+                return  # the worker is gone: the reader starts another
+        process.stdin.close()
+
+    def _read(self, process: subprocess.Popen, outbox: queue.SimpleQueue) -> None:
+        assert process.stdout is not None
+        while (news := _read_frame(process.stdout)) is not None:
+            what, job_id = news
             with self._lock:
                 if what == "started" and job_id in self._queued:
                     self._begun[job_id] = self._queued.pop(job_id)
                 elif what == "done":
                     self._begun.pop(job_id, None)
                     self._queued.pop(job_id, None)
+        outbox.put(None)  # lets this worker's writer end
+        if not self._stopping.is_set():
+            self._restart(process)
 
-    def _restart(self) -> None:
-        code = self._process.exitcode
+    def _restart(self, process: subprocess.Popen) -> None:
+        code = process.wait()
         with self._lock:
             lost, waiting = list(self._begun.values()), dict(self._queued)
             self._begun.clear()
@@ -202,7 +234,9 @@ class WorkerProcess:
             if job.response_url:
                 self._responder.send(job.response_url, render_internal_error())
         self._stopping.wait(RESTART_SECONDS)
-        self._start("spawn")
+        if self._stopping.is_set():
+            return
+        self._start()
         for job in waiting.values():  # not begun: the new worker does them
             self.submit(job)
 
@@ -210,6 +244,11 @@ class WorkerProcess:
         """Stop the worker: what it is doing gets ``timeout`` seconds."""
         self._stopping.set()
         self._process.terminate()
-        self._process.join(timeout)
-        if self._process.is_alive():
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
             self._process.kill()
+
+
+if __name__ == "__main__":
+    worker_main()
