@@ -165,3 +165,27 @@ def test_socket_mode_also_takes_the_registrys_events_on_port(registry, client):
         bot.stop()
         endpoint.stop()
         standin.stop()
+
+
+def test_sigterm_stops_a_socket_mode_bot_and_its_worker(socket_bot):
+    import signal
+    import time
+    from pathlib import Path
+
+    bot, _, _ = socket_bot
+    assert bot.process is not None
+    pid = bot.process.pid
+    workers = [
+        int(s.parent.name)
+        for s in Path("/proc").glob("[0-9]*/status")
+        if f"\nPPid:\t{pid}\n" in s.read_text(errors="replace")
+    ]
+    started = time.monotonic()
+    bot.process.send_signal(signal.SIGTERM)
+    bot.process.wait(10)
+    assert time.monotonic() - started < 5.0
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    gone = [w for w in workers if not Path(f"/proc/{w}").exists()]
+    assert workers and gone == workers, (workers, gone)
