@@ -110,3 +110,28 @@ class BotProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class BotLauncher:
+    """Starts bot processes against the Slack stand-in with settings they share
+    (``defaults``: environment variables), and stops every one it started."""
+
+    def __init__(self, slack_api_url: str, **defaults: str) -> None:
+        self.slack_api_url = slack_api_url
+        self.defaults = defaults
+        self.started: list[BotProcess] = []
+
+    def start(self, registry_url: str, **env: str) -> BotProcess:
+        process = BotProcess(
+            registry_url=registry_url,
+            slack_api_url=self.slack_api_url,
+            extra_env={**self.defaults, **env},
+        ).start()
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            if process.process is not None and process.process.poll() is None:
+                os.killpg(process.process.pid, signal.SIGCONT)  # one left stopped, say
+            process.stop()

@@ -268,3 +268,15 @@ def oci_layout(folder, tag: str, created: str = "2026-11-27T09:00:00Z") -> str:
     }
     (root / "index.json").write_text(json.dumps(index))
     return digest
+
+
+def manifest_exists(client: RegistryClient, repository: str, digest: str) -> bool:
+    """Whether the registry still serves ``repository@digest`` (any other registry
+    error is raised: a failing registry is not a deleted manifest)."""
+    from bot.registry import ManifestNotFoundError
+
+    try:
+        client.head_manifest(repository, digest)
+    except ManifestNotFoundError:
+        return False
+    return True

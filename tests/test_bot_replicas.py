@@ -20,9 +20,8 @@ from bot.database import make_engine
 from bot.deletions import ItemState
 from bot.deletions.cleanup_store import CleanupStore
 from bot.deletions.schema import audit_events
-from bot.registry import ManifestNotFoundError
-from testkit.bot_process import BotProcess
-from testkit.images import push_image
+from testkit.bot_process import BotLauncher, BotProcess
+from testkit.images import manifest_exists, push_image
 from testkit.proxy import RegistryProxy
 from testkit.slack_flow import (
     APPROVER,
@@ -51,26 +50,14 @@ def standin():
 
 @pytest.fixture
 def start_bot(standin, database_url):
-    started: list[BotProcess] = []
-
-    def start(registry_url: str, **env) -> BotProcess:
-        env = {
-            "APPROVERS": APPROVER,
-            "DATABASE_URL": database_url,
-            "EXECUTION_LEASE": f"{LEASE}s",
-            **env,
-        }
-        process = BotProcess(
-            registry_url=registry_url, slack_api_url=standin.api_url, extra_env=env
-        ).start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.process and process.process.poll() is None:
-            os.killpg(process.process.pid, signal.SIGCONT)
-        process.stop()
+    bots = BotLauncher(
+        standin.api_url,
+        APPROVERS=APPROVER,
+        DATABASE_URL=database_url,
+        EXECUTION_LEASE=f"{LEASE}s",
+    )
+    yield bots.start
+    bots.stop_all()
 
 
 @contextmanager
@@ -98,14 +85,6 @@ def push_old_images(client, repo):
     ]
     push_image(client, repo, ["main"], created="2026-11-01T00:00:00Z")
     return images
-
-
-def exists(client, repo, digest) -> bool:
-    try:
-        client.head_manifest(repo, digest)
-    except ManifestNotFoundError:
-        return False
-    return True
 
 
 def executed_events(engine, request_id: str) -> int:
@@ -158,7 +137,7 @@ def test_a_paused_replica_taken_over_deletes_nothing_more(
     for item in CleanupStore(engine).items(request_id):
         if item.state == ItemState.KEPT:
             continue
-        assert (item.state == ItemState.DELETED) is not exists(client, repo, item.digest)
+        assert (item.state == ItemState.DELETED) is not manifest_exists(client, repo, item.digest)
     assert [u for u in final if "*Deleted*" in str(u.body)] == [outcome]  # one outcome
     assert final[-1] is outcome  # and no progress drawn over it since
     assert executed_events(engine, request_id) == 1

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from bot.registry import ManifestNotFoundError
-from testkit.bot_process import BotProcess
+from testkit.bot_process import BotLauncher, BotProcess
 from testkit.images import push_image
 from testkit.proxy import RegistryProxy
 from testkit.slack_flow import (
@@ -48,20 +48,11 @@ def proxy(registry):
 
 @pytest.fixture
 def start_bot(standin, proxy, tmp_path):
-    started: list[BotProcess] = []
-
-    def start(**env) -> BotProcess:
-        env.setdefault("APPROVERS", APPROVER)
-        env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
-        process = BotProcess(
-            registry_url=proxy.url, slack_api_url=standin.api_url, extra_env=env
-        ).start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+    bots = BotLauncher(
+        standin.api_url, APPROVERS=APPROVER, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}"
+    )
+    yield lambda **env: bots.start(proxy.url, **env)
+    bots.stop_all()
 
 
 def terminate(bot: BotProcess) -> float:

@@ -19,7 +19,7 @@ from bot.slack import deleting
 from bot.slack.context import BotContext
 from bot.slack.messages import SlackMessages
 from testkit.deletions import APPROVER, REQUESTER, Clock, deletes, open_request
-from testkit.images import push_image
+from testkit.images import manifest_exists, push_image
 
 MANIFEST_HEAD = "/manifests/sha256:"
 _names = {"suffix": ""}
@@ -429,16 +429,8 @@ def test_a_settlement_whose_audit_fails_leaves_the_request_to_recovery(
     assert "audit down" in str(raised.value.__cause__)
     service.store.transition = real
     assert service.store.get(request.id).state == State.EXECUTING  # not deleted unaudited
-    assert not _exists(client, f"flt21/app{SUFFIX()}", pushed.digest)
+    assert not manifest_exists(client, f"flt21/app{SUFFIX()}", pushed.digest)
     clock.now += timedelta(seconds=61)
     assert [r.outcome for r in service.recover()] == ["deleted"]
     assert service.recent_audit(1)[0].event == "executed"
     assert deletes(counting) == 1
-
-
-def _exists(client, repository, digest) -> bool:
-    try:
-        client.head_manifest(repository, digest)
-    except RegistryError:
-        return False
-    return True

@@ -16,9 +16,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.deletions import ExecutionInterrupted, ItemState, State
 from bot.deletions.retention import RetentionRules
-from bot.registry import ManifestNotFoundError
 from testkit.deletions import APPROVER, REQUESTER
-from testkit.images import push_image
+from testkit.images import manifest_exists, push_image
 from testkit.proxy import RegistryProxy
 
 LEASE = timedelta(seconds=1)
@@ -36,14 +35,6 @@ def deletes_by_digest(*proxies) -> dict[str, int]:
                 digest = path.rsplit("/", 1)[1]
                 found[digest] = found.get(digest, 0) + 1
     return found
-
-
-def exists(client, repository, digest) -> bool:
-    try:
-        client.head_manifest(repository, digest)
-    except ManifestNotFoundError:
-        return False
-    return True
 
 
 def requested_cleanup(service, repo):
@@ -145,7 +136,7 @@ def test_a_holder_taken_over_while_stalled_sends_no_delete_and_writes_nothing(
     assert items[hotfix.digest].state == ItemState.SKIPPED  # not overwritten by the stale one
     for image in images:
         deleted = items[image.digest].state == ItemState.DELETED
-        assert deleted is not exists(client, repo, image.digest)  # the report is the truth
+        assert deleted is not manifest_exists(client, repo, image.digest)  # the report is the truth
     final = taker.store.get(request.id)
     assert final.state == State.DELETED
     assert [e.event for e in taker.recent_audit(3)].count("executed") == 1

@@ -23,9 +23,8 @@ from bot.deletions import (
 from bot.deletions import service as service_module
 from bot.deletions.retention import RetentionRules
 from bot.patterns import compile_regex
-from bot.registry import ManifestNotFoundError
 from testkit.deletions import APPROVER, REQUESTER
-from testkit.images import push_image
+from testkit.images import manifest_exists, push_image
 
 DAY = 86400
 
@@ -48,14 +47,6 @@ def request_prune(service, pattern, rules, reason="ci cleanup"):
     assert service.claim_submit(preview.request.id, REQUESTER) is not None
     service.submitted(preview.request.id)
     return preview
-
-
-def exists(client, repository, digest) -> bool:
-    try:
-        client.head_manifest(repository, digest)
-    except ManifestNotFoundError:
-        return False
-    return True
 
 
 def deletes_by_digest(counting) -> dict[str, int]:
@@ -168,8 +159,9 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(make_service, cl
     result = service.vote(preview.request.id, APPROVER, True, progress=seen.append)
     assert result.outcome == "deleted", result.message
     for g in gone:
-        assert not exists(client, repo, g.digest)
-    assert exists(client, repo, keep.digest) and exists(client, repo, joined.digest)
+        assert not manifest_exists(client, repo, g.digest)
+    assert manifest_exists(client, repo, keep.digest)
+    assert manifest_exists(client, repo, joined.digest)
     assert client.resolve(repo, "ci-moved") == newer.digest
     counts = deletes_by_digest(counting)
     assert all(counts.get(g.digest) == 1 for g in gone)
@@ -220,7 +212,8 @@ def test_a_dry_run_takes_recorded_digests_and_execution_looks_again(make_service
     assert plan.delete == {gone[0].digest: ("ci-0", "ci-1"), gone[2].digest: ("ci-2",)}
     result = service.vote(preview.request.id, APPROVER, True)
     assert result.outcome == "deleted", result.message
-    assert not exists(client, repo, gone[0].digest) and not exists(client, repo, gone[2].digest)
+    assert not manifest_exists(client, repo, gone[0].digest)
+    assert not manifest_exists(client, repo, gone[2].digest)
     # ci-1's real image was never in the plan: it stays, and so does the tag.
     assert client.resolve(repo, "ci-1") == gone[1].digest
     assert gone[1].digest not in deletes_by_digest(counting)
@@ -261,7 +254,7 @@ def test_a_registry_failing_some_deletes_is_reported(make_service, client, count
     assert result.outcome == "deleted"
     assert "deleted 2 of 4 images" in result.message and "2 failed" in result.message
     for o in old:
-        assert exists(client, repo, o.digest) == (o.digest in failing)
+        assert manifest_exists(client, repo, o.digest) == (o.digest in failing)
     items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
     assert all(items[d].state == ItemState.FAILED for d in failing)
 
@@ -303,7 +296,7 @@ def test_a_run_interrupted_mid_way_resumes_without_deleting_twice(
     assert len(settled) == 1 and settled[0].outcome == "deleted", settled
     assert "deleted 6 of 6 images" in settled[0].message
     for o in old:
-        assert not exists(client, repo, o.digest)
+        assert not manifest_exists(client, repo, o.digest)
     counts = deletes_by_digest(counting)
     assert len(counts) == 6 and all(n == 1 for n in counts.values()), counts
     items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
@@ -357,7 +350,7 @@ def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_
     settled = service.recover()
     assert len(settled) == 1 and "deleted 6 of 6 images" in settled[0].message, settled
     for o in old:
-        assert not exists(client, repo, o.digest)
+        assert not manifest_exists(client, repo, o.digest)
     counts = deletes_by_digest(counting)
     assert len(counts) == 6 and all(n == 1 for n in counts.values()), counts
 
@@ -392,7 +385,7 @@ def test_repositories_are_cleaned_up_at_once(make_service, client, counting):
     assert held == [True], "the other repositories waited for the first one"
     assert "deleted 6 of 6 images" in result.message, result.message
     for r in repos:
-        assert all(not exists(client, r, o.digest) for o in old[r])
+        assert all(not manifest_exists(client, r, o.digest) for o in old[r])
     counts = deletes_by_digest(counting)
     assert len(counts) == 6 and all(n == 1 for n in counts.values())
 

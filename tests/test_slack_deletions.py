@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from bot.slack.render import check_message
-from testkit.bot_process import BotProcess
-from testkit.images import push_image
+from testkit.bot_process import BotLauncher, BotProcess
+from testkit.images import manifest_exists, push_image
 from testkit.proxy import RegistryProxy
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
@@ -51,20 +51,11 @@ def counting(registry):
 
 @pytest.fixture
 def start_bot(standin, counting, tmp_path):
-    started = []
-
-    def start(**env) -> BotProcess:
-        env.setdefault("APPROVERS", APPROVERS)
-        env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
-        process = BotProcess(
-            registry_url=counting.url, slack_api_url=standin.api_url, extra_env=env
-        ).start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+    bots = BotLauncher(
+        standin.api_url, APPROVERS=APPROVERS, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}"
+    )
+    yield lambda **env: bots.start(counting.url, **env)
+    bots.stop_all()
 
 
 def key() -> str:
@@ -481,7 +472,7 @@ def test_a_bot_killed_during_the_delete_settles_the_request_after_restart(
     finally:
         release.set()  # the registry now carries out the DELETE nobody waits for
         counting.intercept = None
-    standin.wait_for(lambda: not _exists(client, "sflt/kill", pushed.digest))
+    standin.wait_for(lambda: not manifest_exists(client, "sflt/kill", pushed.digest))
     start_bot(EXECUTION_LEASE="1s")  # same database
     update = standin.wait_for(lambda: updates_of(standin, message.ts), timeout=20)[-1]
     assert "*Deleted*" in str(update.body["blocks"])
@@ -490,14 +481,6 @@ def test_a_bot_killed_during_the_delete_settles_the_request_after_restart(
     )
     assert "interrupted" in str(audit[-1].body)
     assert deletes_of(counting, "sflt/kill") == 1  # asked, not deleted again
-
-
-def _exists(client, repository, digest) -> bool:
-    try:
-        client.head_manifest(repository, digest)
-    except Exception:
-        return False
-    return True
 
 
 def test_undo_button_and_restore_command_put_an_image_back(start_bot, standin, counting, client):
@@ -512,7 +495,7 @@ def test_undo_button_and_restore_command_put_an_image_back(start_bot, standin, c
             if "deletion_undo" in str(u.body) and pushed.digest in str(u.body)
         ]
     )[-1]
-    assert not _exists(client, "sundo/app", pushed.digest)
+    assert not manifest_exists(client, "sundo/app", pushed.digest)
     assert f"request `{request_id}`" in str(closed.body["blocks"])
     undo = buttons(closed.body)["deletion_undo"]
     assert undo["value"] == request_id and "garbage collection" in str(undo["confirm"])
@@ -569,8 +552,8 @@ def test_prune_dry_run_request_progress_report_and_undo(start_bot, standin, coun
     assert "deleted 4 of 4 images (4 tags)" in str(done.body)
     assert deletes_of(counting, "sprune/ci") == 4
     for o in old:
-        assert not _exists(client, "sprune/ci", o.digest)
-    assert _exists(client, "sprune/ci", epoch.digest)
+        assert not manifest_exists(client, "sprune/ci", o.digest)
+    assert manifest_exists(client, "sprune/ci", epoch.digest)
     undo = buttons(done.body)["deletion_undo"]
     before = len(standin.messages())
     k = click(bot, standin, "deletion_undo", undo["value"], REQUESTER)
