@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from slack_sdk import WebClient
 
@@ -33,6 +33,9 @@ from ..registry import RegistryClient
 from .jobs import Job
 from .messages import SlackMessages
 from .web import Responder
+
+if TYPE_CHECKING:
+    from .registry_events import Announcer
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +62,8 @@ class BotContext:
     approval_channel: str | None = None
     audit_channel: str | None = None
     events: EventFeed | None = None  # the registry's event feed (records and activity)
-    events_channel: str | None = None  # where pushes and alerts are posted (EVENTS_CHANNEL)
     runner: Runner | None = None
-    announcer: Any = None  # registry_events.Announcer, where jobs run
+    announcer: Announcer | None = None  # what the channel sees of events, where jobs run
 
     @property
     def registry_url(self) -> str:

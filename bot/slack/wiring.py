@@ -78,7 +78,6 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         approval_channel=d.approval_channel,
         audit_channel=d.audit_channel,
         events=feed,
-        events_channel=settings.events.channel,
     )
     ctx.announcer = Announcer(ctx, settings.events.channel)
     if sweeper:
