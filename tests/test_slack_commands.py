@@ -105,3 +105,15 @@ def test_one_table_gives_usage_help_and_parsers():
     with pytest.raises(UsageError) as info:
         parse_command("tags")
     assert info.value.usage == spec_for("tags").usage
+
+
+def test_an_expression_re2_refuses_is_a_usage_error_saying_what_to_write():
+    from bot.slack.command_table import UsageError, parse_command
+
+    with pytest.raises(UsageError) as info:
+        parse_command("prune ci/* --keep 5 --match '(?!release).*'")
+    assert "negative lookahead (?!…) is not supported" in info.value.message
+    assert "RE2 syntax" in info.value.message and "--exclude" in info.value.message
+    with pytest.raises(UsageError) as info:
+        parse_command(r"prune ci/* --keep 5 --exclude '(a)\1'")
+    assert "backreferences" in info.value.message and "instead" not in info.value.message

@@ -227,9 +227,14 @@ def _regex(flag: str, value: str, usage: str) -> Pattern:
     try:
         return compile_regex(text)
     except PatternError as exc:
+        instead = (
+            " To leave tags out, give them to --exclude instead (--exclude 'release-.*')."
+            if flag == "--match" and "negative look" in exc.reason
+            else ""
+        )
         raise UsageError(
             f"{flag} {text!r} can't be used: {exc.reason}. Expressions are in {SYNTAX}, "
-            "so matching never takes longer than the tag is long.",
+            f"so matching never takes longer than the tag is long.{instead}",
             usage,
         ) from None
 
