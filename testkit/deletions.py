@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.deletions import ApproverPolicy, DeletionRequest, DeletionService, State, open_store
+from bot.deletions import ApproverPolicy, DeletionRequest, DeletionService, Kind, State, open_store
 from bot.patterns import compile_regex
 from bot.registry import RegistryClient, RegistrySettings, parse_reference
 
@@ -80,3 +80,33 @@ def open_request(service, ref: str, reason="cleanup", channel="C0CHAN01") -> Del
 
 def deletes(proxy) -> int:
     return proxy.counts.get("DELETE", 0)
+
+
+def sample_request(request_id: str) -> DeletionRequest:
+    """A pending image deletion, as stored: for tests of stores and renderers."""
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    return DeletionRequest(
+        id=request_id,
+        kind=Kind.MANIFEST,
+        repository="app",
+        digest="sha256:" + "a" * 64,
+        requester="UREQUEST1",
+        channel="C0CHAN01",
+        state=State.PENDING,
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+        approvals_required=1,
+    )
+
+
+def approve(service: DeletionService, request_id: str):
+    """APPROVER's click on Approve (with one approval required, the request is carried
+    out)."""
+    return service.vote(request_id, APPROVER, True)
+
+
+def submit_and_approve(service: DeletionService, request_id: str, *, untag: bool = False):
+    """The requester's confirmation of a previewed request, then APPROVER's approval."""
+    assert service.claim_submit(request_id, REQUESTER, as_untag=untag) is not None
+    service.submitted(request_id)
+    return approve(service, request_id)

@@ -142,3 +142,14 @@ class RegistryProxy:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def deletes_by_digest(*proxies: RegistryProxy) -> dict[str, int]:
+    """How many manifest DELETEs each digest got, through all of ``proxies``."""
+    found: dict[str, int] = {}
+    for proxy in proxies:
+        for method, path in list(proxy.log):
+            if method == "DELETE" and "/manifests/" in path:
+                digest = path.rsplit("/", 1)[1]
+                found[digest] = found.get(digest, 0) + 1
+    return found

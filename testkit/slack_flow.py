@@ -79,14 +79,3 @@ def approve(bot, standin, message, user: str = APPROVER) -> str:
 def updates_of(standin, message) -> list:
     """The chat.update calls that redrew ``message``, oldest first."""
     return [c for c in standin.api_calls("chat.update") if c.body.get("ts") == message.ts]
-
-
-def deletes_by_digest(*proxies) -> dict[str, int]:
-    """How many manifest DELETEs each digest got, through all of ``proxies``."""
-    found: dict[str, int] = {}
-    for proxy in proxies:
-        for method, path in list(proxy.log):
-            if method == "DELETE" and "/manifests/" in path:
-                digest = path.rsplit("/", 1)[1]
-                found[digest] = found.get(digest, 0) + 1
-    return found

@@ -7,8 +7,7 @@ Tiers, each runnable alone with ``-m``:
 - ``registry``: against real ``docker-registry`` processes (and PostgreSQL when
   ``TEST_DATABASE_URL`` is set);
 - ``bot``: the real registry-bot process, over signed HTTP, with the Slack stand-in.
-A test is ``bot`` when its module says so, ``registry`` when it uses a registry
-fixture (or its module says so), and ``unit`` otherwise.
+A test's tier is its folder: ``tests/unit``, ``tests/registry``, ``tests/bot``.
 """
 
 from __future__ import annotations
@@ -22,27 +21,23 @@ from pathlib import Path
 import pytest
 
 from bot.registry import RegistryClient, RegistrySettings
+from testkit.accounts import BASIC_PASSWORD, BASIC_USER, TOKEN_GRANTS, TOKEN_USERS
+from testkit.databases import postgres_schema
 from testkit.deletions import service_factory
 from testkit.proxy import RegistryProxy
 from testkit.registry_server import RegistryServer, TokenAuthConfig
 from testkit.token_server import ISSUER, SERVICE, TokenServer
 
-BASIC_USER, BASIC_PASSWORD = "alice", "s3cret-Basic-pw"
-TOKEN_USERS = {"admin": "admin-Token-pw", "reader": "reader-Token-pw"}
-TOKEN_GRANTS = {"admin": {"*"}, "reader": {"pull"}}
-
-
 TIERS = ("unit", "registry", "bot")
-_REGISTRY_FIXTURES = {"client", "counting", "make_client", "make_service", "token_server"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked with its folder's tier; a test outside them is an error."""
     for item in items:
-        if any(item.get_closest_marker(tier) for tier in TIERS):
-            continue
-        names = set(getattr(item, "fixturenames", ()))
-        uses_registry = names & _REGISTRY_FIXTURES or any(n.startswith("registry") for n in names)
-        item.add_marker("registry" if uses_registry else "unit")
+        tier = Path(item.path).parent.name
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in tests/{{{','.join(TIERS)}}}/")
+        item.add_marker(tier)
 
 
 def _server(**kwargs) -> Iterator[RegistryServer]:
@@ -149,31 +144,4 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'registry-bot.db'}"
         return
-    yield from _postgres_schema()
-
-
-def _postgres_schema() -> Iterator[str]:
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    from bot.database import normalize_url
-
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        pytest.skip(
-            "PostgreSQL tests need TEST_DATABASE_URL (CI sets it; e.g. "
-            "postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalize_url(base))
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    yield from postgres_schema()

@@ -18,8 +18,6 @@ from testkit.proxy import RegistryProxy
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
 
-pytestmark = pytest.mark.bot
-
 REQUESTER, APPROVER, APPROVER2, OUTSIDER, GROUPIE = (
     "UREQUEST1",
     "UAPPROVE1",

@@ -15,7 +15,7 @@ import pytest
 
 from bot.deletions import DeletionRefused, Kind, State
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
-from testkit.deletions import APPROVER, REQUESTER, open_request, service_factory
+from testkit.deletions import REQUESTER, approve, open_request, service_factory
 from testkit.images import push_image, push_index
 from testkit.registry_server import RegistryServer, registry_binary
 
@@ -26,10 +26,6 @@ def _repo(name: str) -> str:
 
 def _layers() -> list[bytes]:
     return [os.urandom(1500), os.urandom(2500)]
-
-
-def approve(service, request_id: str):
-    return service.vote(request_id, APPROVER, True)
 
 
 def restore_via_approval(service, deleted_id: str):

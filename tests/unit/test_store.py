@@ -10,14 +10,14 @@ from sqlalchemy import text
 from bot.deletions import PlatformChild, open_store
 from bot.deletions.cleanup_store import CleanupStore
 from bot.deletions.models import CleanupItem, ItemState
-from tests.test_slack_messages import _request
+from testkit.deletions import sample_request
 
 
 def test_json_columns_round_trip_and_old_children_are_read(database_url):
     store = open_store(database_url)
     try:
         request = replace(
-            _request("typed1"),
+            sample_request("typed1"),
             siblings=("a", "b"),
             children=(PlatformChild("sha256:" + "c" * 64, "linux/arm64/v8"),),
             blobs=(("sha256:" + "d" * 64, 12), ("sha256:" + "e" * 64, None)),
@@ -27,7 +27,7 @@ def test_json_columns_round_trip_and_old_children_are_read(database_url):
         assert stored is not None
         assert stored.siblings == ("a", "b") and stored.children == request.children
         assert stored.blobs == request.blobs
-        store.insert(_request("old1"))
+        store.insert(sample_request("old1"))
         with store.engine.begin() as conn:  # "digest platform", as earlier versions wrote
             conn.execute(
                 text("UPDATE deletion_requests SET children = :c WHERE id = 'old1'"),

@@ -17,8 +17,6 @@ from testkit.proxy import RegistryProxy
 from testkit.slack_flow import command, until
 from testkit.slack_standin import SlackStandIn
 
-pytestmark = pytest.mark.bot
-
 
 def children(pid: int) -> list[int]:
     found = []

@@ -17,8 +17,6 @@ from testkit.images import push_image
 from testkit.slack_requests import command_fields
 from testkit.slack_standin import SlackStandIn
 
-pytestmark = pytest.mark.bot
-
 
 class SocketModeEndpoint:
     """Plays Slack's side of a Socket Mode connection."""

@@ -16,19 +16,16 @@ import pytest
 from bot.registry import ManifestNotFoundError
 from testkit.bot_process import BotLauncher, BotProcess
 from testkit.images import push_image
-from testkit.proxy import RegistryProxy
+from testkit.proxy import RegistryProxy, deletes_by_digest
 from testkit.slack_flow import (
     APPROVER,
     approve,
     command,
-    deletes_by_digest,
     request_message,
     until,
     updates_of,
 )
 from testkit.slack_standin import SlackStandIn
-
-pytestmark = pytest.mark.bot
 
 STOPS_WITHIN = 5.0  # seconds: what "a few seconds" means here (platforms wait 10 to 30)
 

@@ -3,36 +3,19 @@ coordinates that older versions kept in the deletion store (SQLite and PostgreSQ
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from sqlalchemy import update
 
-from bot.deletions import DeletionRequest, Kind, State, open_store
+from bot.deletions import open_store
 from bot.deletions.schema import requests
 from bot.slack.messages import MessageRef, MessageRole, SlackMessages
-
-
-def _request(request_id: str) -> DeletionRequest:
-    now = datetime(2026, 11, 27, tzinfo=UTC)
-    return DeletionRequest(
-        id=request_id,
-        kind=Kind.MANIFEST,
-        repository="app",
-        digest="sha256:" + "a" * 64,
-        requester="UREQUEST1",
-        channel="C0CHAN01",
-        state=State.PENDING,
-        created_at=now,
-        expires_at=now + timedelta(hours=1),
-        approvals_required=1,
-    )
+from testkit.deletions import sample_request
 
 
 def test_coordinates_are_kept_and_old_ones_carried_over(database_url):
     store = open_store(database_url)
     try:
-        store.insert(_request("legacy1"))
-        store.insert(_request("fresh1"))
+        store.insert(sample_request("legacy1"))
+        store.insert(sample_request("fresh1"))
         with store.engine.begin() as conn:  # as a version before slack_messages left it
             conn.execute(
                 update(requests)

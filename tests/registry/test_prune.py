@@ -25,6 +25,7 @@ from bot.deletions.retention import RetentionRules
 from bot.patterns import compile_regex
 from testkit.deletions import APPROVER, REQUESTER
 from testkit.images import manifest_exists, push_image
+from testkit.proxy import deletes_by_digest
 
 DAY = 86400
 
@@ -47,15 +48,6 @@ def request_prune(service, pattern, rules, reason="ci cleanup"):
     assert service.claim_submit(preview.request.id, REQUESTER) is not None
     service.submitted(preview.request.id)
     return preview
-
-
-def deletes_by_digest(counting) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for method, path in counting.log:
-        if method == "DELETE" and "/manifests/" in path:
-            digest = path.rsplit("/", 1)[1]
-            out[digest] = out.get(digest, 0) + 1
-    return out
 
 
 def test_keep_n_with_shared_digests_and_a_dry_run_that_changes_nothing(

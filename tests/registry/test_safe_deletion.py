@@ -12,6 +12,7 @@ from bot.deletions.service import DeletionRefused
 from bot.patterns import compile_regex
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from bot.registry.manifest import sha256_digest
+from testkit.deletions import submit_and_approve
 from testkit.images import push_image, push_index
 from testkit.proxy import RegistryProxy
 
@@ -38,12 +39,6 @@ def service_for(tmp_path):
         service.registry.close()
 
 
-def approve(service, request_id, *, untag=False):
-    assert service.claim_submit(request_id, REQUESTER, as_untag=untag) is not None
-    service.submitted(request_id)
-    return service.vote(request_id, APPROVER, True)
-
-
 def preview(service, ref, **kw):
     return service.preview_manifest(parse_reference(ref), "", REQUESTER, "C1", **kw).request
 
@@ -53,7 +48,7 @@ def test_remove_only_the_tag_keeps_its_siblings(service_for, registry, client):
     service = service_for(registry.url)
     request = preview(service, "safe/app:1.0")
     assert request.kind == Kind.MANIFEST and request.siblings == ("1.0.1", "stable")
-    result = approve(service, request.id, untag=True)
+    result = submit_and_approve(service, request.id, untag=True)
     assert result.outcome == "deleted", result.message
     stored = service.store.get(request.id)
     assert stored.kind == Kind.TAG and "Removed the tag safe/app:1.0 only" in stored.outcome
@@ -73,7 +68,7 @@ def test_untag_command_path_and_delete_disabled_leaves_nothing(
         service = service_for(proxy.url)
         request = preview(service, "safe/nodel:1.0", untag=True)
         assert request.kind == Kind.TAG and request.reclaimable == 0
-        result = approve(service, request.id)
+        result = submit_and_approve(service, request.id)
         assert result.outcome == "failed" and "REGISTRY_STORAGE_DELETE_ENABLED" in result.message
         assert "nothing was changed" in result.message
         assert proxy.counts.get("PUT", 0) == 0 and proxy.counts.get("POST", 0) == 0
@@ -133,14 +128,14 @@ def test_reclaimable_size_and_cleanup_of_unused_layers(service_for, registry, cl
     unused = {d: s for d, s in old.blob_sizes.items() if d not in new.blob_sizes}
     assert request.reclaimable == sum(unused.values()) == 3000 + old.config[1]
     assert dict(request.blobs) == unused
-    result = approve(service, request.id)
+    result = submit_and_approve(service, request.id)
     assert result.outcome == "deleted"
     assert "Garbage collection can reclaim about" in result.message
     assert "read-only or stopped" in result.message
 
     cleanup = service.preview_cleanup(request.id, REQUESTER, "C1").request
     assert cleanup.kind == Kind.BLOBS and dict(cleanup.blobs) == unused
-    assert approve(service, cleanup.id).outcome == "deleted"
+    assert submit_and_approve(service, cleanup.id).outcome == "deleted"
     for blob in unused:
         assert not client.blob_exists("safe/gc", blob)
     for blob in new.blob_sizes:  # the remaining image is intact
@@ -153,7 +148,7 @@ def test_cleanup_skips_layers_used_again(service_for, registry, client):
     push_image(client, "safe/reuse", ["1.0"], layers=[layer])
     service = service_for(registry.url)
     request = preview(service, "safe/reuse:1.0")
-    assert approve(service, request.id).outcome == "deleted"
+    assert submit_and_approve(service, request.id).outcome == "deleted"
     push_image(client, "safe/reuse", ["1.1"], layers=[layer])  # the layer is used again
     cleanup = service.preview_cleanup(request.id, REQUESTER, "C1").request
     assert sha256_digest(layer) not in dict(cleanup.blobs)
@@ -163,7 +158,7 @@ def test_cleanup_skips_layers_used_again(service_for, registry, client):
 def test_emptied_repository_and_untagged_platforms_are_explained(service_for, registry, client):
     push_index(client, "safe/last", ["only"])
     service = service_for(registry.url)
-    result = approve(service, preview(service, "safe/last:only").id)
+    result = submit_and_approve(service, preview(service, "safe/last:only").id)
     assert result.outcome == "deleted"
     assert "2 platform manifests are now untagged" in result.message
     assert "--delete-untagged" in result.message
@@ -203,7 +198,7 @@ def test_tag_delete_is_used_where_the_registry_has_it(service_for, registry, cli
         proxy.intercept = tag_delete
         service = service_for(proxy.url)
         request = preview(service, "safe/ocitag:1.0", untag=True)
-        result = approve(service, request.id)
+        result = submit_and_approve(service, request.id)
         assert result.outcome == "deleted", result.message
         assert "via the registry's tag delete" in result.request.outcome
         assert proxy.counts.get("PUT", 0) == 0  # no placeholder needed

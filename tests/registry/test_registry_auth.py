@@ -11,8 +11,8 @@ from bot.registry import (
     describe,
 )
 from bot.slack.render.hints import explain
+from testkit.accounts import BASIC_PASSWORD, BASIC_USER, TOKEN_USERS
 from testkit.images import push_image
-from tests.conftest import BASIC_PASSWORD, BASIC_USER, TOKEN_USERS
 
 
 def test_basic_auth(registry_basic, make_client):

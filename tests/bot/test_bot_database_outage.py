@@ -17,20 +17,17 @@ import pytest
 from testkit.bot_process import BotProcess
 from testkit.delay_relay import DelayRelay
 from testkit.images import push_image
-from testkit.proxy import RegistryProxy
+from testkit.proxy import RegistryProxy, deletes_by_digest
 from testkit.slack_flow import (
     APPROVER,
     approve,
     button,
     command,
-    deletes_by_digest,
     request_message,
     until,
     updates_of,
 )
 from testkit.slack_standin import SlackStandIn
-
-pytestmark = pytest.mark.bot
 
 
 class CuttableDatabase:
@@ -64,9 +61,9 @@ class CuttableDatabase:
 def database() -> Iterator[CuttableDatabase]:
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("needs TEST_DATABASE_URL (a PostgreSQL the tests may create schemas in)")
-    from tests.conftest import _postgres_schema
+    from testkit.databases import postgres_schema
 
-    schemas = _postgres_schema()
+    schemas = postgres_schema()
     made = CuttableDatabase(next(schemas))
     yield made
     made.close()

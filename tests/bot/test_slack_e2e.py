@@ -17,8 +17,6 @@ from testkit.registry_server import RegistryServer, free_port
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
 
-pytestmark = pytest.mark.bot
-
 EVIL = "<!channel> <https://evil.example|click here>"
 
 

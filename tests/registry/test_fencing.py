@@ -18,23 +18,13 @@ from bot.deletions import ExecutionInterrupted, ItemState, State
 from bot.deletions.retention import RetentionRules
 from testkit.deletions import APPROVER, REQUESTER
 from testkit.images import manifest_exists, push_image
-from testkit.proxy import RegistryProxy
+from testkit.proxy import RegistryProxy, deletes_by_digest
 
 LEASE = timedelta(seconds=1)
 
 
 def real_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def deletes_by_digest(*proxies) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for proxy in proxies:
-        for method, path in proxy.log:
-            if method == "DELETE" and "/manifests/" in path:
-                digest = path.rsplit("/", 1)[1]
-                found[digest] = found.get(digest, 0) + 1
-    return found
 
 
 def requested_cleanup(service, repo):

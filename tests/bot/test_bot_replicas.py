@@ -22,19 +22,16 @@ from bot.deletions.cleanup_store import CleanupStore
 from bot.deletions.schema import audit_events
 from testkit.bot_process import BotLauncher, BotProcess
 from testkit.images import manifest_exists, push_image
-from testkit.proxy import RegistryProxy
+from testkit.proxy import RegistryProxy, deletes_by_digest
 from testkit.slack_flow import (
     APPROVER,
     approve,
     button,
-    deletes_by_digest,
     request_message,
     until,
     updates_of,
 )
 from testkit.slack_standin import SlackStandIn
-
-pytestmark = pytest.mark.bot
 
 IMAGES = 28
 LEASE = 4  # seconds

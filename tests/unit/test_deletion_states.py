@@ -20,8 +20,6 @@ from bot.registry import parse_reference
 from testkit.deletions import APPROVER, APPROVER2, OUTSIDER, REQUESTER, Clock
 from testkit.fake_registry import FakeRegistry
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def fake() -> FakeRegistry:

@@ -8,8 +8,6 @@ from testkit.images import add_repositories_on_disk, add_tags_on_disk, push_imag
 from testkit.proxy import RegistryProxy
 from testkit.registry_server import RegistryServer
 
-pytestmark = pytest.mark.registry
-
 
 @pytest.fixture(scope="module")
 def big_registry():

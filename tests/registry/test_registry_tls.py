@@ -9,8 +9,6 @@ from bot.slack.render.hints import explain
 from testkit.registry_server import RegistryServer
 from testkit.tls import make_ca_and_server_cert
 
-pytestmark = pytest.mark.registry
-
 
 @pytest.fixture(scope="module")
 def tls_registry(tmp_path_factory):

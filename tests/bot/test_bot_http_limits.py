@@ -12,8 +12,6 @@ import pytest
 from testkit.bot_process import BotProcess
 from testkit.slack_standin import SlackStandIn
 
-pytestmark = pytest.mark.bot
-
 
 @pytest.fixture(scope="module")
 def bot(registry):

@@ -222,9 +222,9 @@ def test_cleanup_progress_says_which_repositories_are_being_checked():
 
     from bot.deletions import CleanupProgress, Kind
     from bot.slack.render.cleanups import render_cleanup_progress
-    from tests.test_slack_messages import _request
+    from testkit.deletions import sample_request
 
-    request = replace(_request("c1"), kind=Kind.PRUNE, repository="team/*")
+    request = replace(sample_request("c1"), kind=Kind.PRUNE, repository="team/*")
     one = render_cleanup_progress(
         request, CleanupProgress(500, 120, 3, 0, 12.4, checking=(f"team/{EVIL}",), tags=5000)
     )

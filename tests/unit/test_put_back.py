@@ -4,6 +4,7 @@ registry: a tampered or malformed value is refused."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +12,9 @@ from bot.events import Activity, ActivityKind
 from bot.slack.deleting import PutBack
 from bot.slack.render import check_message
 from bot.slack.render.events import put_back_value, render_protected_alert
-from tests.test_event_feed import D1, D2, NOW
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 
 
 def test_the_alert_carries_a_value_that_decodes_back():

@@ -11,7 +11,7 @@ import yaml
 from bot.slack.command_table import usage_hint
 from bot.slack.listeners.commands import COMMAND
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Slack's schema is not part of the project. CI names it with SLACK_MANIFEST_SCHEMA, so
 # there the test runs (and fails if the file is missing); elsewhere it is looked for
 # beside the project, and the test is skipped, saying so, when it isn't there.

@@ -19,8 +19,6 @@ from testkit.registry_server import RegistryServer, free_port
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
 
-pytestmark = pytest.mark.bot
-
 TOKEN = "events-token-0123456789abcdef"
 CHANNEL, AUDIT = "C0EVENTS1", "C0AUDIT01"
 REQUESTER, APPROVER = "UREQUEST1", "UAPPROVE1"
