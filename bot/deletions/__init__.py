@@ -16,17 +16,17 @@ from .models import (
 )
 from .own_writes import WriteAction
 from .policy import ApproverPolicy
-from .retention import RetentionRules
-from .service import (
+from .results import (
     CleanupPreview,
     DeletionRefused,
-    DeletionService,
     ExecutionInterrupted,
     NoApprovers,
     Preview,
     VoteOutcome,
     VoteResult,
 )
+from .retention import RetentionRules
+from .service import DeletionService
 from .store import DeletionStore, open_store
 
 __all__ = [

@@ -16,6 +16,9 @@ in SQL, so a stale holder's writes to the database are refused too.
 What cannot be fenced is a request already sent to the registry (it knows nothing of
 tokens): a holder sends nothing with less than a quarter of its lease left, so what it
 sent is answered long before a takeover, which can come only once the lease is up.
+
+``Claims`` is what one process holds: the runs alive in it (its own sweeper never takes
+one of them over, however late its heartbeat), and the takeover of others' stale ones.
 """
 
 from __future__ import annotations
@@ -23,8 +26,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
+
+from .models import DeletionRequest, State
+from .store import DeletionStore
 
 log = logging.getLogger(__name__)
 
@@ -140,3 +148,54 @@ class Claim:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+
+class Claims:
+    """The claims of one process: ``claim_for`` a request it claimed, ``running_here``
+    around the run, and ``take_over_stale`` for the requests whose holder stopped."""
+
+    def __init__(
+        self, store: DeletionStore, lease: timedelta, clock: Callable[[], datetime]
+    ) -> None:
+        self.store = store
+        self.lease = lease
+        self.clock = clock
+        self._running: set[str] = set()  # requests this process is carrying out now
+        self._lock = threading.Lock()
+
+    def claim_for(self, request: DeletionRequest) -> Claim:
+        def renew(request_id: str, token: int, at: datetime) -> bool:
+            return self.store.renew_claim(request_id, token, at)
+
+        return Claim(request.id, request.claim_token, self.lease, renew, self.clock)
+
+    @contextmanager
+    def running_here(self, request_id: str) -> Iterator[None]:
+        """Mark a request as carried out by this process for the block's length."""
+        with self._lock:
+            self._running.add(request_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(request_id)
+
+    def take_over_stale(self) -> Iterator[tuple[DeletionRequest, Claim]]:
+        """Each executing request whose claim was not renewed for a lease, not running
+        here, taken over (one replica wins each): the request with its new token, and
+        the claim to carry it on with."""
+        now = self.clock()
+        for stale in self.store.stale_claims([State.EXECUTING], now - self.lease):
+            with self._lock:
+                if stale.id in self._running:
+                    continue  # alive here, only late: its own heartbeat renews it
+            token = self.store.take_over(stale.id, stale.claim_token, now - self.lease, now)
+            if token is None:
+                continue  # another replica took it over, or its holder renewed it
+            request = replace(stale, claim_token=token)
+            yield request, self.claim_for(request)
+
+    def drop(self, claim: Claim) -> None:
+        """Give a claim up, to be taken up again by the next sweep (the registry could
+        not say what became of the request)."""
+        self.store.renew_claim(claim.request_id, claim.token, None)

@@ -2,11 +2,11 @@
 (nothing new depends on the pinned digest), the deletion itself, and the check after
 it (is it really gone?).
 
-Functions of the registry client and the stored request only; no database here.
-``carry_out`` returns an ``Outcome``: ``DELETED``, ``NOT_DELETED`` (a check failed or
-the registry refused, nothing was changed) or ``UNKNOWN`` (the registry failed in a way
-that may or may not have deleted, and could not be asked afterwards). ``verify`` asks
-the registry what became of a request whose execution was interrupted.
+Functions of the registry client and the stored request only; no database here. Each
+returns an ``Outcome``: ``DELETED``, ``NOT_DELETED`` (a check failed or the registry
+refused, nothing was changed) or ``UNKNOWN`` (the registry failed in a way that may or
+may not have deleted, and could not be asked afterwards). The ``verify_*`` functions
+ask the registry what became of a request whose execution was interrupted.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..registry import ManifestNotFoundError, NotFoundError, RegistryClient, Reg
 from ..registry.errors import DeleteDisabledError, PermissionDeniedError
 from ..registry.scan import RepoScan, scan_repository
 from ..registry.untag import PLACEHOLDER_ANNOTATION, UntagMethod, WriteHook, remove_tag
-from .models import DeletionRequest, Kind, SavedManifest
+from .models import DeletionRequest, SavedManifest
 from .own_writes import BeforeWrite, Write, WriteAction
 from .reports import gc_advice
 from .restore import collect
@@ -317,69 +317,20 @@ def delete_blobs(
     )
 
 
-def carry_out(
-    registry: RegistryClient,
-    request: DeletionRequest,
-    protected: Pattern | None = None,
-    save: Save | None = None,
-    before_write: BeforeWrite = _nothing,
-) -> Outcome:
-    """Do what ``request`` asks (a deletion of one image, tag or set of blobs), keeping
-    what it deletes through ``save``, and telling ``before_write`` of each write before
-    it is sent. Raises ``Abort`` (nothing changed) or RegistryError."""
-    if request.kind == Kind.MANIFEST:
-        return delete_image(registry, request, protected, save, before_write)
-    if request.kind == Kind.TAG:
-        return remove_only_tag(registry, request, save, before_write)
-    return delete_blobs(registry, request, before_write)
-
-
 def _is_placeholder(registry: RegistryClient, request: DeletionRequest, digest: str) -> bool:
     fetched = registry.get_manifest(request.repository, digest)
     return PLACEHOLDER_ANNOTATION in fetched.manifest.annotations
 
 
-def verify(
-    registry: RegistryClient, request: DeletionRequest, before_write: BeforeWrite = _nothing
-) -> Outcome:
+_SETTLED = "Settled after an interrupted execution: "
+
+
+def _asked(request: DeletionRequest, ask: Callable[[], tuple[Verdict, str]]) -> Outcome:
     """What became of a request whose execution was interrupted (a crash, a kill, a
-    database failure), asked of the registry. Changes nothing, except to finish a
-    tag removal that stopped with the tag on its placeholder."""
-    note = "Settled after an interrupted execution: "
+    database failure), as ``ask`` finds it in the registry; UNKNOWN while the registry
+    can't say."""
     try:
-        if request.kind == Kind.MANIFEST:
-            verdict = _manifest_state(registry, request.repository, request.digest)
-            there = "no longer has" if verdict == Verdict.DELETED else "still has"
-            text = f"the registry {there} {request.repository}@{request.digest}."
-        elif request.kind == Kind.TAG:
-            assert request.tag is not None
-            try:
-                now_at = registry.resolve(request.repository, request.tag)
-            except ManifestNotFoundError:
-                now_at = None
-            if (
-                now_at is not None
-                and now_at != request.digest
-                and _is_placeholder(registry, request, now_at)
-            ):
-                before_write([Write(request.repository, now_at, WriteAction.DELETE)])
-                registry.delete_manifest(request.repository, now_at)
-                now_at = None
-            verdict = Verdict.DELETED if now_at is None else Verdict.NOT_DELETED
-            text = (
-                f"the tag {request.target} is gone."
-                if now_at is None
-                else f"the tag {request.target} still points at {now_at}."
-            )
-        else:
-            blobs = _blobs(request)
-            present = registry.map(lambda b: registry.blob_exists(request.repository, b[0]), blobs)
-            errors = [p for p in present if isinstance(p, RegistryError)]
-            if errors:
-                raise errors[0]
-            gone = sum(1 for p in present if p is False)
-            verdict = Verdict.DELETED if gone else Verdict.NOT_DELETED
-            text = f"{gone} of the {len(blobs)} blobs are gone from the registry."
+        verdict, text = ask()
     except (RegistryError, NotFoundError) as exc:
         return Outcome(
             Verdict.UNKNOWN,
@@ -387,4 +338,59 @@ def verify(
             "The bot checks again until it knows.",
             f"check after interruption failed: {exc.message}",
         )
-    return Outcome(verdict, note + text, note + text)
+    return Outcome(verdict, _SETTLED + text, _SETTLED + text)
+
+
+def verify_image(registry: RegistryClient, request: DeletionRequest) -> Outcome:
+    """Is the image's digest gone? Changes nothing."""
+
+    def ask() -> tuple[Verdict, str]:
+        verdict = _manifest_state(registry, request.repository, request.digest)
+        there = "no longer has" if verdict == Verdict.DELETED else "still has"
+        return verdict, f"the registry {there} {request.repository}@{request.digest}."
+
+    return _asked(request, ask)
+
+
+def verify_tag(
+    registry: RegistryClient, request: DeletionRequest, before_write: BeforeWrite = _nothing
+) -> Outcome:
+    """Is the tag gone? A removal that stopped with the tag on its placeholder is
+    finished (the placeholder deleted)."""
+    assert request.tag is not None
+    tag = request.tag
+
+    def ask() -> tuple[Verdict, str]:
+        try:
+            now_at: str | None = registry.resolve(request.repository, tag)
+        except ManifestNotFoundError:
+            now_at = None
+        if (
+            now_at is not None
+            and now_at != request.digest
+            and _is_placeholder(registry, request, now_at)
+        ):
+            before_write([Write(request.repository, now_at, WriteAction.DELETE)])
+            registry.delete_manifest(request.repository, now_at)
+            now_at = None
+        if now_at is None:
+            return Verdict.DELETED, f"the tag {request.target} is gone."
+        return Verdict.NOT_DELETED, f"the tag {request.target} still points at {now_at}."
+
+    return _asked(request, ask)
+
+
+def verify_blobs(registry: RegistryClient, request: DeletionRequest) -> Outcome:
+    """How many of the request's blobs are gone? Changes nothing."""
+
+    def ask() -> tuple[Verdict, str]:
+        blobs = _blobs(request)
+        present = registry.map(lambda b: registry.blob_exists(request.repository, b[0]), blobs)
+        errors = [p for p in present if isinstance(p, RegistryError)]
+        if errors:
+            raise errors[0]
+        gone = sum(1 for p in present if p is False)
+        verdict = Verdict.DELETED if gone else Verdict.NOT_DELETED
+        return verdict, f"{gone} of the {len(blobs)} blobs are gone from the registry."
+
+    return _asked(request, ask)

@@ -52,6 +52,8 @@ class AuditAction(StrEnum):
 
 
 CLOSED = frozenset({State.DELETED, State.FAILED, State.REJECTED, State.EXPIRED, State.CANCELLED})
+# Kinds whose executed deletion can be undone (what they took is kept for UNDO_RETENTION).
+UNDOABLE = frozenset({Kind.MANIFEST, Kind.TAG, Kind.PRUNE})
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ class DeletionRequest:
     restores: str | None = None  # for a restore: the request whose deletion it undoes
     moved_to: str | None = None  # for a tag put back: where it points now (pinned)
     claim_token: int = 0  # how many times it has been claimed for execution (fencing)
+
+    @property
+    def undoable(self) -> bool:
+        """An executed deletion whose take can be put back (while it is kept)."""
+        return self.kind in UNDOABLE and self.state == State.DELETED
 
     @property
     def resumed(self) -> bool:

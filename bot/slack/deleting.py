@@ -16,12 +16,15 @@ from slack_sdk.errors import SlackApiError
 from ..deletions import (
     AuditEvent,
     CleanupProgress,
+    DeletionRefused,
     DeletionRequest,
     ExecutionInterrupted,
     Kind,
+    Preview,
     State,
+    VoteOutcome,
+    VoteResult,
 )
-from ..deletions.service import DeletionRefused, Preview, VoteOutcome, VoteResult
 from ..registry import RegistryError
 from ..registry.errors import InvalidReferenceError
 from ..registry.reference import is_digest, validate_repository, validate_tag
@@ -322,7 +325,9 @@ def _follow_up(
     submit(ctx, preview.request.id, user, response_url, replace_preview=False)
 
 
-def cleanup(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
+def unused_layers(
+    ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str
+) -> None:
     """ "Also delete the unused layers" on a completed deletion: one new request for all
     of them."""
     service = ctx.deletions
@@ -332,7 +337,7 @@ def cleanup(ctx: BotContext, deleted_id: str, user: str, response_url: str, chan
         user,
         response_url,
         "looking for unused layers",
-        lambda: service.preview_cleanup(deleted_id, user, channel),
+        lambda: service.preview_unused_layers(deleted_id, user, channel),
     )
 
 

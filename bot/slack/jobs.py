@@ -21,7 +21,7 @@ class JobKind(StrEnum):
     PAGE = "page"  # (a Prev/Next button's value, response_url)
     SUBMIT = "submit"  # (request_id, user, response_url, as_untag)
     CANCEL = "cancel"  # (request_id, user, response_url)
-    CLEANUP = "cleanup"  # (deleted_id, user, response_url, channel): unused layers
+    UNUSED_LAYERS = "unused layers"  # (deleted_id, user, response_url, channel)
     UNDO = "undo"  # (deleted_id, user, response_url, channel)
     PUT_BACK = "put back"  # (button value, user, response_url, channel)
     VOTE = "vote"  # (request_id, user, approve, response_url, (channel, ts) clicked)

@@ -67,7 +67,7 @@ WORK: dict[JobKind, Callable[..., None]] = {
     JobKind.PAGE: browse_replies.replace_page,
     JobKind.SUBMIT: _submit,
     JobKind.CANCEL: deleting.cancel_preview,
-    JobKind.CLEANUP: deleting.cleanup,
+    JobKind.UNUSED_LAYERS: deleting.unused_layers,
     JobKind.UNDO: deleting.undo,
     JobKind.PUT_BACK: deleting.put_back,
     JobKind.VOTE: deleting.vote,

@@ -8,8 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.deletions import State
-from bot.deletions.service import DeletionRefused, NoApprovers
+from bot.deletions import DeletionRefused, NoApprovers, State
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from testkit.deletions import (
     APPROVER,

@@ -20,8 +20,8 @@ from bot.deletions import (
     State,
     cleanup,
 )
-from bot.deletions import service as service_module
 from bot.deletions.retention import RetentionRules
+from bot.deletions.work import prune as prune_module
 from bot.patterns import compile_regex
 from testkit.deletions import APPROVER, REQUESTER
 from testkit.images import manifest_exists, push_image
@@ -306,7 +306,7 @@ def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_
     old = [push_image(client, repo, [f"ci-{i}"], created=iso(50 + i)) for i in range(6)]
     service = make_service(lease=timedelta(seconds=30))
     service.registry.settings = dataclasses.replace(service.registry.settings, concurrency=1)
-    monkeypatch.setattr(service_module, "BATCH_ROUNDS", 2)  # batches of 2
+    monkeypatch.setattr(prune_module, "BATCH_ROUNDS", 2)  # batches of 2
     preview = request_prune(service, repo, RetentionRules(keep=1))
     real = service.cleanup.move_many
     claims = []
@@ -391,7 +391,7 @@ def test_a_database_failure_stops_repositories_not_begun(
         push_image(client, r, ["ci-new"], created=iso(1))
         push_image(client, r, ["ci-old"], created=iso(50))
     service = make_service()
-    monkeypatch.setattr(service_module, "REPOSITORIES_AT_ONCE", 1)
+    monkeypatch.setattr(prune_module, "REPOSITORIES_AT_ONCE", 1)
     preview = request_prune(service, f"{base}/*", RetentionRules(keep=1))
     real = service.undo.save
 
@@ -450,7 +450,7 @@ def test_a_dry_run_stops_sending_at_its_time_limit_and_says_so(make_service, cli
         counting.delay = 0.0
     assert "0 of 1 repositories read" in str(info.value) and "Narrow the pattern" in str(info.value)
     assert counting.counts["HEAD"] < 80  # nothing is sent once the time is up
-    service.dry_run_limit = service_module.DRY_RUN_LIMIT  # within the limit: planned
+    service.dry_run_limit = prune_module.DRY_RUN_LIMIT  # within the limit: planned
     with pytest.raises(DeletionRefused, match="keep all 80 tags"):  # one image, kept
         service.preview_prune(repo, RetentionRules(keep=1), "", REQUESTER, "C1")
 
@@ -461,7 +461,7 @@ def test_a_pattern_naming_too_many_repositories_is_refused_before_any_scan(
     prefix = f"prune/many{uuid.uuid4().hex[:8]}"
     for i in range(4):
         push_image(client, f"{prefix}/r{i}", ["v1"])
-    monkeypatch.setattr(service_module, "MAX_CLEANUP_REPOSITORIES", 3)
+    monkeypatch.setattr(prune_module, "MAX_CLEANUP_REPOSITORIES", 3)
     service = make_service()
     counting.reset()
     with pytest.raises(DeletionRefused, match="names 4 repositories; a cleanup covers at most 3"):

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.deletions import ApproverPolicy, DeletionService, Kind, State, open_store
-from bot.deletions.service import DeletionRefused
+from bot.deletions import ApproverPolicy, DeletionRefused, DeletionService, Kind, State, open_store
 from bot.patterns import compile_regex
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from bot.registry.manifest import sha256_digest
@@ -133,7 +132,7 @@ def test_reclaimable_size_and_cleanup_of_unused_layers(service_for, registry, cl
     assert "Garbage collection can reclaim about" in result.message
     assert "read-only or stopped" in result.message
 
-    cleanup = service.preview_cleanup(request.id, REQUESTER, "C1").request
+    cleanup = service.preview_unused_layers(request.id, REQUESTER, "C1").request
     assert cleanup.kind == Kind.BLOBS and dict(cleanup.blobs) == unused
     assert submit_and_approve(service, cleanup.id).outcome == "deleted"
     for blob in unused:
@@ -150,7 +149,7 @@ def test_cleanup_skips_layers_used_again(service_for, registry, client):
     request = preview(service, "safe/reuse:1.0")
     assert submit_and_approve(service, request.id).outcome == "deleted"
     push_image(client, "safe/reuse", ["1.1"], layers=[layer])  # the layer is used again
-    cleanup = service.preview_cleanup(request.id, REQUESTER, "C1").request
+    cleanup = service.preview_unused_layers(request.id, REQUESTER, "C1").request
     assert sha256_digest(layer) not in dict(cleanup.blobs)
     assert cleanup.blobs  # the old config is still unused
 

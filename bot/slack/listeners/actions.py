@@ -14,11 +14,11 @@ from ..page_buttons import ACTION_NEXT, ACTION_PREV, PageRef
 from ..render.deletions import (
     ACTION_APPROVE,
     ACTION_CANCEL,
-    ACTION_CLEANUP,
     ACTION_REJECT,
     ACTION_SUBMIT,
     ACTION_SUBMIT_UNTAG,
     ACTION_UNDO,
+    ACTION_UNUSED_LAYERS,
 )
 from ..render.events import ACTION_PUT_BACK
 
@@ -70,7 +70,7 @@ def register(app: App, ctx: BotContext) -> None:
 
         return listener
 
-    app.action(ACTION_CLEANUP)(follow_up_button(JobKind.CLEANUP))
+    app.action(ACTION_UNUSED_LAYERS)(follow_up_button(JobKind.UNUSED_LAYERS))
     app.action(ACTION_UNDO)(follow_up_button(JobKind.UNDO))
     app.action(ACTION_PUT_BACK)(follow_up_button(JobKind.PUT_BACK, limit=2000))
 

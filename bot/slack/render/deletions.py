@@ -37,7 +37,7 @@ from .limits import MAX_SECTION_TEXT
 
 ACTION_SUBMIT = "deletion_submit"
 ACTION_SUBMIT_UNTAG = "deletion_submit_untag"
-ACTION_CLEANUP = "deletion_cleanup"
+ACTION_UNUSED_LAYERS = "deletion_cleanup"  # the ID posted messages carry
 ACTION_CANCEL = "deletion_cancel"
 ACTION_APPROVE = "deletion_approve"
 ACTION_REJECT = "deletion_reject"
@@ -373,7 +373,7 @@ def _cleanup_button(request: DeletionRequest) -> ButtonElement:
     )
     return ButtonElement(
         text=label,
-        action_id=ACTION_CLEANUP,
+        action_id=ACTION_UNUSED_LAYERS,
         value=request.id,
         confirm=ConfirmObject(
             title="Request their deletion?",

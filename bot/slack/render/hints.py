@@ -9,7 +9,7 @@ have its own.
 
 from __future__ import annotations
 
-from ...deletions.service import DeletionRefused, NoApprovers
+from ...deletions import DeletionRefused, NoApprovers
 from ...registry import (
     AuthenticationError,
     CatalogNotAllowedError,

@@ -1,0 +1,281 @@
+"""A request's life, as a state machine: a draft made (its digest pinned by a preview),
+claimed for posting, opened for votes, closed by a person's decision, counted to its
+quorum, settled with what its execution found, or expired.
+
+Every step is a compare-and-set in the store, written with its audit event in one
+transaction. Nothing here calls the registry: what happens to images is the work's
+(``work``), which reports it here as an ``Outcome`` to settle.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .claims import Claim
+from .execution import Outcome, Verdict
+from .models import AuditAction, AuditEntry, AuditEvent, DeletionRequest, Kind, State
+from .policy import ApproverPolicy
+from .reports import blast_radius
+from .results import DeletionRefused, NoApprovers, VoteOutcome, VoteResult
+from .store import DeletionStore
+
+# States that expiry closes. A request left "submitting" by a crash expires too.
+OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A vote counted: what it did, and whether it brought the request to its quorum
+    (the request is then to be carried out)."""
+
+    result: VoteResult
+    quorum: bool = False
+    events: list[AuditEvent] = field(default_factory=list)
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        store: DeletionStore,
+        policy: ApproverPolicy,
+        *,
+        approvals_required: int,
+        ttl: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.approvals_required = approvals_required
+        self.ttl = ttl
+        self.clock = clock
+
+    # -- reading and auditing ----------------------------------------------------------
+    def get(self, request_id: str) -> DeletionRequest:
+        request = self.store.get(request_id)
+        if request is None:
+            raise DeletionRefused("This deletion request no longer exists.")
+        return request
+
+    def entry(self, action: AuditAction, actor: str | None = None, detail: str = "") -> AuditEntry:
+        """An audit event stamped now, to be written with the change it records."""
+        return AuditEntry(action, self.clock(), actor, detail)
+
+    def audit(
+        self, request: DeletionRequest, actor: str | None, action: AuditAction, detail: str = ""
+    ) -> AuditEvent:
+        """An audit event that records no state change (a refused vote)."""
+        return self.store.audit(request.id, self.entry(action, actor, detail))
+
+    # -- drafts and posting ------------------------------------------------------------
+    def check_configured(self) -> None:
+        if not self.policy.configured:
+            raise NoApprovers()
+
+    def new_draft(self, **fields: Any) -> DeletionRequest:
+        """Store a new draft request (a preview's), open until the approval TTL."""
+        now = self.clock()
+        request = DeletionRequest(
+            id=secrets.token_hex(8),
+            state=State.DRAFT,
+            created_at=now,
+            expires_at=now + self.ttl,
+            approvals_required=self.approvals_required,
+            **fields,
+        )
+        self.store.insert(request)
+        return request
+
+    def claim_submit(
+        self, request_id: str, user: str, as_untag: bool = False
+    ) -> DeletionRequest | None:
+        """The requester confirmed: claim the draft for posting (None when another click
+        already did, or it was closed). ``as_untag`` turns an image preview into the
+        removal of its named tag only."""
+        request = self.get(request_id)
+        if user != request.requester:
+            raise DeletionRefused("Only the person who previewed this deletion can request it.")
+        if request.state == State.DRAFT and request.expires_at <= self.clock():
+            self.expire(request)
+            raise DeletionRefused("This preview has expired; run the delete command again.")
+        extra: dict[str, Any] = {}
+        if as_untag:
+            if request.kind != Kind.MANIFEST or not request.tag:
+                raise DeletionRefused("Only a previewed tag can be removed on its own.")
+            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": []}
+        moved = self.store.transition(
+            request_id, [State.DRAFT], State.SUBMITTING, claimed_at=self.clock(), **extra
+        )
+        return moved.request if moved else None
+
+    def release_submit(self, request_id: str) -> None:
+        """Posting the request failed: back to draft, so it can be tried again."""
+        self.store.transition(request_id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
+
+    def submitted(self, request_id: str) -> tuple[DeletionRequest, list[AuditEvent]]:
+        """The request is in front of the approvers: open it for votes (and audit it,
+        in the same transaction). Nothing is audited when the request was given back or
+        closed meanwhile."""
+        request = self.get(request_id)
+        moved = self.store.transition(
+            request_id,
+            [State.SUBMITTING],
+            State.PENDING,
+            audit=self.entry(AuditAction.REQUESTED, request.requester, blast_radius(request)),
+            claimed_at=None,
+        )
+        if moved is None or moved.event is None:
+            return self.get(request_id), []
+        return moved.request, [moved.event]
+
+    def give_back_stale_submits(self, stale_before: datetime) -> None:
+        """Drafts whose posting never finished (a process died midway) go back to draft."""
+        for request in self.store.stale_claims([State.SUBMITTING], stale_before):
+            self.store.transition(request.id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
+
+    # -- a person's decision -----------------------------------------------------------
+    def cancel(self, request_id: str, user: str) -> VoteResult:
+        """The requester withdraws a draft or a pending request."""
+        request = self.get(request_id)
+        if user != request.requester:
+            raise DeletionRefused("Only the requester can cancel this request.")
+        return self._close(
+            request_id,
+            [State.DRAFT, State.PENDING],
+            State.CANCELLED,
+            user,
+            "cancelled by the requester",
+        )
+
+    def _close(
+        self, request_id: str, from_states: list[State], to: State, user: str, outcome: str
+    ) -> VoteResult:
+        """Close a request by a person's decision (compare-and-set), and audit it."""
+        moved = self.store.transition(
+            request_id,
+            from_states,
+            to,
+            audit=self.entry(AuditAction(to.value), user),
+            closed_by=user,
+            closed_at=self.clock(),
+            outcome=outcome,
+        )
+        if moved is None or moved.event is None:
+            return VoteResult(
+                VoteOutcome.CLOSED, self.get(request_id), "This request is already closed."
+            )
+        return VoteResult(VoteOutcome(to.value), moved.request, events=[moved.event])
+
+    def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
+        """A vote the front end refused before counting it (a click on a copy of the
+        request, say): the refusal is audited like any other."""
+        request = self.get(request_id)
+        event = self.audit(request, user, AuditAction.REFUSED, f"{attempt}: {why}")
+        return VoteResult(VoteOutcome.REFUSED, request, why, [event])
+
+    def vote(self, request_id: str, user: str, approve: bool) -> Counted:
+        """A click on Approve or Reject, by ``user`` (from the verified request)."""
+        request = self.get(request_id)
+        attempt = "approve" if approve else "reject"
+        if request.state != State.PENDING:
+            return Counted(
+                VoteResult(VoteOutcome.CLOSED, request, f"This request is already {request.state}.")
+            )
+        if request.expires_at <= self.clock():
+            events = self.expire(request)
+            text = "This request has expired; it can't be approved any more."
+            return Counted(VoteResult(VoteOutcome.EXPIRED, self.get(request_id), text, events))
+        if not approve and user == request.requester:
+            return Counted(self.cancel(request_id, user))
+        decision = self.policy.check(user, request)
+        if not decision.allowed:
+            event = self.audit(request, user, AuditAction.REFUSED, f"{attempt}: {decision.reason}")
+            return Counted(VoteResult(VoteOutcome.REFUSED, request, decision.reason, [event]))
+        if not approve:
+            return Counted(
+                self._close(request_id, [State.PENDING], State.REJECTED, user, "rejected")
+            )
+        approved = self.store.approve(request_id, user, self.entry(AuditAction.APPROVED, user))
+        if approved is None:
+            text = "You have already approved this request."
+            return Counted(VoteResult(VoteOutcome.DUPLICATE, request, text))
+        approvals = [u for u in self.store.approvals(request_id) if u != request.requester]
+        counted = VoteResult(VoteOutcome.APPROVED, self.get(request_id), events=[approved])
+        return Counted(counted, len(approvals) >= request.approvals_required, [approved])
+
+    # -- execution's beginning and end -------------------------------------------------
+    def claim(self, request_id: str) -> DeletionRequest | None:
+        """At quorum: claim the request for execution (one caller wins)."""
+        return self.store.claim(request_id, self.clock())
+
+    def busy(self, request_id: str) -> VoteResult:
+        return VoteResult(
+            VoteOutcome.BUSY,
+            self.get(request_id),
+            "Another approval is already carrying out this request.",
+        )
+
+    def taken_over(self, request_id: str) -> VoteResult:
+        return VoteResult(
+            VoteOutcome.TAKEN_OVER,
+            self.get(request_id),
+            "This request was taken over by another holder of the bot (this one stalled "
+            "or lost its database for longer than EXECUTION_LEASE); that one carries it "
+            "out and reports the outcome.",
+        )
+
+    def settle(self, request: DeletionRequest, outcome: Outcome, claim: Claim) -> VoteResult:
+        """Record what execution (or recovery) found: deleted, failed, or not known yet
+        (the claim is dropped, so the next sweep asks the registry again). Only the
+        claim's holder may: a stale one's settlement is refused (TAKEN_OVER)."""
+        if outcome.verdict == Verdict.UNKNOWN:
+            to, action, result = State.EXECUTING, AuditAction.UNKNOWN, VoteOutcome.UNKNOWN
+            closed: dict[str, object] = {}
+        elif outcome.verdict == Verdict.DELETED:
+            to, action, result = State.DELETED, AuditAction.EXECUTED, VoteOutcome.DELETED
+            closed = {"closed_at": self.clock()}
+        else:
+            to, action, result = State.FAILED, AuditAction.FAILED, VoteOutcome.FAILED
+            closed = {"closed_at": self.clock()}
+        moved = self.store.transition(
+            request.id,
+            [State.EXECUTING],
+            to,
+            audit=self.entry(action, None, outcome.detail),
+            token=claim.token,
+            outcome=outcome.text,
+            claimed_at=None,
+            **closed,
+        )
+        if moved is None or moved.event is None:
+            now = self.get(request.id)
+            if now.claim_token != claim.token:
+                return self.taken_over(request.id)
+            return VoteResult(VoteOutcome.CLOSED, now, "This request is already settled.")
+        return VoteResult(result, moved.request, outcome.text, [moved.event])
+
+    # -- expiry ------------------------------------------------------------------------
+    def expire(self, request: DeletionRequest) -> list[AuditEvent]:
+        """Close one request as expired (when still open)."""
+        detail = f"not approved within {self.ttl} of {request.created_at:%Y-%m-%d %H:%M} UTC"
+        moved = self.store.transition(
+            request.id,
+            OPEN_STATES,
+            State.EXPIRED,
+            audit=self.entry(AuditAction.EXPIRED, None, detail),
+            closed_at=self.clock(),
+            outcome="expired",
+        )
+        return [moved.event] if moved and moved.event else []
+
+    def expire_due(self) -> list[tuple[DeletionRequest, list[AuditEvent]]]:
+        """Expire every open request past its time; returns the requests closed now."""
+        closed = []
+        for request in self.store.due_for_expiry(self.clock(), OPEN_STATES):
+            events = self.expire(request)
+            if events:
+                closed.append((self.get(request.id), events))
+        return closed

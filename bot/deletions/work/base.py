@@ -1,0 +1,103 @@
+"""What every kind of work uses: its context (the registry, the stores, the rules), the
+hook each registry write goes through (the claim checked, the write recorded as the
+bot's own), the undo copy's keeper, and the scan that refuses an incomplete view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ...patterns import Pattern
+from ...registry import RegistryClient, RegistryError
+from ...registry.scan import RepoScan, scan_repository
+from ..claims import Claim
+from ..cleanup_store import CleanupStore
+from ..execution import Abort, Outcome, Save, Verdict
+from ..lifecycle import Lifecycle
+from ..models import DeletionRequest, SavedManifest
+from ..own_writes import BeforeWrite, OwnWrites, Write
+from ..results import DeletionRefused
+from ..retention import RepoUsage
+from ..store import DeletionStore
+from ..undo_store import UndoStore
+
+
+@dataclass
+class WorkContext:
+    """Everything the kinds of work share (one per service)."""
+
+    registry: RegistryClient
+    lifecycle: Lifecycle
+    store: DeletionStore
+    undo: UndoStore
+    cleanup: CleanupStore
+    writes: OwnWrites
+    clock: Callable[[], datetime]
+    protected: Pattern | None
+    undo_retention: timedelta
+    dry_run_limit: timedelta
+    # What the registry's events told of a repository (push and pull times), when the
+    # front end records them.
+    usage: Callable[[str], RepoUsage] | None = None
+
+    def before_write(self, request: DeletionRequest, claim: Claim) -> BeforeWrite:
+        """What a request's execution calls before each write to the registry: the
+        claim is checked (ClaimLost stops the write), and the write recorded as the
+        bot's own."""
+
+        def before(writes: list[Write]) -> None:
+            claim.check()
+            self.writes.record(request.id, writes, self.clock())
+
+        return before
+
+    def saver(self, request: DeletionRequest) -> Save:
+        """Keeps what a request is about to delete, for undo."""
+
+        def save(manifests: list[SavedManifest]) -> None:
+            now = self.clock()
+            self.undo.save(request.id, manifests, now, now + self.undo_retention)
+
+        return save
+
+    def scan(self, repository: str, progress: Callable[[int], None] | None = None) -> RepoScan:
+        """Every tag and manifest of the repository, or a refusal: a blast radius drawn
+        from part of the repository could hide what a deletion takes with it."""
+        return check_complete(scan_repository(self.registry, repository, progress))
+
+    def check_protected(self, tags: list[str] | tuple[str, ...]) -> None:
+        if self.protected is None:
+            return
+        hit = [t for t in tags if self.protected.search(t)]
+        if hit:
+            raise DeletionRefused(
+                f"Refused: this would remove the protected tag{'s' if len(hit) > 1 else ''} "
+                f"{', '.join(hit[:10])} (PROTECTED_TAGS is {self.protected.pattern}). "
+                "Move the tag to another image first, or ask the bot's operators."
+            )
+
+
+def check_complete(scan: RepoScan) -> RepoScan:
+    if not scan.complete:
+        raise DeletionRefused(
+            f"Could not see all of {scan.repository} ({scan.problems()}), so what a "
+            "deletion would take with it can't be known. Nothing was requested; try again."
+        )
+    return scan
+
+
+def or_verified(run: Callable[[], Outcome], verify: Callable[[], Outcome]) -> Outcome:
+    """``run()``: its outcome, or a check's refusal (``Abort``) as the outcome; when the
+    registry fails midway (part of the work may be done: a tag removal), ask it with
+    ``verify()`` what became of the request."""
+    try:
+        return run()
+    except Abort as exc:
+        return Outcome(Verdict.NOT_DELETED, str(exc), str(exc))
+    except RegistryError as exc:
+        outcome = verify()
+        if outcome.verdict == Verdict.NOT_DELETED:
+            text = f"{exc} Nothing was deleted."
+            outcome = Outcome(Verdict.NOT_DELETED, text, text)
+        return outcome

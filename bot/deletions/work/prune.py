@@ -1,0 +1,461 @@
+"""A cleanup by retention rules (``/registry prune``): the dry run that pins its plan
+(each image to delete, with the tags it had), the run that carries it out several
+repositories at once (each planned image checked against a fresh scan, kept for undo,
+claimed and deleted in batches, every move fenced by the claim's token), and its report.
+
+A run interrupted (a restart, a holder taken over) is resumed from the database: what is
+done stays done, what was under way is asked of the registry, the rest goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+
+from ...registry import RegistryError
+from ...registry.scan import RepoScan, scan_repository
+from .. import cleanup
+from ..claims import Claim, ClaimLost
+from ..execution import Outcome, Verdict
+from ..models import CleanupItem, CleanupProgress, DeletionRequest, ItemState, Kind
+from ..reports import gc_advice
+from ..results import CleanupPreview, DeletionRefused, Progress
+from ..retention import RetentionRules
+from .base import WorkContext, check_complete
+
+log = logging.getLogger(__name__)
+# A cleanup is made ready (checked, claimed, kept for undo: a few transactions) in
+# batches of this many rounds of REGISTRY_CONCURRENCY, the next while the last is deleted.
+BATCH_ROUNDS = 10
+# How many repositories of a cleanup are worked on at once (each scan must be complete
+# before its first DELETE, so one repository's lookups wait on round trips while
+# another's DELETEs keep the registry busy); REGISTRY_CONCURRENCY bounds the requests.
+REPOSITORIES_AT_ONCE = 8
+# How old the bot's own lookup of a tag may be for a cleanup's dry run to reuse it (as
+# after a listing or an earlier dry run) instead of asking again.
+DRY_RUN_REUSES_LOOKUPS = timedelta(minutes=10)
+# A dry run ends within this time whatever it is given (a scan sends nothing after it),
+# and names at most this many repositories: past either, it is refused, saying so.
+DRY_RUN_LIMIT = timedelta(minutes=5)
+MAX_CLEANUP_REPOSITORIES = 200
+
+
+def preview(
+    ctx: WorkContext,
+    pattern: str,
+    rules: RetentionRules,
+    reason: str,
+    requester: str,
+    channel: str,
+    progress: Callable[[int], None] | None = None,
+) -> CleanupPreview:
+    """The dry run: scan every repository ``pattern`` names, apply ``rules``, and
+    pin the plan (each image to delete with the tags it had) as a draft request.
+    Changes nothing in the registry."""
+    ctx.lifecycle.check_configured()
+    if rules.keeps_nothing:
+        raise DeletionRefused(
+            "Refused: these rules keep nothing, so this would delete every tag. Give "
+            "--keep N (N > 0) or --older-than DURATION."
+        )
+    deadline = time.monotonic() + ctx.dry_run_limit.total_seconds()
+    repositories = cleanup.find_repositories(ctx.registry, pattern)
+    if not repositories:
+        raise DeletionRefused(f"No repository matches {pattern}.")
+    if len(repositories) > MAX_CLEANUP_REPOSITORIES:
+        raise DeletionRefused(
+            f"{pattern} names {len(repositories):,} repositories; a cleanup covers at most "
+            f"{MAX_CLEANUP_REPOSITORIES}. Narrow the pattern (team/app-*), or clean up "
+            "in several parts."
+        )
+    now = ctx.clock()
+    plans, items, reclaimable, unverified = [], [], {}, 0
+    for done, repository in enumerate(repositories):
+        usage = ctx.usage(repository) if ctx.usage is not None else None
+        # Where the registry's push events, or the bot's own lookups of the last few
+        # minutes, say a tag points, the dry run takes their word instead of a HEAD
+        # per tag; execution looks every tag up again.
+        known = {t: d for t, (d, _) in usage.pushes.items()} if usage else None
+        scan = scan_repository(
+            ctx.registry,
+            repository,
+            progress,
+            known,
+            DRY_RUN_REUSES_LOOKUPS.total_seconds(),
+            deadline,
+        )
+        if scan.unread or time.monotonic() > deadline:
+            minutes = ctx.dry_run_limit.total_seconds() / 60
+            raise DeletionRefused(
+                f"The dry run of {pattern} was stopped after {minutes:g} minutes, with "
+                f"{done} of {len(repositories)} repositories read: it is too large to "
+                "plan at once. Narrow the pattern, or clean up in several parts. "
+                "Nothing was requested."
+            )
+        check_complete(scan)
+        unverified += len(scan.unverified)
+        plan = cleanup.plan_scan(ctx.registry, scan, rules, now, ctx.protected, usage)
+        plans.append(plan)
+        items += cleanup.plan_items(scan, plan)
+        reclaimable[repository] = sum(s for s in cleanup.freed(scan, plan).values() if s)
+    emptied = [p.repository for p in plans if p.empties]
+    if emptied and not rules.allow_empty:
+        raise DeletionRefused(
+            f"Refused: this would leave {', '.join(emptied[:5])} with no tags at all. "
+            "Add --allow-empty if that is what you want."
+        )
+    if not any(p.delete for p in plans):
+        kept = sum(len(p.kept) for p in plans)
+        raise DeletionRefused(
+            f"Nothing to clean up: the rules keep all {kept} tags of "
+            f"{len(plans)} repositor{'y' if len(plans) == 1 else 'ies'}."
+        )
+    request = ctx.lifecycle.new_draft(
+        kind=Kind.PRUNE,
+        repository=pattern,
+        digest="",
+        reason=f"{rules.describe()}" + (f" · {reason}" if reason else ""),
+        requester=requester,
+        channel=channel,
+        size=sum(i.size or 0 for i in items if i.state == ItemState.PLANNED),
+        reclaimable=sum(reclaimable.values()),
+    )
+    ctx.cleanup.add(request.id, items)
+    return CleanupPreview(request, rules, plans, reclaimable, unverified)
+
+
+class PruneWork:
+    """A cleanup's run (and its resumption, which is the same run from the database)."""
+
+    def __init__(self, ctx: WorkContext) -> None:
+        self.ctx = ctx
+
+    def recover(self, request: DeletionRequest, claim: Claim) -> Outcome:
+        # Resume: what is done stays done, the rest goes on from the database.
+        return self.carry_out(request, claim, None)
+
+    def carry_out(
+        self, request: DeletionRequest, claim: Claim, progress: Progress | None
+    ) -> Outcome:
+        """Carry out (or resume) a cleanup, several repositories at once: each planned
+        image checked against a fresh scan of its repository, marked ``deleting`` and
+        kept for undo before its DELETE, then recorded; one tag list per repository at
+        the end confirms the deletions. Each item moves by compare-and-set, fenced by
+        the claim's token, so no digest is deleted twice and a stale holder writes
+        nothing; ClaimLost is raised once the work under way has stopped."""
+        started = time.monotonic()
+        items = self.ctx.cleanup.items(request.id)
+        counts = {state: 0 for state in ItemState}
+        for item in items:
+            counts[item.state] += 1
+        total = len(items) - counts[ItemState.KEPT]
+        writing = threading.Lock()  # repositories, preparers and deleting workers record
+        checking: dict[str, int] = {}  # repositories being looked up again -> their tags
+
+        def report(snapshot: CleanupProgress) -> None:
+            if progress is None or claim.lost:
+                return  # a holder that lost its claim draws nothing over its successor
+            try:
+                progress(snapshot)
+            except Exception:
+                log.exception("progress report of cleanup %s failed", request.id)
+
+        def now_done() -> CleanupProgress:
+            return CleanupProgress(
+                total,
+                counts[ItemState.DELETED],
+                counts[ItemState.SKIPPED],
+                counts[ItemState.FAILED],
+                time.monotonic() - started,
+                tuple(sorted(checking)),
+                sum(checking.values()),
+            )
+
+        def record(changes: list[tuple[CleanupItem, ItemState, str]], sources: list[ItemState]):
+            with writing:
+                made = self.ctx.cleanup.move_many(request.id, changes, sources, token=claim.token)
+                for (item, state, _), ok in zip(changes, made, strict=True):
+                    if ok:
+                        counts[state] += 1
+                        counts[item.state] -= 1  # where it was (settled, when confirming)
+                snapshot = now_done()
+            report(snapshot)  # a redraw in chat holds up no other writer
+            return made
+
+        def check(repository: str, tags: int | None) -> None:
+            """A repository's check begins (its tag list read, before the lookups: the
+            long part for a big one) or, with ``tags`` None, ends."""
+            with writing:
+                if tags is None:
+                    checking.pop(repository, None)
+                    return
+                checking[repository] = tags
+                snapshot = now_done()
+            report(snapshot)
+
+        todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
+        stopped = threading.Event()  # a failure (the database) stops repositories not begun
+
+        def one_repository(repository: str) -> None:
+            if stopped.is_set() or claim.lost:
+                return
+            try:
+                self._prune_repository(
+                    request,
+                    claim,
+                    repository,
+                    [i for i in todo if i.repository == repository],
+                    record,
+                    lambda tags: check(repository, tags),
+                )
+            except BaseException:
+                stopped.set()
+                raise
+            finally:
+                check(repository, None)
+
+        report(now_done())
+        repositories = sorted({i.repository for i in todo})
+        at_once = max(1, min(REPOSITORIES_AT_ONCE, len(repositories)))
+        with ThreadPoolExecutor(at_once, thread_name_prefix="cleanup-repository") as pool:
+            runs = [pool.submit(one_repository, r) for r in repositories]
+        for run in runs:
+            run.result()  # a failure is raised once every repository under way is done
+        if claim.lost:
+            raise ClaimLost(request.id, "was taken over")
+        return cleanup_outcome(request, self.ctx.cleanup.items(request.id))
+
+    def _prune_repository(
+        self,
+        request: DeletionRequest,
+        claim: Claim,
+        repository: str,
+        mine: list[CleanupItem],
+        record,
+        check: Callable[[int | None], None],
+    ) -> None:
+        """One repository of a cleanup: settle what an interrupted run left, scan it
+        again, delete what is still safe, and confirm with one tag list. ``check`` is
+        told how many tags the scan looks up, and None when it is done."""
+        mine = self._settle_resumed(mine, record)
+        scan = scan_repository(self.ctx.registry, repository, check)
+        check(None)
+        if not scan.complete:
+            why = f"could not see all of {repository} ({scan.problems()})"
+            record(
+                [(i, ItemState.SKIPPED, why) for i in mine],
+                [ItemState.PLANNED, ItemState.DELETING],
+            )
+            return
+        deleted = self._delete_planned(request, claim, scan, mine, record)
+        still = cleanup.unconfirmed(self.ctx.registry, repository, deleted)
+        record(
+            [
+                (
+                    replace(i, state=ItemState.DELETED),
+                    ItemState.FAILED,
+                    "the registry answered the DELETE but still serves it (a cache in "
+                    "front of it?)",
+                )
+                for i in deleted
+                if i.digest in still
+            ],
+            [ItemState.DELETED],
+        )
+
+    def _settle_resumed(self, items: list[CleanupItem], record) -> list[CleanupItem]:
+        """Items left ``deleting`` by an interrupted run: those the registry no longer
+        has were deleted; the rest are done again."""
+        resumed = [i for i in items if i.state == ItemState.DELETING]
+        if not resumed:
+            return items
+        there = self.ctx.registry.map(lambda i: cleanup.still_there(self.ctx.registry, i), resumed)
+        gone = {i.digest for i, t in zip(resumed, there, strict=True) if t is False}
+        record(
+            [
+                (i, ItemState.DELETED, "deleted (found gone after a restart)")
+                for i in resumed
+                if i.digest in gone
+            ],
+            [ItemState.DELETING],
+        )
+        return [i for i in items if i.digest not in gone]
+
+    def _delete_planned(
+        self,
+        request: DeletionRequest,
+        claim: Claim,
+        scan: RepoScan,
+        items: list[CleanupItem],
+        record,
+    ) -> list[CleanupItem]:
+        """Delete a repository's planned images with every slot busy from the first
+        DELETE to the last: a preparer checks, claims and keeps for undo one batch after
+        another (a transaction each) while the workers delete what is ready, recording
+        results in groups. Every DELETE is preceded by a check of the claim: once it is
+        lost, nothing more is sent, and what was made ready stays ``deleting`` for the
+        new holder to check with the registry. Returns what was deleted."""
+        size = max(1, self.ctx.registry.settings.concurrency * BATCH_ROUNDS)
+        workers = max(1, min(self.ctx.registry.settings.concurrency, len(items)))
+        ready: queue.SimpleQueue[tuple[CleanupItem, tuple[str, ...]] | None] = queue.SimpleQueue()
+        results = _Recorder(record, flush_every=max(8, self.ctx.registry.settings.concurrency * 2))
+
+        lost: list[ClaimLost] = []
+
+        def prepare() -> None:
+            try:
+                for at in range(0, len(items), size):
+                    batch = items[at : at + size]
+                    for pair in self._prepare_batch(request, claim, scan, batch, record):
+                        ready.put(pair)
+            finally:
+                for _ in range(workers):
+                    ready.put(None)  # each worker stops at one of these
+
+        def one(pair: tuple[CleanupItem, tuple[str, ...]]) -> None:
+            item, moved = pair
+            try:
+                state, detail = cleanup.delete_unconfirmed(self.ctx.registry, item)
+            except RegistryError as exc:
+                state, detail = ItemState.FAILED, exc.message
+            if state == ItemState.DELETED and moved:
+                detail += f"; {', '.join(moved)} had moved elsewhere and were left alone"
+            results.add(item, state, detail)
+
+        def work(_: int) -> None:
+            while (pair := ready.get()) is not None:
+                try:
+                    claim.check()
+                except ClaimLost as exc:
+                    lost.append(exc)
+                    return
+                one(pair)
+
+        # Results not yet written when something fails stay "deleting": recovery asks
+        # the registry about them, as after a crash. A failure to prepare (the database)
+        # is raised once the DELETEs already under way are done and recorded.
+        with ThreadPoolExecutor(1, thread_name_prefix="cleanup-prepare") as preparer:
+            prepared = preparer.submit(prepare)
+            self.ctx.registry.map(work, range(workers))
+        results.flush()
+        prepared.result()
+        if lost:
+            raise lost[0]
+        return results.deleted
+
+    def _prepare_batch(
+        self,
+        request: DeletionRequest,
+        claim: Claim,
+        scan: RepoScan,
+        batch: list[CleanupItem],
+        record,
+    ) -> list[tuple[CleanupItem, tuple[str, ...]]]:
+        """Check a batch against the scan, claim what is still safe and keep it for
+        undo; returns what may be deleted, with the planned tags that moved elsewhere."""
+        claim.check()
+        checked = [(i, *cleanup.why_not_now(scan, i, self.ctx.protected)) for i in batch]
+        sources = [ItemState.PLANNED, ItemState.DELETING]
+        record([(i, ItemState.SKIPPED, why) for i, why, _ in checked if why], sources)
+        candidates = [(i, moved) for i, why, moved in checked if why is None]
+        claimed = self.ctx.cleanup.move_many(
+            request.id,
+            [(i, ItemState.DELETING, "") for i, _ in candidates],
+            sources,
+            token=claim.token,
+            at=self.ctx.clock(),  # recorded as the bot's own DELETEs, in the same transaction
+        )
+        go = [c for c, ok in zip(candidates, claimed, strict=True) if ok]
+        saved, problems = cleanup.copies_for_undo(self.ctx.registry, scan, [i for i, _ in go])
+        try:
+            now = self.ctx.clock()
+            self.ctx.undo.save(request.id, saved, now, now + self.ctx.undo_retention)
+        except Exception as exc:
+            log.exception("could not keep cleanup %s for undo", request.id)
+            problems = {
+                i.digest: f"could not store a copy for undo ({type(exc).__name__}); not deleted"
+                for i, _ in go
+            }
+        record(
+            [(i, ItemState.FAILED, problems[i.digest]) for i, _ in go if i.digest in problems],
+            [ItemState.DELETING],
+        )
+        return [(i, moved) for i, moved in go if i.digest not in problems]
+
+
+def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outcome:
+    """The report of a cleanup: deleted, skipped (why), failed (why), and the space
+    garbage collection can reclaim."""
+    by_state: dict[ItemState, list[CleanupItem]] = {s: [] for s in ItemState}
+    for item in items:
+        by_state[item.state].append(item)
+    deleted, skipped, failed = (
+        by_state[ItemState.DELETED],
+        by_state[ItemState.SKIPPED],
+        by_state[ItemState.FAILED],
+    )
+    tags = sum(len(i.tags) for i in deleted)
+    total = len(items) - len(by_state[ItemState.KEPT])
+    text = (
+        f"Cleanup of {request.repository}: deleted {len(deleted)} of {total} images "
+        f"({tags} tags)"
+        + (f", skipped {len(skipped)}" if skipped else "")
+        + (f", {len(failed)} failed" if failed else "")
+        + "."
+    )
+    for label, group in (("Skipped", skipped), ("Failed", failed)):
+        if group:
+            text += f" {label}: " + "; ".join(
+                f"{i.repository}@{i.digest[:19]}… ({', '.join(i.tags[:3])}): {i.detail}"
+                for i in group[:5]
+            )
+            text += f" and {len(group) - 5} more." if len(group) > 5 else "."
+    if deleted:
+        text += " " + gc_advice(request.reclaimable)
+    if request.resumed:
+        text += (
+            " Resumed after an interruption: the holder that began it stopped or stalled "
+            "past EXECUTION_LEASE, and another carried it on from the database, checking "
+            "with the registry what the first had left under way."
+        )
+    detail = (
+        f"cleanup of {request.repository}: {len(deleted)} images ({tags} tags) deleted, "
+        f"{len(skipped)} skipped, {len(failed)} failed, of {total}"
+        + ("; resumed after an interruption" if request.resumed else "")
+    )
+    return Outcome(Verdict.DELETED if deleted else Verdict.NOT_DELETED, text, detail)
+
+
+class _Recorder:
+    """Collects the results of a repository's DELETEs from the workers and writes them
+    in groups (one transaction per ``flush_every`` results), so the database isn't
+    committed to once per image while the registry waits. The worker that fills a
+    group writes it; the others go on adding to the next one meanwhile."""
+
+    def __init__(self, record, flush_every: int) -> None:
+        self.record = record
+        self.flush_every = flush_every
+        self.pending: list[tuple[CleanupItem, ItemState, str]] = []
+        self.deleted: list[CleanupItem] = []
+        self.lock = threading.Lock()
+
+    def add(self, item: CleanupItem, state: ItemState, detail: str) -> None:
+        with self.lock:
+            self.pending.append((item, state, detail))
+            if state == ItemState.DELETED:
+                self.deleted.append(item)
+            full = len(self.pending) >= self.flush_every
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            changes, self.pending = self.pending, []
+        if changes:
+            self.record(changes, [ItemState.DELETING])
