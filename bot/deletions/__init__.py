@@ -22,6 +22,7 @@ from .results import (
     ExecutionInterrupted,
     NoApprovers,
     Preview,
+    Running,
     VoteOutcome,
     VoteResult,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "PlatformChild",
     "Preview",
     "RetentionRules",
+    "Running",
     "State",
     "VoteOutcome",
     "VoteResult",

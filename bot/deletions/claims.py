@@ -17,6 +17,10 @@ What cannot be fenced is a request already sent to the registry (it knows nothin
 tokens): a holder sends nothing with less than a quarter of its lease left, so what it
 sent is answered long before a takeover, which can come only once the lease is up.
 
+The heartbeat also carries how far the run has got (``report``, as temporal's
+``activity.heartbeat(details)``): written with the next renewal, at most once a
+``PROGRESS_SECONDS``, so anyone may read it (``DeletionStore.progress``) and draw it.
+
 ``Claims`` is what one process holds: the runs alive in it (its own sweeper never takes
 one of them over, however late its heartbeat), and the takeover of others' stale ones.
 """
@@ -35,6 +39,7 @@ from .models import DeletionRequest, State
 from .store import DeletionStore
 
 log = logging.getLogger(__name__)
+PROGRESS_SECONDS = 1.0  # a run's progress is written at most this often
 
 
 def _elapsed_clock() -> float:
@@ -55,8 +60,9 @@ class ClaimLost(Exception):
         self.request_id = request_id
 
 
-# renew(request_id, token, at) -> whether the claim is still this token's (a CAS).
-Renew = Callable[[str, int, datetime], bool]
+# renew(request_id, token, at, details) -> whether the claim is still this token's (a
+# compare-and-set), writing the run's latest details (None: unchanged) with it.
+Renew = Callable[[str, int, datetime, "dict[str, object] | None"], bool]
 
 
 class Claim:
@@ -85,6 +91,7 @@ class Claim:
         self._lock = threading.Lock()  # one renewal at a time
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._details: dict[str, object] | None = None  # reported, not written yet
 
     @property
     def lost(self) -> bool:
@@ -98,14 +105,26 @@ class Claim:
     def remaining(self) -> float:
         return self.lease - (self._elapsed() - self._renewed)
 
+    def report(self, details: dict[str, object]) -> None:
+        """How far the run has got: written with the next heartbeat (the latest only)."""
+        self._details = details
+
     def renew(self) -> bool:
-        """Renew the claim now; False (and the claim is lost for good) when another
-        holder has it. A database error is raised: the claim is not confirmed."""
+        """Renew the claim now, with the details reported since the last renewal; False
+        (and the claim is lost for good) when another holder has it. A database error
+        is raised: the claim is not confirmed."""
         with self._lock:
             if self._lost is not None:
                 return False
             started = self._elapsed()  # before the write: the lease runs from here at most
-            if not self._renew(self.request_id, self.token, self._clock()):
+            details, self._details = self._details, None
+            try:
+                held = self._renew(self.request_id, self.token, self._clock(), details)
+            except Exception:
+                if self._details is None:
+                    self._details = details  # written with the next attempt
+                raise
+            if not held:
                 self._lost = "was taken over by another holder"
                 log.warning("request %s: %s; stopping", self.request_id, self._lost)
                 return False
@@ -131,8 +150,13 @@ class Claim:
 
     # -- the heartbeat ------------------------------------------------------------------
     def _beat(self) -> None:
+        """Renew every third of the lease, and sooner (at most once a
+        ``PROGRESS_SECONDS``) when the run has reported progress."""
         interval = max(0.05, self.lease / 3)
-        while not self._stop.wait(interval):
+        tick = min(interval, PROGRESS_SECONDS)
+        while not self._stop.wait(tick):
+            if self._details is None and self._elapsed() - self._renewed < interval:
+                continue
             try:
                 if not self.renew():
                     return  # taken over: the work stops at its next check
@@ -164,8 +188,10 @@ class Claims:
         self._lock = threading.Lock()
 
     def claim_for(self, request: DeletionRequest) -> Claim:
-        def renew(request_id: str, token: int, at: datetime) -> bool:
-            return self.store.renew_claim(request_id, token, at)
+        def renew(
+            request_id: str, token: int, at: datetime, details: dict[str, object] | None
+        ) -> bool:
+            return self.store.renew_claim(request_id, token, at, details)
 
         return Claim(request.id, request.claim_token, self.lease, renew, self.clock)
 

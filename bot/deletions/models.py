@@ -218,3 +218,27 @@ class CleanupProgress:
     @property
     def done(self) -> int:
         return self.deleted + self.skipped + self.failed
+
+    def as_data(self) -> dict[str, object]:
+        """The snapshot as JSON-ready data (kept with the request's heartbeat)."""
+        return {
+            "total": self.total,
+            "deleted": self.deleted,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "elapsed": self.elapsed,
+            "checking": list(self.checking),
+            "tags": self.tags,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> CleanupProgress:
+        return cls(
+            int(data["total"]),
+            int(data.get("deleted", 0)),
+            int(data.get("skipped", 0)),
+            int(data.get("failed", 0)),
+            float(data.get("elapsed", 0.0)),
+            tuple(str(r) for r in data.get("checking", ())),
+            int(data.get("tags", 0)),
+        )

@@ -4,7 +4,6 @@ what a click (or a recovery) did."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -66,7 +65,12 @@ class CleanupPreview:
         return sum(p.tags_deleted for p in self.plans)
 
 
-Progress = Callable[[CleanupProgress], None]
+@dataclass(frozen=True)
+class Running:
+    """A request being carried out, and how far it has got (its last heartbeat's)."""
+
+    request: DeletionRequest
+    progress: CleanupProgress
 
 
 class VoteOutcome(StrEnum):

@@ -100,6 +100,9 @@ requests = Table(
     # The fencing token of the claim on an executing request: every claim and takeover
     # increments it, and a holder's every write is a compare-and-set on its own.
     Column("claim_token", Integer, nullable=False, default=0),
+    # How far a run has got (a cleanup's counts), written with its heartbeat: what the
+    # front ends draw while it runs, from any process.
+    Column("progress", JSONText),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -204,6 +207,10 @@ def _v4(conn: Connection) -> None:
     metadata.create_all(conn, tables=[own_writes])
 
 
+def _v6(conn: Connection) -> None:
+    _add_column(conn, requests, "progress")
+
+
 def _v5(conn: Connection) -> None:
     _add_column(conn, requests, "claim_token")
     conn.execute(text("UPDATE deletion_requests SET claim_token = 0 WHERE claim_token IS NULL"))
@@ -215,6 +222,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (3, _v3),
     (4, _v4),
     (5, _v5),
+    (6, _v6),
 ]
 
 

@@ -24,10 +24,17 @@ from .claims import Claim, ClaimLost, Claims
 from .cleanup_store import CleanupStore
 from .execution import Verdict
 from .lifecycle import Lifecycle
-from .models import AuditAction, AuditEvent, CleanupItem, DeletionRequest, State
+from .models import (
+    AuditAction,
+    AuditEvent,
+    CleanupItem,
+    CleanupProgress,
+    DeletionRequest,
+    State,
+)
 from .own_writes import OwnWrites, WriteAction
 from .policy import ApproverPolicy
-from .results import CleanupPreview, ExecutionInterrupted, Preview, Progress, VoteResult
+from .results import CleanupPreview, ExecutionInterrupted, Preview, Running, VoteResult
 from .retention import RepoUsage, RetentionRules
 from .store import DeletionStore
 from .undo_store import UndoStore
@@ -183,21 +190,20 @@ class DeletionService:
     def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
         return self.lifecycle.refuse(request_id, user, attempt, why)
 
-    def vote(
-        self, request_id: str, user: str, approve: bool, progress: Progress | None = None
-    ) -> VoteResult:
+    def vote(self, request_id: str, user: str, approve: bool) -> VoteResult:
         """A click on Approve or Reject, by ``user`` (from the verified request); at
         quorum, the request is carried out."""
         counted = self.lifecycle.vote(request_id, user, approve)
         if not counted.quorum:
             return counted.result
-        result = self.execute(request_id, progress)
+        result = self.execute(request_id)
         return replace(result, events=counted.events + result.events)
 
     # -- execution and recovery --------------------------------------------------------
-    def execute(self, request_id: str, progress: Progress | None = None) -> VoteResult:
+    def execute(self, request_id: str) -> VoteResult:
         """At quorum: claim the request (one caller wins), then carry it out on the
-        pinned digest, renewing the claim while the work goes on."""
+        pinned digest, renewing the claim while the work goes on (and with it, how far
+        the work has got: see ``progress``)."""
         request = self.lifecycle.claim(request_id)
         if request is None:
             return self.lifecycle.busy(request_id)
@@ -205,7 +211,7 @@ class DeletionService:
         with self.claims.running_here(request.id), claim:
             try:
                 try:
-                    outcome = self.work[request.kind].carry_out(request, claim, progress)
+                    outcome = self.work[request.kind].carry_out(request, claim)
                     return self.lifecycle.settle(request, outcome, claim)
                 except ClaimLost as exc:
                     if claim.lost:
@@ -275,6 +281,15 @@ class DeletionService:
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         return self.store.recent_audit(limit)
+
+    def progress(self, request_id: str) -> Running | None:
+        """A request being carried out (by any process), and how far it has got as of
+        its last heartbeat; None when it isn't running or has reported nothing yet."""
+        data = self.store.progress(request_id)
+        request = self.store.get(request_id) if data is not None else None
+        if data is None or request is None or request.state != State.EXECUTING:
+            return None
+        return Running(request, CleanupProgress.from_data(data))
 
     def cleanup_items(self, request_id: str) -> list[CleanupItem]:
         """The stored plan of a cleanup request, and where each image is."""

@@ -309,9 +309,19 @@ class DeletionStore:
             ).first()
             return None if row is None else int(row[0])
 
-    def renew_claim(self, request_id: str, token: int, at: datetime | None) -> bool:
+    def renew_claim(
+        self,
+        request_id: str,
+        token: int,
+        at: datetime | None,
+        progress: dict[str, object] | None = None,
+    ) -> bool:
         """Renew the claim ``token`` holds (``at`` None drops it, to be taken up again
-        by the next sweep); False when the claim is no longer that token's."""
+        by the next sweep), with the run's latest ``progress`` when given; False when
+        the claim is no longer that token's."""
+        values: dict[str, Any] = {"claimed_at": at}
+        if progress is not None:
+            values["progress"] = progress
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(requests)
@@ -320,9 +330,21 @@ class DeletionStore:
                     requests.c.state == State.EXECUTING.value,
                     requests.c.claim_token == token,
                 )
-                .values(claimed_at=at)
+                .values(**values)
             )
             return result.rowcount == 1
+
+    def progress(self, request_id: str) -> dict | None:
+        """The last progress a run of the request wrote, while it is executing."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(requests.c.progress).where(
+                    requests.c.id == request_id, requests.c.state == State.EXECUTING.value
+                )
+            ).first()
+        if row is None or not isinstance(row.progress, dict):
+            return None
+        return row.progress
 
 
 class DatabaseUnavailable(RuntimeError):

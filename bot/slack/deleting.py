@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,13 +16,12 @@ from slack_sdk.errors import SlackApiError
 
 from ..deletions import (
     AuditEvent,
-    CleanupProgress,
     DeletionRefused,
     DeletionRequest,
     ExecutionInterrupted,
     Kind,
     Preview,
-    State,
+    Running,
     VoteOutcome,
     VoteResult,
 )
@@ -31,7 +31,7 @@ from ..registry.reference import is_digest, validate_repository, validate_tag
 from .command_table import Audit, Delete, Pending, Prune, Restore
 from .context import BotContext
 from .messages import MessageRef, MessageRole
-from .progress import Throttle
+from .progress import ProgressWatcher
 from .render import Message, render_error
 from .render.cleanups import render_cleanup_preview, render_cleanup_progress
 from .render.deletions import (
@@ -433,11 +433,8 @@ def vote(
                 "Votes count only on the request's own message, not on a copy elsewhere.",
             )
         else:
-            drawer = _progress_drawer(ctx, request_id)
-            try:
-                result = service.vote(request_id, user, approve, drawer)
-            finally:
-                drawer.close()  # no progress is drawn over the outcome
+            with _watch_progress(ctx, request_id):  # stopped before the outcome is drawn
+                result = service.vote(request_id, user, approve)
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
@@ -462,47 +459,55 @@ def _interrupted(exc: ExecutionInterrupted) -> str:
     )
 
 
-def _progress_drawer(ctx: BotContext, request_id: str) -> Throttle[CleanupProgress]:
-    """Redraws a cleanup's request message with its progress, at most once a second
-    (the latest update when the second is up), and at once for the last item."""
+def _watch_progress(ctx: BotContext, request_id: str) -> ProgressWatcher[Running]:
+    """Redraws a running request's message with how far it has got, at most once a
+    second, from the snapshot the run keeps with its heartbeat."""
+    service = ctx.deletions
+    assert service is not None
 
-    def draw(progress: CleanupProgress) -> None:
-        request = ctx.deletions.store.get(request_id) if ctx.deletions else None
-        if request is not None and request.state == State.EXECUTING:  # never over an outcome
-            _redraw(ctx, request_id, render_cleanup_progress(request, progress))
+    def draw(running: Running) -> None:
+        _redraw(ctx, request_id, render_cleanup_progress(running.request, running.progress))
 
-    return Throttle(draw, PROGRESS_INTERVAL, final=lambda p: p.done >= p.total)
+    return ProgressWatcher(lambda: service.progress(request_id), draw, PROGRESS_INTERVAL)
 
 
-def sweep(ctx: BotContext) -> None:
-    """Expire what is due, settle interrupted executions, and redraw those messages."""
+def expire(ctx: BotContext) -> None:
+    """Expire what is due (and redraw those messages); forget old event IDs."""
     if ctx.deletions is None:
         return
     for request, events in ctx.deletions.expire_due():
         _update_request(ctx, request)
         post_audit(ctx, request, events)
-    for result in ctx.deletions.recover():
-        _update_request(ctx, result.request)
-        post_audit(ctx, result.request, result.events)
     if ctx.events is not None:
         # Redeliveries of an event come within minutes; a week of IDs is plenty.
         ctx.events.store.forget_seen_before(ctx.now() - timedelta(days=7))
 
 
-def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> threading.Thread:
-    """A daemon thread that runs ``sweep`` every ``interval`` seconds."""
-    stop = threading.Event()
+def recover(ctx: BotContext) -> None:
+    """Settle or carry on interrupted executions, and redraw those messages. A resumed
+    cleanup may run for minutes: this has a thread of its own, so expiry goes on."""
+    if ctx.deletions is None:
+        return
+    for result in ctx.deletions.recover():
+        _update_request(ctx, result.request)
+        post_audit(ctx, result.request, result.events)
 
-    def loop() -> None:
-        # The first sweep runs at start: what a previous process left interrupted.
-        while True:
-            try:
-                sweep(ctx)
-            except Exception:
-                log.exception("expiry sweep failed")
-            if stop.wait(interval):
-                return
 
-    thread = threading.Thread(target=loop, name="expiry-sweeper", daemon=True)
-    thread.start()
-    return thread
+def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> list[threading.Thread]:
+    """Daemon threads that ``expire`` and ``recover`` every ``interval`` seconds, the
+    first time at start (what a previous process left interrupted)."""
+
+    def every(work: Callable[[BotContext], None], name: str) -> threading.Thread:
+        def loop() -> None:
+            while True:
+                try:
+                    work(ctx)
+                except Exception:
+                    log.exception("%s failed", name)
+                time.sleep(interval)
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    return [every(expire, "expiry"), every(recover, "recovery")]

@@ -28,6 +28,11 @@ class JobKind(StrEnum):
     REGISTRY_EVENTS = "registry events"  # (IngestResult,): what the channel should see
 
 
+# Jobs that may carry a request out (a cleanup: minutes): they run on workers of their
+# own, so the follow-ups of other clicks and commands never wait behind them.
+LONG_KINDS = frozenset({JobKind.VOTE})
+
+
 @dataclass(frozen=True)
 class Job:
     """One piece of work after an acknowledgement. ``what`` names it in the log;

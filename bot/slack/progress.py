@@ -1,12 +1,15 @@
-"""Drawing the progress of long work in chat without flooding it: ``Throttle`` passes
-on at most one update a second, and the latest of those that came sooner when the
-second is up, so a long stage never sits unseen behind the limit."""
+"""Drawing a run's progress in chat. The run keeps a snapshot of how far it has got with
+its heartbeat (``DeletionService.progress``: in the database, readable from any
+process); ``ProgressWatcher`` reads it at most once a ``interval``, on a thread of its
+own, and draws it when it changed. No Slack call runs on the threads that do the
+registry work, and nothing is drawn over an outcome: ``stop`` ends the watch (waiting
+for a draw under way) before the outcome is drawn, and a snapshot is only offered while
+the request runs."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -14,72 +17,40 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-class Throttle(Generic[T]):
-    """Calls ``draw`` with at most one update per ``interval`` seconds. An update that
-    comes sooner is kept (only the latest) and drawn when the interval is up; a
-    ``final`` one is drawn at once. Updates are drawn in the order they came, never an
-    older one over a newer one. After ``close`` nothing more is drawn, and a draw under
-    way has finished, so what the caller draws next (the outcome) stays on top."""
+class ProgressWatcher(Generic[T]):
+    """Calls ``draw`` with what ``read`` gives (None: nothing to draw), at most once an
+    ``interval``, and only when it changed since the last draw."""
 
     def __init__(
-        self,
-        draw: Callable[[T], None],
-        interval: float,
-        final: Callable[[T], bool] = lambda _: False,
+        self, read: Callable[[], T | None], draw: Callable[[T], None], interval: float = 1.0
     ) -> None:
+        self._read = read
         self._draw = draw
-        self.interval = interval
-        self._final = final
-        self._lock = threading.Lock()  # guards the fields below
-        self._drawing = threading.Lock()  # one draw at a time
-        self._last = float("-inf")  # when the last draw began
-        self._count = 0  # updates so far
-        self._drawn = 0  # the number of the newest update drawn
-        self._waiting: tuple[int, T] | None = None
-        self._timer: threading.Timer | None = None
-        self._closed = False
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="progress", daemon=True)
 
-    def __call__(self, update: T) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._count += 1
-            number = self._count
-            wait = self._last + self.interval - time.monotonic()
-            if wait > 0 and not self._final(update):
-                self._waiting = (number, update)
-                if self._timer is None:
-                    self._timer = threading.Timer(wait, self._when_due)
-                    self._timer.daemon = True
-                    self._timer.start()
-                return
-            self._waiting = None
-            self._last = time.monotonic()
-        self._draw_if_newest(number, update)
+    def _watch(self) -> None:
+        drawn: T | None = None
+        while not self._stop.wait(self._interval):
+            try:
+                seen = self._read()
+                if seen is None or seen == drawn or self._stop.is_set():
+                    continue
+                self._draw(seen)
+                drawn = seen
+            except Exception:
+                log.exception("drawing progress failed")
 
-    def _when_due(self) -> None:
-        with self._lock:
-            waiting, self._waiting, self._timer = self._waiting, None, None
-            if waiting is None or self._closed:
-                return
-            self._last = time.monotonic()
-        try:
-            self._draw_if_newest(*waiting)
-        except Exception:  # on a timer's thread: nobody else would hear of it
-            log.exception("a delayed progress update could not be drawn")
+    def __enter__(self) -> ProgressWatcher[T]:
+        self._thread.start()
+        return self
 
-    def _draw_if_newest(self, number: int, update: T) -> None:
-        with self._drawing:
-            if self._closed or number < self._drawn:
-                return
-            self._drawn = number
-            self._draw(update)
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._waiting = None
-            if self._timer is not None:
-                self._timer.cancel()
-        with self._drawing:
-            pass  # a draw under way has finished
+    def stop(self) -> None:
+        """No draw after this returns."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()

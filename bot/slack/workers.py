@@ -45,11 +45,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import browse_replies, command_replies, deleting
 from .context import BotContext
-from .jobs import Job, JobKind
+from .jobs import LONG_KINDS, Job, JobKind
 from .render.failures import render_database_unreachable, render_internal_error
 
 log = logging.getLogger(__name__)
 THREADS = 32  # jobs at once: most of them wait on the registry or Slack, not the CPU
+EXECUTIONS = 8  # votes at once (each may carry a request out), beside the other jobs
 RESTART_SECONDS = 1.0  # a worker that dies is started again after this pause
 
 
@@ -90,15 +91,28 @@ def run_job(ctx: BotContext, job: Job) -> None:
             ctx.responder.send(job.response_url, render_internal_error())
 
 
-class InProcess:
-    """Jobs on a pool of this process's threads."""
+class Pools:
+    """A pool for jobs, and one for those that may carry a request out (``LONG_KINDS``):
+    a cleanup of several minutes never holds a thread the other jobs need."""
 
-    def __init__(self, ctx: BotContext, threads: int = THREADS) -> None:
+    def __init__(self, threads: int = THREADS, executions: int = EXECUTIONS) -> None:
+        self.jobs = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bot-work")
+        self.long = ThreadPoolExecutor(max_workers=executions, thread_name_prefix="bot-exec")
+
+    def submit(self, job: Job, run: Callable[..., None], *args: Any) -> Future:
+        pool = self.long if job.kind in LONG_KINDS else self.jobs
+        return pool.submit(run, *args)
+
+
+class InProcess:
+    """Jobs on this process's pools."""
+
+    def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bot-work")
+        self.pools = Pools()
 
     def submit(self, job: Job) -> Future:
-        return self.pool.submit(run_job, self.ctx, job)
+        return self.pools.submit(job, run_job, self.ctx, job)
 
 
 # -- the worker process -----------------------------------------------------------------
@@ -147,7 +161,7 @@ def worker_main() -> None:
     settings = load_settings()
     configure_logging(settings)
     ctx = build_context(settings, sweeper=True)
-    pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="bot-work")
+    pools = Pools()
     telling = threading.Lock()
 
     def tell(what: str, job_id: int) -> None:
@@ -162,7 +176,8 @@ def worker_main() -> None:
             tell("done", job_id)
 
     while (item := _read_frame(jobs)) is not None:
-        pool.submit(run, *item)
+        job_id, job = item
+        pools.submit(job, run, job_id, job)
     os._exit(0)  # the parent closed the pipe: it is gone, or stopping
 
 

@@ -541,13 +541,24 @@ def test_prune_dry_run_request_progress_report_and_undo(start_bot, standin, coun
     message = new_request_message(standin, before, "a cleanup of")
     assert "delete 4 tags (4 images), keep 3 tags" in str(message.body)
     assert "<!channel>" not in str(message.body)
-    approve(bot, standin, message, APPROVER)
+    # The DELETEs wait until the message shows how far the cleanup has got (drawn from
+    # the snapshot its heartbeat keeps, at most once a second).
+    drawn = threading.Event()
+    counting.intercept = lambda m, p: (drawn.wait(30) and None) if m == "DELETE" else None
+    try:
+        approve(bot, standin, message, APPROVER)
+        progress = standin.wait_for(
+            lambda: [u for u in updates_of(standin, message.ts) if "cleaning up" in str(u.body)]
+        )
+        assert "of 4 images done" in str(progress[-1].body)
+    finally:
+        drawn.set()
+        counting.intercept = None
     done = standin.wait_for(
         lambda: [u for u in updates_of(standin, message.ts) if "*Deleted*" in str(u.body)]
     )[-1]
-    progress = [u for u in updates_of(standin, message.ts) if "cleaning up" in str(u.body)]
-    assert progress and "of 4 images done" in str(progress[-1].body)
     assert "deleted 4 of 4 images (4 tags)" in str(done.body)
+    assert updates_of(standin, message.ts)[-1] is done  # nothing drawn over the outcome
     assert deletes_of(counting, "sprune/ci") == 4
     for o in old:
         assert not manifest_exists(client, "sprune/ci", o.digest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.deletions import (
+    CleanupProgress,
     DeletionRefused,
     ExecutionInterrupted,
     ItemState,
@@ -20,6 +22,7 @@ from bot.deletions import (
     State,
     cleanup,
 )
+from bot.deletions.claims import Claim
 from bot.deletions.retention import RetentionRules
 from bot.deletions.work import prune as prune_module
 from bot.patterns import compile_regex
@@ -134,7 +137,9 @@ def test_a_glob_plans_every_matching_repository(make_service, client):
     assert len(deep.plans) == 3
 
 
-def test_execution_deletes_each_image_once_and_skips_what_moved(make_service, client, counting):
+def test_execution_deletes_each_image_once_and_skips_what_moved(
+    monkeypatch, make_service, client, counting
+):
     repo = _repo("exec")
     keep = push_image(client, repo, ["ci-5"], created=iso(1))
     gone = [push_image(client, repo, [f"ci-{i}"], created=iso(40 + i)) for i in range(3)]
@@ -147,8 +152,14 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(make_service, cl
     # new tag starts using ci-joined's image.
     newer = push_image(client, repo, ["ci-moved"], created=iso(0))
     client.put_manifest(repo, "wanted", joined.body, joined.media_type)
-    seen = []
-    result = service.vote(preview.request.id, APPROVER, True, progress=seen.append)
+    seen: list[CleanupProgress] = []  # what the run reports, for its heartbeat to write
+    reported = Claim.report
+    monkeypatch.setattr(
+        Claim,
+        "report",
+        lambda claim, data: seen.append(CleanupProgress.from_data(data)) or reported(claim, data),
+    )
+    result = service.vote(preview.request.id, APPROVER, True)
     assert result.outcome == "deleted", result.message
     for g in gone:
         assert not manifest_exists(client, repo, g.digest)
@@ -488,3 +499,32 @@ def test_a_push_whose_time_is_unknown_is_dated_by_its_image(make_service, client
     (plan,) = preview.plans
     assert plan.delete == {old.digest: ("ci-2",)}  # 40 days by its created date
     assert plan.kept["ci-1"] == "newer" and not plan.undated
+
+
+def test_a_running_cleanup_offers_its_progress_to_any_reader(make_service, client, counting):
+    """How far a run has got is kept with its heartbeat, in the database: another
+    service on the same database (another process, a replica) reads it."""
+    repo = _repo("progress")
+    for i in range(3):
+        push_image(client, repo, [f"ci-{i}"], created=iso(40 + i))
+    push_image(client, repo, ["ci-9"], created=iso(1))
+    service = make_service()
+    reader = make_service()  # the same database, as another process would read it
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    assert reader.progress(preview.request.id) is None  # not running
+    held = threading.Event()
+    counting.intercept = lambda m, p: (held.wait(30) and None) if m == "DELETE" else None
+    voting = threading.Thread(target=service.vote, args=(preview.request.id, APPROVER, True))
+    voting.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (running := reader.progress(preview.request.id)) is None:
+            assert time.monotonic() < deadline, "no progress written"
+            time.sleep(0.05)
+        assert running.request.state == State.EXECUTING
+        assert running.progress.total == 3 and running.progress.done == 0
+    finally:
+        held.set()
+        counting.intercept = None
+        voting.join(30)
+    assert reader.progress(preview.request.id) is None  # settled: nothing running

@@ -37,7 +37,7 @@ def test_with_less_than_a_quarter_of_the_lease_left_the_check_renews_first():
     claim = make(lambda *a: calls.append(a) or True, elapsed)
     elapsed.now += 46  # 14 s of 60 left: under the 15 s margin
     claim.check()
-    assert calls == [("r1", 3, NOW)] and claim.remaining() == 60
+    assert calls == [("r1", 3, NOW, None)] and claim.remaining() == 60
 
 
 def test_a_holder_that_stalled_past_its_lease_and_was_taken_over_stops():
@@ -91,3 +91,40 @@ def test_the_heartbeat_renews_and_stops_when_taken_over():
         while not claim.lost and datetime.now(UTC) < deadline:
             threading.Event().wait(0.02)
     assert claim.lost
+
+
+def test_reported_progress_goes_out_with_the_next_renewal_and_is_kept_when_it_fails():
+    written, failing = [], [True]
+
+    def renew(request_id, token, at, details):
+        if failing[0]:
+            raise OSError("the database is unreachable")
+        written.append(details)
+        return True
+
+    claim = make(renew, Elapsed())
+    claim.report({"total": 4, "deleted": 1})
+    claim.report({"total": 4, "deleted": 2})  # only the latest is written
+    with pytest.raises(OSError):
+        claim.renew()
+    failing[0] = False
+    assert claim.renew()
+    assert claim.renew()
+    assert written == [{"total": 4, "deleted": 2}, None]  # then nothing new to say
+
+
+def test_the_heartbeat_writes_progress_soon_after_it_is_reported():
+    written = threading.Event()
+    seen: list[object] = []
+
+    def renew(request_id, token, at, details):
+        if details is not None:
+            seen.append(details)
+            written.set()
+        return True
+
+    claim = Claim("r1", 1, timedelta(seconds=600), renew, lambda: NOW)  # renewals: 200 s
+    with claim:
+        claim.report({"total": 1, "deleted": 1})
+        assert written.wait(5)  # well before a renewal would be due
+    assert seen == [{"total": 1, "deleted": 1}]

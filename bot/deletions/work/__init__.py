@@ -19,7 +19,6 @@ from typing import Protocol
 from ..claims import Claim
 from ..execution import Outcome
 from ..models import DeletionRequest, Kind
-from ..results import Progress
 from .base import WorkContext
 from .blobs import BlobsWork
 from .image import ImageWork, TagWork
@@ -28,9 +27,7 @@ from .restore import RestoreWork
 
 
 class Work(Protocol):
-    def carry_out(
-        self, request: DeletionRequest, claim: Claim, progress: Progress | None
-    ) -> Outcome:
+    def carry_out(self, request: DeletionRequest, claim: Claim) -> Outcome:
         """Do what ``request`` asks; raises ClaimLost once the claim is lost (nothing
         more is written to the registry from then on)."""
         ...

@@ -10,7 +10,7 @@ from ...registry import Reference
 from ..claims import Claim
 from ..execution import Outcome, delete_blobs, verify_blobs
 from ..models import DeletionRequest, Kind, State
-from ..results import DeletionRefused, Preview, Progress
+from ..results import DeletionRefused, Preview
 from .base import WorkContext, or_verified
 
 
@@ -93,9 +93,7 @@ class BlobsWork:
     def __init__(self, ctx: WorkContext) -> None:
         self.ctx = ctx
 
-    def carry_out(
-        self, request: DeletionRequest, claim: Claim, progress: Progress | None
-    ) -> Outcome:
+    def carry_out(self, request: DeletionRequest, claim: Claim) -> Outcome:
         ctx = self.ctx
         before = ctx.before_write(request, claim)
         return or_verified(

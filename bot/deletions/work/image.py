@@ -11,7 +11,7 @@ from ...registry.scan import RepoScan, artifact_tags_for
 from ..claims import Claim
 from ..execution import Outcome, delete_image, remove_only_tag, verify_image, verify_tag
 from ..models import DeletionRequest, Kind, PlatformChild
-from ..results import DeletionRefused, Preview, Progress
+from ..results import DeletionRefused, Preview
 from .base import WorkContext, or_verified
 
 
@@ -108,9 +108,7 @@ class ImageWork:
     def __init__(self, ctx: WorkContext) -> None:
         self.ctx = ctx
 
-    def carry_out(
-        self, request: DeletionRequest, claim: Claim, progress: Progress | None
-    ) -> Outcome:
+    def carry_out(self, request: DeletionRequest, claim: Claim) -> Outcome:
         ctx = self.ctx
         before = ctx.before_write(request, claim)
         return or_verified(
@@ -128,9 +126,7 @@ class TagWork:
     def __init__(self, ctx: WorkContext) -> None:
         self.ctx = ctx
 
-    def carry_out(
-        self, request: DeletionRequest, claim: Claim, progress: Progress | None
-    ) -> Outcome:
+    def carry_out(self, request: DeletionRequest, claim: Claim) -> Outcome:
         ctx = self.ctx
         before = ctx.before_write(request, claim)
         return or_verified(

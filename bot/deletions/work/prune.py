@@ -25,7 +25,7 @@ from ..claims import Claim, ClaimLost
 from ..execution import Outcome, Verdict
 from ..models import CleanupItem, CleanupProgress, DeletionRequest, ItemState, Kind
 from ..reports import gc_advice
-from ..results import CleanupPreview, DeletionRefused, Progress
+from ..results import CleanupPreview, DeletionRefused
 from ..retention import RetentionRules
 from .base import WorkContext, check_complete
 
@@ -138,11 +138,9 @@ class PruneWork:
 
     def recover(self, request: DeletionRequest, claim: Claim) -> Outcome:
         # Resume: what is done stays done, the rest goes on from the database.
-        return self.carry_out(request, claim, None)
+        return self.carry_out(request, claim)
 
-    def carry_out(
-        self, request: DeletionRequest, claim: Claim, progress: Progress | None
-    ) -> Outcome:
+    def carry_out(self, request: DeletionRequest, claim: Claim) -> Outcome:
         """Carry out (or resume) a cleanup, several repositories at once: each planned
         image checked against a fresh scan of its repository, marked ``deleting`` and
         kept for undo before its DELETE, then recorded; one tag list per repository at
@@ -159,12 +157,7 @@ class PruneWork:
         checking: dict[str, int] = {}  # repositories being looked up again -> their tags
 
         def report(snapshot: CleanupProgress) -> None:
-            if progress is None or claim.lost:
-                return  # a holder that lost its claim draws nothing over its successor
-            try:
-                progress(snapshot)
-            except Exception:
-                log.exception("progress report of cleanup %s failed", request.id)
+            claim.report(snapshot.as_data())  # written with the next heartbeat
 
         def now_done() -> CleanupProgress:
             return CleanupProgress(

@@ -11,7 +11,7 @@ from ..claims import Claim
 from ..execution import Outcome, Verdict
 from ..models import UNDOABLE, DeletionRequest, Kind, State
 from ..restore import ImageRestore, collect, restore
-from ..results import DeletionRefused, Preview, Progress
+from ..results import DeletionRefused, Preview
 from .base import WorkContext
 
 
@@ -110,9 +110,7 @@ class RestoreWork:
     def __init__(self, ctx: WorkContext) -> None:
         self.ctx = ctx
 
-    def carry_out(
-        self, request: DeletionRequest, claim: Claim, progress: Progress | None
-    ) -> Outcome:
+    def carry_out(self, request: DeletionRequest, claim: Claim) -> Outcome:
         ctx = self.ctx
         assert request.restores is not None
         saved = ctx.undo.load(request.restores, ctx.clock())
@@ -126,7 +124,7 @@ class RestoreWork:
         return restore_outcome(results)
 
     def recover(self, request: DeletionRequest, claim: Claim) -> Outcome:
-        return self.carry_out(request, claim, None)
+        return self.carry_out(request, claim)
 
 
 def restore_outcome(results: list[ImageRestore]) -> Outcome:
