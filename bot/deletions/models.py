@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from .retention import RetentionRules
+
 
 class Kind(StrEnum):
     MANIFEST = "manifest"  # the image: its digest, and every tag on it
@@ -56,6 +58,17 @@ CLOSED = frozenset({State.DELETED, State.FAILED, State.REJECTED, State.EXPIRED, 
 UNDOABLE = frozenset({Kind.MANIFEST, Kind.TAG, Kind.PRUNE})
 
 
+@dataclass(frozen=True, order=True)
+class TagRef:
+    """A tag of a repository (what a restore points back spans repositories)."""
+
+    repository: str
+    tag: str
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
 @dataclass(frozen=True)
 class PlatformChild:
     """A platform manifest of a multi-arch image: it becomes untagged with the image."""
@@ -98,6 +111,12 @@ class DeletionRequest:
     restores: str | None = None  # for a restore: the request whose deletion it undoes
     moved_to: str | None = None  # for a tag put back: where it points now (pinned)
     claim_token: int = 0  # how many times it has been claimed for execution (fencing)
+    # A cleanup (PRUNE): the repositories it covers (a name or a glob; ``repository`` is
+    # empty: it spans several) and its retention rules (None: stored before they were).
+    pattern: str | None = None
+    rules: RetentionRules | None = None
+    # A restore: the tags it points back at what it puts back.
+    restore_tags: tuple[TagRef, ...] = ()
 
     @property
     def undoable(self) -> bool:
@@ -115,9 +134,10 @@ class DeletionRequest:
         if self.kind == Kind.RESTORE and self.tag:
             return f"{self.repository}:{self.tag} back to {self.digest}"
         if self.kind == Kind.RESTORE:
-            return f"what request {self.restores} deleted from {self.repository}"
+            where = f" from {self.repository}" if self.repository else ""
+            return f"what request {self.restores} deleted{where}"
         if self.kind == Kind.PRUNE:
-            return f"a cleanup of {self.repository}"
+            return f"a cleanup of {self.pattern}"
         if self.kind == Kind.BLOBS:
             return f"{self.repository}: {len(self.blobs)} unused blobs"
         if self.tag:

@@ -43,6 +43,10 @@ def blast_radius(request: DeletionRequest) -> str:
         )
     elif request.siblings:
         parts.append(f"also removes tags {', '.join(request.siblings)}")
+    if request.restore_tags:
+        parts.append(f"points back tags {', '.join(map(str, request.restore_tags))}")
+    if request.rules is not None:
+        parts.append(f"rules {request.rules.describe()}")
     if request.children:
         parts.append(f"{len(request.children)} platform manifests become untagged")
     if request.referrers:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from ..patterns import Pattern
+from ..patterns import Pattern, compile_regex
 from ..registry.pages import sort_tags
 
 # Reproducible builds stamp 1970 or 1980: a date before this is no age at all.
@@ -30,6 +30,39 @@ class RetentionRules:
     exclude: Pattern | None = None
     allow_empty: bool = False
     keep_pulled_within: timedelta | None = None
+
+    def as_data(self) -> dict[str, object]:
+        """The rules as JSON-ready data (stored with a cleanup's request)."""
+        return {
+            "keep": self.keep,
+            "older_than": self.older_than.total_seconds() if self.older_than else None,
+            "match": self.match.pattern if self.match else None,
+            "exclude": self.exclude.pattern if self.exclude else None,
+            "allow_empty": self.allow_empty,
+            "keep_pulled_within": (
+                self.keep_pulled_within.total_seconds() if self.keep_pulled_within else None
+            ),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> RetentionRules:
+        def seconds(key: str) -> timedelta | None:
+            value = data.get(key)
+            return timedelta(seconds=float(value)) if value is not None else None
+
+        def regex(key: str) -> Pattern | None:
+            value = data.get(key)
+            return compile_regex(str(value)) if value is not None else None
+
+        keep = data.get("keep")
+        return cls(
+            keep=int(keep) if keep is not None else None,
+            older_than=seconds("older_than"),
+            match=regex("match"),
+            exclude=regex("exclude"),
+            allow_empty=bool(data.get("allow_empty")),
+            keep_pulled_within=seconds("keep_pulled_within"),
+        )
 
     @property
     def keeps_nothing(self) -> bool:

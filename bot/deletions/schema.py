@@ -103,6 +103,11 @@ requests = Table(
     # How far a run has got (a cleanup's counts), written with its heartbeat: what the
     # front ends draw while it runs, from any process.
     Column("progress", JSONText),
+    # A cleanup's repository name or glob and its retention rules; a restore's tags
+    # ([repository, tag] pairs). Each kind's own data in fields of its own.
+    Column("pattern", String(255)),
+    Column("rules", JSONText),
+    Column("restore_tags", JSONText),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -211,6 +216,29 @@ def _v6(conn: Connection) -> None:
     _add_column(conn, requests, "progress")
 
 
+def _v7(conn: Connection) -> None:
+    """Each kind's own data in fields of its own: a cleanup's glob moves out of
+    ``repository`` (its rules stay in the reason of requests made before), a restore's
+    ``repo:tag`` strings out of ``siblings``."""
+    for name in ("pattern", "rules", "restore_tags"):
+        _add_column(conn, requests, name)
+    conn.execute(
+        text(
+            "UPDATE deletion_requests SET pattern = repository, repository = '' "
+            "WHERE kind = 'prune' AND pattern IS NULL"
+        )
+    )
+    rows = conn.execute(
+        text("SELECT id, siblings FROM deletion_requests WHERE kind = 'restore'")
+    ).all()
+    for request_id, siblings in rows:
+        pairs = [list(s.rsplit(":", 1)) for s in json.loads(siblings or "[]") if ":" in s]
+        conn.execute(
+            text("UPDATE deletion_requests SET restore_tags = :t, siblings = '[]' WHERE id = :i"),
+            {"t": json.dumps(pairs), "i": request_id},
+        )
+
+
 def _v5(conn: Connection) -> None:
     _add_column(conn, requests, "claim_token")
     conn.execute(text("UPDATE deletion_requests SET claim_token = 0 WHERE claim_token IS NULL"))
@@ -223,6 +251,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4),
     (5, _v5),
     (6, _v6),
+    (7, _v7),
 ]
 
 

@@ -27,7 +27,9 @@ from .models import (
     Kind,
     PlatformChild,
     State,
+    TagRef,
 )
+from .retention import RetentionRules
 from .schema import audit_events, migrate, requests, schema_version, votes
 
 
@@ -68,6 +70,9 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         claimed_at=_utc_or_none(row.claimed_at),
         restores=row.restores,
         moved_to=row.moved_to,
+        pattern=row.pattern,
+        rules=RetentionRules.from_data(row.rules) if isinstance(row.rules, dict) else None,
+        restore_tags=tuple(TagRef(r, t) for r, t in row.restore_tags),
         claim_token=row.claim_token or 0,
     )
 
@@ -145,6 +150,9 @@ class DeletionStore:
             "blobs": [list(b) for b in request.blobs],
             "restores": request.restores,
             "moved_to": request.moved_to,
+            "pattern": request.pattern,
+            "rules": request.rules.as_data() if request.rules else None,
+            "restore_tags": [[t.repository, t.tag] for t in request.restore_tags],
         }
         with self.engine.begin() as conn:
             conn.execute(insert(requests).values(**_cleaned(row)))

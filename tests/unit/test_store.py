@@ -84,3 +84,65 @@ def test_cleanup_items_move_by_compare_and_set_in_groups(database_url):
         assert {i.state for i in cleanup.items("c2")} == {ItemState.PLANNED}
     finally:
         store.engine.dispose()
+
+
+def test_kind_data_written_in_shared_columns_moves_to_fields_of_its_own(database_url, monkeypatch):
+    """Before version 7 a cleanup kept its glob in ``repository`` and a restore its
+    tags as ``repo:tag`` strings in ``siblings``; the migration moves them."""
+    from bot.database import make_engine
+    from bot.deletions import Kind, schema
+    from bot.deletions.models import TagRef
+
+    engine = make_engine(database_url)
+    try:
+        monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:6])
+        assert schema.migrate(engine) == 6
+        store = open_store(database_url)
+        store.insert(replace(sample_request("old-prune"), kind=Kind.PRUNE, repository="ci/*"))
+        store.insert(replace(sample_request("old-restore"), kind=Kind.RESTORE))
+        with store.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE deletion_requests SET siblings = :s WHERE id = 'old-restore'"),
+                {"s": '["team/a:v1", "team/b:latest"]'},
+            )
+        store.engine.dispose()
+        monkeypatch.undo()
+        assert schema.migrate(engine) == len(schema.MIGRATIONS)
+        store = open_store(database_url)
+        cleanup, restore = store.get("old-prune"), store.get("old-restore")
+        assert cleanup is not None and restore is not None
+        assert (cleanup.repository, cleanup.pattern, cleanup.rules) == ("", "ci/*", None)
+        assert cleanup.target == "a cleanup of ci/*"
+        assert restore.restore_tags == (TagRef("team/a", "v1"), TagRef("team/b", "latest"))
+        assert restore.siblings == ()
+        store.engine.dispose()
+    finally:
+        engine.dispose()
+
+
+def test_a_cleanups_rules_come_back_as_they_went_in(database_url):
+    from datetime import timedelta
+
+    from bot.deletions import Kind, RetentionRules
+    from bot.patterns import compile_regex
+
+    store = open_store(database_url)
+    try:
+        rules = RetentionRules(
+            keep=3,
+            older_than=timedelta(days=30),
+            match=compile_regex("pr-.*"),
+            exclude=compile_regex(".*keep"),
+            allow_empty=True,
+            keep_pulled_within=timedelta(hours=6),
+        )
+        request = replace(
+            sample_request("rules1"), kind=Kind.PRUNE, repository="", pattern="ci/**", rules=rules
+        )
+        store.insert(request)
+        stored = store.get("rules1")
+        assert stored is not None and stored.rules is not None
+        assert stored.rules.describe() == rules.describe() and stored.pattern == "ci/**"
+        assert stored.rules.match is not None and stored.rules.match.fullmatch("pr-41")
+    finally:
+        store.engine.dispose()

@@ -118,9 +118,11 @@ def preview(
         )
     request = ctx.lifecycle.new_draft(
         kind=Kind.PRUNE,
-        repository=pattern,
+        repository="",  # a cleanup spans the repositories its pattern names
+        pattern=pattern,
+        rules=rules,
         digest="",
-        reason=f"{rules.describe()}" + (f" · {reason}" if reason else ""),
+        reason=reason,
         requester=requester,
         channel=channel,
         size=sum(i.size or 0 for i in items if i.state == ItemState.PLANNED),
@@ -396,7 +398,7 @@ def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outco
     tags = sum(len(i.tags) for i in deleted)
     total = len(items) - len(by_state[ItemState.KEPT])
     text = (
-        f"Cleanup of {request.repository}: deleted {len(deleted)} of {total} images "
+        f"Cleanup of {request.pattern}: deleted {len(deleted)} of {total} images "
         f"({tags} tags)"
         + (f", skipped {len(skipped)}" if skipped else "")
         + (f", {len(failed)} failed" if failed else "")
@@ -418,7 +420,7 @@ def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outco
             "with the registry what the first had left under way."
         )
     detail = (
-        f"cleanup of {request.repository}: {len(deleted)} images ({tags} tags) deleted, "
+        f"cleanup of {request.pattern}: {len(deleted)} images ({tags} tags) deleted, "
         f"{len(skipped)} skipped, {len(failed)} failed, of {total}"
         + ("; resumed after an interruption" if request.resumed else "")
     )

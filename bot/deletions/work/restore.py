@@ -9,7 +9,7 @@ from dataclasses import replace
 from ...registry import ManifestNotFoundError
 from ..claims import Claim
 from ..execution import Outcome, Verdict
-from ..models import UNDOABLE, DeletionRequest, Kind, State
+from ..models import UNDOABLE, DeletionRequest, Kind, State, TagRef
 from ..restore import ImageRestore, collect, restore
 from ..results import DeletionRefused, Preview
 from .base import WorkContext
@@ -34,7 +34,7 @@ def preview_restore(ctx: WorkContext, deleted_id: str, requester: str, channel: 
             f"kept for {ctx.undo_retention.days} days (UNDO_RETENTION)."
         )
     roots = [m for m in saved if m.digest == m.image]
-    tags = tuple(sorted({f"{m.repository}:{t}" for m in roots for t in m.tags}))
+    tags = tuple(sorted({TagRef(m.repository, t) for m in roots for t in m.tags}))
     request = ctx.lifecycle.new_draft(
         kind=Kind.RESTORE,
         repository=done.repository,
@@ -43,7 +43,7 @@ def preview_restore(ctx: WorkContext, deleted_id: str, requester: str, channel: 
         reason=f"undo request {deleted_id} ({done.target})",
         requester=requester,
         channel=channel,
-        siblings=tags,
+        restore_tags=tags,
         size=None,
         restores=deleted_id,
     )
@@ -93,7 +93,7 @@ def preview_put_back(
         reason=f"put {repository}:{tag} back from {current} to {previous}",
         requester=requester,
         channel=channel,
-        siblings=(f"{repository}:{tag}",),
+        restore_tags=(TagRef(repository, tag),),
         moved_to=current,
     )
     ctx.store.set_fields(request.id, restores=request.id)

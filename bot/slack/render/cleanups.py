@@ -91,7 +91,7 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
     total_reclaim = sum(preview.reclaimable.values())
     unverified = preview.unverified
     blocks: list[Block] = [
-        HeaderBlock(text=truncate(f"Dry run: clean up {request.repository}", 150)),
+        HeaderBlock(text=truncate(f"Dry run: clean up {request.pattern}", 150)),
         section(
             f"*Rules* {code(preview.rules.describe(), 400)}\n"
             f"*Would delete* {preview.images} images ({preview.tags} tags) in "
@@ -145,7 +145,7 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
                         text=truncate(
                             f"Once {n} approver{'s' if n != 1 else ''} agree, "
                             f"{preview.images} images ({preview.tags} tags) of "
-                            f"{request.repository} will be deleted.",
+                            f"{request.pattern} will be deleted.",
                             300,
                         ),
                         confirm="Request",
@@ -157,7 +157,7 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
         ),
     ]
     return Message(
-        text=f"Dry run: clean up {request.repository}: {preview.images} images "
+        text=f"Dry run: clean up {request.pattern}: {preview.images} images "
         f"({preview.tags} tags) would be deleted.",
         blocks=blocks,
     )
@@ -168,7 +168,8 @@ def plan_summary(request: DeletionRequest, items: list[CleanupItem]) -> str:
     by_repo: dict[str, list[CleanupItem]] = {}
     for item in items:
         by_repo.setdefault(item.repository, []).append(item)
-    lines = [f"*Rules* {code(request.reason, 500)}"]
+    rules = request.rules.describe() if request.rules else request.reason  # older: reason
+    lines = [f"*Rules* {code(rules, 500)}"]
     for repository, mine in sorted(by_repo.items()):
         planned = [i for i in mine if i.state != ItemState.KEPT]
         kept_tags = sum(len(i.tags) for i in mine if i.state == ItemState.KEPT)
@@ -203,15 +204,15 @@ def render_cleanup_progress(request: DeletionRequest, progress: CleanupProgress)
             f"no image a tag moved onto since the approval is deleted. So far {done}"
         )
     line = (
-        f":hourglass_flowing_sand: *Approved: cleaning up {code(request.repository, 150)}…* "
+        f":hourglass_flowing_sand: *Approved: cleaning up {code(request.pattern or '', 150)}…* "
         f"{done} · {progress.elapsed:.0f} s"
     )
     return Message(
-        text=f"Cleaning up {request.repository}: {progress.done} of {progress.total}",
+        text=f"Cleaning up {request.pattern}: {progress.done} of {progress.total}",
         blocks=[
             section(
                 f"{mention(request.requester)} requested a cleanup of "
-                f"{code(request.repository, 300)}."
+                f"{code(request.pattern or '', 300)}."
             ),
             section(line),
         ],

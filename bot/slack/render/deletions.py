@@ -75,14 +75,12 @@ def _tags_line(request: DeletionRequest) -> str:
             "points where it does now."
         )
     if _restoring(request):
-        if not request.siblings:
+        tags = [str(t) for t in request.restore_tags]
+        if not tags:
             return "No tag pointed at what was deleted; the images come back untagged."
         return fit_lines(
             "These tags are pointed back, unless they point at another image by then:",
-            [
-                ", ".join(code(t, 200) for t in request.siblings[i : i + 6])
-                for i in range(0, len(request.siblings), 6)
-            ],
+            [", ".join(code(t, 200) for t in tags[i : i + 6]) for i in range(0, len(tags), 6)],
             1500,
         )
     if request.kind == Kind.TAG:
@@ -298,7 +296,7 @@ def render_request(
         Kind.TAG: "the removal of a tag",
         Kind.BLOBS: "the deletion of unused layers",
         Kind.RESTORE: f"the restore of what request `{escape(request.restores or '')}` deleted",
-        Kind.PRUNE: f"a cleanup of {code(request.repository, 200)}",
+        Kind.PRUNE: f"a cleanup of {code(request.pattern or '', 200)}",
     }
     head = (
         f":wastebasket: {mention(request.requester)} requests "
@@ -412,7 +410,7 @@ def render_closed(request: DeletionRequest, undo_until: datetime | None = None) 
         footer += " · also removed tags " + ", ".join(code(t, 60) for t in request.siblings[:10])
     what = {
         Kind.RESTORE: f"the restore of {code(request.target, 300)}",
-        Kind.PRUNE: f"a cleanup of {code(request.repository, 300)}",
+        Kind.PRUNE: f"a cleanup of {code(request.pattern or '', 300)}",
     }.get(request.kind, f"the deletion of {code(request.target, 300)}")
     blocks: list[Block] = [
         section(f"{mention(request.requester)} requested {what}."),
