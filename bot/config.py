@@ -18,6 +18,7 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
 from .database import DEFAULT_DATABASE_URL, normalize_url
+from .deletions import DEFAULT_LEASE, DEFAULT_TTL, DEFAULT_UNDO_RETENTION
 from .durations import parse_duration
 from .patterns import SYNTAX, Pattern, PatternError, compile_regex
 from .registry.settings import DEFAULT_URL, RegistrySettings
@@ -62,9 +63,9 @@ class DeletionSettings:
     approvals_required: int = 1
     approval_channel: str | None = None
     audit_channel: str | None = None
-    ttl: timedelta = timedelta(hours=24)
-    execution_lease: timedelta = timedelta(seconds=60)
-    undo_retention: timedelta = timedelta(days=30)
+    ttl: timedelta = DEFAULT_TTL
+    execution_lease: timedelta = DEFAULT_LEASE
+    undo_retention: timedelta = DEFAULT_UNDO_RETENTION
     protected_tags: Pattern | None = None
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
 
@@ -212,9 +213,9 @@ def _deletions(read: _Reader) -> DeletionSettings:
             )
             value = None
         channels[name] = value
-    ttl = read.duration("APPROVAL_TTL", timedelta(hours=24))
-    lease = read.duration("EXECUTION_LEASE", timedelta(seconds=60))
-    undo_retention = read.duration("UNDO_RETENTION", timedelta(days=30))
+    ttl = read.duration("APPROVAL_TTL", DEFAULT_TTL)
+    lease = read.duration("EXECUTION_LEASE", DEFAULT_LEASE)
+    undo_retention = read.duration("UNDO_RETENTION", DEFAULT_UNDO_RETENTION)
     protected: Pattern | None = None
     if read.text("PROTECTED_TAGS"):
         try:

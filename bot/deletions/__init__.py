@@ -27,10 +27,13 @@ from .results import (
     VoteResult,
 )
 from .retention import RetentionRules
-from .service import DeletionService
+from .service import DEFAULT_LEASE, DEFAULT_TTL, DEFAULT_UNDO_RETENTION, DeletionService
 from .store import DeletionStore, open_store
 
 __all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_TTL",
+    "DEFAULT_UNDO_RETENTION",
     "ApproverPolicy",
     "AuditAction",
     "AuditEvent",

@@ -53,29 +53,6 @@ class CleanupStore:
             for r in rows
         ]
 
-    def move(
-        self,
-        request_id: str,
-        item: CleanupItem,
-        from_states: Iterable[ItemState],
-        to: ItemState,
-        detail: str = "",
-    ) -> bool:
-        """Compare-and-set one item's state; True when this call made the change."""
-        t = cleanup_items
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(t)
-                .where(
-                    t.c.request_id == request_id,
-                    t.c.repository == item.repository,
-                    t.c.digest == item.digest,
-                    t.c.state.in_([s.value for s in from_states]),
-                )
-                .values(state=to.value, detail=detail.replace("\x00", ""))
-            )
-            return result.rowcount == 1
-
     def move_many(
         self,
         request_id: str,

@@ -41,11 +41,13 @@ from .undo_store import UndoStore
 from .work import WorkContext, blobs, image, prune, restore, table
 
 log = logging.getLogger(__name__)
-# A process working on a request renews its claim every third of the lease; a claim
-# older than the lease belongs to a process that died (killed, crashed, lost its
-# database), and the request is recovered by whoever notices.
+# The defaults of APPROVAL_TTL, EXECUTION_LEASE and UNDO_RETENTION (the settings take
+# them from here). How long a request stays open for votes. A process working on a
+# request renews its claim every third of the lease; a claim older than the lease
+# belongs to a process that died (killed, crashed, lost its database), and the request
+# is recovered by whoever notices. How long what a deletion took is kept for undo.
+DEFAULT_TTL = timedelta(hours=24)
 DEFAULT_LEASE = timedelta(seconds=60)
-# How long what a deletion took is kept for undo (UNDO_RETENTION).
 DEFAULT_UNDO_RETENTION = timedelta(days=30)
 
 
@@ -61,7 +63,7 @@ class DeletionService:
         policy: ApproverPolicy,
         *,
         approvals_required: int = 1,
-        ttl: timedelta = timedelta(hours=24),
+        ttl: timedelta = DEFAULT_TTL,
         clock: Callable[[], datetime] = _now,
         protected: Pattern | None = None,
         lease: timedelta = DEFAULT_LEASE,

@@ -45,7 +45,6 @@ class ActivityKind(StrEnum):
     PUSH = "push"  # a tag pushed (new, or moved to another digest)
     DELETE = "delete"  # a manifest deleted through the bot
     OUTSIDE_DELETE = "outside delete"  # a manifest deleted that no request of the bot explains
-    TAG_DELETE = "tag delete"  # a tag removed
 
 
 @dataclass(frozen=True)
