@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from .retention import RetentionRules
 
@@ -252,7 +253,7 @@ class CleanupProgress:
         }
 
     @classmethod
-    def from_data(cls, data: dict) -> CleanupProgress:
+    def from_data(cls, data: dict[str, Any]) -> CleanupProgress:
         return cls(
             int(data["total"]),
             int(data.get("deleted", 0)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from ..patterns import Pattern, compile_regex
 from ..registry.pages import sort_tags
@@ -45,7 +46,7 @@ class RetentionRules:
         }
 
     @classmethod
-    def from_data(cls, data: dict) -> RetentionRules:
+    def from_data(cls, data: dict[str, Any]) -> RetentionRules:
         def seconds(key: str) -> timedelta | None:
             value = data.get(key)
             return timedelta(seconds=float(value)) if value is not None else None
@@ -163,6 +164,27 @@ def usable_date(date: datetime | None) -> tuple[datetime | None, str]:
     return date, ""
 
 
+def _kept_before_ranking(
+    facts: TagFacts,
+    rules: RetentionRules,
+    protected: Pattern | None,
+    in_use_since: datetime | None,
+) -> Kept | None:
+    """Why a tag is kept whatever its rank (protected, outside --match, excluded, in
+    use, undated), or None when its age and rank decide."""
+    if protected is not None and protected.search(facts.tag):
+        return Kept.PROTECTED
+    if rules.match is not None and not rules.match.fullmatch(facts.tag):
+        return Kept.NOT_MATCHED
+    if rules.exclude is not None and rules.exclude.fullmatch(facts.tag):
+        return Kept.EXCLUDED
+    if in_use_since and facts.pulled and facts.pulled > in_use_since:
+        return Kept.IN_USE
+    if facts.date is None:
+        return Kept.UNDATED
+    return None
+
+
 def plan_repository(
     repository: str,
     tags: list[TagFacts],
@@ -183,19 +205,13 @@ def plan_repository(
     in_use_since = now - rules.keep_pulled_within if rules.keep_pulled_within else None
     selected: list[TagFacts] = []
     for facts in tags:
-        if protected is not None and protected.search(facts.tag):
-            plan.kept[facts.tag] = Kept.PROTECTED
-        elif rules.match is not None and not rules.match.fullmatch(facts.tag):
-            plan.kept[facts.tag] = Kept.NOT_MATCHED
-        elif rules.exclude is not None and rules.exclude.fullmatch(facts.tag):
-            plan.kept[facts.tag] = Kept.EXCLUDED
-        elif in_use_since and facts.pulled and facts.pulled > in_use_since:
-            plan.kept[facts.tag] = Kept.IN_USE
-        elif facts.date is None:
-            plan.kept[facts.tag] = Kept.UNDATED
-            plan.undated[facts.tag] = facts.date_problem or "no usable date"
-        else:
+        why = _kept_before_ranking(facts, rules, protected, in_use_since)
+        if why is None:
             selected.append(facts)
+            continue
+        plan.kept[facts.tag] = why
+        if why == Kept.UNDATED:
+            plan.undated[facts.tag] = facts.date_problem or "no usable date"
     # Newest first; ties by tag name, newest version first.
     rank = {tag: i for i, tag in enumerate(sort_tags([t.tag for t in selected]))}
     selected.sort(key=lambda t: (-(t.date or now).timestamp(), rank[t.tag]))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -226,7 +226,7 @@ class DeletionStore:
 
     # -- votes -------------------------------------------------------------------------
     @staticmethod
-    def _approvals(conn, request_id: str) -> list[str]:
+    def _approvals(conn: Connection, request_id: str) -> list[str]:
         return list(
             conn.execute(
                 select(votes.c.user_id)
@@ -342,7 +342,7 @@ class DeletionStore:
             )
             return result.rowcount == 1
 
-    def progress(self, request_id: str) -> dict | None:
+    def progress(self, request_id: str) -> dict[str, Any] | None:
         """The last progress a run of the request wrote, while it is executing."""
         with self.engine.connect() as conn:
             row = conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ..deletions import RetentionRules
 from ..durations import parse_duration
@@ -239,16 +240,13 @@ def _regex(flag: str, value: str, usage: str) -> Pattern:
         ) from None
 
 
-def _prune(spec: CommandSpec, args: list[str]) -> Command:
-    usage = spec.usage
-    if not args or args[0].startswith("-"):
-        raise UsageError("Name the repository (or a glob like team/*) to clean up.", usage)
-    pattern = _prune_pattern(args[0], usage)
+def _prune_words(words: list[str], usage: str) -> tuple[dict[str, str], list[str]]:
+    """The flags given (each with its value; ``--allow-empty`` with "yes") and the words
+    of the reason."""
     values: dict[str, str] = {}
-    allow_empty = False
     reason: list[str] = []
-    words = iter(args[1:])
-    for word in words:
+    remaining = iter(words)
+    for word in remaining:
         if not word.startswith("--"):
             reason.append(word)
             continue
@@ -258,33 +256,45 @@ def _prune(spec: CommandSpec, args: list[str]) -> Command:
                 f"Unknown option {flag[:40]!r}; the options are {', '.join(PRUNE_FLAGS)}.", usage
             )
         if flag == "--allow-empty":
-            allow_empty = True
+            values[flag] = "yes"
             continue
         if not has_value:
-            value = next(words, "")
+            value = next(remaining, "")
         if not value or value.startswith("--"):
             raise UsageError(f"{flag} needs a value.", usage)
         values[flag] = value
+    return values, reason
+
+
+def _duration_flag(values: dict[str, str], flag: str, usage: str) -> timedelta | None:
+    if flag not in values:
+        return None
+    try:
+        return parse_duration(values[flag])
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}.", usage) from None
+
+
+def _keep_flag(values: dict[str, str], usage: str) -> int | None:
+    if "--keep" not in values:
+        return None
+    text = values["--keep"]
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_KEEP:
+        raise UsageError(f"--keep takes a whole number from 0 to {MAX_KEEP:,}.", usage)
+    return int(text)
+
+
+def _prune(spec: CommandSpec, args: list[str]) -> Command:
+    usage = spec.usage
+    if not args or args[0].startswith("-"):
+        raise UsageError("Name the repository (or a glob like team/*) to clean up.", usage)
+    pattern = _prune_pattern(args[0], usage)
+    values, reason = _prune_words(args[1:], usage)
     match = _regex("--match", values["--match"], usage) if "--match" in values else None
     exclude = _regex("--exclude", values["--exclude"], usage) if "--exclude" in values else None
-    keep = None
-    if "--keep" in values:
-        text = values["--keep"]
-        if not (text.isascii() and text.isdigit()) or int(text) > MAX_KEEP:
-            raise UsageError(f"--keep takes a whole number from 0 to {MAX_KEEP:,}.", usage)
-        keep = int(text)
-    older_than = None
-    if "--older-than" in values:
-        try:
-            older_than = parse_duration(values["--older-than"])
-        except ValueError as exc:
-            raise UsageError(f"--older-than: {exc}.", usage) from None
-    pulled_within = None
-    if "--keep-pulled-within" in values:
-        try:
-            pulled_within = parse_duration(values["--keep-pulled-within"])
-        except ValueError as exc:
-            raise UsageError(f"--keep-pulled-within: {exc}.", usage) from None
+    keep = _keep_flag(values, usage)
+    older_than = _duration_flag(values, "--older-than", usage)
+    pulled_within = _duration_flag(values, "--keep-pulled-within", usage)
     if keep is None and older_than is None:
         raise UsageError("Give --keep N or --older-than DURATION (or both).", usage)
     rules = RetentionRules(
@@ -292,7 +302,7 @@ def _prune(spec: CommandSpec, args: list[str]) -> Command:
         older_than=older_than,
         match=match,
         exclude=exclude,
-        allow_empty=allow_empty,
+        allow_empty="--allow-empty" in values,
         keep_pulled_within=pulled_within,
     )
     if rules.keeps_nothing:

@@ -45,6 +45,11 @@ DRY_RUN_REUSES_LOOKUPS = timedelta(minutes=10)
 DRY_RUN_LIMIT = timedelta(minutes=5)
 MAX_CLEANUP_REPOSITORIES = 200
 
+# A change to a cleanup's item: the item, its new state, why.
+Change = tuple[CleanupItem, ItemState, str]
+# Writes changes (compare-and-sets from the given states); for each, whether it was made.
+Record = Callable[[list[Change], list[ItemState]], list[bool]]
+
 
 def preview(
     ctx: WorkContext,
@@ -149,51 +154,8 @@ class PruneWork:
         the end confirms the deletions. Each item moves by compare-and-set, fenced by
         the claim's token, so no digest is deleted twice and a stale holder writes
         nothing; ClaimLost is raised once the work under way has stopped."""
-        started = time.monotonic()
         items = self.ctx.cleanup.items(request.id)
-        counts = {state: 0 for state in ItemState}
-        for item in items:
-            counts[item.state] += 1
-        total = len(items) - counts[ItemState.KEPT]
-        writing = threading.Lock()  # repositories, preparers and deleting workers record
-        checking: dict[str, int] = {}  # repositories being looked up again -> their tags
-
-        def report(snapshot: CleanupProgress) -> None:
-            claim.report(snapshot.as_data())  # written with the next heartbeat
-
-        def now_done() -> CleanupProgress:
-            return CleanupProgress(
-                total,
-                counts[ItemState.DELETED],
-                counts[ItemState.SKIPPED],
-                counts[ItemState.FAILED],
-                time.monotonic() - started,
-                tuple(sorted(checking)),
-                sum(checking.values()),
-            )
-
-        def record(changes: list[tuple[CleanupItem, ItemState, str]], sources: list[ItemState]):
-            with writing:
-                made = self.ctx.cleanup.move_many(request.id, changes, sources, token=claim.token)
-                for (item, state, _), ok in zip(changes, made, strict=True):
-                    if ok:
-                        counts[state] += 1
-                        counts[item.state] -= 1  # where it was (settled, when confirming)
-                snapshot = now_done()
-            report(snapshot)  # a redraw in chat holds up no other writer
-            return made
-
-        def check(repository: str, tags: int | None) -> None:
-            """A repository's check begins (its tag list read, before the lookups: the
-            long part for a big one) or, with ``tags`` None, ends."""
-            with writing:
-                if tags is None:
-                    checking.pop(repository, None)
-                    return
-                checking[repository] = tags
-                snapshot = now_done()
-            report(snapshot)
-
+        tally = _Tally(self.ctx, request, claim, items)
         todo = [i for i in items if i.state in (ItemState.PLANNED, ItemState.DELETING)]
         stopped = threading.Event()  # a failure (the database) stops repositories not begun
 
@@ -206,16 +168,16 @@ class PruneWork:
                     claim,
                     repository,
                     [i for i in todo if i.repository == repository],
-                    record,
-                    lambda tags: check(repository, tags),
+                    tally.record,
+                    lambda tags: tally.check(repository, tags),
                 )
             except BaseException:
                 stopped.set()
                 raise
             finally:
-                check(repository, None)
+                tally.check(repository, None)
 
-        report(now_done())
+        tally.report()
         repositories = sorted({i.repository for i in todo})
         at_once = max(1, min(REPOSITORIES_AT_ONCE, len(repositories)))
         with ThreadPoolExecutor(at_once, thread_name_prefix="cleanup-repository") as pool:
@@ -232,7 +194,7 @@ class PruneWork:
         claim: Claim,
         repository: str,
         mine: list[CleanupItem],
-        record,
+        record: Record,
         check: Callable[[int | None], None],
     ) -> None:
         """One repository of a cleanup: settle what an interrupted run left, scan it
@@ -264,7 +226,7 @@ class PruneWork:
             [ItemState.DELETED],
         )
 
-    def _settle_resumed(self, items: list[CleanupItem], record) -> list[CleanupItem]:
+    def _settle_resumed(self, items: list[CleanupItem], record: Record) -> list[CleanupItem]:
         """Items left ``deleting`` by an interrupted run: those the registry no longer
         has were deleted; the rest are done again."""
         resumed = [i for i in items if i.state == ItemState.DELETING]
@@ -288,7 +250,7 @@ class PruneWork:
         claim: Claim,
         scan: RepoScan,
         items: list[CleanupItem],
-        record,
+        record: Record,
     ) -> list[CleanupItem]:
         """Delete a repository's planned images with every slot busy from the first
         DELETE to the last: a preparer checks, claims and keeps for undo one batch after
@@ -350,7 +312,7 @@ class PruneWork:
         claim: Claim,
         scan: RepoScan,
         batch: list[CleanupItem],
-        record,
+        record: Record,
     ) -> list[tuple[CleanupItem, tuple[str, ...]]]:
         """Check a batch against the scan, claim what is still safe and keep it for
         undo; returns what may be deleted, with the planned tags that moved elsewhere."""
@@ -427,16 +389,75 @@ def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outco
     return Outcome(Verdict.DELETED if deleted else Verdict.NOT_DELETED, text, detail)
 
 
+class _Tally:
+    """A run's counts (by state, from the database's items), the repositories being
+    looked up again, and the snapshot of both reported to the claim (its heartbeat
+    writes it); ``record`` writes items' changes (fenced by the claim's token) and
+    counts them. Repositories, preparers and deleting workers record at once."""
+
+    def __init__(
+        self, ctx: WorkContext, request: DeletionRequest, claim: Claim, items: list[CleanupItem]
+    ) -> None:
+        self.ctx = ctx
+        self.request = request
+        self.claim = claim
+        self.started = time.monotonic()
+        self.counts = {state: 0 for state in ItemState}
+        for item in items:
+            self.counts[item.state] += 1
+        self.total = len(items) - self.counts[ItemState.KEPT]
+        self.checking: dict[str, int] = {}  # repositories being looked up again: their tags
+        self.lock = threading.Lock()
+
+    def snapshot(self) -> CleanupProgress:
+        return CleanupProgress(
+            self.total,
+            self.counts[ItemState.DELETED],
+            self.counts[ItemState.SKIPPED],
+            self.counts[ItemState.FAILED],
+            time.monotonic() - self.started,
+            tuple(sorted(self.checking)),
+            sum(self.checking.values()),
+        )
+
+    def report(self) -> None:
+        with self.lock:
+            snapshot = self.snapshot()
+        self.claim.report(snapshot.as_data())  # written with the next heartbeat
+
+    def record(self, changes: list[Change], sources: list[ItemState]) -> list[bool]:
+        with self.lock:
+            made = self.ctx.cleanup.move_many(
+                self.request.id, changes, sources, token=self.claim.token
+            )
+            for (item, state, _), ok in zip(changes, made, strict=True):
+                if ok:
+                    self.counts[state] += 1
+                    self.counts[item.state] -= 1  # where it was (settled, when confirming)
+        self.report()
+        return made
+
+    def check(self, repository: str, tags: int | None) -> None:
+        """A repository's check begins (its tag list read, before the lookups: the long
+        part for a big one) or, with ``tags`` None, ends."""
+        with self.lock:
+            if tags is None:
+                self.checking.pop(repository, None)
+                return
+            self.checking[repository] = tags
+        self.report()
+
+
 class _Recorder:
     """Collects the results of a repository's DELETEs from the workers and writes them
     in groups (one transaction per ``flush_every`` results), so the database isn't
     committed to once per image while the registry waits. The worker that fills a
     group writes it; the others go on adding to the next one meanwhile."""
 
-    def __init__(self, record, flush_every: int) -> None:
+    def __init__(self, record: Record, flush_every: int) -> None:
         self.record = record
         self.flush_every = flush_every
-        self.pending: list[tuple[CleanupItem, ItemState, str]] = []
+        self.pending: list[Change] = []
         self.deleted: list[CleanupItem] = []
         self.lock = threading.Lock()
 
