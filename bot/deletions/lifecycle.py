@@ -75,11 +75,15 @@ class Lifecycle:
         if not self.policy.configured:
             raise NoApprovers()
 
-    def new_draft(self, **fields: Any) -> DeletionRequest:
-        """Store a new draft request (a preview's), open until the approval TTL."""
+    def new_draft(self, *, restores_itself: bool = False, **fields: Any) -> DeletionRequest:
+        """Store a new draft request (a preview's), open until the approval TTL; with
+        ``restores_itself``, a restore of what it keeps itself (a tag pointed back)."""
         now = self.clock()
+        request_id = secrets.token_hex(8)
+        if restores_itself:
+            fields["restores"] = request_id
         request = DeletionRequest(
-            id=secrets.token_hex(8),
+            id=request_id,
             state=State.DRAFT,
             created_at=now,
             expires_at=now + self.ttl,
@@ -101,31 +105,21 @@ class Lifecycle:
         if request.state == State.DRAFT and request.expires_at <= self.clock():
             self.expire(request)
             raise DeletionRefused("This preview has expired; run the delete command again.")
-        extra: dict[str, Any] = {}
-        if as_untag:
-            if request.kind != Kind.MANIFEST or not request.tag:
-                raise DeletionRefused("Only a previewed tag can be removed on its own.")
-            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": []}
-        moved = self.store.transition(
-            request_id, [State.DRAFT], State.SUBMITTING, claimed_at=self.clock(), **extra
-        )
-        return moved.request if moved else None
+        if as_untag and (request.kind != Kind.MANIFEST or not request.tag):
+            raise DeletionRefused("Only a previewed tag can be removed on its own.")
+        return self.store.claim_for_posting(request_id, self.clock(), tag_only=as_untag)
 
     def release_submit(self, request_id: str) -> None:
         """Posting the request failed: back to draft, so it can be tried again."""
-        self.store.transition(request_id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
+        self.store.give_back(request_id)
 
     def submitted(self, request_id: str) -> tuple[DeletionRequest, list[AuditEvent]]:
         """The request is in front of the approvers: open it for votes (and audit it,
         in the same transaction). Nothing is audited when the request was given back or
         closed meanwhile."""
         request = self.get(request_id)
-        moved = self.store.transition(
-            request_id,
-            [State.SUBMITTING],
-            State.PENDING,
-            audit=self.entry(AuditAction.REQUESTED, request.requester, blast_radius(request)),
-            claimed_at=None,
+        moved = self.store.open_for_votes(
+            request_id, self.entry(AuditAction.REQUESTED, request.requester, blast_radius(request))
         )
         if moved is None or moved.event is None:
             return self.get(request_id), []
@@ -134,7 +128,7 @@ class Lifecycle:
     def give_back_stale_submits(self, stale_before: datetime) -> None:
         """Drafts whose posting never finished (a process died midway) go back to draft."""
         for request in self.store.stale_claims([State.SUBMITTING], stale_before):
-            self.store.transition(request.id, [State.SUBMITTING], State.DRAFT, claimed_at=None)
+            self.store.give_back(request.id)
 
     # -- a person's decision -----------------------------------------------------------
     def cancel(self, request_id: str, user: str) -> VoteResult:
@@ -154,14 +148,14 @@ class Lifecycle:
         self, request_id: str, from_states: list[State], to: State, user: str, outcome: str
     ) -> VoteResult:
         """Close a request by a person's decision (compare-and-set), and audit it."""
-        moved = self.store.transition(
+        moved = self.store.close(
             request_id,
             from_states,
             to,
-            audit=self.entry(AuditAction(to.value), user),
-            closed_by=user,
-            closed_at=self.clock(),
+            by=user,
+            at=self.clock(),
             outcome=outcome,
+            audit=self.entry(AuditAction(to.value), user),
         )
         if moved is None or moved.event is None:
             return VoteResult(
@@ -231,24 +225,18 @@ class Lifecycle:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
         (the claim is dropped, so the next sweep asks the registry again). Only the
         claim's holder may: a stale one's settlement is refused (TAKEN_OVER)."""
-        if outcome.verdict == Verdict.UNKNOWN:
-            to, action, result = State.EXECUTING, AuditAction.UNKNOWN, VoteOutcome.UNKNOWN
-            closed: dict[str, object] = {}
-        elif outcome.verdict == Verdict.DELETED:
-            to, action, result = State.DELETED, AuditAction.EXECUTED, VoteOutcome.DELETED
-            closed = {"closed_at": self.clock()}
-        else:
-            to, action, result = State.FAILED, AuditAction.FAILED, VoteOutcome.FAILED
-            closed = {"closed_at": self.clock()}
-        moved = self.store.transition(
+        to, action, result = {
+            Verdict.UNKNOWN: (State.EXECUTING, AuditAction.UNKNOWN, VoteOutcome.UNKNOWN),
+            Verdict.DELETED: (State.DELETED, AuditAction.EXECUTED, VoteOutcome.DELETED),
+            Verdict.NOT_DELETED: (State.FAILED, AuditAction.FAILED, VoteOutcome.FAILED),
+        }[outcome.verdict]
+        moved = self.store.settle(
             request.id,
-            [State.EXECUTING],
+            claim.token,
             to,
-            audit=self.entry(action, None, outcome.detail),
-            token=claim.token,
             outcome=outcome.text,
-            claimed_at=None,
-            **closed,
+            at=self.clock(),
+            audit=self.entry(action, None, outcome.detail),
         )
         if moved is None or moved.event is None:
             now = self.get(request.id)
@@ -261,13 +249,14 @@ class Lifecycle:
     def expire(self, request: DeletionRequest) -> list[AuditEvent]:
         """Close one request as expired (when still open)."""
         detail = f"not approved within {self.ttl} of {request.created_at:%Y-%m-%d %H:%M} UTC"
-        moved = self.store.transition(
+        moved = self.store.close(
             request.id,
             OPEN_STATES,
             State.EXPIRED,
-            audit=self.entry(AuditAction.EXPIRED, None, detail),
-            closed_at=self.clock(),
+            by=None,
+            at=self.clock(),
             outcome="expired",
+            audit=self.entry(AuditAction.EXPIRED, None, detail),
         )
         return [moved.event] if moved and moved.event else []
 

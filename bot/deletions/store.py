@@ -186,7 +186,70 @@ class DeletionStore:
             ).all()
             return [_row_to_request(r) for r in rows]
 
-    def transition(
+    # -- a request's steps, each a compare-and-set with its audit event ------------------
+    def claim_for_posting(
+        self, request_id: str, at: datetime, *, tag_only: bool = False
+    ) -> DeletionRequest | None:
+        """A draft claimed for its message to be posted (one click wins); ``tag_only``
+        turns an image's deletion into its named tag's removal alone."""
+        extra: dict[str, Any] = {}
+        if tag_only:
+            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": []}
+        moved = self._move(request_id, [State.DRAFT], State.SUBMITTING, claimed_at=at, **extra)
+        return moved.request if moved else None
+
+    def give_back(self, request_id: str) -> bool:
+        """A request whose posting failed (or never finished) goes back to draft."""
+        return self._move(request_id, [State.SUBMITTING], State.DRAFT, claimed_at=None) is not None
+
+    def open_for_votes(self, request_id: str, audit: AuditEntry) -> Moved | None:
+        """The request is in front of the approvers."""
+        return self._move(
+            request_id, [State.SUBMITTING], State.PENDING, audit=audit, claimed_at=None
+        )
+
+    def close(
+        self,
+        request_id: str,
+        from_states: Iterable[State],
+        to: State,
+        *,
+        by: str | None,
+        at: datetime,
+        outcome: str,
+        audit: AuditEntry,
+    ) -> Moved | None:
+        """Closed by a person's decision (rejected, cancelled) or by time (expired)."""
+        return self._move(
+            request_id, from_states, to, audit=audit, closed_by=by, closed_at=at, outcome=outcome
+        )
+
+    def settle(
+        self,
+        request_id: str,
+        token: int,
+        to: State,
+        *,
+        outcome: str,
+        at: datetime,
+        audit: AuditEntry,
+    ) -> Moved | None:
+        """What an execution found, by the claim ``token`` holds: deleted or failed
+        (closed), or still executing with its claim dropped (not known yet: the next
+        sweep asks again)."""
+        closing = {} if to == State.EXECUTING else {"closed_at": at}
+        return self._move(
+            request_id,
+            [State.EXECUTING],
+            to,
+            audit=audit,
+            token=token,
+            outcome=outcome,
+            claimed_at=None,
+            **closing,
+        )
+
+    def _move(
         self,
         request_id: str,
         from_states: Iterable[State],
@@ -216,13 +279,6 @@ class DeletionStore:
                 return None
             event = _write_audit(conn, request_id, audit) if audit is not None else None
             return Moved(_row_to_request(row, self._approvals(conn, request_id)), event)
-
-    def set_fields(self, request_id: str, **values: Any) -> None:
-        """Record Slack message coordinates and the like (no state change)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(requests).where(requests.c.id == request_id).values(**_cleaned(values))
-            )
 
     # -- votes -------------------------------------------------------------------------
     @staticmethod
@@ -287,7 +343,7 @@ class DeletionStore:
     def claim(self, request_id: str, at: datetime) -> DeletionRequest | None:
         """Claim a pending request for execution (compare-and-set): the request, with
         its new token, when this call won; None when another did."""
-        moved = self.transition(
+        moved = self._move(
             request_id,
             [State.PENDING],
             State.EXECUTING,

@@ -143,9 +143,7 @@ def test_an_unknown_outcome_is_settled_once_the_registry_answers(make_service, c
 # -- interrupted executions ----------------------------------------------------------------
 def _interrupt(service, request, clock):
     """What a process killed during the DELETE leaves: executing, with its last claim."""
-    assert service.store.transition(
-        request.id, [State.PENDING], State.EXECUTING, claimed_at=clock.now
-    )
+    assert service.store.claim(request.id, clock.now) is not None
 
 
 def test_an_execution_killed_after_the_delete_is_recovered_as_deleted(
@@ -184,18 +182,18 @@ def test_a_database_failure_after_the_delete_is_recovered(make_service, client, 
     clock = Clock()
     service = make_service(clock=clock)
     request = open_request(service, f"flt10/app{SUFFIX()}:v1")
-    real = service.store.transition
+    real = service.store.settle
 
-    def failing(request_id, from_states, to, **values):
+    def failing(request_id, token, to, **values):
         if to == State.DELETED:
             raise OperationalError("UPDATE", {}, Exception("database is locked"))
-        return real(request_id, from_states, to, **values)
+        return real(request_id, token, to, **values)
 
-    service.store.transition = failing
+    service.store.settle = failing
     with pytest.raises(ExecutionInterrupted) as raised:
         service.vote(request.id, APPROVER, True)
     assert isinstance(raised.value.__cause__, OperationalError)
-    service.store.transition = real
+    service.store.settle = real
     assert service.store.get(request.id).state == State.EXECUTING
     clock.now += timedelta(seconds=61)
     assert [r.outcome for r in service.recover()] == ["deleted"]
@@ -415,19 +413,19 @@ def test_a_settlement_whose_audit_fails_leaves_the_request_to_recovery(
     clock = Clock()
     service = make_service(clock=clock)
     request = open_request(service, f"flt21/app{SUFFIX()}:v1")
-    real = service.store.transition
+    real = service.store.settle
 
-    def failing_on_settle(request_id, from_states, to, **values):
+    def failing_on_settle(request_id, token, to, **values):
         if to == State.DELETED:
             with _audit_writes_fail(service.store.engine):
-                return real(request_id, from_states, to, **values)
-        return real(request_id, from_states, to, **values)
+                return real(request_id, token, to, **values)
+        return real(request_id, token, to, **values)
 
-    service.store.transition = failing_on_settle
+    service.store.settle = failing_on_settle
     with pytest.raises(ExecutionInterrupted) as raised:
         service.vote(request.id, APPROVER, True)
     assert "audit down" in str(raised.value.__cause__)
-    service.store.transition = real
+    service.store.settle = real
     assert service.store.get(request.id).state == State.EXECUTING  # not deleted unaudited
     assert not manifest_exists(client, f"flt21/app{SUFFIX()}", pushed.digest)
     clock.now += timedelta(seconds=61)

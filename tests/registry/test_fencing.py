@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.deletions import ExecutionInterrupted, ItemState, State
+from bot.deletions import AuditAction, ExecutionInterrupted, ItemState, State
+from bot.deletions.models import AuditEntry
 from bot.deletions.retention import RetentionRules
 from testkit.deletions import APPROVER, REQUESTER
 from testkit.images import manifest_exists, push_image
@@ -171,7 +172,10 @@ def test_a_stale_holders_settlement_is_refused(make_service, client):
     assert service.store.take_over(request.id, 1, later - LEASE, later) == 2
     # ...and the first holder's renewal and settlement are both refused.
     assert not service.store.renew_claim(request.id, 1, later)
-    assert service.store.transition(request.id, [State.EXECUTING], State.FAILED, token=1) is None
+    entry = AuditEntry(AuditAction.FAILED, later)
+    assert (
+        service.store.settle(request.id, 1, State.FAILED, outcome="", at=later, audit=entry) is None
+    )
     assert service.store.get(request.id).state == State.EXECUTING
     # Two takeovers of the same stale claim: one wins.
     assert service.store.take_over(request.id, 1, later, later) is None

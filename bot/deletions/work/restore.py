@@ -95,8 +95,8 @@ def preview_put_back(
         channel=channel,
         restore_tags=(TagRef(repository, tag),),
         moved_to=current,
+        restores_itself=True,
     )
-    ctx.store.set_fields(request.id, restores=request.id)
     now = ctx.clock()
     ctx.undo.save(request.id, saved, now, now + ctx.undo_retention)
     return Preview(ctx.lifecycle.get(request.id))
