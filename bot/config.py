@@ -21,7 +21,7 @@ from .database import DEFAULT_DATABASE_URL, normalize_url
 from .deletions import DEFAULT_LEASE, DEFAULT_TTL, DEFAULT_UNDO_RETENTION
 from .durations import parse_duration
 from .patterns import SYNTAX, Pattern, PatternError, compile_regex
-from .registry.settings import DEFAULT_URL, RegistrySettings
+from .registry import DEFAULT_URL, RegistrySettings
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}

@@ -3,15 +3,44 @@ factory over a real registry (behind a counting proxy), and opening a request.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from bot.deletions import ApproverPolicy, DeletionRequest, DeletionService, Kind, State, open_store
+import pytest
+
+from bot.deletions import (
+    ApproverPolicy,
+    DeletionRefused,
+    DeletionRequest,
+    DeletionService,
+    Kind,
+    Outcome,
+    Refusal,
+    Result,
+    State,
+    open_store,
+)
 from bot.patterns import compile_regex
 from bot.registry import RegistryClient, RegistrySettings, parse_reference
 
 REQUESTER, APPROVER, APPROVER2, OUTSIDER = "UREQUEST1", "UAPPROVE1", "UAPPROVE2", "UOUTSIDE1"
 GROUP, GROUP_MEMBER = "SOPSTEAM1", "UGROUPIE1"
+
+
+@contextmanager
+def refused(reason: Refusal) -> Iterator[pytest.ExceptionInfo[DeletionRefused]]:
+    """Expects the block to be refused, for ``reason``."""
+    with pytest.raises(DeletionRefused) as info:
+        yield info
+    assert info.value.reason == reason, info.value.reason
+
+
+def outcome_of(result: Result | DeletionRequest) -> Outcome:
+    """The outcome a result's request (or a request) records."""
+    request = result.request if isinstance(result, Result) else result
+    assert request.outcome is not None, request
+    return request.outcome
 
 
 class Clock:

@@ -4,6 +4,10 @@ typed results back."""
 
 from ..durations import parse_duration
 from .models import (
+    CARRIED_OUT,
+    CLOSED,
+    DECIDED,
+    OPEN,
     AuditAction,
     AuditEvent,
     CleanupItem,
@@ -14,26 +18,32 @@ from .models import (
     PlatformChild,
     State,
 )
+from .outcomes import Fact, Finding, Outcome, Subject, Verdict
 from .own_writes import WriteAction
 from .policy import ApproverPolicy
 from .results import (
     CleanupPreview,
     DeletionRefused,
+    Effect,
     ExecutionInterrupted,
     NoApprovers,
     Preview,
+    Refusal,
+    Result,
     Running,
-    VoteOutcome,
-    VoteResult,
 )
-from .retention import RetentionRules
+from .retention import Kept, KeptTag, NoDate, RepoPlan, RepoUsage, RetentionRules
 from .service import DEFAULT_LEASE, DEFAULT_TTL, DEFAULT_UNDO_RETENTION, DeletionService
 from .store import DeletionStore, open_store
 
 __all__ = [
+    "CARRIED_OUT",
+    "CLOSED",
+    "DECIDED",
     "DEFAULT_LEASE",
     "DEFAULT_TTL",
     "DEFAULT_UNDO_RETENTION",
+    "OPEN",
     "ApproverPolicy",
     "AuditAction",
     "AuditEvent",
@@ -44,17 +54,28 @@ __all__ = [
     "DeletionRequest",
     "DeletionService",
     "DeletionStore",
+    "Effect",
     "ExecutionInterrupted",
+    "Fact",
+    "Finding",
     "ItemState",
+    "Kept",
+    "KeptTag",
     "Kind",
     "NoApprovers",
+    "NoDate",
+    "Outcome",
     "PlatformChild",
     "Preview",
+    "Refusal",
+    "RepoPlan",
+    "RepoUsage",
+    "Result",
     "RetentionRules",
     "Running",
     "State",
-    "VoteOutcome",
-    "VoteResult",
+    "Subject",
+    "Verdict",
     "WriteAction",
     "open_store",
     "parse_duration",

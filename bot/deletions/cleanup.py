@@ -19,10 +19,13 @@ from ..registry import (
 )
 from ..registry.pages import is_glob
 from ..registry.scan import RepoScan
-from .execution import Abort, Verdict, delete_and_check
+from .execution import Abort, delete_and_check
 from .models import CleanupItem, ItemState, SavedManifest
+from .outcomes import Fact, Finding, Verdict
 from .restore import collect
 from .retention import (
+    KeptTag,
+    NoDate,
     RepoPlan,
     RepoUsage,
     RetentionRules,
@@ -54,12 +57,12 @@ def plan_scan(
     image's config ``created`` (configs come from the cache that listings share)."""
     digests = sorted(set(scan.tags.values()))
     described = describe_digests(registry, scan.repository, [(None, d) for d in digests])
-    dates: dict[str, tuple[datetime | None, str]] = {}
+    dates: dict[str, tuple[datetime | None, NoDate | None]] = {}
     for digest, image in zip(digests, described, strict=True):
         if isinstance(image, Image):
             dates[digest] = usable_date(image.created)
         else:
-            dates[digest] = (None, f"its config could not be read ({image.message})")
+            dates[digest] = (None, NoDate.UNREADABLE)
     usage = usage or RepoUsage()
     facts = []
     for tag, digest in sorted(scan.tags.items()):
@@ -102,64 +105,57 @@ def plan_items(scan: RepoScan, plan: RepoPlan) -> list[CleanupItem]:
         )
         for digest, tags in sorted(plan.delete.items())
     ]
-    kept: dict[str, list[str]] = {}
-    for tag, why in sorted(plan.kept.items()):
-        note = f"{tag}: {why}"
-        if tag in plan.conflicts:
-            note += f" (same image as {plan.conflicts[tag]})"
-        elif tag in plan.undated:
-            note += f" ({plan.undated[tag]})"
-        kept.setdefault(plan.digests[tag], []).append(note)
+    kept: dict[str, list[KeptTag]] = {}
+    for tag in sorted(plan.kept):
+        kept.setdefault(plan.digests[tag], []).append(plan.kept_tag(tag))
     items += [
         CleanupItem(
             plan.repository,
             digest,
-            tuple(n.split(":", 1)[0] for n in notes),
+            tuple(k.tag for k in tags),
             ItemState.KEPT,
-            detail="; ".join(notes),
+            kept=tuple(tags),
         )
-        for digest, notes in sorted(kept.items())
+        for digest, tags in sorted(kept.items())
     ]
     return items
 
 
 def why_not_now(
     scan: RepoScan, item: CleanupItem, protected: Pattern | None
-) -> tuple[str | None, tuple[str, ...]]:
+) -> tuple[Fact | None, tuple[str, ...]]:
     """Why a planned image must not be deleted now (None when it may), and the planned
     tags that moved to another image since the preview (never touched)."""
     now_on = set(scan.tags_on(item.digest))
     moved = tuple(t for t in item.tags if t not in now_on)
-    added = sorted(now_on - set(item.tags))
+    added = tuple(sorted(now_on - set(item.tags)))
     if added:
-        return f"{', '.join(added[:5])} now point{'s' if len(added) == 1 else ''} at it", moved
+        return Fact(Finding.TAGS_ADDED, tags=added), moved
     if not now_on:
-        return "its tags moved to other images since the preview", moved
-    hit = sorted(t for t in now_on if protected is not None and protected.search(t))
+        return Fact(Finding.TAGS_MOVED, tags=moved), moved
+    hit = tuple(sorted(t for t in now_on if protected is not None and protected.search(t)))
     if hit:
-        return f"the protected tag {', '.join(hit[:5])} points at it", moved
-    holders = scan.indexes_containing(item.digest)
+        return Fact(Finding.PROTECTED, tags=hit), moved
+    holders = tuple(scan.indexes_containing(item.digest))
     if holders:
-        return f"it is now a platform of the image tagged {', '.join(holders[:5])}", moved
+        return Fact(Finding.PLATFORM_OF_INDEX, tags=holders), moved
     return None, moved
 
 
-def delete_unconfirmed(registry: RegistryClient, item: CleanupItem) -> tuple[ItemState, str]:
+def delete_unconfirmed(registry: RegistryClient, item: CleanupItem) -> tuple[ItemState, Fact]:
     """DELETE one planned image by digest (already checked and kept for undo). A 2xx is
     taken as deleted here and confirmed for the whole batch by ``unconfirmed``; a
     failed DELETE is checked at once with a HEAD (it may have deleted all the same)."""
     try:
         done = delete_and_check(registry, item.repository, item.digest, confirm=False)
     except Abort as exc:
-        return ItemState.FAILED, str(exc)
-    if done.verdict == Verdict.DELETED:
-        return ItemState.DELETED, f"deleted ({done.answer})"
-    if done.verdict == Verdict.NOT_DELETED:
-        return ItemState.FAILED, f"the DELETE failed ({done.answer}); it is still there"
-    return (
-        ItemState.FAILED,
-        f"the DELETE failed ({done.answer}) and the registry could not be asked",
-    )
+        return ItemState.FAILED, exc.fact
+    if done.verdict == Verdict.DONE:
+        finding = Finding.DELETED_DESPITE_ERROR if done.failed else Finding.DELETED
+        return ItemState.DELETED, Fact(finding, answer=done.answer)
+    if done.verdict == Verdict.NOT_DONE:
+        return ItemState.FAILED, Fact(Finding.DELETE_FAILED, answer=done.answer)
+    return ItemState.FAILED, Fact(Finding.NOT_KNOWN, answer=done.answer)
 
 
 def unconfirmed(registry: RegistryClient, repository: str, deleted: list[CleanupItem]) -> set[str]:
@@ -177,20 +173,18 @@ def unconfirmed(registry: RegistryClient, repository: str, deleted: list[Cleanup
 
 def copies_for_undo(
     registry: RegistryClient, scan: RepoScan, items: list[CleanupItem]
-) -> tuple[list[SavedManifest], dict[str, str]]:
+) -> tuple[list[SavedManifest], dict[str, Fact]]:
     """What each image's undo needs (the manifests the scan read: no request unless one
     is missing), and why an image could not be read (it is then not deleted)."""
     saved: list[SavedManifest] = []
-    problems: dict[str, str] = {}
+    problems: dict[str, Fact] = {}
     for item in items:
         try:
             saved += collect(
                 registry, item.repository, item.digest, scan.tags_on(item.digest), scan.manifests
             )
         except RegistryError as exc:
-            problems[item.digest] = (
-                f"could not read it to keep a copy for undo ({exc.message}); not deleted"
-            )
+            problems[item.digest] = Fact(Finding.UNDO_COPY_FAILED, answer=exc.message)
     return saved, problems
 
 

@@ -10,11 +10,22 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select, update
 
 from .models import CleanupItem, ItemState, State
+from .outcomes import Fact
 from .own_writes import OwnWrites, Write, WriteAction
+from .retention import KeptTag
 from .schema import cleanup_items, requests
 
 # Digests per statement: well under every backend's limit on bound parameters.
 _IN_LIST = 500
+
+
+def _detail(fact: Fact | None, kept: tuple[KeptTag, ...] = ()) -> dict[str, object]:
+    detail: dict[str, object] = {}
+    if fact is not None:
+        detail["fact"] = fact.as_data()
+    if kept:
+        detail["kept"] = [k.as_data() for k in kept]
+    return detail
 
 
 class CleanupStore:
@@ -31,7 +42,7 @@ class CleanupStore:
                 "tags": list(i.tags),
                 "size": i.size,
                 "state": i.state.value,
-                "detail": i.detail.replace("\x00", ""),
+                "detail": _detail(i.fact, i.kept),
             }
             for i in items
         ]
@@ -49,21 +60,29 @@ class CleanupStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.c.repository, t.c.digest)).all()
         return [
-            CleanupItem(r.repository, r.digest, tuple(r.tags), ItemState(r.state), r.size, r.detail)
+            CleanupItem(
+                r.repository,
+                r.digest,
+                tuple(r.tags),
+                ItemState(r.state),
+                r.size,
+                Fact.from_data(r.detail["fact"]) if r.detail and r.detail.get("fact") else None,
+                tuple(KeptTag.from_data(k) for k in (r.detail or {}).get("kept", ())),
+            )
             for r in rows
         ]
 
     def move_many(
         self,
         request_id: str,
-        changes: list[tuple[CleanupItem, ItemState, str]],
+        changes: list[tuple[CleanupItem, ItemState, Fact | None]],
         from_states: Iterable[ItemState],
         *,
         token: int | None = None,
         at: datetime | None = None,
     ) -> list[bool]:
-        """Several compare-and-sets (item, new state, detail) in one transaction; for
-        each, whether this call made it. Changes to the same state with the same detail
+        """Several compare-and-sets (item, new state, why) in one transaction; for
+        each, whether this call made it. Changes to the same state with the same fact
         (most of a batch) go in one statement that returns the rows it moved. Given the
         ``token`` of the claim on the request, nothing moves unless that claim still
         holds it (a stale holder's writes are refused). Items moved to ``deleting`` are
@@ -81,12 +100,12 @@ class CleanupStore:
                 )
                 .exists()
             )
-        groups: dict[tuple[str, ItemState, str], list[str]] = {}
-        for item, to, detail in changes:
-            groups.setdefault((item.repository, to, detail), []).append(item.digest)
+        groups: dict[tuple[str, ItemState, Fact | None], list[str]] = {}
+        for item, to, fact in changes:
+            groups.setdefault((item.repository, to, fact), []).append(item.digest)
         moved: set[tuple[str, str]] = set()
         with self.engine.begin() as conn:
-            for (repository, to, detail), digests in groups.items():
+            for (repository, to, fact), digests in groups.items():
                 for start in range(0, len(digests), _IN_LIST):
                     rows = conn.execute(
                         update(t)
@@ -97,7 +116,7 @@ class CleanupStore:
                             t.c.state.in_(sources),
                             *fence,
                         )
-                        .values(state=to.value, detail=detail.replace("\x00", ""))
+                        .values(state=to.value, detail=_detail(fact))
                         .returning(t.c.digest)
                     )
                     found = [(repository, d) for d in rows.scalars()]

@@ -16,15 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .claims import Claim
-from .execution import Outcome, Verdict
-from .models import AuditAction, AuditEntry, AuditEvent, DeletionRequest, Kind, State
+from .models import OPEN, AuditAction, AuditEntry, AuditEvent, DeletionRequest, Kind, State
+from .outcomes import Outcome, Verdict
 from .policy import ApproverPolicy
 from .reports import blast_radius
-from .results import DeletionRefused, NoApprovers, VoteOutcome, VoteResult
+from .results import DeletionRefused, Effect, NoApprovers, Refusal, Result
 from .store import DeletionStore
 
-# States that expiry closes. A request left "submitting" by a crash expires too.
-OPEN_STATES = (State.DRAFT, State.SUBMITTING, State.PENDING)
+# States that expiry closes (OPEN). A request left "submitting" by a crash expires too.
+OPEN_STATES = sorted(OPEN)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Counted:
     """A vote counted: what it did, and whether it brought the request to its quorum
     (the request is then to be carried out)."""
 
-    result: VoteResult
+    result: Result
     quorum: bool = False
     events: list[AuditEvent] = field(default_factory=list)
 
@@ -57,7 +57,7 @@ class Lifecycle:
     def get(self, request_id: str) -> DeletionRequest:
         request = self.store.get(request_id)
         if request is None:
-            raise DeletionRefused("This deletion request no longer exists.")
+            raise DeletionRefused(Refusal.REQUEST_GONE, request_id=request_id)
         return request
 
     def entry(self, action: AuditAction, actor: str | None = None, detail: str = "") -> AuditEntry:
@@ -101,12 +101,12 @@ class Lifecycle:
         removal of its named tag only."""
         request = self.get(request_id)
         if user != request.requester:
-            raise DeletionRefused("Only the person who previewed this deletion can request it.")
+            raise DeletionRefused(Refusal.NOT_PREVIEWER)
         if request.state == State.DRAFT and request.expires_at <= self.clock():
             self.expire(request)
-            raise DeletionRefused("This preview has expired; run the delete command again.")
+            raise DeletionRefused(Refusal.PREVIEW_EXPIRED)
         if as_untag and (request.kind != Kind.MANIFEST or not request.tag):
-            raise DeletionRefused("Only a previewed tag can be removed on its own.")
+            raise DeletionRefused(Refusal.NOT_A_TAG_PREVIEW)
         return self.store.claim_for_posting(request_id, self.clock(), tag_only=as_untag)
 
     def release_submit(self, request_id: str) -> None:
@@ -131,22 +131,19 @@ class Lifecycle:
             self.store.give_back(request.id)
 
     # -- a person's decision -----------------------------------------------------------
-    def cancel(self, request_id: str, user: str) -> VoteResult:
+    def cancel(self, request_id: str, user: str) -> Result:
         """The requester withdraws a draft or a pending request."""
         request = self.get(request_id)
         if user != request.requester:
-            raise DeletionRefused("Only the requester can cancel this request.")
+            raise DeletionRefused(Refusal.NOT_REQUESTER)
         return self._close(
             request_id,
             [State.DRAFT, State.PENDING],
             State.CANCELLED,
             user,
-            "cancelled by the requester",
         )
 
-    def _close(
-        self, request_id: str, from_states: list[State], to: State, user: str, outcome: str
-    ) -> VoteResult:
+    def _close(self, request_id: str, from_states: list[State], to: State, user: str) -> Result:
         """Close a request by a person's decision (compare-and-set), and audit it."""
         moved = self.store.close(
             request_id,
@@ -154,50 +151,41 @@ class Lifecycle:
             to,
             by=user,
             at=self.clock(),
-            outcome=outcome,
             audit=self.entry(AuditAction(to.value), user),
         )
         if moved is None or moved.event is None:
-            return VoteResult(
-                VoteOutcome.CLOSED, self.get(request_id), "This request is already closed."
-            )
-        return VoteResult(VoteOutcome(to.value), moved.request, events=[moved.event])
+            return Result(Effect.CLOSED, self.get(request_id))
+        return Result(Effect(to.value), moved.request, events=[moved.event])
 
-    def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
+    def refuse(self, request_id: str, user: str, attempt: str, why: Refusal) -> Result:
         """A vote the front end refused before counting it (a click on a copy of the
         request, say): the refusal is audited like any other."""
         request = self.get(request_id)
-        event = self.audit(request, user, AuditAction.REFUSED, f"{attempt}: {why}")
-        return VoteResult(VoteOutcome.REFUSED, request, why, [event])
+        event = self.audit(request, user, AuditAction.REFUSED, f"{attempt}: {why.value}")
+        return Result(Effect.REFUSED, request, why, [event])
 
     def vote(self, request_id: str, user: str, approve: bool) -> Counted:
         """A click on Approve or Reject, by ``user`` (from the verified request)."""
         request = self.get(request_id)
         attempt = "approve" if approve else "reject"
         if request.state != State.PENDING:
-            return Counted(
-                VoteResult(VoteOutcome.CLOSED, request, f"This request is already {request.state}.")
-            )
+            return Counted(Result(Effect.CLOSED, request))
         if request.expires_at <= self.clock():
             events = self.expire(request)
-            text = "This request has expired; it can't be approved any more."
-            return Counted(VoteResult(VoteOutcome.EXPIRED, self.get(request_id), text, events))
+            return Counted(Result(Effect.EXPIRED, self.get(request_id), events=events))
         if not approve and user == request.requester:
             return Counted(self.cancel(request_id, user))
         decision = self.policy.check(user, request)
         if not decision.allowed:
-            event = self.audit(request, user, AuditAction.REFUSED, f"{attempt}: {decision.reason}")
-            return Counted(VoteResult(VoteOutcome.REFUSED, request, decision.reason, [event]))
+            assert decision.reason is not None
+            return Counted(self.refuse(request_id, user, attempt, decision.reason))
         if not approve:
-            return Counted(
-                self._close(request_id, [State.PENDING], State.REJECTED, user, "rejected")
-            )
+            return Counted(self._close(request_id, [State.PENDING], State.REJECTED, user))
         approved = self.store.approve(request_id, user, self.entry(AuditAction.APPROVED, user))
         if approved is None:
-            text = "You have already approved this request."
-            return Counted(VoteResult(VoteOutcome.DUPLICATE, request, text))
+            return Counted(Result(Effect.DUPLICATE, request))
         approvals = [u for u in self.store.approvals(request_id) if u != request.requester]
-        counted = VoteResult(VoteOutcome.APPROVED, self.get(request_id), events=[approved])
+        counted = Result(Effect.APPROVED, self.get(request_id), events=[approved])
         return Counted(counted, len(approvals) >= request.approvals_required, [approved])
 
     # -- execution's beginning and end -------------------------------------------------
@@ -205,45 +193,37 @@ class Lifecycle:
         """At quorum: claim the request for execution (one caller wins)."""
         return self.store.claim(request_id, self.clock())
 
-    def busy(self, request_id: str) -> VoteResult:
-        return VoteResult(
-            VoteOutcome.BUSY,
-            self.get(request_id),
-            "Another approval is already carrying out this request.",
-        )
+    def busy(self, request_id: str) -> Result:
+        return Result(Effect.BUSY, self.get(request_id))
 
-    def taken_over(self, request_id: str) -> VoteResult:
-        return VoteResult(
-            VoteOutcome.TAKEN_OVER,
-            self.get(request_id),
-            "This request was taken over by another holder of the bot (this one stalled "
-            "or lost its database for longer than EXECUTION_LEASE); that one carries it "
-            "out and reports the outcome.",
-        )
+    def taken_over(self, request_id: str) -> Result:
+        """This holder stalled or lost its database past the lease; another holder
+        carries the request out and reports."""
+        return Result(Effect.TAKEN_OVER, self.get(request_id))
 
-    def settle(self, request: DeletionRequest, outcome: Outcome, claim: Claim) -> VoteResult:
+    def settle(self, request: DeletionRequest, outcome: Outcome, claim: Claim) -> Result:
         """Record what execution (or recovery) found: deleted, failed, or not known yet
         (the claim is dropped, so the next sweep asks the registry again). Only the
         claim's holder may: a stale one's settlement is refused (TAKEN_OVER)."""
         to, action, result = {
-            Verdict.UNKNOWN: (State.EXECUTING, AuditAction.UNKNOWN, VoteOutcome.UNKNOWN),
-            Verdict.DELETED: (State.DELETED, AuditAction.EXECUTED, VoteOutcome.DELETED),
-            Verdict.NOT_DELETED: (State.FAILED, AuditAction.FAILED, VoteOutcome.FAILED),
+            Verdict.UNKNOWN: (State.EXECUTING, AuditAction.UNKNOWN, Effect.UNKNOWN),
+            Verdict.DONE: (State.DONE, AuditAction.EXECUTED, Effect.DONE),
+            Verdict.NOT_DONE: (State.FAILED, AuditAction.FAILED, Effect.FAILED),
         }[outcome.verdict]
         moved = self.store.settle(
             request.id,
             claim.token,
             to,
-            outcome=outcome.text,
+            outcome=outcome,
             at=self.clock(),
-            audit=self.entry(action, None, outcome.detail),
+            audit=AuditEntry(action, self.clock(), outcome=outcome),
         )
         if moved is None or moved.event is None:
             now = self.get(request.id)
             if now.claim_token != claim.token:
                 return self.taken_over(request.id)
-            return VoteResult(VoteOutcome.CLOSED, now, "This request is already settled.")
-        return VoteResult(result, moved.request, outcome.text, [moved.event])
+            return Result(Effect.CLOSED, now)
+        return Result(result, moved.request, events=[moved.event])
 
     # -- expiry ------------------------------------------------------------------------
     def expire(self, request: DeletionRequest) -> list[AuditEvent]:
@@ -255,7 +235,6 @@ class Lifecycle:
             State.EXPIRED,
             by=None,
             at=self.clock(),
-            outcome="expired",
             audit=self.entry(AuditAction.EXPIRED, None, detail),
         )
         return [moved.event] if moved and moved.event else []

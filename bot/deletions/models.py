@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .retention import RetentionRules
+from .outcomes import Fact, Outcome
+from .retention import KeptTag, RetentionRules
 
 
 class Kind(StrEnum):
@@ -21,14 +22,15 @@ class Kind(StrEnum):
 
 class State(StrEnum):
     """A request's life: ``draft`` (previewed, digest pinned) -> ``submitting`` (its
-    message being posted) -> ``pending`` (open for votes) -> ``executing`` -> ``deleted``
-    or ``failed``; or ``rejected``, ``expired``, ``cancelled``."""
+    message being posted) -> ``pending`` (open for votes) -> ``executing`` -> ``done``
+    (what it asked for was carried out: deleted, or put back) or ``failed`` (nothing
+    was); or ``rejected``, ``expired``, ``cancelled``."""
 
     DRAFT = "draft"
     SUBMITTING = "submitting"
     PENDING = "pending"
     EXECUTING = "executing"
-    DELETED = "deleted"
+    DONE = "done"
     FAILED = "failed"
     REJECTED = "rejected"
     EXPIRED = "expired"
@@ -54,7 +56,12 @@ class AuditAction(StrEnum):
     OUTSIDE_DELETION = "outside deletion"  # the registry deleted a manifest the bot did not
 
 
-CLOSED = frozenset({State.DELETED, State.FAILED, State.REJECTED, State.EXPIRED, State.CANCELLED})
+# Named sets of states: open for a decision; decided by a person or by time; carried
+# out (whatever its outcome); closed.
+OPEN = frozenset({State.DRAFT, State.SUBMITTING, State.PENDING})
+DECIDED = frozenset({State.REJECTED, State.EXPIRED, State.CANCELLED})
+CARRIED_OUT = frozenset({State.DONE, State.FAILED})
+CLOSED = DECIDED | CARRIED_OUT
 # Kinds whose executed deletion can be undone (what they took is kept for UNDO_RETENTION).
 UNDOABLE = frozenset({Kind.MANIFEST, Kind.TAG, Kind.PRUNE})
 
@@ -99,7 +106,7 @@ class DeletionRequest:
     platforms: tuple[str, ...] = ()
     closed_by: str | None = None
     closed_at: datetime | None = None
-    outcome: str = ""
+    outcome: Outcome | None = None  # what carrying it out found (so far, while UNKNOWN)
     approvals: tuple[str, ...] = field(default=())
     # The blast radius: an index's platform manifests, signatures and other artifacts
     # referring to the digest, the bytes garbage collection can reclaim, and the blobs
@@ -122,7 +129,7 @@ class DeletionRequest:
     @property
     def undoable(self) -> bool:
         """An executed deletion whose take can be put back (while it is kept)."""
-        return self.kind in UNDOABLE and self.state == State.DELETED
+        return self.kind in UNDOABLE and self.state == State.DONE
 
     @property
     def resumed(self) -> bool:
@@ -167,6 +174,7 @@ class AuditEvent:
     actor: str | None
     event: AuditAction
     detail: str = ""
+    outcome: Outcome | None = None  # what execution found (executed, failed, unknown)
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,7 @@ class AuditEntry:
     at: datetime
     actor: str | None = None
     detail: str = ""
+    outcome: Outcome | None = None
 
 
 @dataclass(frozen=True)
@@ -212,14 +221,16 @@ class ItemState(StrEnum):
 @dataclass(frozen=True)
 class CleanupItem:
     """One image of a cleanup, pinned at preview time: its digest and the tags that
-    pointed at it then (to delete, or kept and why in ``detail``)."""
+    pointed at it then (to delete; or kept, each with why in ``kept``). ``fact``: what
+    its DELETE answered, or why it was skipped or failed."""
 
     repository: str
     digest: str
     tags: tuple[str, ...]
     state: ItemState
     size: int | None = None
-    detail: str = ""
+    fact: Fact | None = None
+    kept: tuple[KeptTag, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .models import DeletionRequest
+from .results import Refusal
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 60.0
@@ -23,7 +24,7 @@ GROUP_CACHE_SECONDS = 60.0
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    reason: str = ""
+    reason: Refusal | None = None
 
 
 class ApproverPolicy:
@@ -71,15 +72,7 @@ class ApproverPolicy:
     def check(self, user: str, request: DeletionRequest) -> Decision:
         """May ``user`` vote on ``request``?"""
         if user == request.requester:
-            return Decision(
-                False,
-                "You requested this deletion, so your vote does not "
-                "count: another approver has to approve it.",
-            )
+            return Decision(False, Refusal.OWN_REQUEST)
         if self.is_approver(user):
             return Decision(True)
-        return Decision(
-            False,
-            "Only approvers (the configured people, and members of the approver groups) "
-            "may approve or reject deletions.",
-        )
+        return Decision(False, Refusal.NOT_APPROVER)

@@ -16,6 +16,7 @@ from itertools import groupby
 from ..registry import FetchedManifest, ManifestNotFoundError, RegistryClient, RegistryError
 from ..registry.manifest import IndexManifest
 from .models import SavedManifest
+from .outcomes import Fact, Finding
 from .own_writes import BeforeWrite, Write, WriteAction
 
 # The codes distribution answers a manifest PUT with when a blob or platform manifest
@@ -75,21 +76,18 @@ class ImageRestore:
     repository: str
     image: str
     tags: tuple[str, ...] = ()
-    tags_left: tuple[tuple[str, str], ...] = ()
-    problem: str | None = None
+    tags_left: tuple[tuple[str, Fact], ...] = ()
+    problem: Fact | None = None
 
     @property
     def restored(self) -> bool:
         return self.problem is None
 
 
-def _why_not(exc: RegistryError, manifest: SavedManifest) -> str:
+def _why_not(exc: RegistryError, manifest: SavedManifest) -> Fact:
     if set(exc.codes) & _GONE_CODES:
-        return (
-            f"a blob or platform manifest it needs is gone from the registry (garbage "
-            f"collection ran since the deletion?): {exc.message}"
-        )
-    return f"the registry refused {manifest.digest}: {exc.message}"
+        return Fact(Finding.BLOBS_GONE, answer=exc.message)
+    return Fact(Finding.REFUSED_BY_REGISTRY, digest=manifest.digest, answer=exc.message)
 
 
 def _nothing(writes: list[Write]) -> None:
@@ -102,7 +100,7 @@ def _point_tag(
     tag: str,
     may_move: str | None = None,
     before_write: BeforeWrite = _nothing,
-) -> str | None:
+) -> Fact | None:
     """Point ``tag`` at the restored image unless it now points elsewhere (other than
     at ``may_move``, the digest the approvers agreed to move it from); returns why it
     was left alone, or None when it points at the image now."""
@@ -113,12 +111,12 @@ def _point_tag(
     if now_at == root.digest:
         return None
     if now_at is not None and now_at != may_move:
-        return f"now points at {now_at}; left as it is"
+        return Fact(Finding.TAG_LEFT, digest=now_at)
     before_write([Write(root.repository, root.digest, WriteAction.PUSH, tag)])
     registry.put_manifest(root.repository, tag, root.body, root.media_type)
     after = registry.resolve(root.repository, tag)
     if after != root.digest:
-        return f"the registry points it at {after}, not {root.digest}"
+        return Fact(Finding.TAG_ELSEWHERE, digest=after)
     return None
 
 
@@ -143,14 +141,14 @@ def restore_image(
             return ImageRestore(
                 root.repository,
                 root.image,
-                problem=f"the registry stored {got} instead of {manifest.digest}",
+                problem=Fact(Finding.WRONG_DIGEST, digest=got),
             )
     done, left = [], []
     for tag in root.tags:
         try:
             why = _point_tag(registry, root, tag, may_move, before_write)
         except RegistryError as exc:
-            why = exc.message
+            why = Fact(Finding.REGISTRY_FAILED, answer=exc.message)
         if why is None:
             done.append(tag)
         else:
@@ -173,6 +171,8 @@ def restore(
     return [
         r
         if isinstance(r, ImageRestore)
-        else ImageRestore(g[0].repository, g[0].image, problem=r.message)
+        else ImageRestore(
+            g[0].repository, g[0].image, problem=Fact(Finding.REGISTRY_FAILED, answer=r.message)
+        )
         for g, r in zip(images, results, strict=True)
     ]

@@ -70,29 +70,13 @@ class RetentionRules:
         """Rules that by themselves would delete every selected tag."""
         return not self.keep and not self.older_than
 
-    def describe(self) -> str:
-        parts = []
-        if self.keep is not None:
-            parts.append(f"--keep {self.keep}")
-        if self.older_than is not None:
-            parts.append(f"--older-than {_duration(self.older_than)}")
-        if self.match is not None:
-            parts.append(f"--match {self.match.pattern}")
-        if self.exclude is not None:
-            parts.append(f"--exclude {self.exclude.pattern}")
-        if self.keep_pulled_within is not None:
-            parts.append(f"--keep-pulled-within {_duration(self.keep_pulled_within)}")
-        if self.allow_empty:
-            parts.append("--allow-empty")
-        return " ".join(parts)
-
-
-def _duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    def summary(self) -> str:
+        """The rules as facts for the audit trail (``keep=3 older_than=2592000s``)."""
+        return " ".join(
+            f"{k}={f'{v:g}s' if isinstance(v, float) else v}"
+            for k, v in self.as_data().items()
+            if v is not None and v is not False
+        )
 
 
 class Kept(StrEnum):
@@ -109,6 +93,43 @@ class Kept(StrEnum):
     PLATFORM = "platform"  # its image is a platform of a kept multi-arch image
 
 
+class NoDate(StrEnum):
+    """Why a tag has no usable date (age rules then keep it)."""
+
+    NO_CREATED = "no created date"  # its image's config has no ``created``
+    TOO_EARLY = "dated too early"  # before 2000: a reproducible build's fixed date
+    UNREADABLE = "config unreadable"  # its image's config could not be read
+
+
+@dataclass(frozen=True)
+class KeptTag:
+    """A tag a plan keeps, and why (with the kept tag whose image it shares, or why it
+    has no date, where that is the reason)."""
+
+    tag: str
+    why: Kept
+    same_as: str = ""
+    no_date: NoDate | None = None
+
+    def as_data(self) -> dict[str, object]:
+        data: dict[str, object] = {"tag": self.tag, "why": self.why.value}
+        if self.same_as:
+            data["same_as"] = self.same_as
+        if self.no_date is not None:
+            data["no_date"] = self.no_date.value
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> KeptTag:
+        no_date = data.get("no_date")
+        return cls(
+            str(data["tag"]),
+            Kept(data["why"]),
+            str(data.get("same_as", "")),
+            NoDate(no_date) if no_date else None,
+        )
+
+
 @dataclass(frozen=True)
 class TagFacts:
     """One tag as the planner sees it: its image and that image's age (push time when
@@ -117,7 +138,7 @@ class TagFacts:
     tag: str
     digest: str
     date: datetime | None
-    date_problem: str = ""  # why there is no usable date ("no created", "1970-01-01")
+    no_date: NoDate | None = None  # why there is no usable date
     pushed: bool = False  # the date is the tag's push time (from the registry's events)
     pulled: datetime | None = None  # the image's last pull, when the events told
 
@@ -141,7 +162,7 @@ class RepoPlan:
     delete: dict[str, tuple[str, ...]] = field(default_factory=dict)
     kept: dict[str, Kept] = field(default_factory=dict)  # tag -> why
     conflicts: dict[str, str] = field(default_factory=dict)  # candidate -> kept tag
-    undated: dict[str, str] = field(default_factory=dict)  # tag -> why no date
+    undated: dict[str, NoDate] = field(default_factory=dict)  # tag -> why no date
     digests: dict[str, str] = field(default_factory=dict)  # every tag -> digest
     dated_by_push: int = 0  # tags aged by their push time rather than ``created``
 
@@ -154,14 +175,18 @@ class RepoPlan:
         """The plan leaves the repository with no tags."""
         return bool(self.delete) and not self.kept
 
+    def kept_tag(self, tag: str) -> KeptTag:
+        """A kept tag with why."""
+        return KeptTag(tag, self.kept[tag], self.conflicts.get(tag, ""), self.undated.get(tag))
 
-def usable_date(date: datetime | None) -> tuple[datetime | None, str]:
+
+def usable_date(date: datetime | None) -> tuple[datetime | None, NoDate | None]:
     """``date`` when it can order images, else None and why."""
     if date is None:
-        return None, "no created date"
+        return None, NoDate.NO_CREATED
     if date < EARLIEST_USABLE:
-        return None, f"dated {date:%Y-%m-%d} (a reproducible build?)"
-    return date, ""
+        return None, NoDate.TOO_EARLY
+    return date, None
 
 
 def _kept_before_ranking(
@@ -211,7 +236,7 @@ def plan_repository(
             continue
         plan.kept[facts.tag] = why
         if why == Kept.UNDATED:
-            plan.undated[facts.tag] = facts.date_problem or "no usable date"
+            plan.undated[facts.tag] = facts.no_date or NoDate.NO_CREATED
     # Newest first; ties by tag name, newest version first.
     rank = {tag: i for i, tag in enumerate(sort_tags([t.tag for t in selected]))}
     selected.sort(key=lambda t: (-(t.date or now).timestamp(), rank[t.tag]))

@@ -84,7 +84,8 @@ requests = Table(
     Column("audit_ts", String(32)),
     Column("closed_by", String(32)),
     Column("closed_at", DateTime(timezone=True)),
-    Column("outcome", Text, nullable=False, default=""),
+    # What carrying it out found: typed facts (``Outcome.as_data``); {} until then.
+    Column("outcome", JSONText, nullable=False, default=dict),
     # The blast radius, computed at preview time.
     Column("children", JSONText, nullable=False, default=list),
     Column("referrers", JSONText, nullable=False, default=list),
@@ -129,6 +130,8 @@ audit_events = Table(
     Column("actor", String(32)),
     Column("event", String(32), nullable=False),
     Column("detail", Text, nullable=False, default=""),
+    # An execution's event: what it found (``Outcome.as_data``).
+    Column("outcome", JSONText),
 )
 
 
@@ -162,7 +165,9 @@ cleanup_items = Table(
     Column("tags", JSONText, nullable=False, default=list),
     Column("size", BigInteger),
     Column("state", String(16), nullable=False),
-    Column("detail", Text, nullable=False, default=""),
+    # Typed facts: what its DELETE answered or why it was skipped or failed ("fact"),
+    # and for a kept image each tag with why ("kept").
+    Column("detail", JSONText, nullable=False, default=dict),
     PrimaryKeyConstraint("request_id", "repository", "digest"),
 )
 
@@ -244,6 +249,41 @@ def _v5(conn: Connection) -> None:
     conn.execute(text("UPDATE deletion_requests SET claim_token = 0 WHERE claim_token IS NULL"))
 
 
+def _v8(conn: Connection) -> None:
+    """Outcomes as facts: a request's outcome and a cleanup item's detail, written as
+    sentences before, are kept as recorded text (shown as they were); an execution's
+    audit event gets its outcome; the success state is ``done`` (a restore deletes
+    nothing)."""
+    _add_column(conn, audit_events, "outcome")
+    conn.execute(text("UPDATE deletion_requests SET state = 'done' WHERE state = 'deleted'"))
+    rows = conn.execute(text("SELECT id, state, outcome FROM deletion_requests")).all()
+    verdicts = {"done": "done", "failed": "not done"}
+    for request_id, state, outcome in rows:
+        value: dict[str, object] = {}
+        if outcome and state in verdicts | {"executing": ""}:
+            value = {
+                "verdict": verdicts.get(state, "unknown"),
+                "fact": {"finding": "recorded"},
+                "text": outcome,
+            }
+        conn.execute(
+            text("UPDATE deletion_requests SET outcome = :o WHERE id = :i"),
+            {"o": json.dumps(value), "i": request_id},
+        )
+    items = conn.execute(
+        text("SELECT request_id, repository, digest, detail FROM cleanup_items")
+    ).all()
+    for request_id, repository, digest, detail in items:
+        value = {"fact": {"finding": "recorded", "answer": detail}} if detail else {}
+        conn.execute(
+            text(
+                "UPDATE cleanup_items SET detail = :d WHERE request_id = :r "
+                "AND repository = :p AND digest = :g"
+            ),
+            {"d": json.dumps(value), "r": request_id, "p": repository, "g": digest},
+        )
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1),
     (2, _v2),
@@ -252,6 +292,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (5, _v5),
     (6, _v6),
     (7, _v7),
+    (8, _v8),
 ]
 
 

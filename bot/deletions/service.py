@@ -22,7 +22,6 @@ from ..patterns import Pattern
 from ..registry import Reference, RegistryClient
 from .claims import Claim, ClaimLost, Claims
 from .cleanup_store import CleanupStore
-from .execution import Verdict
 from .lifecycle import Lifecycle
 from .models import (
     AuditAction,
@@ -32,9 +31,10 @@ from .models import (
     DeletionRequest,
     State,
 )
+from .outcomes import Verdict
 from .own_writes import OwnWrites, WriteAction
 from .policy import ApproverPolicy
-from .results import CleanupPreview, ExecutionInterrupted, Preview, Running, VoteResult
+from .results import CleanupPreview, ExecutionInterrupted, Preview, Refusal, Result, Running
 from .retention import RepoUsage, RetentionRules
 from .store import DeletionStore
 from .undo_store import UndoStore
@@ -186,13 +186,13 @@ class DeletionService:
     def submitted(self, request_id: str) -> tuple[DeletionRequest, list[AuditEvent]]:
         return self.lifecycle.submitted(request_id)
 
-    def cancel(self, request_id: str, user: str) -> VoteResult:
+    def cancel(self, request_id: str, user: str) -> Result:
         return self.lifecycle.cancel(request_id, user)
 
-    def refuse(self, request_id: str, user: str, attempt: str, why: str) -> VoteResult:
+    def refuse(self, request_id: str, user: str, attempt: str, why: Refusal) -> Result:
         return self.lifecycle.refuse(request_id, user, attempt, why)
 
-    def vote(self, request_id: str, user: str, approve: bool) -> VoteResult:
+    def vote(self, request_id: str, user: str, approve: bool) -> Result:
         """A click on Approve or Reject, by ``user`` (from the verified request); at
         quorum, the request is carried out."""
         counted = self.lifecycle.vote(request_id, user, approve)
@@ -202,7 +202,7 @@ class DeletionService:
         return replace(result, events=counted.events + result.events)
 
     # -- execution and recovery --------------------------------------------------------
-    def execute(self, request_id: str) -> VoteResult:
+    def execute(self, request_id: str) -> Result:
         """At quorum: claim the request (one caller wins), then carry it out on the
         pinned digest, renewing the claim while the work goes on (and with it, how far
         the work has got: see ``progress``)."""
@@ -223,7 +223,7 @@ class DeletionService:
                 log.error("request %s interrupted: the database failed (%s)", request_id, exc)
                 raise ExecutionInterrupted(request_id, request.kind) from exc
 
-    def recover(self) -> list[VoteResult]:
+    def recover(self) -> list[Result]:
         """Settle the requests whose execution was interrupted (the process died, or its
         database failed) by asking the registry what became of them, or carry them on;
         and give back the previews whose posting never finished. Run at start and by the
@@ -241,13 +241,13 @@ class DeletionService:
         self.lifecycle.give_back_stale_submits(self.clock() - self.lease)
         return settled
 
-    def _recover_one(self, request: DeletionRequest, claim: Claim) -> VoteResult | None:
+    def _recover_one(self, request: DeletionRequest, claim: Claim) -> Result | None:
         outcome = self.work[request.kind].recover(request, claim)
         if outcome.verdict == Verdict.UNKNOWN:
             # Still can't tell: leave it for the next sweep, without a new event.
             self.claims.drop(claim)
             return None
-        log.warning("recovered request %s: %s", request.id, outcome.text)
+        log.warning("recovered request %s: %s", request.id, outcome.finding)
         return self.lifecycle.settle(request, outcome, claim)
 
     # -- expiry ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from .models import (
     State,
     TagRef,
 )
+from .outcomes import Outcome
 from .retention import RetentionRules
 from .schema import audit_events, migrate, requests, schema_version, votes
 
@@ -61,7 +62,7 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         platforms=tuple(row.platforms),
         closed_by=row.closed_by,
         closed_at=_utc_or_none(row.closed_at),
-        outcome=row.outcome,
+        outcome=_outcome(row.outcome),
         approvals=tuple(approvals),
         children=tuple(_child(c) for c in row.children),
         referrers=tuple(row.referrers),
@@ -75,6 +76,15 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         restore_tags=tuple(TagRef(r, t) for r, t in row.restore_tags),
         claim_token=row.claim_token or 0,
     )
+
+
+def _outcome(stored: object) -> Outcome | None:
+    """A stored outcome (an empty object when there is none yet)."""
+    return Outcome.from_data(stored) if isinstance(stored, dict) and stored else None
+
+
+def _outcome_data(outcome: Outcome | None) -> dict[str, object]:
+    return outcome.as_data() if outcome is not None else {}
 
 
 def _child(stored: str | list[str]) -> PlatformChild:
@@ -96,6 +106,18 @@ def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _clean(v) for k, v in values.items()}
 
 
+def _row_to_event(row: Any) -> AuditEvent:
+    return AuditEvent(
+        row.id,
+        row.request_id,
+        _utc(row.at),
+        row.actor,
+        AuditAction(row.event),
+        row.detail,
+        _outcome(row.outcome),
+    )
+
+
 @dataclass(frozen=True)
 class Moved:
     """A state change this call made: the request as it is now, and the audit event
@@ -114,11 +136,14 @@ def _write_audit(conn: Any, request_id: str | None, entry: AuditEntry) -> AuditE
             actor=entry.actor,
             event=entry.action.value,
             detail=detail,
+            outcome=entry.outcome.as_data() if entry.outcome is not None else None,
         )
     )
     key = result.inserted_primary_key
     assert key is not None
-    return AuditEvent(int(key[0]), request_id, entry.at, entry.actor, entry.action, detail)
+    return AuditEvent(
+        int(key[0]), request_id, entry.at, entry.actor, entry.action, detail, entry.outcome
+    )
 
 
 class DeletionStore:
@@ -143,7 +168,7 @@ class DeletionStore:
             "siblings": list(request.siblings),
             "size": request.size,
             "platforms": list(request.platforms),
-            "outcome": request.outcome,
+            "outcome": _outcome_data(request.outcome),
             "children": [[c.digest, c.platform] for c in request.children],
             "referrers": list(request.referrers),
             "reclaimable": request.reclaimable,
@@ -216,13 +241,10 @@ class DeletionStore:
         *,
         by: str | None,
         at: datetime,
-        outcome: str,
         audit: AuditEntry,
     ) -> Moved | None:
         """Closed by a person's decision (rejected, cancelled) or by time (expired)."""
-        return self._move(
-            request_id, from_states, to, audit=audit, closed_by=by, closed_at=at, outcome=outcome
-        )
+        return self._move(request_id, from_states, to, audit=audit, closed_by=by, closed_at=at)
 
     def settle(
         self,
@@ -230,7 +252,7 @@ class DeletionStore:
         token: int,
         to: State,
         *,
-        outcome: str,
+        outcome: Outcome,
         at: datetime,
         audit: AuditEntry,
     ) -> Moved | None:
@@ -244,7 +266,7 @@ class DeletionStore:
             to,
             audit=audit,
             token=token,
-            outcome=outcome,
+            outcome=outcome.as_data(),
             claimed_at=None,
             **closing,
         )
@@ -323,10 +345,7 @@ class DeletionStore:
             rows = conn.execute(
                 select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
             ).all()
-        return [
-            AuditEvent(r.id, r.request_id, _utc(r.at), r.actor, AuditAction(r.event), r.detail)
-            for r in rows
-        ]
+        return [_row_to_event(r) for r in rows]
 
     def stale_claims(self, states: Iterable[State], before: datetime) -> list[DeletionRequest]:
         """Requests in ``states`` whose claim is older than ``before`` (or was dropped):

@@ -3,6 +3,7 @@ it POSTs, and the records kept from them (pushes per tag, pulls per digest, dele
 the outside ones flagged). Knows nothing of Slack: front ends get typed results back."""
 
 from .feed import EventFeed, IngestResult
+from .group_commit import GroupCommit, StorageFailed
 from .models import (
     Activity,
     ActivityKind,
@@ -12,6 +13,7 @@ from .models import (
     TagRecord,
 )
 from .parse import ENVELOPE_TYPES, EnvelopeError, parse_envelope
+from .store import EventStore
 
 __all__ = [
     "ENVELOPE_TYPES",
@@ -20,9 +22,12 @@ __all__ = [
     "EnvelopeError",
     "EventAction",
     "EventFeed",
+    "EventStore",
+    "GroupCommit",
     "IngestResult",
     "PullStats",
     "RegistryEvent",
+    "StorageFailed",
     "TagRecord",
     "parse_envelope",
 ]

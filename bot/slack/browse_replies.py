@@ -11,11 +11,10 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..registry import RegistryError, describe
-from ..registry.pages import repo_page, tag_page
+from ..registry import RegistryError, describe, repo_page, tag_page
+from .buttons import PageKind, PageRef
 from .command_table import ListRepos, ListTags, Show
 from .context import BotContext
-from .page_buttons import PageKind, PageRef
 from .render import Message, render_error, render_image, render_repos, render_tags
 from .render.common import Usage
 

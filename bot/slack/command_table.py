@@ -14,8 +14,7 @@ from datetime import timedelta
 from ..deletions import RetentionRules
 from ..durations import parse_duration
 from ..patterns import SYNTAX, Pattern, PatternError, compile_regex
-from ..registry import InvalidReferenceError, Reference, parse_reference
-from ..registry.reference import validate_repository
+from ..registry import InvalidReferenceError, Reference, parse_reference, validate_repository
 
 MAX_FILTER = 200
 

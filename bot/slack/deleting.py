@@ -4,12 +4,10 @@ and updates the messages that show them."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -18,16 +16,16 @@ from ..deletions import (
     AuditEvent,
     DeletionRefused,
     DeletionRequest,
+    Effect,
     ExecutionInterrupted,
     Kind,
     Preview,
+    Refusal,
+    Result,
     Running,
-    VoteOutcome,
-    VoteResult,
 )
 from ..registry import RegistryError
-from ..registry.errors import InvalidReferenceError
-from ..registry.reference import is_digest, validate_repository, validate_tag
+from .buttons import PutBack
 from .command_table import Audit, Delete, Pending, Prune, Restore
 from .context import BotContext
 from .messages import MessageRef, MessageRole
@@ -43,7 +41,7 @@ from .render.deletions import (
     render_preview,
     render_request,
 )
-from .render.hints import refusal_text
+from .render.refusals import effect_notice, refusal_text
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0
@@ -51,15 +49,9 @@ PROGRESS_TAGS = 500  # repositories this large get a "checking N tags" note firs
 PROGRESS_INTERVAL = 1.0  # a cleanup's progress message is redrawn at most this often
 # Outcomes of a click that only the person who clicked hears about, and those that leave
 # the request message as it was.
-TOLD_PRIVATELY = {
-    VoteOutcome.REFUSED,
-    VoteOutcome.DUPLICATE,
-    VoteOutcome.CLOSED,
-    VoteOutcome.BUSY,
-    VoteOutcome.TAKEN_OVER,
-}
+TOLD_PRIVATELY = {Effect.REFUSED, Effect.DUPLICATE, Effect.CLOSED, Effect.BUSY, Effect.TAKEN_OVER}
 # A holder that lost its claim leaves the message to the one that took over.
-UNCHANGED = {VoteOutcome.REFUSED, VoteOutcome.DUPLICATE, VoteOutcome.BUSY, VoteOutcome.TAKEN_OVER}
+UNCHANGED = {Effect.REFUSED, Effect.DUPLICATE, Effect.BUSY, Effect.TAKEN_OVER}
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
@@ -369,30 +361,6 @@ def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel:
     _follow_up(ctx, user, response_url, "looking at the previous image", make)
 
 
-@dataclass(frozen=True)
-class PutBack:
-    """What a "Restore previous" button carries."""
-
-    repository: str
-    tag: str
-    previous: str
-    current: str
-
-    @classmethod
-    def decode(cls, value: str) -> PutBack:
-        """The button's value, validated (ValueError otherwise)."""
-        try:
-            raw = json.loads(value)
-            made = cls(str(raw["r"]), str(raw["t"]), str(raw["p"]), str(raw["c"]))
-            validate_repository(made.repository)
-            validate_tag(made.tag)
-        except (KeyError, TypeError, InvalidReferenceError, ValueError, RecursionError):
-            raise ValueError("malformed") from None
-        if not (is_digest(made.previous) and is_digest(made.current)):
-            raise ValueError("malformed")
-        return made
-
-
 def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:
     service = ctx.deletions
     assert service is not None
@@ -402,12 +370,7 @@ def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: st
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
     post_audit(ctx, result.request, result.events)
-    text = (
-        "Cancelled: nothing will be deleted."
-        if result.outcome == VoteOutcome.CANCELLED
-        else result.message
-    )
-    ctx.responder.send(response_url, render_notice(text), replace_original=True)
+    ctx.responder.send(response_url, render_notice(effect_notice(result)), replace_original=True)
 
 
 def vote(
@@ -426,11 +389,11 @@ def vote(
     own = _where(ctx, request_id, MessageRole.REQUEST)
     try:
         if own is not None and clicked is not None and clicked != (own.channel, own.ts):
-            result: VoteResult = service.refuse(
+            result: Result = service.refuse(
                 request_id,
                 user,
                 "approve" if approve else "reject",
-                "Votes count only on the request's own message, not on a copy elsewhere.",
+                Refusal.NOT_THE_REQUEST_MESSAGE,
             )
         else:
             with _watch_progress(ctx, request_id):  # stopped before the outcome is drawn
@@ -441,9 +404,9 @@ def vote(
     except ExecutionInterrupted as exc:
         ctx.responder.send(response_url, render_notice(_interrupted(exc)))
         return
-    if result.outcome in TOLD_PRIVATELY:
-        ctx.responder.send(response_url, render_notice(result.message))
-    if result.outcome not in UNCHANGED:
+    if result.effect in TOLD_PRIVATELY:
+        ctx.responder.send(response_url, render_notice(effect_notice(result)))
+    if result.effect not in UNCHANGED:
         _update_request(ctx, result.request)
     post_audit(ctx, result.request, result.events)
 

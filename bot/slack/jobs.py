@@ -11,21 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from ..events import IngestResult
 
 
 class JobKind(StrEnum):
-    """What a job does; its ``args`` are the named function's, after the context."""
+    """What a job does (with what: its ``work``, one of the records below)."""
 
-    COMMAND = "command"  # (the command's fields,): the reply to /registry ...
-    PAGE = "page"  # (a Prev/Next button's value, response_url)
-    SUBMIT = "submit"  # (request_id, user, response_url, as_untag)
-    CANCEL = "cancel"  # (request_id, user, response_url)
-    UNUSED_LAYERS = "unused layers"  # (deleted_id, user, response_url, channel)
-    UNDO = "undo"  # (deleted_id, user, response_url, channel)
-    PUT_BACK = "put back"  # (button value, user, response_url, channel)
-    VOTE = "vote"  # (request_id, user, approve, response_url, (channel, ts) clicked)
-    REGISTRY_EVENTS = "registry events"  # (IngestResult,): what the channel should see
+    COMMAND = "command"  # Command: the reply to /registry ...
+    PAGE = "page"  # Page: a Prev/Next button
+    SUBMIT = "submit"  # Click: Request deletion
+    SUBMIT_UNTAG = "submit untag"  # Click: Remove this tag only
+    CANCEL = "cancel"  # Click: Cancel
+    UNUSED_LAYERS = "unused layers"  # FollowUp: delete an executed deletion's layers
+    UNDO = "undo"  # FollowUp: restore what an executed deletion took
+    PUT_BACK = "put back"  # FollowUp: point a moved protected tag back
+    VOTE = "vote"  # Vote: Approve or Reject
+    REGISTRY_EVENTS = "registry events"  # Announce: what the channel should see
 
 
 # Jobs that may carry a request out (a cleanup: minutes): they run on workers of their
@@ -34,11 +36,66 @@ LONG_KINDS = frozenset({JobKind.VOTE})
 
 
 @dataclass(frozen=True)
+class Command:
+    """A /registry command: the fields Slack sent with it."""
+
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A Prev/Next button: its value, and the listing message to replace."""
+
+    value: str
+    response_url: str
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button on a preview: the request it names, and who clicked."""
+
+    request_id: str
+    user: str
+    response_url: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A button that opens a new request: its value, who clicked, and where."""
+
+    value: str
+    user: str
+    response_url: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class Vote:
+    """Approve or Reject, by ``user``, on the message ``clicked`` (channel, ts)."""
+
+    request_id: str
+    user: str
+    approve: bool
+    response_url: str
+    clicked: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Announce:
+    """What the registry's events told, for the channel."""
+
+    result: IngestResult
+
+
+Work = Command | Page | Click | FollowUp | Vote | Announce
+
+
+@dataclass(frozen=True)
 class Job:
     """One piece of work after an acknowledgement. ``what`` names it in the log;
     ``response_url`` is told when it crashes (never silence)."""
 
     kind: JobKind
-    args: tuple[Any, ...]
+    work: Work
     what: str
     response_url: str | None = None

@@ -20,10 +20,17 @@ from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
-from ..events import Activity, EnvelopeError, EventFeed, IngestResult, parse_envelope
-from ..events.group_commit import GroupCommit, StorageFailed
+from ..events import (
+    Activity,
+    EnvelopeError,
+    EventFeed,
+    GroupCommit,
+    IngestResult,
+    StorageFailed,
+    parse_envelope,
+)
 from .context import BotContext
-from .jobs import Job, JobKind
+from .jobs import Announce, Job, JobKind
 from .render import Message
 from .render.deletions import render_audit_event
 from .render.events import (
@@ -152,7 +159,8 @@ class RegistryEvents:
 
     def _tell_later(self, result: IngestResult) -> None:
         if result.pushes or result.outside_deletions or result.protected_alerts:
-            self.ctx.background(Job(JobKind.REGISTRY_EVENTS, (result,), "posting registry events"))
+            job = Job(JobKind.REGISTRY_EVENTS, Announce(result), "posting registry events")
+            self.ctx.background(job)
 
 
 class Announcer:

@@ -5,12 +5,9 @@ and the event feed; and, where jobs run, the sweeper."""
 from __future__ import annotations
 
 from ..config import Settings
-from ..deletions import ApproverPolicy, DeletionService, WriteAction, open_store
-from ..deletions.retention import RepoUsage
-from ..events import EventAction, EventFeed, RegistryEvent
-from ..events.store import EventStore
-from ..registry import RegistryClient
-from ..registry.client import USER_AGENT
+from ..deletions import ApproverPolicy, DeletionService, RepoUsage, WriteAction, open_store
+from ..events import EventAction, EventFeed, EventStore, RegistryEvent
+from ..registry import USER_AGENT, RegistryClient
 from .context import BotContext
 from .deleting import start_sweeper
 from .messages import SlackMessages

@@ -1,7 +1,7 @@
 """Where the work after an acknowledgement runs.
 
-``WORK`` names the function each kind of job calls; ``run_job`` calls it, and answers a
-crash at the job's ``response_url`` (never silence). Two runners:
+``do`` calls the function each kind of job names, with its work's fields; ``run_job``
+calls it, and answers a crash at the job's ``response_url`` (never silence). Two runners:
 
 - ``InProcess``: a pool of this process's threads (tests, and contexts built by hand).
 - ``WorkerProcess``: a process of its own, started with the bot, running the jobs on
@@ -27,6 +27,7 @@ database, and resumed by the sweeper).
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import logging
 import os
@@ -39,14 +40,15 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import browse_replies, command_replies, deleting
 from .context import BotContext
-from .jobs import LONG_KINDS, Job, JobKind
+from .jobs import LONG_KINDS, Announce, Click, Command, FollowUp, Job, JobKind, Page, Vote
 from .render.failures import render_database_unreachable, render_internal_error
+from .web import Responder
 
 log = logging.getLogger(__name__)
 THREADS = 32  # jobs at once: most of them wait on the registry or Slack, not the CPU
@@ -54,33 +56,37 @@ EXECUTIONS = 8  # votes at once (each may carry a request out), beside the other
 RESTART_SECONDS = 1.0  # a worker that dies is started again after this pause
 
 
-def _submit(ctx: BotContext, request_id: str, user: str, url: str, as_untag: bool) -> None:
-    deleting.submit(ctx, request_id, user, url, as_untag=as_untag)
-
-
-def _announce(ctx: BotContext, result: Any) -> None:
-    if ctx.announcer is not None:
-        ctx.announcer.tell(result)
-
-
-WORK: dict[JobKind, Callable[..., None]] = {
-    JobKind.COMMAND: command_replies.reply,
-    JobKind.PAGE: browse_replies.replace_page,
-    JobKind.SUBMIT: _submit,
-    JobKind.CANCEL: deleting.cancel_preview,
-    JobKind.UNUSED_LAYERS: deleting.unused_layers,
-    JobKind.UNDO: deleting.undo,
-    JobKind.PUT_BACK: deleting.put_back,
-    JobKind.VOTE: deleting.vote,
-    JobKind.REGISTRY_EVENTS: _announce,
-}
+def do(ctx: BotContext, job: Job) -> None:
+    """What each kind of job calls, with its work's fields."""
+    match job.kind, job.work:
+        case JobKind.COMMAND, Command(fields):
+            command_replies.reply(ctx, fields)
+        case JobKind.PAGE, Page(value, url):
+            browse_replies.replace_page(ctx, value, url)
+        case (JobKind.SUBMIT | JobKind.SUBMIT_UNTAG) as kind, Click(request_id, user, url):
+            deleting.submit(ctx, request_id, user, url, as_untag=kind == JobKind.SUBMIT_UNTAG)
+        case JobKind.CANCEL, Click(request_id, user, url):
+            deleting.cancel_preview(ctx, request_id, user, url)
+        case JobKind.UNUSED_LAYERS, FollowUp(value, user, url, channel):
+            deleting.unused_layers(ctx, value, user, url, channel)
+        case JobKind.UNDO, FollowUp(value, user, url, channel):
+            deleting.undo(ctx, value, user, url, channel)
+        case JobKind.PUT_BACK, FollowUp(value, user, url, channel):
+            deleting.put_back(ctx, value, user, url, channel)
+        case JobKind.VOTE, Vote(request_id, user, approve, url, clicked):
+            deleting.vote(ctx, request_id, user, approve, url, clicked)
+        case JobKind.REGISTRY_EVENTS, Announce(result):
+            if ctx.announcer is not None:
+                ctx.announcer.tell(result)
+        case _:
+            raise TypeError(f"a {job.kind} job can't do {type(job.work).__name__}")
 
 
 def run_job(ctx: BotContext, job: Job) -> None:
     """Do ``job``. A crash is logged and, when the job has a ``response_url``, the
     person who asked is told what happened (the database, or an internal error)."""
     try:
-        WORK[job.kind](ctx, *job.args)
+        do(ctx, job)
     except SQLAlchemyError as exc:
         log.error("%s failed: the database failed (%s)", job.what, exc)
         if job.response_url:
@@ -99,9 +105,10 @@ class Pools:
         self.jobs = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bot-work")
         self.long = ThreadPoolExecutor(max_workers=executions, thread_name_prefix="bot-exec")
 
-    def submit(self, job: Job, run: Callable[..., None], *args: Any) -> Future:
+    def submit(self, job: Job, run: Callable[[Job], None]) -> Future[None]:
+        """Run ``run(job)`` on the pool its kind goes to."""
         pool = self.long if job.kind in LONG_KINDS else self.jobs
-        return pool.submit(run, *args)
+        return pool.submit(run, job)
 
 
 class InProcess:
@@ -111,8 +118,8 @@ class InProcess:
         self.ctx = ctx
         self.pools = Pools()
 
-    def submit(self, job: Job) -> Future:
-        return self.pools.submit(job, run_job, self.ctx, job)
+    def submit(self, job: Job) -> Future[None]:
+        return self.pools.submit(job, lambda j: run_job(self.ctx, j))
 
 
 # -- the worker process -----------------------------------------------------------------
@@ -125,7 +132,7 @@ def _write_frame(stream: IO[bytes], item: object) -> None:
     stream.flush()
 
 
-def _read_frame(stream: IO[bytes]) -> Any:
+def _read_frame(stream: IO[bytes]) -> object:
     """The next message, or None at the end of the stream."""
     head = stream.read(_FRAME.size)
     if len(head) < _FRAME.size:
@@ -176,15 +183,18 @@ def worker_main() -> None:
             tell("done", job_id)
 
     while (item := _read_frame(jobs)) is not None:
-        job_id, job = item
-        pools.submit(job, run, job_id, job)
+        match item:
+            case (int() as job_id, Job() as job):
+                pools.submit(job, functools.partial(run, job_id))
+            case _:
+                log.error("ignored a message that is not a job: %s", type(item).__name__)
     os._exit(0)  # the parent closed the pipe: it is gone, or stopping
 
 
 class WorkerProcess:
     """Runs jobs in a supervised process of their own (see the module)."""
 
-    def __init__(self, responder: Any) -> None:
+    def __init__(self, responder: Responder) -> None:
         self._responder = responder  # this process's: answers jobs lost with a worker
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -223,6 +233,8 @@ class WorkerProcess:
     def _read(self, process: subprocess.Popen, outbox: queue.SimpleQueue) -> None:
         assert process.stdout is not None
         while (news := _read_frame(process.stdout)) is not None:
+            if not isinstance(news, tuple) or len(news) != 2:
+                continue
             what, job_id = news
             with self._lock:
                 if what == "started" and job_id in self._queued:

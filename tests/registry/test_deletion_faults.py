@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.deletions import ExecutionInterrupted, State
+from bot.deletions import ExecutionInterrupted, Fact, Finding, Refusal, State
 from bot.registry import RegistryError, parse_reference
 from bot.slack import deleting
 from bot.slack.context import BotContext
 from bot.slack.messages import SlackMessages
-from testkit.deletions import APPROVER, REQUESTER, Clock, deletes, open_request
+from testkit.deletions import APPROVER, REQUESTER, Clock, deletes, open_request, outcome_of
 from testkit.images import manifest_exists, push_image
 
 MANIFEST_HEAD = "/manifests/sha256:"
@@ -48,11 +48,11 @@ def test_a_tag_added_to_the_digest_after_the_request_aborts(make_service, client
     request = open_request(service, f"flt1/app{SUFFIX()}:old")
     repush(client, f"flt1/app{SUFFIX()}", pushed, "prod")  # a protected tag, after the request
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "failed" and "prod" in result.message
-    assert "Nothing was deleted" in result.message
+    assert result.effect == "failed"
+    assert outcome_of(result).fact == Fact(Finding.TAGS_ADDED, tags=("prod",))
     assert deletes(counting) == 0 and client.resolve(f"flt1/app{SUFFIX()}", "prod") == pushed.digest
     assert service.recent_audit(1)[0].event == "failed"
-    assert "prod" in service.recent_audit(1)[0].detail
+    assert service.recent_audit(1)[0].outcome == outcome_of(result)
 
 
 def test_a_tag_added_after_a_request_by_digest_aborts(make_service, client, counting):
@@ -62,7 +62,8 @@ def test_a_tag_added_after_a_request_by_digest_aborts(make_service, client, coun
     assert request.tags_removed == ("a",)
     repush(client, f"flt2/app{SUFFIX()}", pushed, "b")
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "failed" and "b was pointed at" in result.message
+    assert result.effect == "failed"
+    assert outcome_of(result).fact == Fact(Finding.TAGS_ADDED, tags=("b",))
     assert deletes(counting) == 0
 
 
@@ -78,7 +79,8 @@ def test_a_blob_used_again_after_the_request_is_kept(make_service, client, count
     service.submitted(preview.request.id)
     push_image(client, f"flt3/app{SUFFIX()}", ["v2"], layers=[layer])  # now it is used
     result = service.vote(preview.request.id, APPROVER, True)
-    assert result.outcome == "failed" and "in use again" in result.message
+    assert result.effect == "failed"
+    assert outcome_of(result).fact == Fact(Finding.BLOBS_IN_USE, tags=(orphan,))
     assert deletes(counting) == 0 and client.blob_exists(f"flt3/app{SUFFIX()}", orphan)
 
 
@@ -91,9 +93,11 @@ def test_a_delete_that_answers_500_after_deleting_is_reported_deleted(
     request = open_request(service, f"flt4/app{SUFFIX()}:v1")
     counting.after = lambda m, p, status: (500, {}, b"") if m == "DELETE" else None
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "deleted" and "no longer has" in result.message
-    assert service.store.get(request.id).state == State.DELETED
-    assert "HEAD then found it gone" in service.recent_audit(1)[0].detail
+    assert result.effect == "done"
+    assert outcome_of(result).finding == Finding.DELETED_DESPITE_ERROR
+    assert "500" in outcome_of(result).fact.answer
+    assert service.store.get(request.id).state == State.DONE
+    assert service.recent_audit(1)[0].outcome == outcome_of(result)
     with pytest.raises(Exception, match="not found"):
         client.head_manifest(f"flt4/app{SUFFIX()}", pushed.digest)
 
@@ -104,7 +108,7 @@ def test_a_delete_refused_with_500_reports_nothing_deleted(make_service, client,
     request = open_request(service, f"flt5/app{SUFFIX()}:v1")
     counting.intercept = lambda m, p: (500, {}, b"") if m == "DELETE" else None
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "failed" and "still has" in result.message
+    assert result.effect == "failed" and outcome_of(result).finding == Finding.DELETE_FAILED
     assert client.resolve(f"flt5/app{SUFFIX()}", "v1")
 
 
@@ -114,7 +118,7 @@ def test_a_202_that_left_the_manifest_is_not_deleted(make_service, client, count
     request = open_request(service, f"flt6/app{SUFFIX()}:v1")
     counting.intercept = lambda m, p: (202, {}, b"") if m == "DELETE" else None
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "failed" and "still serves" in result.message
+    assert result.effect == "failed" and outcome_of(result).finding == Finding.STILL_SERVED
     assert service.store.get(request.id).state == State.FAILED
 
 
@@ -126,14 +130,14 @@ def test_an_unknown_outcome_is_settled_once_the_registry_answers(make_service, c
     counting.after = lambda m, p, status: (500, {}, b"") if m == "DELETE" else None
     counting.intercept = lambda m, p: (503, {}, b"") if m == "HEAD" and MANIFEST_HEAD in p else None
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "unknown" and "not known" in result.message
+    assert result.effect == "unknown" and outcome_of(result).finding == Finding.NOT_KNOWN
     stored = service.store.get(request.id)
-    assert stored.state == State.EXECUTING and "not known" in stored.outcome
+    assert stored.state == State.EXECUTING and outcome_of(stored).finding == Finding.NOT_KNOWN
     assert service.recover() == []  # still can't tell: nothing settled, nothing audited
     counting.after = counting.intercept = None
     settled = service.recover()
-    assert [r.outcome for r in settled] == ["deleted"]
-    assert service.store.get(request.id).state == State.DELETED
+    assert [r.effect for r in settled] == ["done"]
+    assert service.store.get(request.id).state == State.DONE
     assert [e.event for e in service.recent_audit(2)] == ["executed", "unknown"]
     assert deletes(counting) == 1
     with pytest.raises(Exception, match="not found"):
@@ -156,12 +160,13 @@ def test_an_execution_killed_after_the_delete_is_recovered_as_deleted(
     _interrupt(service, request, clock)
     client.delete_manifest(f"flt8/app{SUFFIX()}", pushed.digest)  # the DELETE went through
     assert service.recover() == []  # the claim is fresh: maybe a replica is working
-    assert service.vote(request.id, APPROVER, True).outcome == "closed"
+    assert service.vote(request.id, APPROVER, True).effect == "closed"
     clock.now += timedelta(seconds=61)
     settled = service.recover()
-    assert [(r.request.id, r.outcome) for r in settled] == [(request.id, "deleted")]
+    assert [(r.request.id, r.effect) for r in settled] == [(request.id, "done")]
     event = service.recent_audit(1)[0]
-    assert event.event == "executed" and "interrupted" in event.detail
+    assert event.event == "executed" and event.outcome is not None and event.outcome.checked
+    assert event.outcome.finding == Finding.GONE_ON_CHECK
     assert service.recover() == []
 
 
@@ -172,9 +177,10 @@ def test_an_execution_killed_before_the_delete_is_recovered_as_failed(make_servi
     request = open_request(service, f"flt9/app{SUFFIX()}:v1")
     _interrupt(service, request, clock)
     clock.now += timedelta(seconds=61)
-    assert [r.outcome for r in service.recover()] == ["failed"]
+    assert [r.effect for r in service.recover()] == ["failed"]
     stored = service.store.get(request.id)
-    assert stored.state == State.FAILED and "still has" in stored.outcome
+    assert stored.state == State.FAILED
+    assert outcome_of(stored).finding == Finding.STILL_THERE_ON_CHECK and outcome_of(stored).checked
 
 
 def test_a_database_failure_after_the_delete_is_recovered(make_service, client, counting):
@@ -185,7 +191,7 @@ def test_a_database_failure_after_the_delete_is_recovered(make_service, client, 
     real = service.store.settle
 
     def failing(request_id, token, to, **values):
-        if to == State.DELETED:
+        if to == State.DONE:
             raise OperationalError("UPDATE", {}, Exception("database is locked"))
         return real(request_id, token, to, **values)
 
@@ -196,7 +202,7 @@ def test_a_database_failure_after_the_delete_is_recovered(make_service, client, 
     service.store.settle = real
     assert service.store.get(request.id).state == State.EXECUTING
     clock.now += timedelta(seconds=61)
-    assert [r.outcome for r in service.recover()] == ["deleted"]
+    assert [r.effect for r in service.recover()] == ["done"]
     assert deletes(counting) == 1  # recovery asked; it did not delete again
 
 
@@ -211,7 +217,7 @@ def test_a_long_execution_keeps_its_claim(make_service, client, counting):
     counting.intercept = lambda m, p: (hold.wait(5) and None) if m == "DELETE" else None
     outcome = []
     thread = threading.Thread(
-        target=lambda: outcome.append(worker.vote(request.id, APPROVER, True).outcome)
+        target=lambda: outcome.append(worker.vote(request.id, APPROVER, True).effect)
     )
     thread.start()
     deadline = time.monotonic() + 1.5
@@ -220,7 +226,7 @@ def test_a_long_execution_keeps_its_claim(make_service, client, counting):
         time.sleep(0.1)
     hold.set()
     thread.join(10)
-    assert outcome == ["deleted"] and deletes(counting) == 1
+    assert outcome == ["done"] and deletes(counting) == 1
 
 
 def test_a_submit_left_half_done_is_given_back(make_service, client):
@@ -296,10 +302,11 @@ def test_a_vote_refused_by_the_front_end_is_audited(make_service, client, counti
     push_image(client, f"flt15/app{SUFFIX()}", ["v1"])
     service = make_service()
     request = open_request(service, f"flt15/app{SUFFIX()}:v1", channel="C0CHAN01")
-    result = service.refuse(request.id, APPROVER, "approve", "not on the request's message")
-    assert result.outcome == "refused" and result.message == "not on the request's message"
+    why = Refusal.NOT_THE_REQUEST_MESSAGE
+    result = service.refuse(request.id, APPROVER, "approve", why)
+    assert result.effect == "refused" and result.refusal == why
     assert [e.event for e in result.events] == ["refused"]
-    assert "approve: not on the request's message" in service.recent_audit(1)[0].detail
+    assert service.recent_audit(1)[0].detail == f"approve: {why.value}"
     assert service.store.get(request.id).state == State.PENDING and deletes(counting) == 0
 
 
@@ -316,8 +323,8 @@ def test_blob_deletes_that_answer_500_after_deleting_count_as_deleted(
     service.submitted(preview.request.id)
     counting.after = lambda m, p, status: (500, {}, b"") if m == "DELETE" else None
     result = service.vote(preview.request.id, APPROVER, True)
-    assert result.outcome == "deleted" and "Deleted 1 blob" in result.message
-    assert "could not be deleted" not in result.message
+    assert result.effect == "done" and outcome_of(result).finding == Finding.BLOBS_DELETED
+    assert (outcome_of(result).done, outcome_of(result).failed) == (1, 0)
     assert not client.blob_exists(f"flt16/app{SUFFIX()}", orphan)
 
 
@@ -416,7 +423,7 @@ def test_a_settlement_whose_audit_fails_leaves_the_request_to_recovery(
     real = service.store.settle
 
     def failing_on_settle(request_id, token, to, **values):
-        if to == State.DELETED:
+        if to == State.DONE:
             with _audit_writes_fail(service.store.engine):
                 return real(request_id, token, to, **values)
         return real(request_id, token, to, **values)
@@ -429,6 +436,6 @@ def test_a_settlement_whose_audit_fails_leaves_the_request_to_recovery(
     assert service.store.get(request.id).state == State.EXECUTING  # not deleted unaudited
     assert not manifest_exists(client, f"flt21/app{SUFFIX()}", pushed.digest)
     clock.now += timedelta(seconds=61)
-    assert [r.outcome for r in service.recover()] == ["deleted"]
+    assert [r.effect for r in service.recover()] == ["done"]
     assert service.recent_audit(1)[0].event == "executed"
     assert deletes(counting) == 1

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.deletions import DeletionRefused, NoApprovers, State
+from bot.deletions import Fact, Finding, Refusal, State
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from testkit.deletions import (
     APPROVER,
@@ -19,6 +19,8 @@ from testkit.deletions import (
     Clock,
     deletes,
     open_request,
+    outcome_of,
+    refused,
 )
 from testkit.images import push_image, push_index
 
@@ -49,7 +51,7 @@ def test_multi_arch_preview_pins_the_index(make_service, client):
 
 def test_no_approvers_refuses_at_preview(make_service, client, counting):
     push_image(client, "del1/noappr", ["v1"])
-    with pytest.raises(NoApprovers, match="none are configured"):
+    with refused(Refusal.NO_APPROVERS):
         make_service(approvers=(), groups=()).preview_manifest(
             parse_reference("del1/noappr:v1"), "", REQUESTER, "C1"
         )
@@ -61,7 +63,7 @@ def test_self_approval_refused_even_when_listed(make_service, client, counting):
     service = make_service()
     request = open_request(service, "del2/app:v1")
     result = service.vote(request.id, REQUESTER, approve=True)
-    assert result.outcome == "refused" and "another approver" in result.message
+    assert result.effect == "refused" and result.refusal == Refusal.OWN_REQUEST
     assert [e.event for e in result.events] == ["refused"]
     assert deletes(counting) == 0 and service.store.get(request.id).state == State.PENDING
 
@@ -71,7 +73,7 @@ def test_non_approver_refused_and_audited(make_service, client, counting):
     service = make_service()
     request = open_request(service, "del2/other:v1")
     result = service.vote(request.id, OUTSIDER, approve=True)
-    assert result.outcome == "refused" and "Only approvers" in result.message
+    assert result.effect == "refused" and result.refusal == Refusal.NOT_APPROVER
     assert service.recent_audit(1)[0].actor == OUTSIDER
     assert deletes(counting) == 0
 
@@ -81,8 +83,8 @@ def test_group_approver_accepted_and_deletion_executes(make_service, client, cou
     service = make_service()
     request = open_request(service, "del3/app:v1")
     result = service.vote(request.id, GROUP_MEMBER, approve=True)
-    assert result.outcome == "deleted"
-    assert "garbage-collect" in result.message
+    assert result.effect == "done"
+    assert outcome_of(result).finding == Finding.DELETED and outcome_of(result).reclaimable
     assert deletes(counting) == 1
     assert [entry for entry in counting.log if entry[0] == "DELETE"] == [
         ("DELETE", f"/v2/del3/app/manifests/{pushed.digest}")
@@ -91,7 +93,8 @@ def test_group_approver_accepted_and_deletion_executes(make_service, client, cou
         client.resolve("del3/app", "alias")
     events = [e for e in reversed(service.recent_audit(10)) if e.request_id == request.id]
     assert [e.event for e in events] == ["requested", "approved", "executed"]
-    assert events[-1].detail.endswith("registry answered HTTP 202; gone on HEAD")
+    assert events[-1].outcome == outcome_of(result)  # the audit records the same facts
+    assert outcome_of(result).fact.answer == "HTTP 202"
     assert [e.actor for e in events] == [REQUESTER, GROUP_MEMBER, None]
 
 
@@ -99,11 +102,11 @@ def test_quorum_of_two_needs_two_people(make_service, client, counting):
     push_image(client, "del4/app", ["v1"])
     service = make_service(required=2)
     request = open_request(service, "del4/app:v1")
-    assert service.vote(request.id, APPROVER, True).outcome == "approved"
-    assert service.vote(request.id, APPROVER, True).outcome == "duplicate"
+    assert service.vote(request.id, APPROVER, True).effect == "approved"
+    assert service.vote(request.id, APPROVER, True).effect == "duplicate"
     assert deletes(counting) == 0
     assert service.store.get(request.id).approvals == (APPROVER,)
-    assert service.vote(request.id, APPROVER2, True).outcome == "deleted"
+    assert service.vote(request.id, APPROVER2, True).effect == "done"
     assert deletes(counting) == 1
 
 
@@ -111,8 +114,8 @@ def test_rejection_then_approval_deletes_nothing(make_service, client, counting)
     pushed = push_image(client, "del5/app", ["v1"])
     service = make_service()
     request = open_request(service, "del5/app:v1")
-    assert service.vote(request.id, APPROVER, False).outcome == "rejected"
-    assert service.vote(request.id, APPROVER2, True).outcome == "closed"
+    assert service.vote(request.id, APPROVER, False).effect == "rejected"
+    assert service.vote(request.id, APPROVER2, True).effect == "closed"
     assert deletes(counting) == 0 and client.resolve("del5/app", "v1") == pushed.digest
     assert service.store.get(request.id).closed_by == APPROVER
 
@@ -121,10 +124,10 @@ def test_requester_can_withdraw(make_service, client, counting):
     push_image(client, "del5/withdraw", ["v1"])
     service = make_service()
     request = open_request(service, "del5/withdraw:v1")
-    with pytest.raises(DeletionRefused):
+    with refused(Refusal.NOT_REQUESTER):
         service.cancel(request.id, APPROVER)
-    assert service.vote(request.id, REQUESTER, False).outcome == "cancelled"
-    assert service.vote(request.id, APPROVER, True).outcome == "closed"
+    assert service.vote(request.id, REQUESTER, False).effect == "cancelled"
+    assert service.vote(request.id, APPROVER, True).effect == "closed"
     assert deletes(counting) == 0
 
 
@@ -136,7 +139,7 @@ def test_expiry(make_service, client, counting):
     swept = open_request(service, "del6/app:v2")
     clock.now += timedelta(minutes=15, seconds=1)
     result = service.vote(late.id, APPROVER, True)
-    assert result.outcome == "expired" and [e.event for e in result.events] == ["expired"]
+    assert result.effect == "expired" and [e.event for e in result.events] == ["expired"]
     closed = service.expire_due()
     assert [r.id for r, _ in closed] == [swept.id]
     assert service.expire_due() == []
@@ -160,8 +163,8 @@ def test_moved_tag_aborts(make_service, client, counting):
     request = open_request(service, "del7/app:latest")
     new = push_image(client, "del7/app", ["latest"])  # the tag moves to a new image
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "failed" and "Tag moved" in result.message
-    assert new.digest in result.message and "Nothing was deleted" in result.message
+    assert result.effect == "failed"
+    assert outcome_of(result).fact == Fact(Finding.TAG_MOVED, tags=("latest",), digest=new.digest)
     assert deletes(counting) == 0
     assert client.resolve("del7/app", "latest") == new.digest
     assert client.get_manifest("del7/app", old.digest).digest == old.digest
@@ -173,10 +176,11 @@ def test_deletion_disabled_fails_with_the_reason(make_service, registry_nodelete
     service = make_service(registry_url=registry_nodelete.url)
     request = open_request(service, "del8/app:v1")
     result = service.vote(request.id, APPROVER, True)
-    assert result.outcome == "failed"
-    assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in result.message
+    assert result.effect == "failed"
     stored = service.store.get(request.id)
-    assert stored.state == State.FAILED and "deletion is disabled" in stored.outcome
+    assert stored.state == State.FAILED
+    assert outcome_of(stored).finding == Finding.DELETE_DISABLED
+    assert "deletion is disabled" in outcome_of(stored).fact.answer
     assert service.recent_audit(1)[0].event == "failed"
     c.close()
 
@@ -188,7 +192,7 @@ def test_request_survives_a_restart(make_service, client, counting):
     first.store.engine.dispose()
     second = make_service()  # a new process: new engine, store and service
     assert second.pending()[0].id == request.id
-    assert second.vote(request.id, APPROVER, True).outcome == "deleted"
+    assert second.vote(request.id, APPROVER, True).effect == "done"
     assert deletes(counting) == 1
 
 
@@ -202,7 +206,7 @@ def test_eight_concurrent_clicks_from_two_approvers_delete_once(make_service, cl
     def click(i: int) -> None:
         barrier.wait()
         user = APPROVER if i % 2 else APPROVER2
-        outcomes.append(replicas[i % 2].vote(request.id, user, True).outcome)
+        outcomes.append(replicas[i % 2].vote(request.id, user, True).effect)
 
     threads = [threading.Thread(target=click, args=(i,)) for i in range(8)]
     for t in threads:
@@ -210,8 +214,8 @@ def test_eight_concurrent_clicks_from_two_approvers_delete_once(make_service, cl
     for t in threads:
         t.join()
     assert deletes(counting) == 1
-    assert outcomes.count("deleted") == 1
-    assert replicas[0].store.get(request.id).state == State.DELETED
+    assert outcomes.count("done") == 1
+    assert replicas[0].store.get(request.id).state == State.DONE
     assert sorted(replicas[0].store.get(request.id).approvals) == [APPROVER, APPROVER2]
 
 
@@ -223,7 +227,7 @@ def test_blob_request(make_service, client, counting):
     assert preview.request.size == 850
     service.claim_submit(preview.request.id, REQUESTER)
     service.submitted(preview.request.id)
-    assert service.vote(preview.request.id, APPROVER, True).outcome == "deleted"
+    assert service.vote(preview.request.id, APPROVER, True).effect == "done"
     assert ("DELETE", f"/v2/del11/app/blobs/{orphan}") in counting.log
     assert not client.blob_exists("del11/app", orphan)
 
@@ -232,7 +236,7 @@ def test_only_the_requester_submits_and_only_once(make_service, client):
     push_image(client, "del12/app", ["v1"])
     service = make_service()
     preview = service.preview_manifest(parse_reference("del12/app:v1"), "", REQUESTER, "C1")
-    with pytest.raises(DeletionRefused):
+    with refused(Refusal.NOT_PREVIEWER):
         service.claim_submit(preview.request.id, APPROVER)
     assert service.claim_submit(preview.request.id, REQUESTER) is not None
     assert service.claim_submit(preview.request.id, REQUESTER) is None  # a double click

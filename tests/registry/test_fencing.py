@@ -14,10 +14,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.deletions import AuditAction, ExecutionInterrupted, ItemState, State
+from bot.deletions import (
+    AuditAction,
+    ExecutionInterrupted,
+    Fact,
+    Finding,
+    ItemState,
+    Outcome,
+    State,
+    Verdict,
+)
 from bot.deletions.models import AuditEntry
 from bot.deletions.retention import RetentionRules
-from testkit.deletions import APPROVER, REQUESTER
+from testkit.deletions import APPROVER, REQUESTER, outcome_of
 from testkit.images import manifest_exists, push_image
 from testkit.proxy import RegistryProxy, deletes_by_digest
 
@@ -105,9 +114,12 @@ def test_a_holder_taken_over_while_stalled_sends_no_delete_and_writes_nothing(
             client.put_manifest(repo, "hotfix", pushed.body, pushed.media_type)
             time.sleep(LEASE.total_seconds() * 1.3)
             (settled,) = taker.recover()  # the other replica takes over
-            assert settled.outcome == "deleted" and settled.request.claim_token == 2
-            assert "Skipped" in settled.message and "hotfix now points at it" in settled.message
-            assert "Resumed after an interruption" in settled.message
+            assert settled.effect == "done" and settled.request.claim_token == 2
+            report = outcome_of(settled)
+            assert [i.fact for i in report.items if i.skipped] == [
+                Fact(Finding.TAGS_ADDED, tags=("hotfix",))
+            ]
+            assert report.resumed
             if database_back:
                 stall.reconnect()
         finally:
@@ -115,7 +127,7 @@ def test_a_holder_taken_over_while_stalled_sends_no_delete_and_writes_nothing(
             voting.join(30)
         if database_back:
             # Its renewal finds another holder's token: it stops, and says so privately.
-            assert outcome[0].outcome == "taken over", outcome
+            assert outcome[0].effect == "taken over", outcome
         else:
             # Still cut off from its database, it can't tell it was taken over: it
             # stops, and says the request is to be resumed (the other holder has).
@@ -129,7 +141,7 @@ def test_a_holder_taken_over_while_stalled_sends_no_delete_and_writes_nothing(
         deleted = items[image.digest].state == ItemState.DELETED
         assert deleted is not manifest_exists(client, repo, image.digest)  # the report is the truth
     final = taker.store.get(request.id)
-    assert final.state == State.DELETED
+    assert final.state == State.DONE
     assert [e.event for e in taker.recent_audit(3)].count("executed") == 1
 
 
@@ -153,7 +165,7 @@ def test_a_holder_that_stalled_but_was_not_taken_over_carries_on(make_service, c
     finally:
         stall.release.set()
         voting.join(30)
-    assert outcome[0].outcome == "deleted" and "deleted 6 of 6 images" in outcome[0].message
+    assert outcome[0].effect == "done" and outcome_of(outcome[0]).done == 6
     assert deletes_by_digest(counting) == {i.digest: 1 for i in images}
     assert service.store.get(request.id).claim_token == 1  # never taken over
 
@@ -172,10 +184,12 @@ def test_a_stale_holders_settlement_is_refused(make_service, client):
     assert service.store.take_over(request.id, 1, later - LEASE, later) == 2
     # ...and the first holder's renewal and settlement are both refused.
     assert not service.store.renew_claim(request.id, 1, later)
-    entry = AuditEntry(AuditAction.FAILED, later)
-    assert (
-        service.store.settle(request.id, 1, State.FAILED, outcome="", at=later, audit=entry) is None
+    outcome = Outcome(Verdict.NOT_DONE, Fact(Finding.DELETE_FAILED))
+    entry = AuditEntry(AuditAction.FAILED, later, outcome=outcome)
+    settled = service.store.settle(
+        request.id, 1, State.FAILED, outcome=outcome, at=later, audit=entry
     )
+    assert settled is None
     assert service.store.get(request.id).state == State.EXECUTING
     # Two takeovers of the same stale claim: one wins.
     assert service.store.take_over(request.id, 1, later, later) is None

@@ -15,10 +15,15 @@ from sqlalchemy.exc import OperationalError
 
 from bot.deletions import (
     CleanupProgress,
-    DeletionRefused,
     ExecutionInterrupted,
+    Fact,
+    Finding,
     ItemState,
+    Kept,
+    KeptTag,
     Kind,
+    NoDate,
+    Refusal,
     State,
     cleanup,
 )
@@ -26,7 +31,7 @@ from bot.deletions.claims import Claim
 from bot.deletions.retention import RetentionRules
 from bot.deletions.work import prune as prune_module
 from bot.patterns import compile_regex
-from testkit.deletions import APPROVER, REQUESTER
+from testkit.deletions import APPROVER, REQUESTER, outcome_of, refused
 from testkit.images import manifest_exists, push_image
 from testkit.proxy import deletes_by_digest
 
@@ -77,7 +82,7 @@ def test_keep_n_with_shared_digests_and_a_dry_run_that_changes_nothing(
     assert stored[old[0].digest].state == ItemState.PLANNED
     assert stored[old[0].digest].tags == ("ci-0",)
     assert stored[shared.digest].state == ItemState.KEPT
-    assert "hotfix: shared (same image as ci-8)" in stored[shared.digest].detail
+    assert KeptTag("hotfix", Kept.SHARED, same_as="ci-8") in stored[shared.digest].kept
 
 
 def test_match_exclude_protected_and_undated_images(make_service, client):
@@ -99,7 +104,7 @@ def test_match_exclude_protected_and_undated_images(make_service, client):
     assert plan.kept["ci-keepme"] == "excluded" and plan.kept["release-1"] == "not matched"
     assert plan.kept["ci-prod"] == "protected"
     assert plan.kept["ci-repro"] == plan.kept["ci-1980"] == "undated"
-    assert "1970-01-01" in plan.undated["ci-repro"] and "1980-01-01" in plan.undated["ci-1980"]
+    assert plan.undated == {"ci-repro": NoDate.TOO_EARLY, "ci-1980": NoDate.TOO_EARLY}
     assert {keepme.digest, release.digest, prod.digest, epoch.digest, eighty.digest}.isdisjoint(
         plan.delete
     )
@@ -110,17 +115,18 @@ def test_empty_plans_and_rules_that_keep_nothing_are_refused(make_service, clien
     push_image(client, repo, ["a"], created=iso(90))
     push_image(client, repo, ["b"], created=iso(80))
     service = make_service()
-    with pytest.raises(DeletionRefused, match="keep nothing"):
+    with refused(Refusal.KEEPS_NOTHING):
         service.preview_prune(repo, RetentionRules(keep=0), "", REQUESTER, "C1")
     older = RetentionRules(older_than=timedelta(days=7))
-    with pytest.raises(DeletionRefused, match=r"no tags at all.*--allow-empty"):
+    with refused(Refusal.WOULD_EMPTY) as info:
         service.preview_prune(repo, older, "", REQUESTER, "C1")
+    assert info.value.names == (repo,)
     allowed = RetentionRules(older_than=timedelta(days=7), allow_empty=True)
     preview = service.preview_prune(repo, allowed, "", REQUESTER, "C1")
     assert preview.plans[0].empties and preview.images == 2
-    with pytest.raises(DeletionRefused, match="Nothing to clean up"):
+    with refused(Refusal.NOTHING_TO_CLEAN):
         service.preview_prune(repo, RetentionRules(keep=5), "", REQUESTER, "C1")
-    with pytest.raises(DeletionRefused, match="No repository matches"):
+    with refused(Refusal.NO_MATCH):
         service.preview_prune(f"{repo}-nothing/*", RetentionRules(keep=1), "", REQUESTER, "C1")
 
 
@@ -160,7 +166,7 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(
         lambda claim, data: seen.append(CleanupProgress.from_data(data)) or reported(claim, data),
     )
     result = service.vote(preview.request.id, APPROVER, True)
-    assert result.outcome == "deleted", result.message
+    assert result.effect == "done", result.request.outcome
     for g in gone:
         assert not manifest_exists(client, repo, g.digest)
     assert manifest_exists(client, repo, keep.digest)
@@ -172,9 +178,11 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(
     assert moved.digest not in counts  # its only tag moved: skipped, not deleted
     items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
     assert items[joined.digest].state == ItemState.SKIPPED
-    assert "wanted" in items[joined.digest].detail
+    assert items[joined.digest].fact == Fact(Finding.TAGS_ADDED, tags=("wanted",))
     assert items[moved.digest].state == ItemState.SKIPPED
-    assert "deleted 3 of 5 images" in result.message and "skipped 2" in result.message
+    report = outcome_of(result)
+    assert (report.done, report.of, report.skipped, report.failed) == (3, 5, 2, 0)
+    assert {i.digest for i in report.items if i.skipped} == {joined.digest, moved.digest}
     assert seen[-1].done == 5 and seen[-1].deleted == 3 and seen[-1].skipped == 2
     # Before anything is deleted, the progress says the repository's 7 tags are being
     # looked up again.
@@ -182,7 +190,7 @@ def test_execution_deletes_each_image_once_and_skips_what_moved(
     assert checks and checks[0].checking == (repo,) and checks[0].tags == 7
     assert all(p.done == 0 for p in checks) and seen[-1].checking == ()
     audit = service.recent_audit(1)[0]
-    assert audit.event == "executed" and "3 images (3 tags) deleted, 2 skipped" in audit.detail
+    assert audit.event == "executed" and audit.outcome == report
 
 
 def test_a_dry_run_takes_recorded_digests_and_execution_looks_again(make_service, client, counting):
@@ -214,14 +222,15 @@ def test_a_dry_run_takes_recorded_digests_and_execution_looks_again(make_service
     plan = preview.plans[0]
     assert plan.delete == {gone[0].digest: ("ci-0", "ci-1"), gone[2].digest: ("ci-2",)}
     result = service.vote(preview.request.id, APPROVER, True)
-    assert result.outcome == "deleted", result.message
+    assert result.effect == "done", result.request.outcome
     assert not manifest_exists(client, repo, gone[0].digest)
     assert not manifest_exists(client, repo, gone[2].digest)
     # ci-1's real image was never in the plan: it stays, and so does the tag.
     assert client.resolve(repo, "ci-1") == gone[1].digest
     assert gone[1].digest not in deletes_by_digest(counting)
     items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
-    assert "ci-1 had moved elsewhere and were left alone" in items[gone[0].digest].detail
+    assert items[gone[0].digest].fact.finding == Finding.DELETED
+    assert items[gone[0].digest].fact.tags == ("ci-1",)  # had moved elsewhere: left alone
 
 
 def test_a_second_dry_run_reuses_recent_lookups(make_service, client, counting):
@@ -254,8 +263,10 @@ def test_a_registry_failing_some_deletes_is_reported(make_service, client, count
     )
     result = service.vote(preview.request.id, APPROVER, True)
     counting.intercept = None
-    assert result.outcome == "deleted"
-    assert "deleted 2 of 4 images" in result.message and "2 failed" in result.message
+    assert result.effect == "done"
+    report = outcome_of(result)
+    assert (report.done, report.of, report.failed) == (2, 4, 2)
+    assert {i.digest for i in report.items if not i.skipped} == failing
     for o in old:
         assert manifest_exists(client, repo, o.digest) == (o.digest in failing)
     items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
@@ -296,14 +307,15 @@ def test_a_run_interrupted_mid_way_resumes_without_deleting_twice(
     assert service.recover() == []  # the claim is still fresh
     service.clock.now += timedelta(seconds=31)
     settled = service.recover()
-    assert len(settled) == 1 and settled[0].outcome == "deleted", settled
-    assert "deleted 6 of 6 images" in settled[0].message
+    assert len(settled) == 1 and settled[0].effect == "done", settled
+    assert (outcome_of(settled[0]).done, outcome_of(settled[0]).of) == (6, 6)
     for o in old:
         assert not manifest_exists(client, repo, o.digest)
     counts = deletes_by_digest(counting)
     assert len(counts) == 6 and all(n == 1 for n in counts.values()), counts
     items = {i.digest: i for i in service.cleanup_items(preview.request.id)}
-    assert sum("found gone after a restart" in i.detail for i in items.values()) == 2
+    found_gone = [i for i in items.values() if i.fact == Fact(Finding.GONE_ON_CHECK)]
+    assert len(found_gone) == 2
 
 
 def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_it(
@@ -334,7 +346,7 @@ def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_
 
     def vote() -> None:
         try:
-            outcome.append(service.vote(preview.request.id, APPROVER, True).outcome)
+            outcome.append(service.vote(preview.request.id, APPROVER, True).effect)
         except BaseException as exc:
             outcome.append(exc)
 
@@ -351,7 +363,7 @@ def test_a_database_failure_while_preparing_stops_the_run_and_recovery_finishes_
     assert sorted(items.values()).count(ItemState.PLANNED) == 4  # the claim rolled back
     service.clock.now += timedelta(seconds=31)
     settled = service.recover()
-    assert len(settled) == 1 and "deleted 6 of 6 images" in settled[0].message, settled
+    assert len(settled) == 1 and outcome_of(settled[0]).done == 6, settled
     for o in old:
         assert not manifest_exists(client, repo, o.digest)
     counts = deletes_by_digest(counting)
@@ -386,7 +398,7 @@ def test_repositories_are_cleaned_up_at_once(make_service, client, counting):
     result = service.vote(preview.request.id, APPROVER, True)
     counting.intercept = None
     assert held == [True], "the other repositories waited for the first one"
-    assert "deleted 6 of 6 images" in result.message, result.message
+    assert (outcome_of(result).done, outcome_of(result).of) == (6, 6), result.request.outcome
     for r in repos:
         assert all(not manifest_exists(client, r, o.digest) for o in old[r])
     counts = deletes_by_digest(counting)
@@ -433,13 +445,13 @@ def test_a_whole_cleanup_is_restored(make_service, client):
     old = [push_image(client, repo, [f"ci-{i}", f"sha-{i}"], created=iso(50 + i)) for i in range(3)]
     service = make_service()
     preview = request_prune(service, repo, RetentionRules(keep=1))
-    assert service.vote(preview.request.id, APPROVER, True).outcome == "deleted"
+    assert service.vote(preview.request.id, APPROVER, True).effect == "done"
     restore = service.preview_restore(preview.request.id, REQUESTER, "C1")
     assert len(restore.request.restore_tags) == 6 and restore.request.siblings == ()
     service.claim_submit(restore.request.id, REQUESTER)
     service.submitted(restore.request.id)
     result = service.vote(restore.request.id, APPROVER, True)
-    assert "Restored 3 of 3 images" in result.message
+    assert (outcome_of(result).done, outcome_of(result).of) == (3, 3)
     for i, o in enumerate(old):
         assert client.get_manifest(repo, f"ci-{i}").body == o.body
         assert client.resolve(repo, f"sha-{i}") == o.digest
@@ -455,15 +467,16 @@ def test_a_dry_run_stops_sending_at_its_time_limit_and_says_so(make_service, cli
     counting.reset()
     counting.delay = 0.05  # a distant registry: 80 lookups take longer than the limit
     try:
-        with pytest.raises(DeletionRefused, match="stopped after") as info:
+        with refused(Refusal.DRY_RUN_TOO_LONG) as info:
             service.preview_prune(repo, RetentionRules(keep=1), "", REQUESTER, "C1")
     finally:
         counting.delay = 0.0
-    assert "0 of 1 repositories read" in str(info.value) and "Narrow the pattern" in str(info.value)
+    assert (info.value.count, info.value.total, info.value.limit_seconds) == (0, 1, 0.15)
     assert counting.counts["HEAD"] < 80  # nothing is sent once the time is up
     service.dry_run_limit = prune_module.DRY_RUN_LIMIT  # within the limit: planned
-    with pytest.raises(DeletionRefused, match="keep all 80 tags"):  # one image, kept
+    with refused(Refusal.NOTHING_TO_CLEAN) as info:  # one image, kept
         service.preview_prune(repo, RetentionRules(keep=1), "", REQUESTER, "C1")
+    assert (info.value.count, info.value.total) == (80, 1)
 
 
 def test_a_pattern_naming_too_many_repositories_is_refused_before_any_scan(
@@ -475,8 +488,9 @@ def test_a_pattern_naming_too_many_repositories_is_refused_before_any_scan(
     monkeypatch.setattr(prune_module, "MAX_CLEANUP_REPOSITORIES", 3)
     service = make_service()
     counting.reset()
-    with pytest.raises(DeletionRefused, match="names 4 repositories; a cleanup covers at most 3"):
+    with refused(Refusal.TOO_MANY_REPOSITORIES) as info:
         service.preview_prune(f"{prefix}/*", RetentionRules(keep=1), "", REQUESTER, "C1")
+    assert (info.value.count, info.value.limit) == (4, 3)
     assert set(counting.counts) == {"GET"} and counting.counts["GET"] == 1  # the catalog
 
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.deletions import ApproverPolicy, DeletionRefused, DeletionService, Kind, State, open_store
+from bot.deletions import ApproverPolicy, DeletionService, Finding, Kind, Refusal, State, open_store
 from bot.patterns import compile_regex
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
 from bot.registry.manifest import sha256_digest
-from testkit.deletions import submit_and_approve
+from testkit.deletions import outcome_of, refused, submit_and_approve
 from testkit.images import push_image, push_index
 from testkit.proxy import RegistryProxy
 
@@ -48,10 +48,10 @@ def test_remove_only_the_tag_keeps_its_siblings(service_for, registry, client):
     request = preview(service, "safe/app:1.0")
     assert request.kind == Kind.MANIFEST and request.siblings == ("1.0.1", "stable")
     result = submit_and_approve(service, request.id, untag=True)
-    assert result.outcome == "deleted", result.message
+    assert result.effect == "done", result.request.outcome
     stored = service.store.get(request.id)
-    assert stored.kind == Kind.TAG and "Removed the tag safe/app:1.0 only" in stored.outcome
-    assert "1.0.1, stable" in stored.outcome
+    assert stored.kind == Kind.TAG and outcome_of(stored).finding == Finding.TAG_REMOVED
+    assert outcome_of(stored).fact.tags == ("1.0.1", "stable")  # still on the image
     with pytest.raises(ManifestNotFoundError):
         client.resolve("safe/app", "1.0")
     assert client.resolve("safe/app", "1.0.1") == pushed.digest
@@ -68,8 +68,9 @@ def test_untag_command_path_and_delete_disabled_leaves_nothing(
         request = preview(service, "safe/nodel:1.0", untag=True)
         assert request.kind == Kind.TAG and request.reclaimable == 0
         result = submit_and_approve(service, request.id)
-        assert result.outcome == "failed" and "REGISTRY_STORAGE_DELETE_ENABLED" in result.message
-        assert "nothing was changed" in result.message
+        assert result.effect == "failed"
+        assert outcome_of(result).finding == Finding.DELETE_DISABLED
+        assert "nothing was changed" in outcome_of(result).fact.answer
         assert proxy.counts.get("PUT", 0) == 0 and proxy.counts.get("POST", 0) == 0
     assert c.resolve("safe/nodel", "1.0") == pushed.digest
     assert sorted(c.tags("safe/nodel")) == ["1.0", "stable"]
@@ -79,18 +80,19 @@ def test_referenced_layer_is_refused_naming_the_tags(service_for, registry, clie
     pushed = push_image(client, "safe/blob", ["v1", "v1.0"])
     service = service_for(registry.url)
     for blob in (pushed.layers[0][0], pushed.config[0]):
-        with pytest.raises(DeletionRefused) as info:
+        with refused(Refusal.BLOB_IN_USE) as info:
             service.preview_blob(parse_reference(f"safe/blob@{blob}"), "", REQUESTER, "C1")
-        assert "still used by the image tagged v1, v1.0" in str(info.value)
+        assert info.value.names == ("v1", "v1.0") and info.value.digest == blob
 
 
 def test_layer_of_a_platform_of_an_index_is_refused(service_for, registry, client):
     multi = push_index(client, "safe/multiblob", ["latest"])
     layer = multi.children[1].layers[0][0]
-    with pytest.raises(DeletionRefused, match="tagged latest"):
+    with refused(Refusal.BLOB_IN_USE) as info:
         service_for(registry.url).preview_blob(
             parse_reference(f"safe/multiblob@{layer}"), "", REQUESTER, "C1"
         )
+    assert info.value.names == ("latest",)
 
 
 def test_multi_arch_children_are_listed_and_a_child_is_protected(service_for, registry, client):
@@ -100,19 +102,21 @@ def test_multi_arch_children_are_listed_and_a_child_is_protected(service_for, re
     assert [c.digest for c in request.children] == [c.digest for c in multi.children]
     assert request.children[1].platform == "linux/arm64/v8"
     child = multi.children[0].digest
-    with pytest.raises(DeletionRefused, match=r"platform of the multi-arch image tagged 2\.0"):
+    with refused(Refusal.PLATFORM_OF_INDEX) as info:
         preview(service, f"safe/multi@{child}")
+    assert info.value.names == ("2.0",) and info.value.digest == child
 
 
 def test_protected_tags_are_refused_directly_and_as_siblings(service_for, registry, client):
     push_image(client, "safe/prot", ["latest", "1.2.3", "build-77"])
     service = service_for(registry.url, protected=r"^(latest|stable|v?\d+\.\d+\.\d+)$")
     for ref in ("safe/prot:latest", "safe/prot:build-77"):
-        with pytest.raises(DeletionRefused) as info:
+        with refused(Refusal.PROTECTED) as info:
             preview(service, ref)
-        assert "protected tags 1.2.3, latest" in str(info.value)
-    with pytest.raises(DeletionRefused, match="protected tag latest"):
+        assert sorted(info.value.names) == ["1.2.3", "latest"]
+    with refused(Refusal.PROTECTED) as info:
         preview(service, "safe/prot:latest", untag=True)
+    assert info.value.names == ("latest",)
     # Removing only the unprotected tag is fine.
     assert preview(service, "safe/prot:build-77", untag=True).kind == Kind.TAG
 
@@ -128,13 +132,12 @@ def test_reclaimable_size_and_cleanup_of_unused_layers(service_for, registry, cl
     assert request.reclaimable == sum(unused.values()) == 3000 + old.config[1]
     assert dict(request.blobs) == unused
     result = submit_and_approve(service, request.id)
-    assert result.outcome == "deleted"
-    assert "Garbage collection can reclaim about" in result.message
-    assert "read-only or stopped" in result.message
+    assert result.effect == "done"
+    assert outcome_of(result).reclaimable == sum(unused.values())
 
     cleanup = service.preview_unused_layers(request.id, REQUESTER, "C1").request
     assert cleanup.kind == Kind.BLOBS and dict(cleanup.blobs) == unused
-    assert submit_and_approve(service, cleanup.id).outcome == "deleted"
+    assert submit_and_approve(service, cleanup.id).effect == "done"
     for blob in unused:
         assert not client.blob_exists("safe/gc", blob)
     for blob in new.blob_sizes:  # the remaining image is intact
@@ -147,7 +150,7 @@ def test_cleanup_skips_layers_used_again(service_for, registry, client):
     push_image(client, "safe/reuse", ["1.0"], layers=[layer])
     service = service_for(registry.url)
     request = preview(service, "safe/reuse:1.0")
-    assert submit_and_approve(service, request.id).outcome == "deleted"
+    assert submit_and_approve(service, request.id).effect == "done"
     push_image(client, "safe/reuse", ["1.1"], layers=[layer])  # the layer is used again
     cleanup = service.preview_unused_layers(request.id, REQUESTER, "C1").request
     assert sha256_digest(layer) not in dict(cleanup.blobs)
@@ -158,11 +161,9 @@ def test_emptied_repository_and_untagged_platforms_are_explained(service_for, re
     push_index(client, "safe/last", ["only"])
     service = service_for(registry.url)
     result = submit_and_approve(service, preview(service, "safe/last:only").id)
-    assert result.outcome == "deleted"
-    assert "2 platform manifests are now untagged" in result.message
-    assert "--delete-untagged" in result.message
-    assert "stays in the catalog until its folder" in result.message
-    assert result.request.state == State.DELETED
+    assert result.effect == "done"
+    assert outcome_of(result).untagged_children == 2 and outcome_of(result).emptied
+    assert result.request.state == State.DONE
 
 
 def test_signature_tags_are_in_the_blast_radius_and_the_audit(service_for, registry, client):
@@ -198,8 +199,8 @@ def test_tag_delete_is_used_where_the_registry_has_it(service_for, registry, cli
         service = service_for(proxy.url)
         request = preview(service, "safe/ocitag:1.0", untag=True)
         result = submit_and_approve(service, request.id)
-        assert result.outcome == "deleted", result.message
-        assert "via the registry's tag delete" in result.request.outcome
+        assert result.effect == "done", result.request.outcome
+        assert outcome_of(result).method == "tag-delete"
         assert proxy.counts.get("PUT", 0) == 0  # no placeholder needed
     assert client.tags("safe/ocitag") == ["stable"]
     assert client.resolve("safe/ocitag", "stable") == pushed.digest

@@ -13,9 +13,16 @@ from datetime import timedelta
 
 import pytest
 
-from bot.deletions import DeletionRefused, Kind, State
+from bot.deletions import Fact, Finding, Kind, Refusal, State
 from bot.registry import ManifestNotFoundError, RegistryClient, RegistrySettings, parse_reference
-from testkit.deletions import REQUESTER, approve, open_request, service_factory
+from testkit.deletions import (
+    REQUESTER,
+    approve,
+    open_request,
+    outcome_of,
+    refused,
+    service_factory,
+)
 from testkit.images import push_image, push_index
 from testkit.registry_server import RegistryServer, registry_binary
 
@@ -42,15 +49,17 @@ def test_a_deleted_image_is_restored_byte_for_byte_with_its_tags(make_service, c
     pushed = push_image(client, repo, ["v1", "v1-alias"], layers=layers)
     service = make_service()
     deleted = approve(service, open_request(service, f"{repo}:v1").id)
-    assert deleted.outcome == "deleted"
+    assert deleted.effect == "done"
     with pytest.raises(ManifestNotFoundError):
         client.head_manifest(repo, pushed.digest)
     assert service.undo_until(deleted.request) is not None
 
     result = restore_via_approval(service, deleted.request.id)
 
-    assert result.outcome == "deleted", result.message  # carried out
-    assert "Restored 1 of 1 image" in result.message
+    assert result.effect == "done", result.request.outcome  # carried out
+    restored = outcome_of(result)
+    assert restored.finding == Finding.RESTORED and (restored.done, restored.of) == (1, 1)
+    assert restored.items[0].fact == Fact(Finding.IMAGE_RESTORED, tags=("v1", "v1-alias"))
     fresh = RegistryClient(RegistrySettings(url=client.settings.url))
     try:
         for tag in ("v1", "v1-alias"):
@@ -61,7 +70,7 @@ def test_a_deleted_image_is_restored_byte_for_byte_with_its_tags(make_service, c
     finally:
         fresh.close()
     events = [e.event for e in service.recent_audit(3)]
-    assert events[0] == "executed" and "restored 1 of 1" in service.recent_audit(1)[0].detail
+    assert events[0] == "executed" and service.recent_audit(1)[0].outcome == restored
 
 
 def test_a_multi_arch_image_is_restored_platforms_first(make_service, client):
@@ -69,9 +78,9 @@ def test_a_multi_arch_image_is_restored_platforms_first(make_service, client):
     index = push_index(client, repo, ["latest"])
     service = make_service()
     deleted = approve(service, open_request(service, f"{repo}:latest").id)
-    assert deleted.outcome == "deleted"
+    assert deleted.effect == "done"
     result = restore_via_approval(service, deleted.request.id)
-    assert result.outcome == "deleted", result.message
+    assert result.effect == "done", result.request.outcome
     assert client.get_manifest(repo, "latest").body == index.body
     for child in index.children:
         assert client.head_manifest(repo, child.digest).digest == child.digest
@@ -85,11 +94,11 @@ def test_an_untagged_tag_is_pointed_back(make_service, client):
     service.claim_submit(preview.request.id, REQUESTER, as_untag=True)
     service.submitted(preview.request.id)
     removed = approve(service, preview.request.id)
-    assert removed.outcome == "deleted" and removed.request.kind == Kind.TAG
+    assert removed.effect == "done" and removed.request.kind == Kind.TAG
     with pytest.raises(ManifestNotFoundError):
         client.resolve(repo, "rc")
     result = restore_via_approval(service, removed.request.id)
-    assert result.outcome == "deleted", result.message
+    assert result.effect == "done", result.request.outcome
     assert client.resolve(repo, "rc") == pushed.digest == client.resolve(repo, "keep")
 
 
@@ -100,8 +109,9 @@ def test_a_tag_pushed_since_is_left_alone(make_service, client):
     deleted = approve(service, open_request(service, f"{repo}:stable").id)
     newer = push_image(client, repo, ["stable"])  # someone pushed a new stable since
     result = restore_via_approval(service, deleted.request.id)
-    assert result.outcome == "deleted"
-    assert f"now points at {newer.digest}" in result.message
+    assert result.effect == "done"
+    left = [i.fact for i in outcome_of(result).items if i.tags == ("stable",)]
+    assert left == [Fact(Finding.TAG_LEFT, digest=newer.digest)]
     assert client.resolve(repo, "stable") == newer.digest  # not moved back
     assert client.head_manifest(repo, old.digest).digest == old.digest  # the image is back
 
@@ -111,9 +121,9 @@ def test_nothing_to_restore_is_refused(make_service, client):
     push_image(client, repo, ["a"])
     service = make_service()
     pending = open_request(service, f"{repo}:a")
-    with pytest.raises(DeletionRefused, match="not an executed deletion"):
+    with refused(Refusal.NOT_UNDOABLE):
         service.preview_restore(pending.id, REQUESTER, "C1")
-    with pytest.raises(DeletionRefused, match="no request"):
+    with refused(Refusal.REQUEST_GONE):
         service.preview_restore("0123456789abcdef", REQUESTER, "C1")
 
 
@@ -126,8 +136,9 @@ def test_undo_copies_expire_after_the_retention(make_service, client):
     assert service.undo_until(deleted.request) == service.clock() + timedelta(days=2)
     service.clock.now += timedelta(days=3)
     assert service.undo_until(deleted.request) is None
-    with pytest.raises(DeletionRefused, match="UNDO_RETENTION"):
+    with refused(Refusal.NOTHING_KEPT) as info:
         service.preview_restore(deleted.request.id, REQUESTER, "C1")
+    assert info.value.retention == timedelta(days=2)
     service.expire_due()  # purges
     assert service.undo.load(deleted.request.id, service.clock() - timedelta(days=30)) == []
 
@@ -143,7 +154,8 @@ def test_a_deletion_that_cannot_keep_its_copy_deletes_nothing(make_service, clie
 
     service.undo.save = broken
     result = approve(service, request.id)
-    assert result.outcome == "failed" and "for undo" in result.message
+    assert result.effect == "failed"
+    assert outcome_of(result).fact == Fact(Finding.UNDO_COPY_FAILED, answer="OSError")
     assert counting.counts.get("DELETE", 0) == 0
     assert client.head_manifest(repo, pushed.digest).digest == pushed.digest
 
@@ -167,7 +179,7 @@ def test_an_image_whose_blobs_were_garbage_collected_is_named(gc_registry, datab
         kept = push_image(client, "gc/app", ["new", "other"])
         first = approve(service, open_request(service, "gc/app:old").id)
         second = approve(service, open_request(service, "gc/app:new").id)
-        assert first.outcome == second.outcome == "deleted"
+        assert first.effect == second.effect == "done"
         push_image(client, "gc/app", ["still-here"])  # the repository isn't emptied
         # Garbage collection, the registry's own (it should run with the registry
         # read-only; nothing writes to this one now).
@@ -179,18 +191,22 @@ def test_an_image_whose_blobs_were_garbage_collected_is_named(gc_registry, datab
             capture_output=True,
         )
         result = restore_via_approval(service, first.request.id)
-        assert result.outcome == "failed"
-        assert f"could not restore gc/app@{gone.digest}" in result.message
-        assert "garbage collection" in result.message
+        assert result.effect == "failed"
+        assert outcome_of(result).finding == Finding.NOTHING_RESTORED
+        assert [(i.digest, i.fact.finding) for i in outcome_of(result).items] == [
+            (gone.digest, Finding.BLOBS_GONE)
+        ]
         with pytest.raises(ManifestNotFoundError):
             client.resolve("gc/app", "old")
         # The second deletion's blobs went the same way.
         second_restore = restore_via_approval(service, second.request.id)
-        assert second_restore.outcome == "failed"
-        assert f"could not restore gc/app@{kept.digest}" in second_restore.message
+        assert second_restore.effect == "failed"
+        assert [(i.digest, i.fact.finding) for i in outcome_of(second_restore).items] == [
+            (kept.digest, Finding.BLOBS_GONE)
+        ]
         with pytest.raises(ManifestNotFoundError):
             client.resolve("gc/app", "other")
-        assert restore_via_approval(service, second.request.id).outcome == "failed"
+        assert restore_via_approval(service, second.request.id).effect == "failed"
     finally:
         close()
 
@@ -206,4 +222,4 @@ def test_restores_count_as_requests_in_their_own_right(make_service, client):
     request, events = service.submitted(preview.request.id)
     assert request.state == State.PENDING and events[0].event == "requested"
     refused = service.vote(preview.request.id, REQUESTER, True)
-    assert refused.outcome == "refused"
+    assert refused.effect == "refused"

@@ -12,8 +12,9 @@ import pytest
 from bot.deletions import (
     ApproverPolicy,
     DeletionService,
+    Effect,
+    Finding,
     State,
-    VoteOutcome,
     open_store,
 )
 from bot.registry import parse_reference
@@ -56,20 +57,20 @@ def test_quorum_of_two_distinct_approvers_deletes_once(service, fake):
     request_id = _pending(service, "app:v1")
     assert service.store.get(request_id).siblings == ("v1.0",)
     outcomes = [
-        service.vote(request_id, OUTSIDER, True).outcome,
-        service.vote(request_id, REQUESTER, True).outcome,
-        service.vote(request_id, APPROVER, True).outcome,
-        service.vote(request_id, APPROVER, True).outcome,
-        service.vote(request_id, APPROVER2, True).outcome,
-        service.vote(request_id, APPROVER2, True).outcome,
+        service.vote(request_id, OUTSIDER, True).effect,
+        service.vote(request_id, REQUESTER, True).effect,
+        service.vote(request_id, APPROVER, True).effect,
+        service.vote(request_id, APPROVER, True).effect,
+        service.vote(request_id, APPROVER2, True).effect,
+        service.vote(request_id, APPROVER2, True).effect,
     ]
     assert outcomes == [
-        VoteOutcome.REFUSED,  # not an approver
-        VoteOutcome.REFUSED,  # the requester never counts
-        VoteOutcome.APPROVED,
-        VoteOutcome.DUPLICATE,
-        VoteOutcome.DELETED,
-        VoteOutcome.CLOSED,
+        Effect.REFUSED,  # not an approver
+        Effect.REFUSED,  # the requester never counts
+        Effect.APPROVED,
+        Effect.DUPLICATE,
+        Effect.DONE,
+        Effect.CLOSED,
     ]
     assert fake.deletes == [f"/v2/app/manifests/{digest}"]
     assert set(fake.repositories["app"].tags) == {"v2"}
@@ -78,8 +79,8 @@ def test_quorum_of_two_distinct_approvers_deletes_once(service, fake):
 def test_one_rejection_closes_and_nothing_is_deleted(service, fake):
     fake.push("app", ["v1"], "a")
     request_id = _pending(service, "app:v1")
-    assert service.vote(request_id, APPROVER, False).outcome == VoteOutcome.REJECTED
-    assert service.vote(request_id, APPROVER2, True).outcome == VoteOutcome.CLOSED
+    assert service.vote(request_id, APPROVER, False).effect == Effect.REJECTED
+    assert service.vote(request_id, APPROVER2, True).effect == Effect.CLOSED
     assert fake.deletes == [] and service.store.get(request_id).state == State.REJECTED
 
 
@@ -87,7 +88,7 @@ def test_expiry_closes_open_requests_and_votes_after_it_are_refused(service, fak
     fake.push("app", ["v1"], "a")
     request_id = _pending(service, "app:v1")
     service.clock.now += timedelta(minutes=11)
-    assert service.vote(request_id, APPROVER, True).outcome == VoteOutcome.EXPIRED
+    assert service.vote(request_id, APPROVER, True).effect == Effect.EXPIRED
     assert service.store.get(request_id).state == State.EXPIRED
     assert service.expire_due() == [] and fake.deletes == []
 
@@ -95,7 +96,7 @@ def test_expiry_closes_open_requests_and_votes_after_it_are_refused(service, fak
 def test_the_requester_withdraws_by_rejecting(service, fake):
     fake.push("app", ["v1"], "a")
     request_id = _pending(service, "app:v1")
-    assert service.vote(request_id, REQUESTER, False).outcome == VoteOutcome.CANCELLED
+    assert service.vote(request_id, REQUESTER, False).effect == Effect.CANCELLED
     assert service.store.get(request_id).state == State.CANCELLED
 
 
@@ -105,5 +106,7 @@ def test_a_moved_tag_stops_the_deletion(service, fake):
     fake.push("app", ["v1"], "b")  # v1 now points at another image
     service.vote(request_id, APPROVER, True)
     result = service.vote(request_id, APPROVER2, True)
-    assert result.outcome == VoteOutcome.FAILED and "Tag moved" in result.message
+    assert result.effect == Effect.FAILED
+    assert result.request.outcome is not None
+    assert result.request.outcome.finding == Finding.TAG_MOVED
     assert fake.deletes == []

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.events import Activity, ActivityKind
-from bot.slack.deleting import PutBack
+from bot.slack.buttons import PutBack
 from bot.slack.render import check_message
 from bot.slack.render.events import put_back_value, render_protected_alert
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.deletions.retention import Kept, RetentionRules, TagFacts, plan_repository, usable_date
+from bot.deletions.retention import (
+    Kept,
+    NoDate,
+    RetentionRules,
+    TagFacts,
+    plan_repository,
+    usable_date,
+)
 from bot.patterns import compile_regex
+from bot.slack.render.cleanups import rules_text
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -38,19 +46,19 @@ def test_older_than_keeps_newer_images_and_undated_ones():
         facts("new", "a", 3),
         facts("old", "b", 100),
         facts("nodate", "c", None),
-        TagFacts("epoch", "d", None, "dated 1970-01-01"),
+        TagFacts("epoch", "d", None, NoDate.TOO_EARLY),
     ]
     plan = plan_repository("r", tags, RetentionRules(older_than=timedelta(days=30)), NOW)
     assert plan.delete == {"b": ("old",)}
     assert plan.kept == {"new": Kept.NEWER, "nodate": Kept.UNDATED, "epoch": Kept.UNDATED}
-    assert plan.undated["epoch"] == "dated 1970-01-01"
+    assert plan.undated == {"epoch": NoDate.TOO_EARLY, "nodate": NoDate.NO_CREATED}
 
 
 def test_usable_dates_start_in_2000():
     assert usable_date(datetime(1980, 1, 1, tzinfo=UTC))[0] is None
-    assert "1970-01-01" in usable_date(datetime(1970, 1, 1, tzinfo=UTC))[1]
-    assert usable_date(None) == (None, "no created date")
-    assert usable_date(NOW)[0] == NOW
+    assert usable_date(datetime(1970, 1, 1, tzinfo=UTC)) == (None, NoDate.TOO_EARLY)
+    assert usable_date(None) == (None, NoDate.NO_CREATED)
+    assert usable_date(NOW) == (NOW, None)
 
 
 def test_match_exclude_and_protected_keep():
@@ -122,4 +130,4 @@ def test_pulled_recently_keeps_and_push_dates_count():
     plan = plan_repository("r", tags, rules, NOW)
     assert plan.kept == {"old-but-used": Kept.IN_USE, "rebuilt": Kept.NEWER}
     assert plan.delete == {"b": ("old-pulled-long-ago",)} and plan.dated_by_push == 1
-    assert "--keep-pulled-within 7d" in rules.describe()
+    assert rules_text(rules) == "--older-than 30d --keep-pulled-within 7d"

@@ -3,6 +3,7 @@
 import pytest
 
 from bot.registry import Reference
+from bot.slack.buttons import PageKind, PageRef
 from bot.slack.command_table import (
     Audit,
     Delete,
@@ -14,7 +15,6 @@ from bot.slack.command_table import (
     UsageError,
     parse_command,
 )
-from bot.slack.page_buttons import PageKind, PageRef
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from bot.registry import RegistryClient, RegistrySettings
 from bot.slack.context import BotContext
-from bot.slack.jobs import Job, JobKind
+from bot.slack.jobs import Command, Job, JobKind, Page
 from bot.slack.workers import InProcess
 from testkit.slack_standin import SlackStandIn
 
@@ -14,7 +14,7 @@ def test_a_crash_in_background_work_is_answered():
     try:
         # A page button whose value the front end let through but can't be decoded.
         url = standin.response_url("crash")
-        future = runner.submit(Job(JobKind.PAGE, ("not-a-page", url), "a failing job", url))
+        future = runner.submit(Job(JobKind.PAGE, Page("not-a-page", url), "a failing job", url))
         future.result(timeout=20)
         reply = standin.wait_response("crash").body
         assert "internal error" in reply["text"] and "ValueError" not in str(reply)
@@ -38,7 +38,7 @@ def test_a_database_failure_in_background_work_is_said_as_such():
     try:
         url = standin.response_url("db")
         fields = {"text": "pending", "response_url": url, "user_id": "U1", "channel_id": "C1"}
-        InProcess(ctx).submit(Job(JobKind.COMMAND, (fields,), "pending", url)).result(20)
+        InProcess(ctx).submit(Job(JobKind.COMMAND, Command(fields), "pending", url)).result(20)
         reply = standin.wait_response("db").body
         assert "database can't be reached" in reply["text"], reply
     finally:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from sqlalchemy import text
 
-from bot.deletions import PlatformChild, open_store
+from bot.deletions import Fact, Finding, PlatformChild, open_store
 from bot.deletions.cleanup_store import CleanupStore
 from bot.deletions.models import CleanupItem, ItemState
 from testkit.deletions import sample_request
@@ -52,19 +52,21 @@ def test_cleanup_items_move_by_compare_and_set_in_groups(database_url):
         ]
         cleanup.add("c1", items)
         cleanup.add("c2", items[:3])  # another cleanup's rows are never touched
-        claims = [(i, ItemState.DELETING, "") for i in items[:650]]
+        claims = [(i, ItemState.DELETING, None) for i in items[:650]]
         assert cleanup.move_many("c1", claims, [ItemState.PLANNED]) == [True] * 650
         # Again from "planned": none is made a second time; the rest are.
         again = cleanup.move_many(
-            "c1", [(i, ItemState.DELETING, "") for i in items[640:660]], [ItemState.PLANNED]
+            "c1", [(i, ItemState.DELETING, None) for i in items[640:660]], [ItemState.PLANNED]
         )
         assert again == [False] * 10 + [True] * 10
+        accepted = Fact(Finding.DELETED, answer="HTTP 202")
+        failed = Fact(Finding.DELETE_FAILED, answer="HTTP 500")
         done = [
-            (items[0], ItemState.DELETED, "deleted (202)"),
-            (items[1], ItemState.FAILED, "the DELETE failed (500); it is still there"),
-            (items[700], ItemState.DELETED, "deleted (202)"),  # repository b, still planned
-            (items[2], ItemState.DELETED, "deleted (202)"),
-            (items[2], ItemState.DELETED, "deleted (202)"),  # listed twice: counted once
+            (items[0], ItemState.DELETED, accepted),
+            (items[1], ItemState.FAILED, failed),
+            (items[700], ItemState.DELETED, accepted),  # repository b, still planned
+            (items[2], ItemState.DELETED, accepted),
+            (items[2], ItemState.DELETED, accepted),  # listed twice: counted once
         ]
         assert cleanup.move_many("c1", done, [ItemState.DELETING]) == [
             True,
@@ -75,7 +77,8 @@ def test_cleanup_items_move_by_compare_and_set_in_groups(database_url):
         ]
         states = {(i.repository, i.digest): i for i in cleanup.items("c1")}
         assert states[("a", items[1].digest)].state == ItemState.FAILED
-        assert states[("a", items[1].digest)].detail.startswith("the DELETE failed")
+        assert states[("a", items[1].digest)].fact == failed  # the facts come back as they went
+        assert states[("a", items[0].digest)].fact == accepted
         assert states[("b", items[700].digest)].state == ItemState.PLANNED
         counted = {s: 0 for s in ItemState}
         for i in states.values():
@@ -142,7 +145,55 @@ def test_a_cleanups_rules_come_back_as_they_went_in(database_url):
         store.insert(request)
         stored = store.get("rules1")
         assert stored is not None and stored.rules is not None
-        assert stored.rules.describe() == rules.describe() and stored.pattern == "ci/**"
+        assert stored.rules.as_data() == rules.as_data() and stored.pattern == "ci/**"
         assert stored.rules.match is not None and stored.rules.match.fullmatch("pr-41")
     finally:
         store.engine.dispose()
+
+
+def test_outcomes_written_as_sentences_are_kept_as_recorded_text(database_url, monkeypatch):
+    """Before version 8 a request's outcome and a cleanup item's detail were sentences,
+    and the success state was ``deleted``; the migration keeps the sentences as
+    recorded text, renames the state, and leaves decided requests without an outcome."""
+    from bot.database import make_engine
+    from bot.deletions import Kind, Outcome, State, Verdict, schema
+    from bot.slack.render.outcomes import outcome_text
+
+    engine = make_engine(database_url)
+    try:
+        monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
+        assert schema.migrate(engine) == 7
+        store = open_store(database_url)
+        for name in ("old-done", "old-rejected", "old-prune"):
+            store.insert(sample_request(name))
+        CleanupStore(store.engine).add(
+            "old-prune", [CleanupItem("r", "sha256:" + "a" * 64, ("t",), ItemState.SKIPPED)]
+        )
+        with store.engine.begin() as conn:
+            for sql in (
+                "UPDATE deletion_requests SET state = 'deleted', outcome = 'Deleted r@x.' "
+                "WHERE id = 'old-done'",
+                "UPDATE deletion_requests SET state = 'rejected', outcome = 'rejected' "
+                "WHERE id = 'old-rejected'",
+                "UPDATE deletion_requests SET kind = 'prune', state = 'failed', "
+                "outcome = 'Cleanup of r: deleted 0 of 1.' WHERE id = 'old-prune'",
+                "UPDATE cleanup_items SET detail = 't now points at it'",
+            ):
+                conn.execute(text(sql))
+        store.engine.dispose()
+        monkeypatch.undo()
+        assert schema.migrate(engine) == len(schema.MIGRATIONS)
+        store = open_store(database_url)
+        done, rejected, pruned = (store.get(n) for n in ("old-done", "old-rejected", "old-prune"))
+        assert done is not None and rejected is not None and pruned is not None
+        assert done.state == State.DONE and done.undoable
+        assert done.outcome == Outcome(Verdict.DONE, Fact(Finding.RECORDED), text="Deleted r@x.")
+        assert outcome_text(done, done.outcome) == "Deleted r@x."
+        assert rejected.state == State.REJECTED and rejected.outcome is None
+        assert pruned.kind == Kind.PRUNE and pruned.outcome is not None
+        assert pruned.outcome.verdict == Verdict.NOT_DONE
+        (item,) = CleanupStore(store.engine).items("old-prune")
+        assert item.fact == Fact(Finding.RECORDED, answer="t now points at it")
+        store.engine.dispose()
+    finally:
+        engine.dispose()

@@ -21,8 +21,7 @@ from bot.registry.http import parse_next_link, parse_www_authenticate, retry_aft
 from bot.registry.manifest import ImageConfig, parse_config, parse_manifest
 from bot.registry.pages import sort_tags
 from bot.registry.pagination import next_page_url
-from bot.slack.deleting import PutBack
-from bot.slack.page_buttons import PageRef
+from bot.slack.buttons import PageRef, PutBack
 
 EVENTS = "application/vnd.docker.distribution.events.v1+json"
 DIGEST = "sha256:" + "a" * 64

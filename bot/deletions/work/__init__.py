@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..claims import Claim
-from ..execution import Outcome
 from ..models import DeletionRequest, Kind
+from ..outcomes import Outcome
 from .base import WorkContext
 from .blobs import BlobsWork
 from .image import ImageWork, TagWork

@@ -13,11 +13,12 @@ from ...registry import RegistryClient, RegistryError
 from ...registry.scan import RepoScan, scan_repository
 from ..claims import Claim
 from ..cleanup_store import CleanupStore
-from ..execution import Abort, Outcome, Save, Verdict
+from ..execution import Abort, Save, failure
 from ..lifecycle import Lifecycle
 from ..models import DeletionRequest, SavedManifest
+from ..outcomes import Outcome, Verdict
 from ..own_writes import BeforeWrite, OwnWrites, Write
-from ..results import DeletionRefused
+from ..results import DeletionRefused, Refusal
 from ..retention import RepoUsage
 from ..store import DeletionStore
 from ..undo_store import UndoStore
@@ -72,17 +73,14 @@ class WorkContext:
         hit = [t for t in tags if self.protected.search(t)]
         if hit:
             raise DeletionRefused(
-                f"Refused: this would remove the protected tag{'s' if len(hit) > 1 else ''} "
-                f"{', '.join(hit[:10])} (PROTECTED_TAGS is {self.protected.pattern}). "
-                "Move the tag to another image first, or ask the bot's operators."
+                Refusal.PROTECTED, names=tuple(hit), pattern=self.protected.pattern
             )
 
 
 def check_complete(scan: RepoScan) -> RepoScan:
     if not scan.complete:
         raise DeletionRefused(
-            f"Could not see all of {scan.repository} ({scan.problems()}), so what a "
-            "deletion would take with it can't be known. Nothing was requested; try again."
+            Refusal.INCOMPLETE_VIEW, repository=scan.repository, answer=scan.problems()
         )
     return scan
 
@@ -94,10 +92,9 @@ def or_verified(run: Callable[[], Outcome], verify: Callable[[], Outcome]) -> Ou
     try:
         return run()
     except Abort as exc:
-        return Outcome(Verdict.NOT_DELETED, str(exc), str(exc))
+        return exc.outcome
     except RegistryError as exc:
         outcome = verify()
-        if outcome.verdict == Verdict.NOT_DELETED:
-            text = f"{exc} Nothing was deleted."
-            outcome = Outcome(Verdict.NOT_DELETED, text, text)
+        if outcome.verdict == Verdict.NOT_DONE:
+            outcome = Outcome(Verdict.NOT_DONE, failure(exc))
         return outcome

@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 from ...registry import Reference
 from ..claims import Claim
-from ..execution import Outcome, delete_blobs, verify_blobs
+from ..execution import delete_blobs, verify_blobs
 from ..models import DeletionRequest, Kind, State
-from ..results import DeletionRefused, Preview
+from ..outcomes import Outcome
+from ..results import DeletionRefused, Preview, Refusal
 from .base import WorkContext, or_verified
 
 
@@ -25,17 +26,13 @@ def preview_blob(
     """A blob may be requested only when no manifest reachable from a tag uses it."""
     ctx.lifecycle.check_configured()
     if not ref.digest or ref.tag:
-        raise DeletionRefused("Name the blob by digest: REPO@sha256:…")
+        raise DeletionRefused(Refusal.BLOB_DIGEST_NEEDED, repository=ref.repository)
     size = ctx.registry.blob_size(ref.repository, ref.digest)
     scan = ctx.scan(ref.repository, progress)
     users = scan.tags_using_blob(ref.digest)
     if users:
-        more = f" and {len(users) - 10} more" if len(users) > 10 else ""
         raise DeletionRefused(
-            f"Refused: {ref.digest} is still used by the image tagged "
-            f"{', '.join(users[:10])}{more}. Deleting it would break "
-            f"{'those images' if len(users) > 1 else 'that image'}; delete the image "
-            "instead, and its unused layers after."
+            Refusal.BLOB_IN_USE, digest=ref.digest, names=tuple(users[:10]), count=len(users)
         )
     request = ctx.lifecycle.new_draft(
         kind=Kind.BLOB,
@@ -58,8 +55,8 @@ def preview_unused_layers(
     tag uses (checked again now)."""
     ctx.lifecycle.check_configured()
     done = ctx.lifecycle.get(deleted_id)
-    if done.kind != Kind.MANIFEST or done.state != State.DELETED:
-        raise DeletionRefused("Only a completed image deletion leaves layers to clean up.")
+    if done.kind != Kind.MANIFEST or done.state != State.DONE:
+        raise DeletionRefused(Refusal.NOT_AN_IMAGE_DELETION, request_id=deleted_id)
     scan = ctx.scan(done.repository)
     kept = scan.blobs_kept(set())
     present = ctx.registry.map(
@@ -71,7 +68,7 @@ def preview_unused_layers(
         if there is True and b[0] not in kept
     )
     if not blobs:
-        raise DeletionRefused("No unused layers of that image are left to delete.")
+        raise DeletionRefused(Refusal.NO_UNUSED_LAYERS, request_id=deleted_id)
     size = sum(s for _, s in blobs if s)
     request = ctx.lifecycle.new_draft(
         kind=Kind.BLOBS,

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from ...registry import Image, Reference, describe_digests
 from ...registry.scan import RepoScan, artifact_tags_for
 from ..claims import Claim
-from ..execution import Outcome, delete_image, remove_only_tag, verify_image, verify_tag
+from ..execution import delete_image, remove_only_tag, verify_image, verify_tag
 from ..models import DeletionRequest, Kind, PlatformChild
-from ..results import DeletionRefused, Preview
+from ..outcomes import Outcome
+from ..results import DeletionRefused, Preview, Refusal
 from .base import WorkContext, or_verified
 
 
@@ -30,7 +31,7 @@ def preview(
     space garbage collection could reclaim. Changes nothing in the registry."""
     ctx.lifecycle.check_configured()
     if untag and not ref.tag:
-        raise DeletionRefused("Name the tag to remove: REPO:TAG.")
+        raise DeletionRefused(Refusal.TAG_NEEDED, repository=ref.repository)
     digest = _resolve(ctx, ref)
     scan = ctx.scan(ref.repository, progress)
     tags = scan.tags_on(digest)
@@ -68,16 +69,17 @@ def preview(
 
 def _resolve(ctx: WorkContext, ref: Reference) -> str:
     if not ref.tag and not ref.digest:
-        raise DeletionRefused(
-            f"Name what to delete: {ref.repository}:TAG or {ref.repository}@sha256:…"
-        )
+        raise DeletionRefused(Refusal.TARGET_NEEDED, repository=ref.repository)
     # GET, not HEAD: the digest pinned for deletion is checked against the content
     # (a registry whose Docker-Content-Digest doesn't match the body is refused).
     digest = ctx.registry.get_manifest(ref.repository, ref.identifier).digest
     if ref.digest and digest != ref.digest:
         raise DeletionRefused(
-            f"{ref.repository}:{ref.tag} points at {digest}, not {ref.digest}: "
-            "check which image you mean."
+            Refusal.DIGEST_MISMATCH,
+            repository=ref.repository,
+            tag=ref.tag or "",
+            digest=digest,
+            other=ref.digest,
         )
     if ref.digest and ref.tag:
         ctx.registry.get_manifest(ref.repository, ref.digest)  # exists, and is that?
@@ -87,11 +89,7 @@ def _resolve(ctx: WorkContext, ref: Reference) -> str:
 def _check_not_a_platform(scan: RepoScan, digest: str) -> None:
     holders = scan.indexes_containing(digest)
     if holders:
-        raise DeletionRefused(
-            f"Refused: {digest} is a platform of the multi-arch image tagged "
-            f"{', '.join(holders[:10])}; deleting it would break that image. Delete "
-            "or untag the multi-arch image instead."
-        )
+        raise DeletionRefused(Refusal.PLATFORM_OF_INDEX, digest=digest, names=tuple(holders))
 
 
 def _referrers(ctx: WorkContext, scan: RepoScan, digest: str) -> tuple[str, ...]:

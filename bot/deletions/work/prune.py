@@ -22,10 +22,10 @@ from ...registry import RegistryError
 from ...registry.scan import RepoScan, scan_repository
 from .. import cleanup
 from ..claims import Claim, ClaimLost
-from ..execution import Outcome, Verdict
+from ..execution import ITEMS_LISTED
 from ..models import CleanupItem, CleanupProgress, DeletionRequest, ItemState, Kind
-from ..reports import gc_advice
-from ..results import CleanupPreview, DeletionRefused
+from ..outcomes import Fact, Finding, Outcome, Subject, Verdict
+from ..results import CleanupPreview, DeletionRefused, Refusal
 from ..retention import RetentionRules
 from .base import WorkContext, check_complete
 
@@ -46,7 +46,7 @@ DRY_RUN_LIMIT = timedelta(minutes=5)
 MAX_CLEANUP_REPOSITORIES = 200
 
 # A change to a cleanup's item: the item, its new state, why.
-Change = tuple[CleanupItem, ItemState, str]
+Change = tuple[CleanupItem, ItemState, Fact | None]
 # Writes changes (compare-and-sets from the given states); for each, whether it was made.
 Record = Callable[[list[Change], list[ItemState]], list[bool]]
 
@@ -65,19 +65,17 @@ def preview(
     Changes nothing in the registry."""
     ctx.lifecycle.check_configured()
     if rules.keeps_nothing:
-        raise DeletionRefused(
-            "Refused: these rules keep nothing, so this would delete every tag. Give "
-            "--keep N (N > 0) or --older-than DURATION."
-        )
+        raise DeletionRefused(Refusal.KEEPS_NOTHING)
     deadline = time.monotonic() + ctx.dry_run_limit.total_seconds()
     repositories = cleanup.find_repositories(ctx.registry, pattern)
     if not repositories:
-        raise DeletionRefused(f"No repository matches {pattern}.")
+        raise DeletionRefused(Refusal.NO_MATCH, pattern=pattern)
     if len(repositories) > MAX_CLEANUP_REPOSITORIES:
         raise DeletionRefused(
-            f"{pattern} names {len(repositories):,} repositories; a cleanup covers at most "
-            f"{MAX_CLEANUP_REPOSITORIES}. Narrow the pattern (team/app-*), or clean up "
-            "in several parts."
+            Refusal.TOO_MANY_REPOSITORIES,
+            pattern=pattern,
+            count=len(repositories),
+            limit=MAX_CLEANUP_REPOSITORIES,
         )
     now = ctx.clock()
     plans, items, reclaimable, unverified = [], [], {}, 0
@@ -96,12 +94,12 @@ def preview(
             deadline,
         )
         if scan.unread or time.monotonic() > deadline:
-            minutes = ctx.dry_run_limit.total_seconds() / 60
             raise DeletionRefused(
-                f"The dry run of {pattern} was stopped after {minutes:g} minutes, with "
-                f"{done} of {len(repositories)} repositories read: it is too large to "
-                "plan at once. Narrow the pattern, or clean up in several parts. "
-                "Nothing was requested."
+                Refusal.DRY_RUN_TOO_LONG,
+                pattern=pattern,
+                count=done,
+                total=len(repositories),
+                limit_seconds=ctx.dry_run_limit.total_seconds(),
             )
         check_complete(scan)
         unverified += len(scan.unverified)
@@ -111,16 +109,10 @@ def preview(
         reclaimable[repository] = sum(s for s in cleanup.freed(scan, plan).values() if s)
     emptied = [p.repository for p in plans if p.empties]
     if emptied and not rules.allow_empty:
-        raise DeletionRefused(
-            f"Refused: this would leave {', '.join(emptied[:5])} with no tags at all. "
-            "Add --allow-empty if that is what you want."
-        )
+        raise DeletionRefused(Refusal.WOULD_EMPTY, names=tuple(emptied))
     if not any(p.delete for p in plans):
         kept = sum(len(p.kept) for p in plans)
-        raise DeletionRefused(
-            f"Nothing to clean up: the rules keep all {kept} tags of "
-            f"{len(plans)} repositor{'y' if len(plans) == 1 else 'ies'}."
-        )
+        raise DeletionRefused(Refusal.NOTHING_TO_CLEAN, count=kept, total=len(plans))
     request = ctx.lifecycle.new_draft(
         kind=Kind.PRUNE,
         repository="",  # a cleanup spans the repositories its pattern names
@@ -204,7 +196,7 @@ class PruneWork:
         scan = scan_repository(self.ctx.registry, repository, check)
         check(None)
         if not scan.complete:
-            why = f"could not see all of {repository} ({scan.problems()})"
+            why = Fact(Finding.INCOMPLETE_VIEW, answer=scan.problems())
             record(
                 [(i, ItemState.SKIPPED, why) for i in mine],
                 [ItemState.PLANNED, ItemState.DELETING],
@@ -217,8 +209,7 @@ class PruneWork:
                 (
                     replace(i, state=ItemState.DELETED),
                     ItemState.FAILED,
-                    "the registry answered the DELETE but still serves it (a cache in "
-                    "front of it?)",
+                    Fact(Finding.STILL_SERVED),
                 )
                 for i in deleted
                 if i.digest in still
@@ -236,7 +227,7 @@ class PruneWork:
         gone = {i.digest for i, t in zip(resumed, there, strict=True) if t is False}
         record(
             [
-                (i, ItemState.DELETED, "deleted (found gone after a restart)")
+                (i, ItemState.DELETED, Fact(Finding.GONE_ON_CHECK))
                 for i in resumed
                 if i.digest in gone
             ],
@@ -278,12 +269,12 @@ class PruneWork:
         def one(pair: tuple[CleanupItem, tuple[str, ...]]) -> None:
             item, moved = pair
             try:
-                state, detail = cleanup.delete_unconfirmed(self.ctx.registry, item)
+                state, fact = cleanup.delete_unconfirmed(self.ctx.registry, item)
             except RegistryError as exc:
-                state, detail = ItemState.FAILED, exc.message
+                state, fact = ItemState.FAILED, Fact(Finding.REGISTRY_FAILED, answer=exc.message)
             if state == ItemState.DELETED and moved:
-                detail += f"; {', '.join(moved)} had moved elsewhere and were left alone"
-            results.add(item, state, detail)
+                fact = replace(fact, tags=moved)  # moved elsewhere, and left alone
+            results.add(item, state, fact)
 
         def work(_: int) -> None:
             while (pair := ready.get()) is not None:
@@ -323,7 +314,7 @@ class PruneWork:
         candidates = [(i, moved) for i, why, moved in checked if why is None]
         claimed = self.ctx.cleanup.move_many(
             request.id,
-            [(i, ItemState.DELETING, "") for i, _ in candidates],
+            [(i, ItemState.DELETING, None) for i, _ in candidates],
             sources,
             token=claim.token,
             at=self.ctx.clock(),  # recorded as the bot's own DELETEs, in the same transaction
@@ -336,8 +327,7 @@ class PruneWork:
         except Exception as exc:
             log.exception("could not keep cleanup %s for undo", request.id)
             problems = {
-                i.digest: f"could not store a copy for undo ({type(exc).__name__}); not deleted"
-                for i, _ in go
+                i.digest: Fact(Finding.UNDO_COPY_FAILED, answer=type(exc).__name__) for i, _ in go
             }
         record(
             [(i, ItemState.FAILED, problems[i.digest]) for i, _ in go if i.digest in problems],
@@ -347,8 +337,8 @@ class PruneWork:
 
 
 def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outcome:
-    """The report of a cleanup: deleted, skipped (why), failed (why), and the space
-    garbage collection can reclaim."""
+    """The report of a cleanup, from the database's items: deleted, skipped (why),
+    failed (why), and the space garbage collection can reclaim."""
     by_state: dict[ItemState, list[CleanupItem]] = {s: [] for s in ItemState}
     for item in items:
         by_state[item.state].append(item)
@@ -357,36 +347,24 @@ def cleanup_outcome(request: DeletionRequest, items: list[CleanupItem]) -> Outco
         by_state[ItemState.SKIPPED],
         by_state[ItemState.FAILED],
     )
-    tags = sum(len(i.tags) for i in deleted)
-    total = len(items) - len(by_state[ItemState.KEPT])
-    text = (
-        f"Cleanup of {request.pattern}: deleted {len(deleted)} of {total} images "
-        f"({tags} tags)"
-        + (f", skipped {len(skipped)}" if skipped else "")
-        + (f", {len(failed)} failed" if failed else "")
-        + "."
+    listed = [
+        Subject(i.repository, i.digest, i.fact or Fact(Finding.NOT_KNOWN), i.tags, group is skipped)
+        for group in (skipped, failed)
+        for i in group[:ITEMS_LISTED]
+    ]
+    return Outcome(
+        Verdict.DONE if deleted else Verdict.NOT_DONE,
+        Fact(Finding.CLEANED_UP),
+        done=len(deleted),
+        of=len(items) - len(by_state[ItemState.KEPT]),
+        tags=sum(len(i.tags) for i in deleted),
+        skipped=len(skipped),
+        failed=len(failed),
+        reclaimable=request.reclaimable if deleted else None,
+        items=tuple(listed),
+        more=len(skipped) + len(failed) - len(listed),
+        resumed=request.resumed,
     )
-    for label, group in (("Skipped", skipped), ("Failed", failed)):
-        if group:
-            text += f" {label}: " + "; ".join(
-                f"{i.repository}@{i.digest[:19]}… ({', '.join(i.tags[:3])}): {i.detail}"
-                for i in group[:5]
-            )
-            text += f" and {len(group) - 5} more." if len(group) > 5 else "."
-    if deleted:
-        text += " " + gc_advice(request.reclaimable)
-    if request.resumed:
-        text += (
-            " Resumed after an interruption: the holder that began it stopped or stalled "
-            "past EXECUTION_LEASE, and another carried it on from the database, checking "
-            "with the registry what the first had left under way."
-        )
-    detail = (
-        f"cleanup of {request.pattern}: {len(deleted)} images ({tags} tags) deleted, "
-        f"{len(skipped)} skipped, {len(failed)} failed, of {total}"
-        + ("; resumed after an interruption" if request.resumed else "")
-    )
-    return Outcome(Verdict.DELETED if deleted else Verdict.NOT_DELETED, text, detail)
 
 
 class _Tally:
@@ -461,9 +439,9 @@ class _Recorder:
         self.deleted: list[CleanupItem] = []
         self.lock = threading.Lock()
 
-    def add(self, item: CleanupItem, state: ItemState, detail: str) -> None:
+    def add(self, item: CleanupItem, state: ItemState, fact: Fact | None) -> None:
         with self.lock:
-            self.pending.append((item, state, detail))
+            self.pending.append((item, state, fact))
             if state == ItemState.DELETED:
                 self.deleted.append(item)
             full = len(self.pending) >= self.flush_every

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 from ...registry import ManifestNotFoundError
 from ..claims import Claim
-from ..execution import Outcome, Verdict
-from ..models import UNDOABLE, DeletionRequest, Kind, State, TagRef
+from ..models import DeletionRequest, Kind, TagRef
+from ..outcomes import Fact, Finding, Outcome, Subject, Verdict
 from ..restore import ImageRestore, collect, restore
-from ..results import DeletionRefused, Preview
+from ..results import DeletionRefused, Preview, Refusal
 from .base import WorkContext
 
 
@@ -21,17 +21,13 @@ def preview_restore(ctx: WorkContext, deleted_id: str, requester: str, channel: 
     ctx.lifecycle.check_configured()
     done = ctx.store.get(deleted_id)
     if done is None:
-        raise DeletionRefused(f"There is no request {deleted_id}; see /registry audit.")
-    if done.kind not in UNDOABLE or done.state != State.DELETED:
-        raise DeletionRefused(
-            f"Request {deleted_id} is not an executed deletion of images or tags, so "
-            "there is nothing to put back."
-        )
+        raise DeletionRefused(Refusal.REQUEST_GONE, request_id=deleted_id)
+    if not done.undoable:
+        raise DeletionRefused(Refusal.NOT_UNDOABLE, request_id=deleted_id)
     saved = ctx.undo.load(deleted_id, ctx.clock())
     if not saved:
         raise DeletionRefused(
-            f"Nothing of request {deleted_id} is kept any more: what a deletion takes is "
-            f"kept for {ctx.undo_retention.days} days (UNDO_RETENTION)."
+            Refusal.NOTHING_KEPT, request_id=deleted_id, retention=ctx.undo_retention
         )
     roots = [m for m in saved if m.digest == m.image]
     tags = tuple(sorted({TagRef(m.repository, t) for m in roots for t in m.tags}))
@@ -70,8 +66,7 @@ def preview_put_back(
         now_at = None
     if now_at != current:
         raise DeletionRefused(
-            f"{repository}:{tag} has moved again since the alert (it points at "
-            f"{now_at or 'nothing'}); look at /registry activity {repository} first."
+            Refusal.MOVED_AGAIN, repository=repository, tag=tag, digest=now_at or ""
         )
     try:
         saved = collect(ctx.registry, repository, previous, (tag,))
@@ -81,10 +76,7 @@ def preview_put_back(
             for m in ctx.undo.copies_of(repository, previous, ctx.clock())
         ]
     if not saved:
-        raise DeletionRefused(
-            f"{repository}@{previous} is no longer in the registry, and the bot kept no "
-            "copy of it: it can't be put back."
-        )
+        raise DeletionRefused(Refusal.NO_COPY, repository=repository, digest=previous)
     request = ctx.lifecycle.new_draft(
         kind=Kind.RESTORE,
         repository=repository,
@@ -115,11 +107,7 @@ class RestoreWork:
         assert request.restores is not None
         saved = ctx.undo.load(request.restores, ctx.clock())
         if not saved:
-            text = (
-                f"Nothing of request {request.restores} is kept any more "
-                "(UNDO_RETENTION); nothing was restored."
-            )
-            return Outcome(Verdict.NOT_DELETED, text, text)
+            return Outcome(Verdict.NOT_DONE, Fact(Finding.NOTHING_KEPT))
         results = restore(ctx.registry, saved, request.moved_to, ctx.before_write(request, claim))
         return restore_outcome(results)
 
@@ -128,17 +116,22 @@ class RestoreWork:
 
 
 def restore_outcome(results: list[ImageRestore]) -> Outcome:
-    """The outcome of a restore, for people and for the audit."""
+    """The outcome of a restore: each image put back with the tags pointed at it
+    again, each tag left alone and why, each image that could not be put back and why."""
     back = [r for r in results if r.restored]
-    lost = [r for r in results if not r.restored]
-    lines = []
-    for r in back[:20]:
-        tags = f" (tags {', '.join(r.tags)})" if r.tags else " (no tag pointed at it again)"
-        lines.append(f"restored {r.repository}@{r.image}{tags}")
-        lines += [f"tag {r.repository}:{t} {why}" for t, why in r.tags_left]
-    lines += [f"could not restore {r.repository}@{r.image}: {r.problem}" for r in lost[:20]]
-    head = f"Restored {len(back)} of {len(results)} image{'s' if len(results) != 1 else ''}."
-    text = head + (" " + "; ".join(lines) + "." if lines else "")
-    detail = f"restored {len(back)} of {len(results)} images; {len(lost)} could not be restored"
-    verdict = Verdict.DELETED if back else Verdict.NOT_DELETED
-    return Outcome(verdict, text, detail)
+    items: list[Subject] = []
+    for r in results:
+        if r.problem is not None:
+            items.append(Subject(r.repository, r.image, r.problem))
+            continue
+        items.append(Subject(r.repository, r.image, Fact(Finding.IMAGE_RESTORED, tags=r.tags)))
+        items += [Subject(r.repository, r.image, why, tags=(tag,)) for tag, why in r.tags_left]
+    listed = 40
+    return Outcome(
+        Verdict.DONE if back else Verdict.NOT_DONE,
+        Fact(Finding.RESTORED if back else Finding.NOTHING_RESTORED),
+        done=len(back),
+        of=len(results),
+        items=tuple(items[:listed]),
+        more=max(0, len(items) - listed),
+    )

@@ -1,14 +1,18 @@
 """Bolt listeners, grouped by kind (slash commands, block actions), and the one error
 handler for what a listener raises: it is logged, and the person who asked is told,
 never left without an answer (work after ``ack()`` has the same in ``ctx.background``).
+
+Every request's Bolt context carries the bot's (``context["bot"]``): the listeners are
+named functions of what Bolt passes, callable directly in tests.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from ..context import BotContext
 from ..render.failures import render_internal_error
@@ -18,8 +22,13 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, ctx: BotContext) -> None:
-    commands.register(app, ctx)
-    actions.register(app, ctx)
+    def with_bot(context: BoltContext, next: Callable[[], None]) -> None:
+        context["bot"] = ctx
+        next()
+
+    app.use(with_bot)
+    commands.register(app)
+    actions.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

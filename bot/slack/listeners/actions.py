@@ -1,96 +1,153 @@
 """Buttons. Prev/Next on listings edit the listing message in place; the deletion
 buttons (request, cancel, approve, reject) carry only a request ID. ``ack()`` first; the
-work is handed over as a job. Who clicked comes from the verified request only."""
+work is handed over as a job. Who clicked comes from the verified request only.
+
+Each listener is a named function of what Bolt passes (``ack``, ``body``, ``action``,
+and ``context``, whose ``bot`` is the bot's context: see ``register``)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
-from ..context import BotContext
-from ..jobs import Job, JobKind
-from ..page_buttons import ACTION_NEXT, ACTION_PREV, PageRef
-from ..render.deletions import (
+from ..buttons import (
     ACTION_APPROVE,
     ACTION_CANCEL,
+    ACTION_NEXT,
+    ACTION_PREV,
+    ACTION_PUT_BACK,
     ACTION_REJECT,
     ACTION_SUBMIT,
     ACTION_SUBMIT_UNTAG,
     ACTION_UNDO,
     ACTION_UNUSED_LAYERS,
+    PageRef,
 )
-from ..render.events import ACTION_PUT_BACK
+from ..context import BotContext
+from ..jobs import Click, FollowUp, Job, JobKind, Page, Vote
 
 log = logging.getLogger(__name__)
+Body = dict[str, Any]
+REQUEST_ID_LIMIT = 64  # a request's ID is 16 characters; a longer value is cut
+FOLLOW_UP_LIMIT = 64  # an executed request's ID
+PUT_BACK_LIMIT = 2000  # Slack's own cap on a button's value
 
 
-def register(app: App, ctx: BotContext) -> None:
-    @app.action(ACTION_PREV)
-    @app.action(ACTION_NEXT)
-    def on_page(ack: Ack, body: dict, action: dict) -> None:
-        ack()
-        value = action.get("value") or ""
-        try:
-            ref = PageRef.decode(value)
-        except ValueError:
-            log.warning("ignored a page button with a malformed value")
-            return
-        response_url = body["response_url"]
-        ctx.background(Job(JobKind.PAGE, (value, response_url), f"paging {ref.kind}", response_url))
+def bot_of(context: BoltContext | dict[str, Any]) -> BotContext:
+    """The bot's context, which ``register`` puts in every request's Bolt context."""
+    bot = context["bot"]
+    assert isinstance(bot, BotContext)
+    return bot
 
-    def deletion_button(kind: JobKind, **extra: bool):
-        def listener(ack: Ack, body: dict, action: dict) -> None:
-            ack()
-            request_id = (action.get("value") or "")[:64]
-            user, response_url = body["user"]["id"], body["response_url"]
-            args = (request_id, user, response_url, *extra.values())
-            ctx.background(Job(kind, args, f"{kind} {request_id}", response_url))
 
-        return listener
+def _value(action: Body, limit: int) -> str:
+    return str(action.get("value") or "")[:limit]
 
-    app.action(ACTION_SUBMIT)(deletion_button(JobKind.SUBMIT, as_untag=False))
-    app.action(ACTION_SUBMIT_UNTAG)(deletion_button(JobKind.SUBMIT, as_untag=True))
-    app.action(ACTION_CANCEL)(deletion_button(JobKind.CANCEL))
 
-    def follow_up_button(kind: JobKind, limit: int = 64):
-        """A button that opens a new request (from an executed deletion, or an alert);
-        its value is at most ``limit`` characters (Slack's own cap is 2,000)."""
+def on_page(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Prev or Next on a listing."""
+    ack()
+    value = _value(action, PUT_BACK_LIMIT)
+    try:
+        ref = PageRef.decode(value)
+    except ValueError:
+        log.warning("ignored a page button with a malformed value")
+        return
+    response_url = body["response_url"]
+    page = Page(value, response_url)
+    bot_of(context).background(Job(JobKind.PAGE, page, f"paging {ref.kind}", response_url))
 
-        def listener(ack: Ack, body: dict, action: dict) -> None:
-            ack()
-            value = (action.get("value") or "")[:limit]
-            user, response_url = body["user"]["id"], body["response_url"]
-            channel = (body.get("channel") or {}).get("id") or ""
-            ctx.background(
-                Job(
-                    kind, (value, user, response_url, channel), f"{kind} {value[:64]}", response_url
-                )
-            )
 
-        return listener
+def _click(kind: JobKind, body: Body, action: Body, context: BoltContext) -> None:
+    request_id = _value(action, REQUEST_ID_LIMIT)
+    user, response_url = body["user"]["id"], body["response_url"]
+    click = Click(request_id, user, response_url)
+    bot_of(context).background(Job(kind, click, f"{kind} {request_id}", response_url))
 
-    app.action(ACTION_UNUSED_LAYERS)(follow_up_button(JobKind.UNUSED_LAYERS))
-    app.action(ACTION_UNDO)(follow_up_button(JobKind.UNDO))
-    app.action(ACTION_PUT_BACK)(follow_up_button(JobKind.PUT_BACK, limit=2000))
 
-    def vote_button(approve: bool):
-        def listener(ack: Ack, body: dict, action: dict) -> None:
-            ack()
-            request_id = (action.get("value") or "")[:64]
-            user, response_url = body["user"]["id"], body["response_url"]
-            container = body.get("container") or {}
-            clicked = (str(container.get("channel_id")), str(container.get("message_ts")))
-            ctx.background(
-                Job(
-                    JobKind.VOTE,
-                    (request_id, user, approve, response_url, clicked),
-                    f"{'approve' if approve else 'reject'} {request_id}",
-                    response_url,
-                )
-            )
+def on_submit(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Request deletion, on a preview."""
+    ack()
+    _click(JobKind.SUBMIT, body, action, context)
 
-        return listener
 
-    app.action(ACTION_APPROVE)(vote_button(True))
-    app.action(ACTION_REJECT)(vote_button(False))
+def on_submit_untag(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Remove this tag only, on a preview."""
+    ack()
+    _click(JobKind.SUBMIT_UNTAG, body, action, context)
+
+
+def on_cancel(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Cancel, on a preview (or the requester's own pending request)."""
+    ack()
+    _click(JobKind.CANCEL, body, action, context)
+
+
+def _follow_up(kind: JobKind, limit: int, body: Body, action: Body, context: BoltContext) -> None:
+    """A button that opens a new request (from an executed deletion, or an alert)."""
+    value = _value(action, limit)
+    user, response_url = body["user"]["id"], body["response_url"]
+    channel = (body.get("channel") or {}).get("id") or ""
+    follow_up = FollowUp(value, user, response_url, channel)
+    bot_of(context).background(Job(kind, follow_up, f"{kind} {value[:64]}", response_url))
+
+
+def on_unused_layers(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Also delete the layers no remaining tag uses, on an executed image deletion."""
+    ack()
+    _follow_up(JobKind.UNUSED_LAYERS, FOLLOW_UP_LIMIT, body, action, context)
+
+
+def on_undo(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Undo, on an executed deletion."""
+    ack()
+    _follow_up(JobKind.UNDO, FOLLOW_UP_LIMIT, body, action, context)
+
+
+def on_put_back(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Restore previous, on an alert of a moved protected tag."""
+    ack()
+    _follow_up(JobKind.PUT_BACK, PUT_BACK_LIMIT, body, action, context)
+
+
+def _vote(approve: bool, body: Body, action: Body, context: BoltContext) -> None:
+    request_id = _value(action, REQUEST_ID_LIMIT)
+    user, response_url = body["user"]["id"], body["response_url"]
+    container = body.get("container") or {}
+    clicked = (str(container.get("channel_id")), str(container.get("message_ts")))
+    vote = Vote(request_id, user, approve, response_url, clicked)
+    what = f"{'approve' if approve else 'reject'} {request_id}"
+    bot_of(context).background(Job(JobKind.VOTE, vote, what, response_url))
+
+
+def on_approve(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Approve, on the request message."""
+    ack()
+    _vote(True, body, action, context)
+
+
+def on_reject(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Reject, on the request message (the requester's withdraws it)."""
+    ack()
+    _vote(False, body, action, context)
+
+
+LISTENERS = {
+    ACTION_PREV: on_page,
+    ACTION_NEXT: on_page,
+    ACTION_SUBMIT: on_submit,
+    ACTION_SUBMIT_UNTAG: on_submit_untag,
+    ACTION_CANCEL: on_cancel,
+    ACTION_UNUSED_LAYERS: on_unused_layers,
+    ACTION_UNDO: on_undo,
+    ACTION_PUT_BACK: on_put_back,
+    ACTION_APPROVE: on_approve,
+    ACTION_REJECT: on_reject,
+}
+
+
+def register(app: App) -> None:
+    for action_id, listener in LISTENERS.items():
+        app.action(action_id)(listener)

@@ -5,12 +5,12 @@ over as a job (``command_replies`` does it, and answers at the command's
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from ..command_table import Help, UsageError, parse_command
-from ..context import BotContext
-from ..jobs import Job, JobKind
+from ..jobs import Command, Job, JobKind
 from ..render import Message, render_help, render_usage_error
+from .actions import bot_of
 
 COMMAND = "/registry"
 
@@ -19,20 +19,23 @@ def _ack_with(ack: Ack, message: Message) -> None:
     ack(response_type="ephemeral", **message.to_dict())
 
 
-def register(app: App, ctx: BotContext) -> None:
-    @app.command(COMMAND)
-    def on_registry(ack: Ack, command: dict[str, str]) -> None:
-        text = command.get("text") or ""
-        try:
-            parsed = parse_command(text)
-        except UsageError as exc:
-            _ack_with(ack, render_usage_error(exc.message, exc.usage))
-            return
-        if isinstance(parsed, Help):
-            _ack_with(ack, render_help(ctx.registry_url))
-            return
-        ack()
-        fields = {k: v for k, v in command.items() if isinstance(v, str)}
-        ctx.background(
-            Job(JobKind.COMMAND, (fields,), f"/registry {text!r}", command["response_url"])
-        )
+def on_registry(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
+    """``/registry ...``: usage errors and the help at once; the rest as a job."""
+    ctx = bot_of(context)
+    text = command.get("text") or ""
+    try:
+        parsed = parse_command(text)
+    except UsageError as exc:
+        _ack_with(ack, render_usage_error(exc.message, exc.usage))
+        return
+    if isinstance(parsed, Help):
+        _ack_with(ack, render_help(ctx.registry_url))
+        return
+    ack()
+    fields = {k: v for k, v in command.items() if isinstance(v, str)}
+    job = Job(JobKind.COMMAND, Command(fields), f"/registry {text!r}", command["response_url"])
+    ctx.background(job)
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(on_registry)

@@ -4,7 +4,7 @@ message, and the progress line while it runs."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -16,14 +16,22 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
 )
 
-from ...deletions import CleanupItem, CleanupPreview, CleanupProgress, DeletionRequest, ItemState
-from ...deletions.retention import Kept, RepoPlan
-from ...registry.units import human_size
-from .common import Message, code, escape, fit_lines, mention, section, slack_date, truncate
+from ...deletions import (
+    CleanupItem,
+    CleanupPreview,
+    CleanupProgress,
+    DeletionRequest,
+    ItemState,
+    Kept,
+    NoDate,
+    RepoPlan,
+    RetentionRules,
+)
+from ...registry import human_size
+from ..buttons import ACTION_CANCEL, ACTION_SUBMIT  # the same as any deletion's preview
+from .common import Message, code, fit_lines, mention, section, slack_date, truncate
 from .limits import MAX_SECTION_TEXT
 
-ACTION_SUBMIT = "deletion_submit"  # the same buttons as any deletion's preview
-ACTION_CANCEL = "deletion_cancel"
 MAX_REPOS_SHOWN = 12  # sections per repository, within the 50-block limit
 SAMPLE = 8
 
@@ -38,6 +46,37 @@ KEPT_WORDS = {
     Kept.SHARED: "same image as a kept tag",
     Kept.PLATFORM: "a platform of a kept multi-arch image",
 }
+NO_DATE_WORDS = {
+    NoDate.NO_CREATED: "no created date",
+    NoDate.TOO_EARLY: "dated before 2000 (a reproducible build?)",
+    NoDate.UNREADABLE: "config could not be read",
+}
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def rules_text(rules: RetentionRules) -> str:
+    """The rules as the flags of ``/registry prune`` that give them."""
+    parts = []
+    if rules.keep is not None:
+        parts.append(f"--keep {rules.keep}")
+    if rules.older_than is not None:
+        parts.append(f"--older-than {_duration(rules.older_than)}")
+    if rules.match is not None:
+        parts.append(f"--match {rules.match.pattern}")
+    if rules.exclude is not None:
+        parts.append(f"--exclude {rules.exclude.pattern}")
+    if rules.keep_pulled_within is not None:
+        parts.append(f"--keep-pulled-within {_duration(rules.keep_pulled_within)}")
+    if rules.allow_empty:
+        parts.append("--allow-empty")
+    return " ".join(parts)
 
 
 def _tags(tags: list[str], limit: int = SAMPLE) -> str:
@@ -69,13 +108,10 @@ def _reposection(plan: RepoPlan, reclaimable: int) -> str:
     for tag, other in list(plan.conflicts.items())[:3]:
         lines.append(f"{code(tag, 80)} kept: same image as {code(other, 80)}")
     if plan.undated:
-        why = Counter(
-            "no created date" if "no created" in w else "dated before 2000" if "dated" in w else w
-            for w in plan.undated.values()
-        )
+        why = Counter(plan.undated.values())
         lines.append(
             f"{len(plan.undated)} kept for lack of a usable date ("
-            + ", ".join(f"{escape(w)}: {n}" for w, n in why.most_common(3))
+            + ", ".join(f"{NO_DATE_WORDS[w]}: {n}" for w, n in why.most_common(3))
             + ")"
         )
     return fit_lines("", lines, MAX_SECTION_TEXT)
@@ -93,7 +129,7 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Dry run: clean up {request.pattern}", 150)),
         section(
-            f"*Rules* {code(preview.rules.describe(), 400)}\n"
+            f"*Rules* {code(rules_text(preview.rules), 400)}\n"
             f"*Would delete* {preview.images} images ({preview.tags} tags) in "
             f"{sum(1 for p in plans if p.delete)} of {len(plans)} repositories"
             + (
@@ -168,7 +204,7 @@ def plan_summary(request: DeletionRequest, items: list[CleanupItem]) -> str:
     by_repo: dict[str, list[CleanupItem]] = {}
     for item in items:
         by_repo.setdefault(item.repository, []).append(item)
-    rules = request.rules.describe() if request.rules else request.reason  # older: reason
+    rules = rules_text(request.rules) if request.rules else request.reason  # older: reason
     lines = [f"*Rules* {code(rules, 500)}"]
     for repository, mine in sorted(by_repo.items()):
         planned = [i for i in mine if i.state != ItemState.KEPT]

@@ -19,8 +19,16 @@ from slack_sdk.models.blocks import (
 )
 
 from ...deletions import AuditEvent, CleanupItem, DeletionRequest, Kind, State
-from ...registry import Image
-from ...registry.units import human_size
+from ...registry import Image, human_size
+from ..buttons import (
+    ACTION_APPROVE,
+    ACTION_CANCEL,
+    ACTION_REJECT,
+    ACTION_SUBMIT,
+    ACTION_SUBMIT_UNTAG,
+    ACTION_UNDO,
+    ACTION_UNUSED_LAYERS,
+)
 from .cleanups import plan_summary
 from .common import (
     Message,
@@ -34,17 +42,10 @@ from .common import (
     truncate,
 )
 from .limits import MAX_SECTION_TEXT
-
-ACTION_SUBMIT = "deletion_submit"
-ACTION_SUBMIT_UNTAG = "deletion_submit_untag"
-ACTION_UNUSED_LAYERS = "deletion_cleanup"  # the ID posted messages carry
-ACTION_CANCEL = "deletion_cancel"
-ACTION_APPROVE = "deletion_approve"
-ACTION_REJECT = "deletion_reject"
-ACTION_UNDO = "deletion_undo"
+from .outcomes import outcome_line, outcome_text
 
 OUTCOME_ICONS = {
-    State.DELETED: ":white_check_mark:",
+    State.DONE: ":white_check_mark:",
     State.FAILED: ":x:",
     State.REJECTED: ":no_entry_sign:",
     State.EXPIRED: ":hourglass:",
@@ -339,11 +340,12 @@ def _outcome_line(request: DeletionRequest) -> str:
     when = slack_date(request.closed_at) if request.closed_at else ""
     state = request.state
     if state == State.EXECUTING and request.outcome:
-        return ":grey_question: *Outcome not known yet*\n" + escape(truncate(request.outcome, 2000))
+        said = outcome_text(request, request.outcome)
+        return ":grey_question: *Outcome not known yet*\n" + escape(truncate(said, 2000))
     if state == State.EXECUTING:
         doing = {Kind.RESTORE: "restoring", Kind.PRUNE: "cleaning up"}.get(request.kind, "deleting")
         return f":hourglass_flowing_sand: *Approved: {doing} now…*"
-    if state == State.DELETED:
+    if state == State.DONE:
         done = "Restored" if _restoring(request) else "Deleted"
         return f"{OUTCOME_ICONS[state]} *{done}* {when}. {_votes(request)}"
     if state == State.REJECTED:
@@ -353,8 +355,9 @@ def _outcome_line(request: DeletionRequest) -> str:
     if state == State.EXPIRED:
         return f"{OUTCOME_ICONS[state]} *Expired* {when}: not approved in time."
     nothing = "nothing was restored" if _restoring(request) else "nothing was deleted"
+    said = outcome_text(request, request.outcome) if request.outcome else ""
     return f"{OUTCOME_ICONS[State.FAILED]} *Failed* {when}: {nothing}.\n" + escape(
-        truncate(request.outcome, 2000)
+        truncate(said, 2000)
     )
 
 
@@ -406,7 +409,7 @@ def render_closed(request: DeletionRequest, undo_until: datetime | None = None) 
     follow-ups (unused layers, Undo while ``undo_until`` is ahead)."""
     footer = f"Digest `{escape(request.digest)}` · " if request.digest else ""
     footer += f"request `{escape(request.id)}`"
-    if request.siblings and request.state == State.DELETED and request.kind == Kind.MANIFEST:
+    if request.siblings and request.state == State.DONE and request.kind == Kind.MANIFEST:
         footer += " · also removed tags " + ", ".join(code(t, 60) for t in request.siblings[:10])
     what = {
         Kind.RESTORE: f"the restore of {code(request.target, 300)}",
@@ -417,8 +420,9 @@ def render_closed(request: DeletionRequest, undo_until: datetime | None = None) 
         section(_outcome_line(request)),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(footer, 2000))]),
     ]
-    if request.state == State.DELETED:
-        blocks.append(section(escape(truncate(request.outcome, 2500))))
+    if request.state == State.DONE:
+        said = outcome_text(request, request.outcome) if request.outcome else ""
+        blocks.append(section(escape(truncate(said, 2500))))
         buttons = []
         if request.kind == Kind.MANIFEST and request.blobs:
             buttons.append(_cleanup_button(request))
@@ -450,12 +454,19 @@ def render_audit_parent(request: DeletionRequest) -> Message:
 def audit_text(event: AuditEvent) -> str:
     """One audit event as a line of mrkdwn (details escaped)."""
     who = mention(event.actor) if event.actor else "registry-bot"
-    detail = f": {escape(truncate(event.detail, 1500))}" if event.detail else ""
+    said = _audit_detail(event)
+    detail = f": {escape(truncate(said, 1500))}" if said else ""
     return f"*{escape(event.event)}* by {who}{detail}"
 
 
+def _audit_detail(event: AuditEvent) -> str:
+    return outcome_line(event.outcome) if event.outcome is not None else event.detail
+
+
 def render_audit_event(event: AuditEvent) -> Message:
-    return Message(text=f"{event.event}: {event.detail}", blocks=[section(audit_text(event))])
+    return Message(
+        text=f"{event.event}: {_audit_detail(event)}", blocks=[section(audit_text(event))]
+    )
 
 
 def render_pending(requests: list[DeletionRequest], now: datetime) -> Message:

@@ -3,7 +3,6 @@ outside deletions, alerts for protected tags, and ``/registry activity``."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -17,7 +16,8 @@ from slack_sdk.models.blocks import (
 )
 
 from ...events import Activity, ActivityKind
-from ...registry.units import human_size
+from ...registry import human_size
+from ..buttons import ACTION_PUT_BACK, PutBack
 from .common import Message, age, code, escape, fit_lines, section, short_digest, truncate
 from .limits import MAX_SECTION_TEXT
 
@@ -74,13 +74,9 @@ def render_outside_deletion(a: Activity) -> Message:
     )
 
 
-ACTION_PUT_BACK = "registry_put_back"
-
-
 def put_back_value(a: Activity) -> str:
-    """What "Restore previous" carries: the tag, and the digests it moved between
-    (checked again, and against the registry, when clicked)."""
-    return json.dumps({"r": a.repository, "t": a.tag, "p": a.previous, "c": a.digest})
+    """What "Restore previous" carries."""
+    return PutBack(a.repository, a.tag or "", a.previous or "", a.digest).encode()
 
 
 def _put_back_button(a: Activity) -> ButtonElement:

@@ -1,4 +1,4 @@
-"""What a person should do about a registry error or a refused deletion, in this bot's
+"""What a person should do about a registry error, in this bot's
 words: its settings (``REGISTRY_URL``, ``APPROVERS``...) and its commands
 (``/registry tags``...).
 
@@ -9,7 +9,6 @@ have its own.
 
 from __future__ import annotations
 
-from ...deletions import DeletionRefused, NoApprovers
 from ...registry import (
     AuthenticationError,
     CatalogNotAllowedError,
@@ -66,13 +65,3 @@ def explain(error: RegistryError) -> str:
     """The error's facts, then what to do."""
     hint = hint_for(error)
     return f"{error.message} {hint}" if hint else error.message
-
-
-def refusal_text(refusal: DeletionRefused) -> str:
-    """A refused deletion, with what to do when the bot's settings are the cause."""
-    if isinstance(refusal, NoApprovers):
-        return (
-            f"{refusal} Set APPROVERS to the Slack user IDs (U...) and user group IDs (S...) "
-            "allowed to approve, then restart the bot."
-        )
-    return str(refusal)

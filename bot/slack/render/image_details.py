@@ -17,9 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from ...registry import Image, PlatformImage
-from ...registry.mediatypes import short_name
-from ...registry.units import human_size
+from ...registry import Image, PlatformImage, human_size, short_name
 from .common import (
     Message,
     Usage,

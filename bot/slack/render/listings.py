@@ -14,10 +14,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from ...registry import Image, RegistryError
-from ...registry.pages import RepoPage, TagPage
-from ...registry.units import human_size
-from ..page_buttons import ACTION_NEXT, ACTION_PREV, PageKind, PageRef
+from ...registry import Image, RegistryError, RepoPage, TagPage, human_size
+from ..buttons import ACTION_NEXT, ACTION_PREV, PageKind, PageRef
 from .common import Message, Usage, code, date_with_age, escape, short_digest, truncate
 from .hints import explain
 from .limits import MAX_SECTION_TEXT

@@ -1,0 +1,105 @@
+"""Every button's action ID, and the codecs of the values buttons carry.
+
+A button carries as little as it can: a request's ID (what gets deleted comes from the
+database), or compact JSON for a listing's page and for a tag to put back. Every value
+is parsed and validated again when the button comes back (``decode``: ValueError when
+it is not one of ours): a value is only as trustworthy as the click that sent it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..registry import InvalidReferenceError, is_digest, validate_repository, validate_tag
+from .command_table import MAX_FILTER
+
+# Listings: Prev and Next (value: PageRef).
+ACTION_PREV = "registry_page_prev"
+ACTION_NEXT = "registry_page_next"
+# A preview's buttons (value: the request's ID), a cleanup's dry run's the same.
+ACTION_SUBMIT = "deletion_submit"
+ACTION_SUBMIT_UNTAG = "deletion_submit_untag"
+ACTION_CANCEL = "deletion_cancel"
+# The request message's votes (value: the request's ID).
+ACTION_APPROVE = "deletion_approve"
+ACTION_REJECT = "deletion_reject"
+# An executed deletion's follow-ups (value: its request's ID).
+ACTION_UNUSED_LAYERS = "deletion_cleanup"  # the ID posted messages carry
+ACTION_UNDO = "deletion_undo"
+# An alert's: point a moved protected tag back (value: PutBack).
+ACTION_PUT_BACK = "registry_put_back"
+
+
+class PageKind(StrEnum):
+    REPOS = "repos"
+    TAGS = "tags"
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """A listing page: which listing, which page, its filter and (tags) repository."""
+
+    kind: PageKind
+    page: int
+    pattern: str | None = None
+    repository: str | None = None
+
+    def encode(self) -> str:
+        data: dict[str, str | int] = {"k": self.kind.value, "p": self.page}
+        if self.pattern:
+            data["f"] = self.pattern
+        if self.repository:
+            data["r"] = self.repository
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, value: str) -> PageRef:
+        """Parse a button value; ValueError when it is not one of ours."""
+        try:
+            data = json.loads(value)
+            kind, page = PageKind(data["k"]), int(data["p"])
+            pattern, repository = data.get("f"), data.get("r")
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise ValueError(f"not a page reference: {exc}") from None
+        if page < 0:
+            raise ValueError("not a page reference")
+        if pattern is not None and (not isinstance(pattern, str) or len(pattern) > MAX_FILTER):
+            raise ValueError("bad filter")
+        if kind == PageKind.TAGS:
+            try:
+                validate_repository(str(repository))
+            except InvalidReferenceError as exc:
+                raise ValueError(str(exc)) from None
+        return cls(kind, page, pattern, repository if kind == PageKind.TAGS else None)
+
+
+@dataclass(frozen=True)
+class PutBack:
+    """What a "Restore previous" button carries: the tag, and the digests it moved
+    between (checked again, and against the registry, when clicked)."""
+
+    repository: str
+    tag: str
+    previous: str
+    current: str
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"r": self.repository, "t": self.tag, "p": self.previous, "c": self.current}
+        )
+
+    @classmethod
+    def decode(cls, value: str) -> PutBack:
+        """The button's value, validated (ValueError otherwise)."""
+        try:
+            raw = json.loads(value)
+            made = cls(str(raw["r"]), str(raw["t"]), str(raw["p"]), str(raw["c"]))
+            validate_repository(made.repository)
+            validate_tag(made.tag)
+        except (KeyError, TypeError, InvalidReferenceError, ValueError, RecursionError):
+            raise ValueError("malformed") from None
+        if not (is_digest(made.previous) and is_digest(made.current)):
+            raise ValueError("malformed")
+        return made

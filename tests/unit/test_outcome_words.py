@@ -1,0 +1,206 @@
+"""The Slack layer's words for the deletion room's facts: every refusal and every
+outcome has a sentence of its own (none falls through to the bare fact), the facts it
+names appear in it, the advice names the bot's settings and commands, and an outcome
+survives its JSON round trip unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from bot.deletions import (
+    DeletionRefused,
+    Effect,
+    Fact,
+    Finding,
+    Kind,
+    Outcome,
+    Refusal,
+    Result,
+    State,
+    Subject,
+    Verdict,
+)
+from bot.slack.render.outcomes import item_text, outcome_line, outcome_text
+from bot.slack.render.refusals import effect_notice, refusal_text
+from testkit.deletions import sample_request
+
+DIGEST = "sha256:" + "b" * 64
+FACTS = dict(
+    request_id="0123abcd",
+    repository="team/app",
+    tag="v1",
+    digest=DIGEST,
+    other="sha256:" + "c" * 64,
+    names=("prod", "latest"),
+    pattern="team/*",
+    count=3,
+    total=4,
+    limit=2,
+    limit_seconds=300.0,
+    retention=timedelta(days=7),
+    answer="HTTP 500",
+)
+
+
+@pytest.mark.parametrize("reason", list(Refusal))
+def test_every_refusal_has_a_sentence_of_its_own(reason):
+    said = refusal_text(DeletionRefused(reason, **FACTS))
+    assert said and said != f"Refused: {reason.value}."
+
+
+def test_refusals_name_their_facts_and_what_to_do():
+    protected = refusal_text(DeletionRefused(Refusal.PROTECTED, names=("prod",), pattern="^prod$"))
+    assert "prod" in protected and "PROTECTED_TAGS is ^prod$" in protected
+    empty = refusal_text(DeletionRefused(Refusal.WOULD_EMPTY, names=("team/app",)))
+    assert "team/app" in empty and "--allow-empty" in empty
+    kept = refusal_text(
+        DeletionRefused(Refusal.NOTHING_KEPT, request_id="r1", retention=timedelta(days=7))
+    )
+    assert "7 days (UNDO_RETENTION)" in kept
+    assert "APPROVERS" in refusal_text(DeletionRefused(Refusal.NO_APPROVERS))
+    too_many = refusal_text(
+        DeletionRefused(Refusal.TOO_MANY_REPOSITORIES, pattern="a/*", count=1234, limit=200)
+    )
+    assert "1,234 repositories" in too_many and "at most 200" in too_many
+
+
+def _request(kind: Kind, state: State = State.DONE):
+    return replace(
+        sample_request("r1"),
+        kind=kind,
+        state=state,
+        tag="v1",
+        pattern="team/*" if kind == Kind.PRUNE else None,
+        restores="r0" if kind == Kind.RESTORE else None,
+    )
+
+
+# Each finding with the kind of request whose outcome it can be, and its verdict.
+CASES = [
+    (Finding.DELETED, Kind.MANIFEST, Verdict.DONE),
+    (Finding.DELETED_DESPITE_ERROR, Kind.MANIFEST, Verdict.DONE),
+    (Finding.TAG_REMOVED, Kind.TAG, Verdict.DONE),
+    (Finding.BLOBS_DELETED, Kind.BLOBS, Verdict.DONE),
+    (Finding.RESTORED, Kind.RESTORE, Verdict.DONE),
+    (Finding.CLEANED_UP, Kind.PRUNE, Verdict.DONE),
+    (Finding.GONE_ON_CHECK, Kind.MANIFEST, Verdict.DONE),
+    (Finding.GONE_ON_CHECK, Kind.TAG, Verdict.DONE),
+    (Finding.INCOMPLETE_VIEW, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.TAG_MOVED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.TAGS_ADDED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.PROTECTED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.PLATFORM_OF_INDEX, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.BLOBS_IN_USE, Kind.BLOBS, Verdict.NOT_DONE),
+    (Finding.UNDO_COPY_FAILED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.DELETE_DISABLED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.PERMISSION_DENIED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.STILL_SERVED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.DELETE_FAILED, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.REGISTRY_FAILED, Kind.RESTORE, Verdict.NOT_DONE),
+    (Finding.SIBLINGS_BROKEN, Kind.TAG, Verdict.NOT_DONE),
+    (Finding.NOTHING_KEPT, Kind.RESTORE, Verdict.NOT_DONE),
+    (Finding.NOTHING_RESTORED, Kind.RESTORE, Verdict.NOT_DONE),
+    (Finding.CLEANED_UP, Kind.PRUNE, Verdict.NOT_DONE),
+    (Finding.STILL_THERE_ON_CHECK, Kind.MANIFEST, Verdict.NOT_DONE),
+    (Finding.STILL_THERE_ON_CHECK, Kind.BLOB, Verdict.NOT_DONE),
+    (Finding.TAG_STILL_SET, Kind.TAG, Verdict.NOT_DONE),
+    (Finding.NOT_KNOWN, Kind.MANIFEST, Verdict.UNKNOWN),
+    (Finding.CHECK_FAILED, Kind.MANIFEST, Verdict.UNKNOWN),
+]
+ITEM_FINDINGS = {
+    Finding.IMAGE_RESTORED,
+    Finding.TAG_LEFT,
+    Finding.TAG_ELSEWHERE,
+    Finding.BLOBS_GONE,
+    Finding.REFUSED_BY_REGISTRY,
+    Finding.WRONG_DIGEST,
+    Finding.TAGS_MOVED,
+    Finding.RECORDED,
+}
+
+
+def test_every_finding_is_an_outcome_case_or_an_items():
+    assert {f for f, _, _ in CASES} | ITEM_FINDINGS == set(Finding)
+
+
+@pytest.mark.parametrize(("finding", "kind", "verdict"), CASES)
+def test_every_outcome_has_a_sentence_of_its_own(finding, kind, verdict):
+    outcome = Outcome(verdict, Fact(finding, tags=("hotfix",), digest=DIGEST, answer="HTTP 500"))
+    said = outcome_text(_request(kind), outcome)
+    assert said and said != finding.value
+    assert Outcome.from_data(outcome.as_data()) == outcome
+    assert finding.value in outcome_line(outcome)
+
+
+@pytest.mark.parametrize(
+    "finding", sorted(ITEM_FINDINGS - {Finding.IMAGE_RESTORED, Finding.RECORDED})
+)
+def test_every_items_finding_has_words(finding):
+    fact = Fact(finding, tags=("hotfix",), digest=DIGEST, answer="HTTP 500")
+    assert item_text(fact, DIGEST) not in (finding.value, "HTTP 500")
+
+
+def test_a_restores_report_names_each_image_and_tag():
+    items = (
+        Subject("team/a", DIGEST, Fact(Finding.IMAGE_RESTORED, tags=("v1",))),
+        Subject("team/a", DIGEST, Fact(Finding.TAG_LEFT, digest="sha256:new"), ("stable",)),
+        Subject("team/b", "sha256:gone", Fact(Finding.BLOBS_GONE, answer="blob unknown")),
+    )
+    report = Outcome(Verdict.DONE, Fact(Finding.RESTORED), done=1, of=2, items=items)
+    said = outcome_text(_request(Kind.RESTORE), report)
+    assert said.startswith("Restored 1 of 2 images.")
+    assert f"restored team/a@{DIGEST} (tags v1)" in said
+    assert "tag team/a:stable now points at sha256:new; left as it is" in said
+    assert "could not restore team/b@sha256:gone: a blob or platform manifest" in said
+
+
+def test_a_cleanups_report_lists_skipped_and_failed_apart_with_gc_advice():
+    report = Outcome(
+        Verdict.DONE,
+        Fact(Finding.CLEANED_UP),
+        done=3,
+        of=6,
+        tags=4,
+        skipped=2,
+        failed=1,
+        reclaimable=3 * 1024 * 1024,
+        items=(
+            Subject("team/a", DIGEST, Fact(Finding.TAGS_ADDED, tags=("hotfix",)), ("ci-1",), True),
+            Subject("team/a", DIGEST, Fact(Finding.PROTECTED, tags=("prod",)), ("ci-2",), True),
+            Subject("team/b", DIGEST, Fact(Finding.DELETE_FAILED, answer="HTTP 500"), ("x",)),
+        ),
+        resumed=True,
+    )
+    said = outcome_text(_request(Kind.PRUNE), report)
+    assert said.startswith(
+        "Cleanup of team/*: deleted 3 of 6 images (4 tags), skipped 2, 1 failed."
+    )
+    skipped, failed = said.split(" Skipped: ")[1].split(" Failed: ")
+    assert "hotfix now points at it" in skipped and "the protected tag prod" in skipped
+    assert "the DELETE failed (HTTP 500)" in failed and "hotfix" not in failed
+    assert "reclaim about 3.1 MB" in said and "registry garbage-collect" in said
+    assert "EXECUTION_LEASE" in said  # resumed
+
+
+def test_a_deletions_advice_follows_its_facts():
+    outcome = Outcome(
+        Verdict.DONE, Fact(Finding.DELETED), reclaimable=2048, untagged_children=2, emptied=True
+    )
+    said = outcome_text(_request(Kind.MANIFEST), outcome)
+    assert "2 platform manifests are now untagged" in said and "--delete-untagged" in said
+    assert "stays in the catalog" in said and "reclaim about 2.0 kB" in said
+    plain = outcome_text(_request(Kind.MANIFEST), Outcome(Verdict.DONE, Fact(Finding.DELETED)))
+    assert "untagged" not in plain and "catalog" not in plain and "reclaim" not in plain
+    disabled = Outcome(Verdict.NOT_DONE, Fact(Finding.DELETE_DISABLED, answer="405."))
+    assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in outcome_text(_request(Kind.TAG), disabled)
+
+
+@pytest.mark.parametrize("effect", list(Effect))
+def test_every_effect_has_a_notice(effect):
+    result = Result(effect, _request(Kind.MANIFEST, State.PENDING), Refusal.NOT_APPROVER)
+    assert effect_notice(result)
+    if effect == Effect.REFUSED:
+        assert "Only approvers" in effect_notice(result)
