@@ -1,16 +1,35 @@
-"""The database everything persistent shares: which URL, and an engine for it (SQLite with
-WAL and a busy timeout, or PostgreSQL through psycopg 3). The tables belong to the
-layers that use them; this module knows none of them.
+"""The database everything persistent shares: which URL, an engine for it (SQLite with
+WAL and a busy timeout, or PostgreSQL through psycopg 3), the column types every room's
+tables use (text without NUL characters, times in UTC, JSON in text), and the
+migrations of each room, recorded in one table keyed by room. The tables belong to the
+rooms that use them; this module knows none of them.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import IntegrityError, NoSuchTableError, OperationalError, ProgrammingError
 
 DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
@@ -63,3 +82,147 @@ def create_tables(
             if attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
+
+
+# -- column types ---------------------------------------------------------------------
+def _no_nul(value: str | None) -> str | None:
+    """PostgreSQL refuses NUL characters in text; they are dropped on every write."""
+    return None if value is None else value.replace("\x00", "")
+
+
+class CleanText(TypeDecorator[str]):
+    """Text from anywhere (a registry, a person), stored without NUL characters."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _no_nul(value)
+
+
+class CleanString(TypeDecorator[str]):
+    """A bounded string (a name, a tag), stored without NUL characters."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _no_nul(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, stored and given back in UTC whatever the backend (SQLite keeps no
+    zone: a time in another one would come back shifted)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON value kept in a TEXT column: encoded and decoded here, never by hand at
+    the call sites (an empty column reads as an empty list)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return json.loads(value) if value else []
+
+
+# -- migrations, per room ---------------------------------------------------------------
+# A migration: its version (1, 2, ...; never renumbered) and what it does, on the
+# connection of the transaction that records it.
+Migration = tuple[int, Callable[[Connection], None]]
+
+_versions_metadata = MetaData()
+schema_versions = Table(
+    "registry_bot_schema",
+    _versions_metadata,
+    Column("room", String(32), primary_key=True),  # "deletions", "events", "slack"
+    Column("version", Integer, nullable=False),
+)
+
+
+class _Raced(Exception):
+    """Another process recorded the same migration first."""
+
+
+def room_version(engine: Engine, room: str) -> int:
+    """The newest migration of ``room`` this database has (0: none)."""
+    with engine.connect() as conn:
+        return _version(conn, room)
+
+
+def _version(conn: Connection, room: str, *, lock: bool = False) -> int:
+    query = select(schema_versions.c.version).where(schema_versions.c.room == room)
+    value = conn.execute(query.with_for_update() if lock else query).scalar()
+    return int(value or 0)
+
+
+def _seed(engine: Engine, room: str, start: Callable[[Connection], int] | None) -> None:
+    """The room's row, once: at ``start(conn)`` (a version recorded before this table
+    existed), else 0."""
+    with engine.connect() as conn:
+        if conn.execute(
+            select(schema_versions.c.room).where(schema_versions.c.room == room)
+        ).first():
+            return
+    try:
+        with engine.begin() as conn:
+            version = start(conn) if start else 0
+            conn.execute(insert(schema_versions).values(room=room, version=version))
+    except IntegrityError:
+        pass  # another process seeded it
+
+
+def migrate(
+    engine: Engine,
+    room: str,
+    migrations: list[Migration],
+    *,
+    start: Callable[[Connection], int] | None = None,
+    attempts: int = 10,
+) -> int:
+    """Apply every migration of ``room`` the database lacks, each in a transaction that
+    also records it; returns the room's version. Several processes may start at once:
+    on PostgreSQL the room's row is locked while a migration runs, and a migration
+    another process recorded first (seen by the compare-and-set on the version) is
+    rolled back and skipped."""
+    create_tables(engine, _versions_metadata, [schema_versions])
+    _seed(engine, room, start)
+    for version, apply in migrations:
+        if room_version(engine, room) >= version:
+            continue  # nothing to write (a read-only database that is up to date opens)
+        for attempt in range(attempts):
+            try:
+                with engine.begin() as conn:
+                    current = _version(conn, room, lock=True)
+                    if current >= version:
+                        break
+                    apply(conn)
+                    moved = conn.execute(
+                        update(schema_versions)
+                        .where(schema_versions.c.room == room, schema_versions.c.version == current)
+                        .values(version=version)
+                    ).rowcount
+                    if moved != 1:
+                        raise _Raced(room)
+                break
+            except (_Raced, IntegrityError, OperationalError, ProgrammingError, NoSuchTableError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+    return room_version(engine, room)

@@ -1,22 +1,18 @@
-"""The SQL schema (SQLAlchemy Core) and its migrations.
+"""The deletion room's SQL schema (SQLAlchemy Core) and its migrations.
 
 ``migrate`` brings a database to the newest version: each migration runs once, in
-order, recorded in ``schema_version``. To change the schema, append a migration; never
-edit one that has shipped.
+order, recorded as the ``deletions`` room's version (``database.migrate``). To change
+the schema, append a migration; never edit one that has shipped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Engine,
     ForeignKey,
     Index,
@@ -24,66 +20,53 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
-    String,
     Table,
-    Text,
-    TypeDecorator,
+    func,
     inspect,
     select,
     text,
 )
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.engine import Connection
 
-
-class JSONText(TypeDecorator[Any]):
-    """A JSON value kept in a TEXT column (as every version of the schema has them):
-    encoded and decoded here, never by hand at the call sites."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else json.dumps(value)
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        return json.loads(value) if value else []
-
+from ..database import CleanString, CleanText, JSONText, Migration, UTCDateTime
+from ..database import migrate as migrate_room
 
 metadata = MetaData()
 
-schema_version = Table(
+# Where versions were recorded before each room had its row in ``registry_bot_schema``:
+# read once, to start the room from there.
+legacy_version = Table(
     "registry_bot_schema_version",
-    metadata,
+    MetaData(),
     Column("version", Integer, primary_key=True),
 )
 
 requests = Table(
     "deletion_requests",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("kind", String(16), nullable=False),
-    Column("repository", String(255), nullable=False),
-    Column("tag", String(128)),
-    Column("digest", String(160), nullable=False),
-    Column("reason", Text, nullable=False, default=""),
-    Column("requester", String(32), nullable=False),
-    Column("channel", String(32), nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("id", CleanString(32), primary_key=True),
+    Column("kind", CleanString(16), nullable=False),
+    Column("repository", CleanString(255), nullable=False),
+    Column("tag", CleanString(128)),
+    Column("digest", CleanString(160), nullable=False),
+    Column("reason", CleanText, nullable=False, default=""),
+    Column("requester", CleanString(32), nullable=False),
+    Column("channel", CleanString(32), nullable=False),
+    Column("state", CleanString(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
     Column("approvals_required", Integer, nullable=False),
     Column("siblings", JSONText, nullable=False, default=list),
     Column("size", BigInteger),
     Column("platforms", JSONText, nullable=False, default=list),
     # Unused since the front end keeps where a request shows (its own table); kept
     # because shipped databases have them (the front end carries their values over).
-    Column("message_channel", String(32)),
-    Column("message_ts", String(32)),
-    Column("audit_channel", String(32)),
-    Column("audit_ts", String(32)),
-    Column("closed_by", String(32)),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("message_channel", CleanString(32)),
+    Column("message_ts", CleanString(32)),
+    Column("audit_channel", CleanString(32)),
+    Column("audit_ts", CleanString(32)),
+    Column("closed_by", CleanString(32)),
+    Column("closed_at", UTCDateTime()),
     # What carrying it out found: typed facts (``Outcome.as_data``); {} until then.
     Column("outcome", JSONText, nullable=False, default=dict),
     # The blast radius, computed at preview time.
@@ -93,11 +76,11 @@ requests = Table(
     Column("blobs", JSONText, nullable=False, default=list),
     # When a process last claimed the request for submitting or executing (renewed
     # while it works): a claim older than the lease belongs to a process that died.
-    Column("claimed_at", DateTime(timezone=True)),
+    Column("claimed_at", UTCDateTime()),
     # A restore request: the executed request whose deletion it undoes (itself, for a
     # tag put back where it was), and for that, the digest the tag may be moved from.
-    Column("restores", String(32)),
-    Column("moved_to", String(160)),
+    Column("restores", CleanString(32)),
+    Column("moved_to", CleanString(160)),
     # The fencing token of the claim on an executing request: every claim and takeover
     # increments it, and a holder's every write is a compare-and-set on its own.
     Column("claim_token", Integer, nullable=False, default=0),
@@ -106,7 +89,7 @@ requests = Table(
     Column("progress", JSONText),
     # A cleanup's repository name or glob and its retention rules; a restore's tags
     # ([repository, tag] pairs). Each kind's own data in fields of its own.
-    Column("pattern", String(255)),
+    Column("pattern", CleanString(255)),
     Column("rules", JSONText),
     Column("restore_tags", JSONText),
     Index("ix_deletion_requests_state", "state"),
@@ -115,21 +98,21 @@ requests = Table(
 votes = Table(
     "deletion_votes",
     metadata,
-    Column("request_id", String(32), ForeignKey("deletion_requests.id"), primary_key=True),
-    Column("user_id", String(32), primary_key=True),
+    Column("request_id", CleanString(32), ForeignKey("deletion_requests.id"), primary_key=True),
+    Column("user_id", CleanString(32), primary_key=True),
     Column("approve", Boolean, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 audit_events = Table(
     "deletion_audit",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(32), index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("actor", String(32)),
-    Column("event", String(32), nullable=False),
-    Column("detail", Text, nullable=False, default=""),
+    Column("request_id", CleanString(32), index=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", CleanString(32)),
+    Column("event", CleanString(32), nullable=False),
+    Column("detail", CleanText, nullable=False, default=""),
     # An execution's event: what it found (``Outcome.as_data``).
     Column("outcome", JSONText),
 )
@@ -142,16 +125,16 @@ undo_manifests = Table(
     # each manifest's exact bytes and media type, the tags that pointed at its image,
     # and its place in the order of a restore (an index's platforms before the index).
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(32), nullable=False, index=True),
-    Column("repository", String(255), nullable=False),
-    Column("image", String(160), nullable=False),  # the digest that was deleted
-    Column("digest", String(160), nullable=False),
-    Column("media_type", String(255), nullable=False),
+    Column("request_id", CleanString(32), nullable=False, index=True),
+    Column("repository", CleanString(255), nullable=False),
+    Column("image", CleanString(160), nullable=False),  # the digest that was deleted
+    Column("digest", CleanString(160), nullable=False),
+    Column("media_type", CleanString(255), nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("tags", JSONText, nullable=False, default=list),
     Column("position", Integer, nullable=False),
-    Column("stored_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("stored_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
 cleanup_items = Table(
@@ -159,12 +142,12 @@ cleanup_items = Table(
     metadata,
     # One image of a cleanup plan, pinned at preview time: the digest and the tags that
     # pointed at it then. ``state``: planned -> deleting -> deleted, skipped or failed.
-    Column("request_id", String(32), nullable=False),
-    Column("repository", String(255), nullable=False),
-    Column("digest", String(160), nullable=False),
+    Column("request_id", CleanString(32), nullable=False),
+    Column("repository", CleanString(255), nullable=False),
+    Column("digest", CleanString(160), nullable=False),
     Column("tags", JSONText, nullable=False, default=list),
     Column("size", BigInteger),
-    Column("state", String(16), nullable=False),
+    Column("state", CleanString(16), nullable=False),
     # Typed facts: what its DELETE answered or why it was skipped or failed ("fact"),
     # and for a kept image each tag with why ("kept").
     Column("detail", JSONText, nullable=False, default=dict),
@@ -179,12 +162,12 @@ own_writes = Table(
     # a manifest PUT by digest or tag), recorded before it is sent: the registry's
     # events are matched against it to tell the bot's own writes from anyone else's.
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(32), nullable=False),
-    Column("repository", String(255), nullable=False),
-    Column("digest", String(160), nullable=False),
-    Column("action", String(16), nullable=False),  # push, delete
-    Column("tag", String(128)),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("request_id", CleanString(32), nullable=False),
+    Column("repository", CleanString(255), nullable=False),
+    Column("digest", CleanString(160), nullable=False),
+    Column("action", CleanString(16), nullable=False),  # push, delete
+    Column("tag", CleanString(128)),
+    Column("at", UTCDateTime(), nullable=False, index=True),
     Index("ix_own_writes_target", "repository", "digest"),
 )
 
@@ -284,7 +267,7 @@ def _v8(conn: Connection) -> None:
         )
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+MIGRATIONS: list[Migration] = [
     (1, _v1),
     (2, _v2),
     (3, _v3),
@@ -296,34 +279,18 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
 ]
 
 
-def current_version(conn: Connection) -> int:
-    return (
-        conn.execute(
-            select(schema_version.c.version).order_by(schema_version.c.version.desc()).limit(1)
-        ).scalar()
-        or 0
-    )
+ROOM = "deletions"
+
+
+def _recorded_before(conn: Connection) -> int:
+    """The version a database recorded before versions were kept per room (in a table
+    of its own, ``registry_bot_schema_version``), or 0."""
+    if not inspect(conn).has_table(legacy_version.name):
+        return 0
+    return int(conn.execute(select(func.max(legacy_version.c.version))).scalar() or 0)
 
 
 def migrate(engine: Engine) -> int:
-    """Apply every migration the database lacks; returns the resulting version.
-
-    Safe when several replicas start at once: a migration that another process applied
-    first is skipped.
-    """
-    # Another replica may create it at the same moment.
-    with contextlib.suppress(IntegrityError, OperationalError, ProgrammingError):
-        metadata.create_all(engine, tables=[schema_version])
-    for version, apply in MIGRATIONS:
-        try:
-            with engine.begin() as conn:
-                if current_version(conn) >= version:
-                    continue
-                apply(conn)
-                conn.execute(schema_version.insert().values(version=version))
-        except (IntegrityError, OperationalError, ProgrammingError):
-            with engine.connect() as conn:
-                if current_version(conn) < version:
-                    raise
-    with engine.connect() as conn:
-        return current_version(conn)
+    """Apply every migration the database lacks; returns the resulting version. Safe
+    when several replicas start at once (see ``database.migrate``)."""
+    return migrate_room(engine, ROOM, MIGRATIONS, start=_recorded_before)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from ..database import DEFAULT_DATABASE_URL, make_engine, normalize_url
+from ..database import DEFAULT_DATABASE_URL, make_engine, normalize_url, schema_versions
 from .models import (
     AuditAction,
     AuditEntry,
@@ -31,16 +31,7 @@ from .models import (
 )
 from .outcomes import Outcome
 from .retention import RetentionRules
-from .schema import audit_events, migrate, requests, schema_version, votes
-
-
-def _utc(value: datetime) -> datetime:
-    """A stored time in UTC (SQLite gives them back without a zone)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
+from .schema import ROOM, audit_events, migrate, requests, votes
 
 
 def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
@@ -54,21 +45,21 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         requester=row.requester,
         channel=row.channel,
         state=State(row.state),
-        created_at=_utc(row.created_at),
-        expires_at=_utc(row.expires_at),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
         approvals_required=row.approvals_required,
         siblings=tuple(row.siblings),
         size=row.size,
         platforms=tuple(row.platforms),
         closed_by=row.closed_by,
-        closed_at=_utc_or_none(row.closed_at),
+        closed_at=row.closed_at,
         outcome=_outcome(row.outcome),
         approvals=tuple(approvals),
         children=tuple(_child(c) for c in row.children),
         referrers=tuple(row.referrers),
         reclaimable=row.reclaimable,
         blobs=tuple((d, s) for d, s in row.blobs),
-        claimed_at=_utc_or_none(row.claimed_at),
+        claimed_at=row.claimed_at,
         restores=row.restores,
         moved_to=row.moved_to,
         pattern=row.pattern,
@@ -96,21 +87,11 @@ def _child(stored: str | list[str]) -> PlatformChild:
     return PlatformChild(stored[0], stored[1])
 
 
-def _clean(value: Any) -> Any:
-    """Text as every database stores it: PostgreSQL refuses NUL characters in text, so
-    they are dropped here, for every value written."""
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _clean(v) for k, v in values.items()}
-
-
 def _row_to_event(row: Any) -> AuditEvent:
     return AuditEvent(
         row.id,
         row.request_id,
-        _utc(row.at),
+        row.at,
         row.actor,
         AuditAction(row.event),
         row.detail,
@@ -127,8 +108,8 @@ class Moved:
     event: AuditEvent | None = None
 
 
-def _write_audit(conn: Any, request_id: str | None, entry: AuditEntry) -> AuditEvent:
-    detail = _clean(entry.detail)
+def _write_audit(conn: Connection, request_id: str | None, entry: AuditEntry) -> AuditEvent:
+    detail = entry.detail
     result = conn.execute(
         insert(audit_events).values(
             request_id=request_id,
@@ -180,7 +161,7 @@ class DeletionStore:
             "restore_tags": [[t.repository, t.tag] for t in request.restore_tags],
         }
         with self.engine.begin() as conn:
-            conn.execute(insert(requests).values(**_cleaned(row)))
+            conn.execute(insert(requests).values(**row))
 
     def get(self, request_id: str) -> DeletionRequest | None:
         with self.engine.connect() as conn:
@@ -294,7 +275,7 @@ class DeletionStore:
                     requests.c.state.in_([s.value for s in from_states]),
                     *fence,
                 )
-                .values(state=to.value, **_cleaned(values))
+                .values(state=to.value, **values)
                 .returning(*requests.c)
             ).first()
             if row is None:
@@ -333,11 +314,16 @@ class DeletionStore:
             return self._approvals(conn, request_id)
 
     # -- audit -------------------------------------------------------------------------
-    def audit(self, request_id: str | None, entry: AuditEntry) -> AuditEvent:
+    def audit(
+        self, request_id: str | None, entry: AuditEntry, conn: Connection | None = None
+    ) -> AuditEvent:
         """Append one audit event that records no state change (a refused vote, an
-        outside deletion). The table is only ever inserted into."""
-        with self.engine.begin() as conn:
+        outside deletion); on ``conn``, within the caller's transaction. The table is
+        only ever inserted into."""
+        if conn is not None:
             return _write_audit(conn, request_id, entry)
+        with self.engine.begin() as own:
+            return _write_audit(own, request_id, entry)
 
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         """The newest ``limit`` events, newest first."""
@@ -445,7 +431,11 @@ def check_database(url: str) -> None:
             # found now rather than at the first deletion: write a row that changes
             # nothing, and commit.
             with engine.begin() as conn:
-                conn.execute(update(schema_version).values(version=schema_version.c.version))
+                conn.execute(
+                    update(schema_versions)
+                    .where(schema_versions.c.room == ROOM)
+                    .values(version=schema_versions.c.version)
+                )
         finally:
             engine.dispose()
     except Exception as exc:

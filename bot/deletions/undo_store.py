@@ -11,7 +11,6 @@ from sqlalchemy import Engine, delete, func, insert, select
 
 from .models import SavedManifest
 from .schema import undo_manifests
-from .store import _utc_or_none
 
 
 class UndoStore:
@@ -86,7 +85,7 @@ class UndoStore:
                     t.c.request_id == request_id, t.c.expires_at > now
                 )
             ).scalar()
-        return _utc_or_none(until)
+        return until  # in UTC: min() keeps the column's type
 
     def purge(self, now: datetime) -> int:
         """Drop what is past its retention; returns how many manifests went."""

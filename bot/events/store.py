@@ -14,12 +14,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Engine,
     Index,
     Integer,
     MetaData,
-    String,
     Table,
     delete,
     insert,
@@ -31,25 +29,25 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from ..database import create_tables
+from ..database import CleanString, Migration, UTCDateTime, migrate
 from .models import Activity, ActivityKind, PullStats, TagRecord
 
 metadata = MetaData()
 seen = Table(
     "registry_events_seen",
     metadata,
-    Column("id", String(128), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("id", CleanString(128), primary_key=True),
+    Column("received_at", UTCDateTime(), nullable=False, index=True),
 )
 tags = Table(
     "registry_tags",
     metadata,
-    Column("repository", String(255), primary_key=True),
-    Column("tag", String(128), primary_key=True),
-    Column("digest", String(160), nullable=False),
-    Column("pushed_at", DateTime(timezone=True), nullable=False),
-    Column("actor", String(128)),
-    Column("user_agent", String(300), nullable=False, default=""),
+    Column("repository", CleanString(255), primary_key=True),
+    Column("tag", CleanString(128), primary_key=True),
+    Column("digest", CleanString(160), nullable=False),
+    Column("pushed_at", UTCDateTime(), nullable=False),
+    Column("actor", CleanString(128)),
+    Column("user_agent", CleanString(300), nullable=False, default=""),
     # False when the event's time could not be believed (dated before 2000, or far from
     # when it arrived): pushed_at is then a placeholder, never shown. NULL: written
     # before this column existed, and believed as then.
@@ -58,34 +56,26 @@ tags = Table(
 pulls = Table(
     "registry_pulls",
     metadata,
-    Column("repository", String(255), primary_key=True),
-    Column("digest", String(160), primary_key=True),
-    Column("last_pulled_at", DateTime(timezone=True), nullable=False),
+    Column("repository", CleanString(255), primary_key=True),
+    Column("digest", CleanString(160), primary_key=True),
+    Column("last_pulled_at", UTCDateTime(), nullable=False),
     Column("pull_count", BigInteger, nullable=False),
 )
 activity = Table(
     "registry_activity",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("repository", String(255), nullable=False),
-    Column("digest", String(160), nullable=False),
-    Column("tag", String(128)),
-    Column("previous", String(160)),
-    Column("actor", String(128)),
-    Column("user_agent", String(300), nullable=False, default=""),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("kind", CleanString(16), nullable=False),
+    Column("repository", CleanString(255), nullable=False),
+    Column("digest", CleanString(160), nullable=False),
+    Column("tag", CleanString(128)),
+    Column("previous", CleanString(160)),
+    Column("actor", CleanString(128)),
+    Column("user_agent", CleanString(300), nullable=False, default=""),
     Column("size", BigInteger),
     Index("ix_registry_activity_repository", "repository", "id"),
 )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _clean(text: str | None) -> str | None:
-    return None if text is None else text.replace("\x00", "")
 
 
 _UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # stored where a push's time is unknown
@@ -97,10 +87,28 @@ def _tag_record(row: Any) -> TagRecord:
         row.repository,
         row.tag,
         row.digest,
-        _utc(row.pushed_at) if known else None,
+        row.pushed_at if known else None,
         row.actor,
         row.user_agent,
     )
+
+
+ROOM = "events"
+
+
+def _v1(conn: Connection) -> None:
+    """The tables (databases made before rooms kept versions have them already)."""
+    metadata.create_all(conn, tables=[seen, tags, pulls, activity])
+
+
+def _v2(conn: Connection) -> None:
+    """Whether a push's time could be believed."""
+    if "push_time_known" not in {c["name"] for c in inspect(conn).get_columns(tags.name)}:
+        kind = tags.c.push_time_known.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {tags.name} ADD COLUMN push_time_known {kind}"))
+
+
+MIGRATIONS: list[Migration] = [(1, _v1), (2, _v2)]
 
 
 class EventStore:
@@ -108,16 +116,9 @@ class EventStore:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        """Create the tables, and add the columns added since they first shipped (while
-        another process may be doing the same)."""
-        create_tables(self.engine, metadata, then=self._add_columns)
-
-    def _add_columns(self) -> None:
-        present = {c["name"] for c in inspect(self.engine).get_columns(tags.name)}
-        if "push_time_known" not in present:
-            with self.engine.begin() as conn:
-                kind = tags.c.push_time_known.type.compile(dialect=conn.dialect)
-                conn.execute(text(f"ALTER TABLE {tags.name} ADD COLUMN push_time_known {kind}"))
+        """Bring the event room's tables up to date (while another process may be doing
+        the same: see ``database.migrate``)."""
+        migrate(self.engine, ROOM, MIGRATIONS)
 
     def _insert_new(self, conn: Connection, ids: list[str], at: datetime) -> set[str]:
         """Insert the IDs not seen before; returns those (one statement, replica-safe)."""
@@ -185,8 +186,8 @@ class EventStore:
                     "digest": r.digest,
                     "pushed_at": r.pushed_at or _UNKNOWN_TIME,
                     "push_time_known": r.pushed_at is not None,
-                    "actor": _clean(r.actor),
-                    "user_agent": _clean(r.user_agent) or "",
+                    "actor": r.actor,
+                    "user_agent": r.user_agent or "",
                 }
                 for r in records
             ],
@@ -220,7 +221,7 @@ class EventStore:
                     .where(*where)
                     .values(
                         pull_count=row.pull_count + count,
-                        last_pulled_at=max(_utc(row.last_pulled_at), last),
+                        last_pulled_at=max(row.last_pulled_at, last),
                     )
                 )
 
@@ -234,8 +235,8 @@ class EventStore:
                 "digest": a.digest,
                 "tag": a.tag,
                 "previous": a.previous,
-                "actor": _clean(a.actor),
-                "user_agent": _clean(a.user_agent) or "",
+                "actor": a.actor,
+                "user_agent": a.user_agent or "",
                 "size": a.size,
             }
             for a in entries
@@ -252,7 +253,7 @@ class EventStore:
             rows = conn.execute(query).all()
         return [
             Activity(
-                _utc(r.at),
+                r.at,
                 ActivityKind(r.kind),
                 r.repository,
                 r.digest,
@@ -274,7 +275,7 @@ class EventStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(pulls).where(pulls.c.repository == repository)).all()
         return {
-            r.digest: PullStats(r.repository, r.digest, _utc(r.last_pulled_at), r.pull_count)
+            r.digest: PullStats(r.repository, r.digest, r.last_pulled_at, r.pull_count)
             for r in rows
         }
 

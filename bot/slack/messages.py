@@ -14,10 +14,9 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, select, text
 
-from ..database import create_tables
+from ..database import CleanString, Migration, migrate
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +36,10 @@ metadata = MetaData()
 slack_messages = Table(
     "slack_messages",
     metadata,
-    Column("request_id", String(32), primary_key=True),
-    Column("role", String(16), primary_key=True),
-    Column("channel", String(32), nullable=False),
-    Column("ts", String(32), nullable=False),
+    Column("request_id", CleanString(32), primary_key=True),
+    Column("role", CleanString(16), primary_key=True),
+    Column("channel", CleanString(32), nullable=False),
+    Column("ts", CleanString(32), nullable=False),
 )
 
 # Where versions before this table kept the coordinates.
@@ -50,32 +49,42 @@ _LEGACY = {
 }
 
 
+ROOM = "slack"
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[slack_messages])
+
+
+def _v2(conn: Connection) -> None:
+    """Carry over the coordinates earlier versions kept in the deletion requests."""
+    columns = {c["name"] for c in inspect(conn).get_columns("deletion_requests")}
+    for role, (channel, ts) in _LEGACY.items():
+        if not {channel, ts} <= columns:
+            continue
+        moved = conn.execute(
+            text(
+                f"INSERT INTO slack_messages (request_id, role, channel, ts) "
+                f"SELECT id, :role, {channel}, {ts} FROM deletion_requests "
+                f"WHERE {ts} IS NOT NULL AND {channel} IS NOT NULL AND id NOT IN "
+                "(SELECT request_id FROM slack_messages WHERE role = :same_role)"
+            ),
+            {"role": role.value, "same_role": role.value},
+        ).rowcount
+        if moved:
+            log.info("carried over %d %s message coordinates", moved, role.value)
+
+
+MIGRATIONS: list[Migration] = [(1, _v1), (2, _v2)]
+
+
 class SlackMessages:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        create_tables(self.engine, metadata, [slack_messages])
-        columns = {c["name"] for c in inspect(self.engine).get_columns("deletion_requests")}
-        for role, (channel, ts) in _LEGACY.items():
-            if {channel, ts} <= columns:
-                self._carry_over(role, channel, ts)
-
-    def _carry_over(self, role: MessageRole, channel: str, ts: str) -> None:
-        statement = text(
-            f"INSERT INTO slack_messages (request_id, role, channel, ts) "
-            f"SELECT id, :role, {channel}, {ts} FROM deletion_requests "
-            f"WHERE {ts} IS NOT NULL AND {channel} IS NOT NULL AND id NOT IN "
-            "(SELECT request_id FROM slack_messages WHERE role = :same_role)"
-        )
-        try:
-            with self.engine.begin() as conn:
-                values = {"role": role.value, "same_role": role.value}
-                moved = conn.execute(statement, values).rowcount
-            if moved:
-                log.info("carried over %d %s message coordinates", moved, role.value)
-        except IntegrityError:  # another replica did it at the same moment
-            pass
+        """Bring the Slack layer's table up to date (see ``database.migrate``)."""
+        migrate(self.engine, ROOM, MIGRATIONS)
 
     def put(self, request_id: str, role: MessageRole, ref: MessageRef) -> None:
         with self.engine.begin() as conn:
