@@ -35,6 +35,7 @@ from bot.deletions.retention import RepoUsage
 from bot.registry import RegistryClient, RegistrySettings
 from bot.registry.mediatypes import ACCEPT_MANIFESTS
 from bot.registry.transport import reserved_slots
+from bot.slack.render.outcomes import outcome_text
 from testkit.delay_relay import DelayRelay
 from testkit.deletions import APPROVER, REQUESTER, service_factory
 from testkit.images import add_tags_on_disk, push_image
@@ -181,7 +182,9 @@ def bot_cleanup(url: str, pattern: str, database: str) -> tuple[float, int, str]
         started = time.monotonic()
         result = service.vote(preview.request.id, APPROVER, True)
         elapsed = time.monotonic() - started
-        return elapsed, service.registry.requests_sent - before, result.message[:90]
+        outcome = result.request.outcome
+        said = outcome_text(result.request, outcome)[:90] if outcome else result.effect.value
+        return elapsed, service.registry.requests_sent - before, said
     finally:
         close()
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..patterns import Pattern
@@ -272,10 +273,29 @@ class DeletionService:
         ``at`` was made by a request of the bot (see ``own_writes``)."""
         return self.writes.explains(repository, digest, action, tag, at)
 
-    def audit_outside_deletion(self, detail: str, actor: str | None = None) -> AuditEvent:
-        """Put a deletion that did not go through approval in the audit log."""
-        entry = self.lifecycle.entry(AuditAction.OUTSIDE_DELETION, actor, detail)
-        return self.store.audit(None, entry)
+    def record_outside_deletion(
+        self,
+        conn: Connection,
+        repository: str,
+        digest: str,
+        tags: str | None,
+        actor: str | None,
+        user_agent: str | None,
+    ) -> AuditEvent:
+        """Put a deletion that went through no approval in the audit trail, on ``conn``:
+        in the transaction of whoever learnt of it (the event feed's, which stores the
+        deletion), so the two are written together or not at all. The detail is facts:
+        what, its tags, who and with what client, as the registry said."""
+        detail = "; ".join(
+            (
+                f"{repository}@{digest}",
+                f"tags {tags}" if tags else "no tags",
+                f"actor {actor}" if actor else "actor unknown",
+                f"user agent {user_agent}" if user_agent else "no user agent",
+            )
+        )
+        entry = self.lifecycle.entry(AuditAction.OUTSIDE_DELETION, None, detail)
+        return self.store.audit(None, entry, conn)
 
     # -- reading -----------------------------------------------------------------------
     def pending(self) -> list[DeletionRequest]:

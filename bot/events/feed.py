@@ -15,14 +15,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+from sqlalchemy import Connection
 
 from ..patterns import Pattern
-from .models import Activity, ActivityKind, EventAction, RegistryEvent, TagRecord
+from .models import Activity, ActivityKind, EventAction, PullStats, RegistryEvent, TagRecord
 from .store import EventStore
 
 # Whether a push or deletion the registry reports was made by a request of the bot.
 IsOwn = Callable[[RegistryEvent], bool]
+# Told of each outside deletion, on the connection of the transaction that stores it (so
+# whatever it writes, the audit trail's entry, is written with it, or not at all).
+OnOutsideDeletion = Callable[[Connection, Activity], None]
 # A push's time is believed only when it is plausible: not before 2000 (the rule images'
 # own dates follow), not ahead of its delivery, and not older than a week before it (the
 # registry retries a delivery while the bot is away, in memory). Otherwise the time is
@@ -87,15 +91,35 @@ class EventFeed:
         is_own: IsOwn,
         own_agent: str,
         protected: Pattern | None = None,
+        on_outside_deletion: OnOutsideDeletion | None = None,
     ) -> None:
         self.store = store
         self.is_own = is_own
+        self.on_outside_deletion = on_outside_deletion
         self.own_agent = own_agent  # only tells the bot's own pulls (its listings) apart
         self.protected = protected
         self.recent_pulls = RecentIds()
         self._lock = threading.Lock()  # one ingest at a time (it keeps per-group state)
         self._tags: dict[tuple[str, str], TagRecord] = {}
         self._changed: dict[tuple[str, str], TagRecord] = {}
+
+    # -- what front ends read ------------------------------------------------------------
+    def tag_records(self, repository: str) -> dict[str, TagRecord]:
+        """Each tag's last push the events told (where it pointed, when, by whom)."""
+        return self.store.tag_records(repository)
+
+    def pull_stats(self, repository: str) -> dict[str, PullStats]:
+        """Each image's pulls the events told (the bot's own left out)."""
+        return self.store.pull_stats(repository)
+
+    def recent_activity(self, repository: str | None = None) -> list[Activity]:
+        """The latest pushes and deletions, newest first."""
+        return self.store.recent_activity(repository)
+
+    def forget_seen_before(self, before: datetime) -> None:
+        """Forget the IDs of events seen before ``before`` (redeliveries come within
+        minutes)."""
+        self.store.forget_seen_before(before)
 
     def _own_pull(self, event: RegistryEvent) -> bool:
         """A pull by the bot's listings, by its client's agent: a client that claims it
@@ -117,7 +141,7 @@ class EventFeed:
         fresh_pulls = self.recent_pulls.new([e.id for e in pulls])
         by_id = {e.id: e for e in wanted if e.action != EventAction.PULL}
 
-        def write(conn: Any, new_ids: set[str]) -> None:
+        def write(conn: Connection, new_ids: set[str]) -> None:
             fresh = [by_id[i] for i in new_ids] + [e for e in pulls if e.id in fresh_pulls]
             fresh.sort(key=lambda e: e.at)
             result.new = len(fresh)
@@ -134,7 +158,7 @@ class EventFeed:
         return result
 
     def _apply(
-        self, conn: Any, events: list[RegistryEvent], result: IngestResult, arrived: datetime
+        self, conn: Connection, events: list[RegistryEvent], result: IngestResult, arrived: datetime
     ) -> None:
         store = self.store
         pulled: dict[tuple[str, str], tuple[int, datetime]] = {}
@@ -177,7 +201,7 @@ class EventFeed:
         return [r for r in gone]
 
     def _push(
-        self, conn: Any, event: RegistryEvent, result: IngestResult, arrived: datetime
+        self, conn: Connection, event: RegistryEvent, result: IngestResult, arrived: datetime
     ) -> list[Activity]:
         assert event.tag is not None and event.digest is not None
         key = (event.repository, event.tag)
@@ -206,7 +230,9 @@ class EventFeed:
                 result.protected_alerts.append(entry)
         return [entry]
 
-    def _delete(self, conn: Any, event: RegistryEvent, result: IngestResult) -> list[Activity]:
+    def _delete(
+        self, conn: Connection, event: RegistryEvent, result: IngestResult
+    ) -> list[Activity]:
         assert event.digest is not None
         if event.tag:
             # Distribution sends one delete event per tag of a deleted manifest, besides
@@ -234,6 +260,8 @@ class EventFeed:
         )
         if not explained:
             result.outside_deletions.append(entry)
+            if self.on_outside_deletion is not None:
+                self.on_outside_deletion(conn, entry)
             if any(self._is_protected(t) for t in gone):
                 result.protected_alerts.append(entry)
         return [entry]

@@ -1,5 +1,5 @@
-"""Building the Bolt app: Web API client (``SLACK_API_URL``, retries), request
-verification, listeners."""
+"""Building the Bolt app: request verification and the listeners, over a context built
+by ``wiring`` (which makes the Web API client: ``SLACK_API_URL``, retries)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from slack_bolt import App
 from ..config import SlackSettings
 from .context import BotContext
 from .listeners import register
-from .web import web_client
 
 
 def build_app(slack: SlackSettings, ctx: BotContext) -> App:
-    """The Bolt app. The token was checked with ``auth.test`` at start (see server)."""
-    if ctx.web is None:
-        ctx.web = web_client(slack.bot_token, slack.api_url)
+    """The Bolt app over a ready context (its Web API client included). The token was
+    checked with ``auth.test`` at start (see server)."""
     app = App(
         client=ctx.web,
         signing_secret=slack.signing_secret,

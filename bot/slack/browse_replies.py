@@ -23,59 +23,59 @@ TAGS_PER_PAGE = 20
 REPOS_PER_PAGE = 40
 
 
-def _doing(command: ListRepos | ListTags | Show) -> str:
-    if isinstance(command, ListRepos):
-        return "listing repositories"
-    if isinstance(command, ListTags):
-        return f"listing tags of {command.repository}"
-    return f"looking up {command.reference}"
-
-
 def _usage(ctx: BotContext, repository: str) -> Usage:
     """Push and pull records of ``repository`` (none when events aren't recorded). A
     listing comes from the registry: when the database can't be read, it is shown
     without the records, and says so."""
-    if ctx.events is None:
-        return Usage()
-    store = ctx.events.store
+    feed = ctx.events
     try:
-        return Usage(store.tag_records(repository), store.pull_stats(repository))
+        return Usage(feed.tag_records(repository), feed.pull_stats(repository))
     except SQLAlchemyError as exc:
         log.warning("push and pull records of %s unread: %s", repository, type(exc).__name__)
         return Usage(unavailable=True)
 
 
-def run_browse(ctx: BotContext, command: ListRepos | ListTags | Show, page: int = 0) -> Message:
-    """Do the registry work of ``command`` and render the reply (or the error)."""
+def list_repos(ctx: BotContext, command: ListRepos, page: int = 0) -> Message:
+    """``/registry repos``: a page of the catalog (or the error)."""
     try:
-        if isinstance(command, ListRepos):
-            repos = repo_page(
-                ctx.registry, pattern=command.pattern, page=page, per_page=REPOS_PER_PAGE
-            )
-            return render_repos(repos, ctx.registry_url)
-        if isinstance(command, ListTags):
-            tags = tag_page(
-                ctx.registry,
-                command.repository,
-                pattern=command.pattern,
-                page=page,
-                per_page=TAGS_PER_PAGE,
-            )
-            return render_tags(tags, ctx.registry_url, ctx.now(), _usage(ctx, tags.repository))
-        ref = command.reference
-        image = describe(ctx.registry, ref.repository, ref.identifier)
-        if ref.tag and image.tag is None:
-            image = dataclasses.replace(image, tag=ref.tag)
-        return render_image(image, ctx.registry_url, ctx.now(), _usage(ctx, ref.repository))
+        repos = repo_page(ctx.registry, pattern=command.pattern, page=page, per_page=REPOS_PER_PAGE)
     except RegistryError as exc:
-        return render_error(exc, _doing(command))
+        return render_error(exc, "listing repositories")
+    return render_repos(repos, ctx.registry_url)
+
+
+def list_tags(ctx: BotContext, command: ListTags, page: int = 0) -> Message:
+    """``/registry tags REPO``: a page of its tags, with what the events told."""
+    try:
+        tags = tag_page(
+            ctx.registry,
+            command.repository,
+            pattern=command.pattern,
+            page=page,
+            per_page=TAGS_PER_PAGE,
+        )
+    except RegistryError as exc:
+        return render_error(exc, f"listing tags of {command.repository}")
+    return render_tags(tags, ctx.registry_url, ctx.now(), _usage(ctx, tags.repository))
+
+
+def show(ctx: BotContext, command: Show) -> Message:
+    """``/registry show REF``: one image in detail."""
+    ref = command.reference
+    try:
+        image = describe(ctx.registry, ref.repository, ref.identifier)
+    except RegistryError as exc:
+        return render_error(exc, f"looking up {command.reference}")
+    if ref.tag and image.tag is None:
+        image = dataclasses.replace(image, tag=ref.tag)
+    return render_image(image, ctx.registry_url, ctx.now(), _usage(ctx, ref.repository))
 
 
 def run_page(ctx: BotContext, ref: PageRef) -> Message:
     """The listing page a Prev/Next button asks for."""
     if ref.kind == PageKind.REPOS:
-        return run_browse(ctx, ListRepos(ref.pattern), ref.page)
-    return run_browse(ctx, ListTags(str(ref.repository), ref.pattern), ref.page)
+        return list_repos(ctx, ListRepos(ref.pattern), ref.page)
+    return list_tags(ctx, ListTags(str(ref.repository), ref.pattern), ref.page)
 
 
 def replace_page(ctx: BotContext, value: str, response_url: str) -> None:

@@ -4,9 +4,13 @@ what doesn't parse), its work done, and the reply sent to its ``response_url``."
 
 from __future__ import annotations
 
-from .browse_replies import run_browse
+from dataclasses import dataclass
+from functools import singledispatch
+
+from . import browse_replies, deleting
 from .command_table import (
     Audit,
+    Command,
     Delete,
     Help,
     ListRepos,
@@ -20,14 +24,17 @@ from .command_table import (
     parse_command,
 )
 from .context import BotContext
-from .deleting import run_delete_command
 from .render import Message, render_help, render_usage_error
 from .render.events import render_activity
 
 
-def run_activity(ctx: BotContext, command: ShowActivity) -> Message:
-    entries = ctx.events.store.recent_activity(command.repository) if ctx.events else []
-    return render_activity(entries, command.repository, ctx.now())
+@dataclass(frozen=True)
+class Asker:
+    """Who sent the command, from where, and where the reply goes."""
+
+    user: str
+    channel: str
+    response_url: str
 
 
 def reply(ctx: BotContext, command: dict[str, str]) -> None:
@@ -37,30 +44,63 @@ def reply(ctx: BotContext, command: dict[str, str]) -> None:
     except UsageError as exc:  # refused with the acknowledgement already; said again
         message = render_usage_error(exc.message, exc.usage)
     else:
-        message = _answer(ctx, parsed, command)
+        asker = Asker(command["user_id"], command["channel_id"], command["response_url"])
+        message = answer(parsed, ctx, asker)
     ctx.responder.send(command["response_url"], message)
 
 
-def _answer(
-    ctx: BotContext,
-    parsed: Help
-    | ListRepos
-    | ListTags
-    | Show
-    | Delete
-    | Prune
-    | Restore
-    | ShowActivity
-    | Pending
-    | Audit,
-    command: dict[str, str],
-) -> Message:
-    if isinstance(parsed, Help):
-        return render_help(ctx.registry_url)
-    if isinstance(parsed, ShowActivity):
-        return run_activity(ctx, parsed)
-    if isinstance(parsed, Delete | Prune | Restore | Pending | Audit):
-        return run_delete_command(
-            ctx, parsed, command["user_id"], command["channel_id"], command["response_url"]
-        )
-    return run_browse(ctx, parsed)
+# The reply to each command of the table, by its parsed type (one function each).
+@singledispatch
+def answer(command: Command, ctx: BotContext, asker: Asker) -> Message:
+    raise TypeError(f"no reply for {type(command).__name__}")
+
+
+@answer.register
+def _(command: Help, ctx: BotContext, asker: Asker) -> Message:
+    return render_help(ctx.registry_url)
+
+
+@answer.register
+def _(command: ListRepos, ctx: BotContext, asker: Asker) -> Message:
+    return browse_replies.list_repos(ctx, command)
+
+
+@answer.register
+def _(command: ListTags, ctx: BotContext, asker: Asker) -> Message:
+    return browse_replies.list_tags(ctx, command)
+
+
+@answer.register
+def _(command: Show, ctx: BotContext, asker: Asker) -> Message:
+    return browse_replies.show(ctx, command)
+
+
+@answer.register
+def _(command: ShowActivity, ctx: BotContext, asker: Asker) -> Message:
+    entries = ctx.events.recent_activity(command.repository)
+    return render_activity(entries, command.repository, ctx.now())
+
+
+@answer.register
+def _(command: Delete, ctx: BotContext, asker: Asker) -> Message:
+    return deleting.delete_reply(ctx, command, asker.user, asker.channel, asker.response_url)
+
+
+@answer.register
+def _(command: Prune, ctx: BotContext, asker: Asker) -> Message:
+    return deleting.prune_reply(ctx, command, asker.user, asker.channel, asker.response_url)
+
+
+@answer.register
+def _(command: Restore, ctx: BotContext, asker: Asker) -> Message:
+    return deleting.restore_reply(ctx, command, asker.user, asker.channel)
+
+
+@answer.register
+def _(command: Pending, ctx: BotContext, asker: Asker) -> Message:
+    return deleting.pending_reply(ctx)
+
+
+@answer.register
+def _(command: Audit, ctx: BotContext, asker: Asker) -> Message:
+    return deleting.audit_reply(ctx, command)

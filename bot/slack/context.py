@@ -52,16 +52,19 @@ class Runner(Protocol):
 
 @dataclass
 class BotContext:
+    """What the listeners and jobs share, built once per process (``wiring``). The
+    ``runner`` and ``announcer`` are set once the context exists (they use it)."""
+
     registry: RegistryClient
+    web: WebClient
+    deletions: DeletionService
+    messages: SlackMessages
+    events: EventFeed  # the registry's event feed (records and activity)
     responder: Responder = field(default_factory=Responder)
     now: Callable[[], datetime] = _now
-    web: WebClient | None = None
-    deletions: DeletionService | None = None
-    messages: SlackMessages | None = None
     approvers: list[str] = field(default_factory=list)
     approval_channel: str | None = None
     audit_channel: str | None = None
-    events: EventFeed | None = None  # the registry's event feed (records and activity)
     runner: Runner | None = None
     announcer: Announcer | None = None  # what the channel sees of events, where jobs run
 

@@ -26,7 +26,7 @@ from ..deletions import (
 )
 from ..registry import RegistryError
 from .buttons import PutBack
-from .command_table import Audit, Delete, Pending, Prune, Restore
+from .command_table import Audit, Delete, Prune, Restore
 from .context import BotContext
 from .messages import MessageRef, MessageRole
 from .progress import ProgressWatcher
@@ -60,19 +60,16 @@ def _slack_error(exc: SlackApiError) -> str:
 
 
 def _post(ctx: BotContext, channel: str, message: Message, thread_ts: str | None = None) -> str:
-    assert ctx.web is not None
     response = ctx.web.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.to_dict())
     return str(response["ts"])
 
 
 def _where(ctx: BotContext, request_id: str, role: MessageRole) -> MessageRef | None:
-    return ctx.messages.get(request_id, role) if ctx.messages is not None else None
+    return ctx.messages.get(request_id, role)
 
 
 def _undo_until(ctx: BotContext, request: DeletionRequest) -> datetime | None:
     """Until when the outcome message may offer Undo (None: not at all)."""
-    if ctx.deletions is None:
-        return None
     try:
         return ctx.deletions.undo_until(request)
     except Exception:  # the message is still worth drawing without its Undo
@@ -84,7 +81,7 @@ def _request_message(ctx: BotContext, request: DeletionRequest) -> Message:
     """The request message as it stands: votes, or the outcome (with Undo while
     possible); a cleanup with its stored plan."""
     items = None
-    if request.kind == Kind.PRUNE and ctx.deletions is not None and not request.state.is_closed:
+    if request.kind == Kind.PRUNE and not request.state.is_closed:
         items = ctx.deletions.cleanup_items(request.id)
     return render_request(request, ctx.approvers, _undo_until(ctx, request), items)
 
@@ -92,7 +89,7 @@ def _request_message(ctx: BotContext, request: DeletionRequest) -> Message:
 def _redraw(ctx: BotContext, request_id: str, message: Message) -> None:
     """Replace the request message with ``message`` (when it was posted)."""
     where = _where(ctx, request_id, MessageRole.REQUEST)
-    if not (ctx.web and where):
+    if where is None:
         return
     try:
         ctx.web.chat_update(channel=where.channel, ts=where.ts, **message.to_dict())
@@ -108,7 +105,7 @@ def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
 def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEvent]) -> None:
     """Mirror audit events (already stored) into the request's audit thread."""
     where = _where(ctx, request.id, MessageRole.AUDIT)
-    if not (ctx.web and where):
+    if where is None:
         return
     for event in events:
         try:
@@ -123,29 +120,31 @@ def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEven
 
 
 # -- commands -----------------------------------------------------------------------------
-def run_delete_command(
-    ctx: BotContext,
-    command: Delete | Prune | Restore | Pending | Audit,
-    user: str,
-    channel: str,
-    response_url: str | None = None,
+def pending_reply(ctx: BotContext) -> Message:
+    """``/registry pending``."""
+    return render_pending(ctx.deletions.pending(), ctx.now())
+
+
+def audit_reply(ctx: BotContext, command: Audit) -> Message:
+    """``/registry audit [N]``."""
+    return render_audit_log(ctx.deletions.recent_audit(command.limit))
+
+
+def restore_reply(ctx: BotContext, command: Restore, user: str, channel: str) -> Message:
+    """``/registry restore REQUEST_ID``: the preview of putting back what it deleted."""
+    try:
+        preview = ctx.deletions.preview_restore(command.request_id, user, channel)
+    except DeletionRefused as exc:
+        return render_notice(refusal_text(exc))
+    return render_preview(preview.request, None, ctx.approvers, ctx.now())
+
+
+def delete_reply(
+    ctx: BotContext, command: Delete, user: str, channel: str, response_url: str | None = None
 ) -> Message:
-    """The reply to a deletion command. A preview of a large repository first posts a
-    note to ``response_url`` saying the scan is under way."""
+    """``/registry delete|untag REF [reason]`` (and a blob): the preview. A large
+    repository's scan first posts a note to ``response_url`` saying it is under way."""
     service = ctx.deletions
-    assert service is not None
-    if isinstance(command, Pending):
-        return render_pending(service.pending(), ctx.now())
-    if isinstance(command, Audit):
-        return render_audit_log(service.recent_audit(command.limit))
-    if isinstance(command, Restore):
-        try:
-            preview = service.preview_restore(command.request_id, user, channel)
-        except DeletionRefused as exc:
-            return render_notice(refusal_text(exc))
-        return render_preview(preview.request, None, ctx.approvers, ctx.now())
-    if isinstance(command, Prune):
-        return _prune_preview(ctx, command, user, channel, response_url)
     doing = f"previewing the deletion of {command.reference}"
     repository = command.reference.repository
     progress = _scan_notice(
@@ -190,12 +189,12 @@ def _scan_notice(
     return progress
 
 
-def _prune_preview(
-    ctx: BotContext, command: Prune, user: str, channel: str, response_url: str | None
+def prune_reply(
+    ctx: BotContext, command: Prune, user: str, channel: str, response_url: str | None = None
 ) -> Message:
-    """The dry run of a cleanup; a note first when a repository is large."""
+    """``/registry prune PATTERN RULES``: the dry run; a note first when a repository
+    is large."""
     service = ctx.deletions
-    assert service is not None
     progress = _scan_notice(
         ctx,
         response_url,
@@ -237,7 +236,6 @@ def _post_failure(ctx: BotContext, exc: Exception) -> str:
 def _open_audit_thread(ctx: BotContext, request: DeletionRequest, posted: MessageRef) -> None:
     """The audit thread goes under the request message, or under a message of its own
     in AUDIT_CHANNEL when one is set (and Slack takes it)."""
-    assert ctx.messages is not None
     audit = posted
     if ctx.audit_channel:
         try:
@@ -261,7 +259,6 @@ def submit(
     """ "Request deletion" (or "Remove only tag") on the preview: post the request where
     approvers see it."""
     service = ctx.deletions
-    assert service is not None and ctx.messages is not None
     try:
         claimed = service.claim_submit(request_id, user, as_untag=as_untag)
     except DeletionRefused as exc:
@@ -323,7 +320,6 @@ def unused_layers(
     """ "Also delete the unused layers" on a completed deletion: one new request for all
     of them."""
     service = ctx.deletions
-    assert service is not None
     _follow_up(
         ctx,
         user,
@@ -336,7 +332,6 @@ def unused_layers(
 def undo(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
     """ "Undo" on an executed deletion: a restore request."""
     service = ctx.deletions
-    assert service is not None
     _follow_up(
         ctx,
         user,
@@ -350,7 +345,6 @@ def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel:
     """ "Restore previous" on a protected-tag alert: a restore request that points the
     tag back."""
     service = ctx.deletions
-    assert service is not None
 
     def make() -> Preview:
         fields = PutBack.decode(value)  # ValueError when tampered with
@@ -363,7 +357,6 @@ def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel:
 
 def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:
     service = ctx.deletions
-    assert service is not None
     try:
         result = service.cancel(request_id, user)
     except DeletionRefused as exc:
@@ -385,7 +378,6 @@ def vote(
     message whose button was clicked: a vote counts only from the request's own
     message."""
     service = ctx.deletions
-    assert service is not None
     own = _where(ctx, request_id, MessageRole.REQUEST)
     try:
         if own is not None and clicked is not None and clicked != (own.channel, own.ts):
@@ -426,7 +418,6 @@ def _watch_progress(ctx: BotContext, request_id: str) -> ProgressWatcher[Running
     """Redraws a running request's message with how far it has got, at most once a
     second, from the snapshot the run keeps with its heartbeat."""
     service = ctx.deletions
-    assert service is not None
 
     def draw(running: Running) -> None:
         _redraw(ctx, request_id, render_cleanup_progress(running.request, running.progress))
@@ -436,21 +427,16 @@ def _watch_progress(ctx: BotContext, request_id: str) -> ProgressWatcher[Running
 
 def expire(ctx: BotContext) -> None:
     """Expire what is due (and redraw those messages); forget old event IDs."""
-    if ctx.deletions is None:
-        return
     for request, events in ctx.deletions.expire_due():
         _update_request(ctx, request)
         post_audit(ctx, request, events)
-    if ctx.events is not None:
-        # Redeliveries of an event come within minutes; a week of IDs is plenty.
-        ctx.events.store.forget_seen_before(ctx.now() - timedelta(days=7))
+    # Redeliveries of an event come within minutes; a week of IDs is plenty.
+    ctx.events.forget_seen_before(ctx.now() - timedelta(days=7))
 
 
 def recover(ctx: BotContext) -> None:
     """Settle or carry on interrupted executions, and redraw those messages. A resumed
     cleanup may run for minutes: this has a thread of its own, so expiry goes on."""
-    if ctx.deletions is None:
-        return
     for result in ctx.deletions.recover():
         _update_request(ctx, result.request)
         post_audit(ctx, result.request, result.events)

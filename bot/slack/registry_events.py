@@ -32,7 +32,6 @@ from ..events import (
 from .context import BotContext
 from .jobs import Announce, Job, JobKind
 from .render import Message
-from .render.deletions import render_audit_event
 from .render.events import (
     render_outside_deletion,
     render_protected_alert,
@@ -173,8 +172,6 @@ class Announcer:
         self.pushes = PushBatcher(self._post_pushes, window)
 
     def _post(self, channel: str, message: Message) -> None:
-        if self.ctx.web is None:
-            return
         try:
             self.ctx.web.chat_postMessage(channel=channel, **message.to_dict())
         except SlackApiError as exc:
@@ -188,31 +185,10 @@ class Announcer:
     def tell(self, result: IngestResult) -> None:
         self.pushes.add(result.pushes)
         for deletion in result.outside_deletions:
-            if self.channel:
-                self._post(self.channel, render_outside_deletion(deletion))
-            self._audit(deletion)
+            # The audit trail has it already (written with the event: see wiring); the
+            # channels hear of it here.
+            for channel in {c for c in (self.channel, self.ctx.audit_channel) if c}:
+                self._post(channel, render_outside_deletion(deletion))
         for alert in result.protected_alerts:
             for channel in {c for c in (self.channel, self.ctx.audit_channel) if c}:
                 self._post(channel, render_protected_alert(alert))
-
-    def _audit(self, deletion: Activity) -> None:
-        """An outside deletion belongs in the audit trail: the table, and AUDIT_CHANNEL."""
-        if self.ctx.deletions is None:
-            return
-        tags = f"tags {deletion.tag}" if deletion.tag else "no tag pointed at it"
-        who = " ".join(
-            p
-            for p in (
-                f"by {deletion.actor}" if deletion.actor else "",
-                f"with {deletion.user_agent}" if deletion.user_agent else "",
-            )
-            if p
-        )
-        text = (
-            f"{deletion.repository}@{deletion.digest} ({tags}) was deleted in the registry, "
-            f"not through registry-bot {who}".rstrip()
-            + "; it went through no approval"
-        )
-        event = self.ctx.deletions.audit_outside_deletion(text, None)
-        if self.ctx.audit_channel:
-            self._post(self.ctx.audit_channel, render_audit_event(event))

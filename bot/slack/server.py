@@ -142,7 +142,7 @@ def serve_http(settings: Settings) -> None:
 
 def _events_endpoint(settings: Settings, ctx: BotContext) -> RegistryEvents | None:
     """The registry's notifications endpoint, when REGISTRY_EVENTS_TOKEN is set."""
-    if not settings.events.token or ctx.events is None:
+    if not settings.events.token:
         return None
     return RegistryEvents(ctx.events, settings.events.token, ctx)
 

@@ -4,9 +4,11 @@ and the event feed; and, where jobs run, the sweeper."""
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
 from ..config import Settings
 from ..deletions import ApproverPolicy, DeletionService, RepoUsage, WriteAction, open_store
-from ..events import EventAction, EventFeed, EventStore, RegistryEvent
+from ..events import Activity, EventAction, EventFeed, EventStore, RegistryEvent
 from ..registry import USER_AGENT, RegistryClient
 from .context import BotContext
 from .deleting import start_sweeper
@@ -32,8 +34,8 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
 
     def usage(repository: str) -> RepoUsage:
         """Push and pull times the registry's events told, for cleanups."""
-        pushes = event_store.tag_records(repository)
-        pulls = event_store.pull_stats(repository)
+        pushes = feed.tag_records(repository)
+        pulls = feed.pull_stats(repository)
         return RepoUsage(
             {t: (r.digest, r.pushed_at) for t, r in pushes.items()},
             {d: p.last_pulled_at for d, p in pulls.items()},
@@ -60,11 +62,24 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
             event.repository, event.digest or "", action, event.tag, event.at
         )
 
+    def audit_outside_deletion(conn: Connection, deletion: Activity) -> None:
+        """The audit trail's entry for a deletion no request made, in the transaction
+        that stores the deletion's event."""
+        service.record_outside_deletion(
+            conn,
+            deletion.repository,
+            deletion.digest,
+            deletion.tag,
+            deletion.actor,
+            deletion.user_agent,
+        )
+
     feed = EventFeed(
         event_store,
         is_own=is_own,
         own_agent=USER_AGENT.split("/")[0] + "/",
         protected=d.protected_tags,
+        on_outside_deletion=audit_outside_deletion,
     )
     ctx = BotContext(
         registry=registry,

@@ -226,9 +226,14 @@ def test_a_curl_delete_is_flagged_and_audited_but_the_bots_own_is_not(setup, sta
     )[0]
     assert outside.digest in flagged and "gone" in flagged
     audit = standin.wait_for(
-        lambda: [t for t in channel_texts(standin, AUDIT) if "outside deletion" in t]
+        lambda: [t for t in channel_texts(standin, AUDIT) if "Outside deletion" in t]
     )[0]
     assert outside.digest in audit
+    # The audit trail has it, written with the event (not by a later post).
+    key = "a" + str(time.monotonic_ns())
+    post_signed(bot.events_url, command_body("audit 5", standin.response_url(key)))
+    trail = str(standin.wait_response(key).body["blocks"])
+    assert "outside deletion" in trail and f"evt/del@{outside.digest}; tags gone" in trail, trail
 
     # The same deletion through the bot, approved: not flagged.
     through_the_bot(bot, standin, "untag evt/del:ours")

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.deletions import ExecutionInterrupted, Fact, Finding, Refusal, State
+from bot.events import EventFeed, EventStore
 from bot.registry import RegistryError, parse_reference
 from bot.slack import deleting
 from bot.slack.context import BotContext
@@ -275,8 +276,14 @@ def test_a_submit_that_times_out_on_slack_goes_back_to_draft(make_service, clien
     replies = _Replies()
     messages = SlackMessages(service.store.engine)
     messages.ensure_schema()
+    events = EventStore(service.store.engine)
+    events.ensure_schema()
     ctx = BotContext(
-        registry=service.registry, web=_HangingWeb(), deletions=service, messages=messages
+        registry=service.registry,
+        web=_HangingWeb(),  # type: ignore[arg-type]
+        deletions=service,
+        messages=messages,
+        events=EventFeed(events, is_own=lambda e: False, own_agent="registry-bot/"),
     )
     ctx.responder = replies  # type: ignore[assignment]
     deleting.submit(ctx, preview.request.id, REQUESTER, "http://127.0.0.1:9/response")

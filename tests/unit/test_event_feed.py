@@ -263,3 +263,49 @@ def test_processes_creating_the_tables_at_once_all_succeed(database_url):
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_an_outside_deletion_is_audited_in_the_events_own_transaction(database_url):
+    """The deletion room's hook writes the audit entry on the feed's connection: it is
+    there as soon as the event is, and when the hook fails, neither is (a redelivery of
+    the event then tries both again)."""
+    from bot.deletions import ApproverPolicy, AuditAction, DeletionService, open_store
+    from bot.registry import RegistryClient, RegistrySettings
+
+    deletions = open_store(database_url)
+    service = DeletionService(
+        deletions,
+        RegistryClient(RegistrySettings(url="http://127.0.0.1:9")),
+        ApproverPolicy(["U1"]),
+        approvals_required=1,
+    )
+    store = EventStore(deletions.engine)
+    store.ensure_schema()
+    failing = {"on": True}
+
+    def hook(conn, deletion):
+        service.record_outside_deletion(
+            conn, deletion.repository, deletion.digest, deletion.tag, deletion.actor, None
+        )
+        if failing["on"]:
+            raise RuntimeError("the audit could not be written")
+
+    feed = EventFeed(
+        store, is_own=lambda e: False, own_agent="registry-bot/", on_outside_deletion=hook
+    )
+    try:
+        gone = event("delete", digest=D2, id="outside-1", actor="mallory")
+        with pytest.raises(RuntimeError):
+            ingest(feed, gone)
+        assert service.recent_audit(5) == []  # neither the audit...
+        assert feed.recent_activity("app") == []  # ...nor the event
+        failing["on"] = False
+        result = ingest(feed, gone)  # redelivered
+        assert [a.digest for a in result.outside_deletions] == [D2]
+        (audited,) = service.recent_audit(5)
+        assert audited.event == AuditAction.OUTSIDE_DELETION and audited.request_id is None
+        assert audited.detail == f"app@{D2}; no tags; actor mallory; no user agent"
+        assert [a.kind for a in feed.recent_activity("app")] == [ActivityKind.OUTSIDE_DELETE]
+    finally:
+        service.registry.close()
+        deletions.engine.dispose()

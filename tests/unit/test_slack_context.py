@@ -1,15 +1,23 @@
 """Work after the acknowledgement: a crash is logged and answered, never silent."""
 
 from bot.registry import RegistryClient, RegistrySettings
-from bot.slack.context import BotContext
 from bot.slack.jobs import Command, Job, JobKind, Page
+from bot.slack.web import Responder
 from bot.slack.workers import InProcess
+from testkit.slack_fakes import bot_context
 from testkit.slack_standin import SlackStandIn
 
 
-def test_a_crash_in_background_work_is_answered():
+def _context(tmp_path, url: str = "http://localhost:5000"):
+    """A context whose replies go to Slack's stand-in over HTTP."""
+    ctx = bot_context(f"sqlite:///{tmp_path / 'ctx.db'}", RegistryClient(RegistrySettings(url=url)))
+    ctx.responder = Responder()
+    return ctx
+
+
+def test_a_crash_in_background_work_is_answered(tmp_path):
     standin = SlackStandIn().start()
-    ctx = BotContext(registry=RegistryClient(RegistrySettings()))
+    ctx = _context(tmp_path)
     runner = InProcess(ctx)
     try:
         # A page button whose value the front end let through but can't be decoded.
@@ -24,11 +32,11 @@ def test_a_crash_in_background_work_is_answered():
         standin.stop()
 
 
-def test_a_database_failure_in_background_work_is_said_as_such():
+def test_a_database_failure_in_background_work_is_said_as_such(tmp_path):
     from sqlalchemy.exc import OperationalError
 
     standin = SlackStandIn().start()
-    ctx = BotContext(registry=RegistryClient(RegistrySettings()))
+    ctx = _context(tmp_path)
 
     class Down:
         def pending(self):
@@ -46,7 +54,7 @@ def test_a_database_failure_in_background_work_is_said_as_such():
         standin.stop()
 
 
-def test_a_listener_that_raises_is_answered_by_the_error_handler():
+def test_a_listener_that_raises_is_answered_by_the_error_handler(tmp_path):
     """Bolt's @app.error: a malformed button body makes the listener fail after its
     acknowledgement; the person is told, and nothing is left hanging."""
     import json
@@ -56,9 +64,7 @@ def test_a_listener_that_raises_is_answered_by_the_error_handler():
     from slack_bolt.request import BoltRequest
 
     from bot.config import SlackSettings
-    from bot.registry import RegistryClient, RegistrySettings
     from bot.slack.app import build_app
-    from bot.slack.context import BotContext
     from testkit.slack_requests import SIGNING_SECRET, sign
 
     class Replies:
@@ -70,8 +76,11 @@ def test_a_listener_that_raises_is_answered_by_the_error_handler():
             return True
 
     replies = Replies()
-    ctx = BotContext(registry=RegistryClient(RegistrySettings(url="http://127.0.0.1:9")))
+    from slack_sdk import WebClient
+
+    ctx = _context(tmp_path, "http://127.0.0.1:9")
     ctx.responder = replies  # type: ignore[assignment]
+    ctx.web = WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/")  # Bolt wants one
     settings = SlackSettings(
         bot_token="xoxb-test", signing_secret=SIGNING_SECRET, api_url="http://127.0.0.1:9/"
     )

@@ -1,0 +1,157 @@
+"""Stand-ins for Slack below the HTTP level, for unit tests of the Slack layer that call
+its functions directly (as the Bolt starter template's tests call its listeners): a Web
+client that records the calls the bot makes and answers ok, a responder that records
+what it is told to send, a runner that records the jobs handed over, a Bolt ``ack``,
+and a ``BotContext`` built over real stores (SQLite or PostgreSQL) and any registry
+client (the in-memory ``FakeRegistry``'s, or a real one's)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.deletions import ApproverPolicy, DeletionService, open_store
+from bot.events import EventFeed, EventStore
+from bot.registry import RegistryClient
+from bot.slack.context import BotContext
+from bot.slack.jobs import Job
+from bot.slack.messages import SlackMessages
+from bot.slack.render import Message
+from testkit.deletions import APPROVER, APPROVER2
+
+
+@dataclass
+class WebCall:
+    method: str  # "chat.postMessage", "chat.update"
+    args: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """Everything a person reads in it (the fallback text and the blocks)."""
+        return f"{self.args.get('text', '')} {self.args.get('blocks', '')}"
+
+
+class FakeWeb:
+    """The Web API calls the Slack layer makes, recorded; each answers ok (a posted
+    message gets a new ``ts``). ``fail`` makes the next calls of a method raise."""
+
+    def __init__(self) -> None:
+        self.calls: list[WebCall] = []
+        self._ts = itertools.count(1)
+        self.fail: dict[str, Exception] = {}
+
+    def _record(self, method: str, args: dict[str, Any]) -> None:
+        if method in self.fail:
+            raise self.fail[method]
+        self.calls.append(WebCall(method, args))
+
+    def chat_postMessage(self, **args: Any) -> dict[str, Any]:
+        ts = f"1700000000.{next(self._ts):06d}"
+        self._record("chat.postMessage", {**args, "ts": ts})
+        return {"ok": True, "channel": args["channel"], "ts": ts}
+
+    def chat_update(self, **args: Any) -> dict[str, Any]:
+        self._record("chat.update", args)
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+
+    def usergroups_users_list(self, **args: Any) -> dict[str, Any]:
+        return {"ok": True, "users": []}
+
+    def posts(self, channel: str | None = None, thread_ts: str | None = None) -> list[WebCall]:
+        """The messages posted (in ``channel``; in the thread under ``thread_ts``)."""
+        return [
+            c
+            for c in self.calls
+            if c.method == "chat.postMessage"
+            and (channel is None or c.args["channel"] == channel)
+            and (thread_ts is None or c.args.get("thread_ts") == thread_ts)
+        ]
+
+    def updates(self, ts: str) -> list[WebCall]:
+        """The updates of the message ``ts``."""
+        return [c for c in self.calls if c.method == "chat.update" and c.args["ts"] == ts]
+
+
+@dataclass
+class Reply:
+    url: str
+    message: Message
+    replace_original: bool
+
+
+class FakeResponder:
+    """What the bot sends to ``response_url``s, recorded."""
+
+    def __init__(self) -> None:
+        self.sent: list[Reply] = []
+
+    def send(self, url: str, message: Message, *, replace_original: bool = False) -> bool:
+        self.sent.append(Reply(url, message, replace_original))
+        return True
+
+    def texts(self, url: str | None = None) -> list[str]:
+        return [r.message.text for r in self.sent if url is None or r.url == url]
+
+
+@dataclass
+class RecordingRunner:
+    """Jobs handed over after an acknowledgement, kept (not run)."""
+
+    jobs: list[Job] = field(default_factory=list)
+
+    def submit(self, job: Job) -> None:
+        self.jobs.append(job)
+
+
+class Ack:
+    """Bolt's ``ack``: records each call (and what it answered with)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+def bot_context(
+    database_url: str,
+    registry: RegistryClient,
+    *,
+    approvers: tuple[str, ...] = (APPROVER, APPROVER2),
+    required: int = 1,
+    clock: Callable[[], datetime] | None = None,
+    channel: str | None = None,
+    audit_channel: str | None = None,
+) -> BotContext:
+    """A context over real stores on ``database_url`` and ``registry``, with a
+    ``FakeWeb``, a ``FakeResponder`` and a ``RecordingRunner``."""
+    store = open_store(database_url)
+    options: dict[str, Any] = {"clock": clock} if clock else {}
+    service = DeletionService(
+        store, registry, ApproverPolicy(approvers), approvals_required=required, **options
+    )
+    messages = SlackMessages(store.engine)
+    messages.ensure_schema()
+    events = EventStore(store.engine)
+    events.ensure_schema()
+    ctx = BotContext(
+        registry=registry,
+        web=FakeWeb(),  # type: ignore[arg-type]
+        deletions=service,
+        messages=messages,
+        events=EventFeed(events, is_own=lambda e: False, own_agent="registry-bot/"),
+        responder=FakeResponder(),  # type: ignore[arg-type]
+        approvers=list(approvers),
+        approval_channel=channel,
+        audit_channel=audit_channel,
+    )
+    ctx.runner = RecordingRunner()
+    return ctx
+
+
+def close(ctx: BotContext) -> None:
+    ctx.registry.close()
+    ctx.deletions.store.engine.dispose()

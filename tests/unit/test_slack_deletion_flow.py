@@ -1,0 +1,174 @@
+"""The Slack deletion flow, unit tier: the named listeners and the workflow functions
+called directly, with a fake Web client, responder and runner, over real stores and the
+in-memory registry. Submit posts the request and opens its audit thread; each vote is
+audited in the thread and redraws the request message; the quorum carries it out; a
+vote on a copy of the message, or by the requester, is refused privately. The same flow
+runs through the real bot process over signed HTTP in tests/bot/test_slack_deletions.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.deletions import State
+from bot.registry import parse_reference
+from bot.slack import deleting
+from bot.slack.buttons import ACTION_APPROVE, ACTION_SUBMIT
+from bot.slack.command_table import Delete
+from bot.slack.jobs import Click, JobKind, Vote
+from bot.slack.listeners import actions, commands
+from bot.slack.messages import MessageRole
+from testkit.deletions import APPROVER, APPROVER2, OUTSIDER, REQUESTER
+from testkit.fake_registry import FakeRegistry
+from testkit.slack_fakes import Ack, bot_context, close
+
+CHANNEL = "C0CHAN01"
+URL = "https://hooks.example/response/1"
+
+
+@pytest.fixture
+def fake() -> FakeRegistry:
+    return FakeRegistry()
+
+
+@pytest.fixture
+def ctx(tmp_path, fake) -> Iterator:
+    made = bot_context(f"sqlite:///{tmp_path / 'flow.db'}", fake.client(), required=2)
+    yield made
+    close(made)
+
+
+def _preview(ctx, ref: str) -> str:
+    message = deleting.delete_reply(
+        ctx, Delete(parse_reference(ref), "old build"), REQUESTER, CHANNEL
+    )
+    (button,) = [
+        e
+        for b in message.blocks
+        for e in getattr(b, "elements", None) or []
+        if getattr(e, "action_id", None) == ACTION_SUBMIT
+    ]
+    return str(button.value)
+
+
+def _submitted(ctx, ref: str) -> tuple[str, str]:
+    """A request submitted: its ID and the ts of its message."""
+    request_id = _preview(ctx, ref)
+    deleting.submit(ctx, request_id, REQUESTER, URL)
+    where = ctx.messages.get(request_id, MessageRole.REQUEST)
+    assert where is not None and where.channel == CHANNEL
+    return request_id, where.ts
+
+
+def _thread(ctx, ts: str) -> list[str]:
+    return [c.text for c in ctx.web.posts(CHANNEL, thread_ts=ts)]
+
+
+def test_submit_posts_the_request_and_opens_its_audit_thread(ctx, fake):
+    fake.push("app", ["v1", "v1-alias"], "a")
+    request_id, ts = _submitted(ctx, "app:v1")
+    (posted,) = [
+        c for c in ctx.web.posts(CHANNEL) if "thread_ts" not in c.args or not c.args["thread_ts"]
+    ]
+    assert posted.args["ts"] == ts and "app:v1" in posted.text and "v1-alias" in posted.text
+    assert ACTION_APPROVE in posted.text  # the votes are on it
+    (requested,) = _thread(ctx, ts)
+    assert "*requested*" in requested and "reason: old build" in requested
+    assert ctx.deletions.store.get(request_id).state == State.PENDING
+    (reply,) = ctx.responder.sent
+    assert reply.replace_original and "Requested" in reply.message.text
+    assert fake.deletes == []
+
+
+def test_votes_are_audited_redrawn_and_the_quorum_carries_it_out(ctx, fake):
+    fake.push("app", ["v1"], "a")
+    request_id, ts = _submitted(ctx, "app:v1")
+    deleting.vote(ctx, request_id, APPROVER, True, URL, (CHANNEL, ts))
+    assert ctx.deletions.store.get(request_id).state == State.PENDING
+    assert "1/2" in ctx.web.updates(ts)[-1].text  # one approval of two, drawn
+    assert fake.deletes == []
+    deleting.vote(ctx, request_id, APPROVER2, True, URL, (CHANNEL, ts))
+    assert ctx.deletions.store.get(request_id).state == State.DONE
+    assert len(fake.deletes) == 1
+    last = ctx.web.updates(ts)[-1].text
+    assert "*Deleted*" in last and "registry garbage-collect" in last
+    thread = _thread(ctx, ts)
+    assert [t.split("*")[1] for t in thread] == ["requested", "approved", "approved", "executed"]
+    assert "done: deleted" in thread[-1]
+    assert ctx.responder.sent[1:] == []  # nothing said privately: the message shows it
+
+
+def test_a_vote_on_a_copy_or_by_the_requester_is_refused_privately(ctx, fake):
+    fake.push("app", ["v1"], "a")
+    request_id, ts = _submitted(ctx, "app:v1")
+    updates = len(ctx.web.updates(ts))
+    deleting.vote(ctx, request_id, APPROVER, True, URL, (CHANNEL, "1699999999.000001"))
+    deleting.vote(ctx, request_id, REQUESTER, True, URL, (CHANNEL, ts))
+    deleting.vote(ctx, request_id, OUTSIDER, True, URL, (CHANNEL, ts))
+    said = ctx.responder.texts(URL)[1:]
+    assert "Votes count only on the request's own message" in said[0]
+    assert "your vote does not count" in said[1] and "Only approvers" in said[2]
+    assert len(ctx.web.updates(ts)) == updates  # the message stays as it was
+    thread = _thread(ctx, ts)
+    assert [t.split("*")[1] for t in thread] == ["requested", "refused", "refused", "refused"]
+    assert "approve: not the request message" in thread[1]
+    assert ctx.deletions.store.get(request_id).state == State.PENDING and fake.deletes == []
+
+
+def test_a_request_message_slack_refuses_leaves_the_draft_to_try_again(ctx, fake):
+    from slack_sdk.errors import SlackApiError
+
+    fake.push("app", ["v1"], "a")
+    request_id = _preview(ctx, "app:v1")
+    ctx.web.fail["chat.postMessage"] = SlackApiError("no", {"ok": False, "error": "not_in_channel"})
+    deleting.submit(ctx, request_id, REQUESTER, URL)
+    assert ctx.deletions.store.get(request_id).state == State.DRAFT
+    assert "/invite @registry-bot" in ctx.responder.texts(URL)[-1]
+    del ctx.web.fail["chat.postMessage"]
+    deleting.submit(ctx, request_id, REQUESTER, URL)  # tried again: posted
+    assert ctx.deletions.store.get(request_id).state == State.PENDING
+
+
+def _button_body(user: str, value: str, ts: str = "1700000000.000009") -> tuple[dict, dict]:
+    body = {
+        "user": {"id": user},
+        "response_url": URL,
+        "channel": {"id": CHANNEL},
+        "container": {"channel_id": CHANNEL, "message_ts": ts},
+    }
+    return body, {"value": value}
+
+
+def test_the_listeners_acknowledge_then_hand_over_typed_work(ctx):
+    ack = Ack()
+    body, action = _button_body(APPROVER, "0123abcd0123abcd")
+    actions.on_approve(ack, body, action, {"bot": ctx})
+    actions.on_submit(ack, body, {"value": "x" * 500}, {"bot": ctx})
+    assert ack.calls == [{}, {}]
+    vote, submit = ctx.runner.jobs
+    assert vote.kind == JobKind.VOTE and vote.response_url == URL
+    assert vote.work == Vote(
+        "0123abcd0123abcd", APPROVER, True, URL, (CHANNEL, body["container"]["message_ts"])
+    )
+    assert submit.kind == JobKind.SUBMIT and submit.work == Click("x" * 64, APPROVER, URL)
+
+
+def test_the_command_listener_answers_usage_errors_in_its_acknowledgement(ctx):
+    ack = Ack()
+    command = {"text": "delete", "response_url": URL, "user_id": REQUESTER, "channel_id": CHANNEL}
+    commands.on_registry(ack, command, {"bot": ctx})
+    (answered,) = ack.calls
+    assert answered["response_type"] == "ephemeral" and "delete" in answered["text"].lower()
+    assert ctx.runner.jobs == []  # nothing else to do
+    commands.on_registry(ack, dict(command, text="tags app"), {"bot": ctx})
+    assert ack.calls[-1] == {} and ctx.runner.jobs[-1].kind == JobKind.COMMAND
+
+
+def test_every_command_of_the_table_has_a_reply():
+    from typing import get_args
+
+    from bot.slack.command_replies import answer
+    from bot.slack.command_table import Command
+
+    assert set(get_args(Command)) <= set(answer.registry)
