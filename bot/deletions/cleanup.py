@@ -15,10 +15,10 @@ from ..registry import (
     ManifestNotFoundError,
     RegistryClient,
     RegistryError,
+    RepoScan,
     describe_digests,
+    is_glob,
 )
-from ..registry.pages import is_glob
-from ..registry.scan import RepoScan
 from .execution import Abort, delete_and_check
 from .models import CleanupItem, ItemState, SavedManifest
 from .outcomes import Fact, Finding, Verdict

@@ -17,10 +17,19 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..patterns import Pattern
-from ..registry import ManifestNotFoundError, NotFoundError, RegistryClient, RegistryError
-from ..registry.errors import DeleteDisabledError, PermissionDeniedError
-from ..registry.scan import RepoScan, scan_repository
-from ..registry.untag import PLACEHOLDER_ANNOTATION, WriteHook, remove_tag
+from ..registry import (
+    PLACEHOLDER_ANNOTATION,
+    DeleteDisabledError,
+    ManifestNotFoundError,
+    NotFoundError,
+    PermissionDeniedError,
+    RegistryClient,
+    RegistryError,
+    RepoScan,
+    WriteHook,
+    remove_tag,
+    scan_repository,
+)
 from .models import DeletionRequest, SavedManifest
 from .outcomes import Fact, Finding, Outcome, Subject, Verdict
 from .own_writes import BeforeWrite, Write, WriteAction

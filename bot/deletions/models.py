@@ -137,17 +137,11 @@ class DeletionRequest:
         return self.claim_token > 1
 
     @property
-    def target(self) -> str:
-        """``repo:tag`` when a tag was named, else ``repo@digest``."""
-        if self.kind == Kind.RESTORE and self.tag:
-            return f"{self.repository}:{self.tag} back to {self.digest}"
-        if self.kind == Kind.RESTORE:
-            where = f" from {self.repository}" if self.repository else ""
-            return f"what request {self.restores} deleted{where}"
+    def reference(self) -> str:
+        """What it names: ``repo:tag`` when a tag was named, else ``repo@digest`` (a
+        cleanup: its pattern). Front ends say what the request does with it."""
         if self.kind == Kind.PRUNE:
-            return f"a cleanup of {self.pattern}"
-        if self.kind == Kind.BLOBS:
-            return f"{self.repository}: {len(self.blobs)} unused blobs"
+            return self.pattern or ""
         if self.tag:
             return f"{self.repository}:{self.tag}"
         return f"{self.repository}@{self.digest}"

@@ -3,13 +3,13 @@ takes with it (tags, platforms, referrers, blobs, bytes) and its rules."""
 
 from __future__ import annotations
 
-from ..registry.units import human_size
+from ..registry import human_size
 from .models import DeletionRequest, Kind
 
 
 def blast_radius(request: DeletionRequest) -> str:
     """One line for the audit: what the request takes with it."""
-    parts = [f"{request.kind.value} {request.target}", f"digest {request.digest}"]
+    parts = [f"{request.kind.value} {request.reference}", f"digest {request.digest}"]
     if request.kind == Kind.TAG:
         parts.append(
             f"keeps tags {', '.join(request.siblings)}"

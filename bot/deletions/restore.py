@@ -13,8 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 
-from ..registry import FetchedManifest, ManifestNotFoundError, RegistryClient, RegistryError
-from ..registry.manifest import IndexManifest
+from ..registry import (
+    FetchedManifest,
+    IndexManifest,
+    ManifestNotFoundError,
+    RegistryClient,
+    RegistryError,
+)
 from .models import SavedManifest
 from .outcomes import Fact, Finding
 from .own_writes import BeforeWrite, Write, WriteAction

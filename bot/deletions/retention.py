@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..patterns import Pattern, compile_regex
-from ..registry.pages import sort_tags
+from ..registry import sort_tags
 
 # Reproducible builds stamp 1970 or 1980: a date before this is no age at all.
 EARLIEST_USABLE = datetime(2000, 1, 1, tzinfo=UTC)

@@ -11,9 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..registry.errors import InvalidReferenceError
-from ..registry.http import load_json
-from ..registry.reference import is_digest, validate_repository, validate_tag
+from ..registry import (
+    InvalidReferenceError,
+    is_digest,
+    load_json,
+    validate_repository,
+    validate_tag,
+)
 from .models import EventAction, RegistryEvent
 
 V1 = "application/vnd.docker.distribution.events.v1+json"

@@ -24,10 +24,11 @@ from .errors import (
     RepositoryNotFoundError,
     Unreachable,
 )
+from .http import load_json
 from .image import Image, PlatformImage
-from .manifest import Descriptor, Platform
+from .manifest import Descriptor, IndexManifest, Platform
 from .mediatypes import short_name
-from .pages import RepoPage, TagPage, filter_names, repo_page, tag_page
+from .pages import RepoPage, TagPage, filter_names, is_glob, repo_page, sort_tags, tag_page
 from .reference import (
     Reference,
     is_digest,
@@ -35,11 +36,14 @@ from .reference import (
     validate_repository,
     validate_tag,
 )
+from .scan import RepoScan, artifact_tags_for, scan_repository
 from .settings import DEFAULT_URL, RegistrySettings
 from .units import human_size
+from .untag import PLACEHOLDER_ANNOTATION, UntagMethod, WriteHook, remove_tag
 
 __all__ = [
     "DEFAULT_URL",
+    "PLACEHOLDER_ANNOTATION",
     "USER_AGENT",
     "AuthenticationError",
     "BlobNotFoundError",
@@ -50,6 +54,7 @@ __all__ = [
     "DigestMismatchError",
     "FetchedManifest",
     "Image",
+    "IndexManifest",
     "InvalidReferenceError",
     "ManifestHead",
     "ManifestNotFoundError",
@@ -66,18 +71,27 @@ __all__ = [
     "RegistryTimeoutError",
     "RegistryUnreachableError",
     "RepoPage",
+    "RepoScan",
     "RepositoryNotFoundError",
     "TagPage",
     "Unreachable",
+    "UntagMethod",
+    "WriteHook",
+    "artifact_tags_for",
     "describe",
     "describe_digests",
     "describe_tags",
     "filter_names",
     "human_size",
     "is_digest",
+    "is_glob",
+    "load_json",
     "parse_reference",
+    "remove_tag",
     "repo_page",
+    "scan_repository",
     "short_name",
+    "sort_tags",
     "tag_page",
     "validate_repository",
     "validate_tag",

@@ -52,7 +52,7 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         undo_retention=d.undo_retention,
         usage=usage,
     )
-    messages = SlackMessages(service.store.engine)
+    messages = SlackMessages(store.engine)
     messages.ensure_schema()
 
     def is_own(event: RegistryEvent) -> bool:

@@ -115,7 +115,7 @@ def test_kind_data_written_in_shared_columns_moves_to_fields_of_its_own(database
         cleanup, restore = store.get("old-prune"), store.get("old-restore")
         assert cleanup is not None and restore is not None
         assert (cleanup.repository, cleanup.pattern, cleanup.rules) == ("", "ci/*", None)
-        assert cleanup.target == "a cleanup of ci/*"
+        assert cleanup.reference == "ci/*"
         assert restore.restore_tags == (TagRef("team/a", "v1"), TagRef("team/b", "latest"))
         assert restore.siblings == ()
         store.engine.dispose()

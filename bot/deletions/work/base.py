@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ...patterns import Pattern
-from ...registry import RegistryClient, RegistryError
-from ...registry.scan import RepoScan, scan_repository
+from ...registry import RegistryClient, RegistryError, RepoScan, scan_repository
 from ..claims import Claim
 from ..cleanup_store import CleanupStore
 from ..execution import Abort, Save, failure

@@ -74,7 +74,7 @@ def preview_unused_layers(
         kind=Kind.BLOBS,
         repository=done.repository,
         digest=done.digest,
-        reason=f"unused layers of the deleted {done.target} (request {done.id})",
+        reason=f"unused layers of the deleted {done.reference} (request {done.id})",
         requester=requester,
         channel=channel,
         size=size,

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...registry import Image, Reference, describe_digests
-from ...registry.scan import RepoScan, artifact_tags_for
+from ...registry import Image, Reference, RepoScan, artifact_tags_for, describe_digests
 from ..claims import Claim
 from ..execution import delete_image, remove_only_tag, verify_image, verify_tag
 from ..models import DeletionRequest, Kind, PlatformChild

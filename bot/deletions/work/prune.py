@@ -18,8 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
-from ...registry import RegistryError
-from ...registry.scan import RepoScan, scan_repository
+from ...registry import RegistryError, RepoScan, scan_repository
 from .. import cleanup
 from ..claims import Claim, ClaimLost
 from ..execution import ITEMS_LISTED

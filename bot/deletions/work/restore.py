@@ -36,7 +36,7 @@ def preview_restore(ctx: WorkContext, deleted_id: str, requester: str, channel: 
         repository=done.repository,
         digest=done.digest,
         tag=None,
-        reason=f"undo request {deleted_id} ({done.target})",
+        reason=f"undo request {deleted_id} ({done.reference})",
         requester=requester,
         channel=channel,
         restore_tags=tags,

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
+from ...deletions import DeletionRequest, Kind
 from ...events import PullStats, TagRecord
 from .limits import MAX_SECTION_TEXT, BlockKitLimitError, own_problems
 
@@ -168,3 +169,18 @@ class Usage:
         if stats is None:
             return None
         return f"last pulled {age(stats.last_pulled_at, now)} ({stats.count} pulls recorded)"
+
+
+def target_text(request: DeletionRequest) -> str:
+    """What a request acts on, as people read it: ``repo:tag`` or ``repo@digest``; a
+    cleanup of a pattern; N unused blobs; what a restore puts back."""
+    if request.kind == Kind.RESTORE and request.tag:
+        return f"{request.repository}:{request.tag} back to {request.digest}"
+    if request.kind == Kind.RESTORE:
+        where = f" from {request.repository}" if request.repository else ""
+        return f"what request {request.restores} deleted{where}"
+    if request.kind == Kind.PRUNE:
+        return f"a cleanup of {request.pattern}"
+    if request.kind == Kind.BLOBS:
+        return f"{request.repository}: {len(request.blobs)} unused blobs"
+    return request.reference

@@ -39,6 +39,7 @@ from .common import (
     mention,
     section,
     slack_date,
+    target_text,
     truncate,
 )
 from .limits import MAX_SECTION_TEXT
@@ -148,7 +149,7 @@ def _blast_radius(request: DeletionRequest) -> str:
 
 
 def _facts(request: DeletionRequest) -> list[str]:
-    target = code(request.target, 300)
+    target = code(target_text(request), 300)
     if request.kind == Kind.TAG:
         target += " (this tag only)"
     elif request.kind != Kind.BLOBS:
@@ -248,7 +249,7 @@ def render_preview(
     buttons.append(ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id))
     n = request.approvals_required
     blocks: list[Block] = [
-        HeaderBlock(text=truncate(f"{_verb(request)} {request.target}?", 150)),
+        HeaderBlock(text=truncate(f"{_verb(request)} {target_text(request)}?", 150)),
         *_details(request),
         ContextBlock(
             elements=[
@@ -270,7 +271,7 @@ def render_preview(
         ActionsBlock(elements=buttons),
     ]
     return Message(
-        text=f"{_verb(request)} {request.target}? Digest {request.digest}; "
+        text=f"{_verb(request)} {target_text(request)}? Digest {request.digest}; "
         f"{len(request.siblings if _restoring(request) else request.tags_removed)} tag(s).",
         blocks=blocks,
     )
@@ -330,8 +331,8 @@ def render_request(
         ),
     ]
     return Message(
-        text=f"{'Restore' if _restoring(request) else 'Deletion'} requested: {request.target} "
-        f"({request.digest})",
+        text=f"{'Restore' if _restoring(request) else 'Deletion'} requested: "
+        f"{target_text(request)} ({request.digest})",
         blocks=blocks,
     )
 
@@ -412,9 +413,9 @@ def render_closed(request: DeletionRequest, undo_until: datetime | None = None) 
     if request.siblings and request.state == State.DONE and request.kind == Kind.MANIFEST:
         footer += " · also removed tags " + ", ".join(code(t, 60) for t in request.siblings[:10])
     what = {
-        Kind.RESTORE: f"the restore of {code(request.target, 300)}",
+        Kind.RESTORE: f"the restore of {code(target_text(request), 300)}",
         Kind.PRUNE: f"a cleanup of {code(request.pattern or '', 300)}",
-    }.get(request.kind, f"the deletion of {code(request.target, 300)}")
+    }.get(request.kind, f"the deletion of {code(target_text(request), 300)}")
     blocks: list[Block] = [
         section(f"{mention(request.requester)} requested {what}."),
         section(_outcome_line(request)),
@@ -431,7 +432,7 @@ def render_closed(request: DeletionRequest, undo_until: datetime | None = None) 
         if buttons:
             blocks.append(ActionsBlock(elements=buttons))
     return Message(
-        text=f"{'Restore' if _restoring(request) else 'Deletion'} of {request.target}: "
+        text=f"{'Restore' if _restoring(request) else 'Deletion'} of {target_text(request)}: "
         f"{request.state}",
         blocks=blocks,
     )
@@ -439,10 +440,10 @@ def render_closed(request: DeletionRequest, undo_until: datetime | None = None) 
 
 def render_audit_parent(request: DeletionRequest) -> Message:
     return Message(
-        text=f"Deletion request {request.id}: {request.target}",
+        text=f"Deletion request {request.id}: {target_text(request)}",
         blocks=[
             section(
-                f":scroll: Deletion request `{request.id}`: {code(request.target, 300)}"
+                f":scroll: Deletion request `{request.id}`: {code(target_text(request), 300)}"
                 + (f" (`{escape(request.digest)}`)" if request.digest else "")
                 + ", requested by "
                 f"{mention(request.requester)}. Events follow in the thread."
@@ -476,7 +477,7 @@ def render_pending(requests: list[DeletionRequest], now: datetime) -> Message:
             blocks=[section("No deletion requests are waiting for approval.")],
         )
     lines = [
-        f"{code(r.target, 200)} by {mention(r.requester)}, {age(r.created_at, now)}: "
+        f"{code(target_text(r), 200)} by {mention(r.requester)}, {age(r.created_at, now)}: "
         f"{len([a for a in r.approvals if a != r.requester])}/{r.approvals_required} "
         f"approvals, expires {slack_date(r.expires_at)}"
         for r in requests

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ...deletions import DeletionRequest, Fact, Finding, Kind, Outcome, Subject, Verdict
 from ...registry import human_size
+from .common import target_text
 
 GC_REMINDER = (
     "Disk space comes back only after the registry's garbage collection: run "
@@ -163,9 +164,9 @@ def _done(request: DeletionRequest, o: Outcome) -> str:
                 else " No other tag points at the image now; garbage collection with "
                 "--delete-untagged would remove it."
             )
-            return f"Removed the tag {request.target} only (via {how}).{kept}"
+            return f"Removed the tag {target_text(request)} only (via {how}).{kept}"
         case Finding.GONE_ON_CHECK if request.kind == Kind.TAG:
-            return f"{_SETTLED}the tag {request.target} is gone."
+            return f"{_SETTLED}the tag {target_text(request)} is gone."
         case Finding.GONE_ON_CHECK:
             return f"{_SETTLED}the registry no longer has {target}."
         case Finding.BLOBS_DELETED:
@@ -198,7 +199,7 @@ def _stopped_by_check(request: DeletionRequest, f: Fact) -> str | None:
             )
         case Finding.TAG_MOVED:
             return (
-                f"Tag moved: {request.target} now points at {f.digest}, not the approved "
+                f"Tag moved: {target_text(request)} now points at {f.digest}, not the approved "
                 f"{request.digest}. Nothing was deleted; request the deletion again if the "
                 "new image should go too."
             )
@@ -259,7 +260,7 @@ def _refused_by_registry(request: DeletionRequest, o: Outcome) -> str | None:
         case Finding.SIBLINGS_BROKEN:
             how = _UNTAG_METHODS.get(f.answer, f.answer)
             return (
-                f"Removed {request.target} (via {how}), but these tags no longer point at "
+                f"Removed {target_text(request)} (via {how}), but these tags no longer point at "
                 f"{request.digest}: {_names(f.tags)}. Check them."
             )
         case Finding.NOTHING_KEPT:
@@ -272,7 +273,7 @@ def _refused_by_registry(request: DeletionRequest, o: Outcome) -> str | None:
         case Finding.STILL_THERE_ON_CHECK:
             return f"{_SETTLED}the registry still has {target}."
         case Finding.TAG_STILL_SET:
-            return f"{_SETTLED}the tag {request.target} still points at {f.digest}."
+            return f"{_SETTLED}the tag {target_text(request)} still points at {f.digest}."
     return None
 
 
@@ -287,7 +288,7 @@ def _unknown(request: DeletionRequest, o: Outcome) -> str:
     if f.finding == Finding.CHECK_FAILED:
         said = f": {f.answer}" if f.answer else "."
         return (
-            f"It is not known yet whether {request.target} was deleted{said} The bot checks "
+            f"It is not known yet whether {target_text(request)} was deleted{said} The bot checks "
             "again until it knows."
         )
     return o.text or f.finding.value
