@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from .deletions import DatabaseUnavailable
 
 EXIT_CONFIG = 2
 
@@ -22,6 +26,19 @@ def configure_logging(settings: Settings) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def database_problem(exc: DatabaseUnavailable) -> str:
+    """Why the database stops the start, and what to do, naming the setting."""
+    if exc.read_only:
+        return (
+            f"The database at DATABASE_URL ({exc.shown}) is read-only ({exc.reason}). The "
+            "bot must be able to write to it: check the file's or the role's permissions."
+        )
+    return (
+        f"Cannot open the database at DATABASE_URL ({exc.shown}): {exc.reason}. Check that "
+        "it is running and reachable, and the URL's user, host and database name."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
@@ -32,15 +49,18 @@ def main(argv: list[str] | None = None) -> int:
         print("Every setting is described in .env.example.", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings)
-    from .deletions.store import DatabaseUnavailable, check_database
+    from .deletions import DatabaseUnavailable, check_database
     from .slack.server import SlackUnavailable, check_slack, serve_http, serve_socket_mode
 
     assert settings.slack is not None
     try:
         check_slack(settings.slack)
         check_database(settings.deletions.database_url)
-    except (SlackUnavailable, DatabaseUnavailable) as exc:
+    except SlackUnavailable as exc:
         print(f"registry-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except DatabaseUnavailable as exc:
+        print(f"registry-bot: {database_problem(exc)}", file=sys.stderr)
         return EXIT_CONFIG
     if settings.slack.socket_mode:
         serve_socket_mode(settings)

@@ -34,7 +34,14 @@ from .results import (
 )
 from .retention import Kept, KeptTag, NoDate, RepoPlan, RepoUsage, RetentionRules
 from .service import DEFAULT_LEASE, DEFAULT_TTL, DEFAULT_UNDO_RETENTION, DeletionService
-from .store import DeletionStore, open_store
+from .store import (
+    DatabaseUnavailable,
+    DeletionStore,
+    LegacyPost,
+    check_database,
+    legacy_posts,
+    open_store,
+)
 
 __all__ = [
     "CARRIED_OUT",
@@ -50,6 +57,7 @@ __all__ = [
     "CleanupItem",
     "CleanupPreview",
     "CleanupProgress",
+    "DatabaseUnavailable",
     "DeletionRefused",
     "DeletionRequest",
     "DeletionService",
@@ -62,6 +70,7 @@ __all__ = [
     "Kept",
     "KeptTag",
     "Kind",
+    "LegacyPost",
     "NoApprovers",
     "NoDate",
     "Outcome",
@@ -77,6 +86,8 @@ __all__ = [
     "Subject",
     "Verdict",
     "WriteAction",
+    "check_database",
+    "legacy_posts",
     "open_store",
     "parse_duration",
 ]

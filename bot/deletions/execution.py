@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..patterns import Pattern
 from ..registry import (
@@ -59,9 +58,11 @@ def manifest_hook(repository: str, before_write: BeforeWrite) -> WriteHook:
 class Abort(Exception):
     """Stop a deletion before anything irreversible, with the fact that stopped it."""
 
-    def __init__(self, finding: Finding, **facts: Any) -> None:
+    def __init__(
+        self, finding: Finding, *, tags: tuple[str, ...] = (), digest: str = "", answer: str = ""
+    ) -> None:
         super().__init__(finding.value)
-        self.fact = Fact(finding, **facts)
+        self.fact = Fact(finding, tags, digest, answer)
 
     @property
     def outcome(self) -> Outcome:

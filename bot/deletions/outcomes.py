@@ -198,8 +198,3 @@ class Outcome:
             bool(data.get("resumed", False)),
             str(data.get("text", "")),
         )
-
-
-def not_done(finding: Finding, **facts: Any) -> Outcome:
-    """Nothing was changed, because of ``finding``."""
-    return Outcome(Verdict.NOT_DONE, Fact(finding, **facts))

@@ -100,6 +100,34 @@ def _row_to_event(row: Any) -> AuditEvent:
 
 
 @dataclass(frozen=True)
+class LegacyPost:
+    """Where a version before the front ends kept their own tables said a request was
+    shown (columns kept because shipped databases have them): ``audit`` for its audit
+    thread's parent, else its request message."""
+
+    request_id: str
+    audit: bool
+    channel: str
+    ts: str
+
+
+def legacy_posts(conn: Connection) -> list[LegacyPost]:
+    """Every such place, on ``conn`` (a front end's migration carries them over)."""
+    found = []
+    for audit, (channel, ts) in (
+        (False, ("message_channel", "message_ts")),
+        (True, ("audit_channel", "audit_ts")),
+    ):
+        rows = conn.execute(
+            select(requests.c.id, requests.c[channel], requests.c[ts]).where(
+                requests.c[channel].is_not(None), requests.c[ts].is_not(None)
+            )
+        )
+        found += [LegacyPost(r[0], audit, r[1], r[2]) for r in rows]
+    return found
+
+
+@dataclass(frozen=True)
 class Moved:
     """A state change this call made: the request as it is now, and the audit event
     written with it (None when none was asked for)."""
@@ -417,7 +445,15 @@ class DeletionStore:
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database can't be opened or migrated; the message hides any password."""
+    """The database can't be opened, migrated or written: where (``shown``: its URL
+    without the password), why (``reason``: the driver's first line), and whether it
+    is because it is read-only."""
+
+    def __init__(self, shown: str, reason: str, *, read_only: bool) -> None:
+        super().__init__(f"{shown}: {reason}")
+        self.shown = shown
+        self.reason = reason
+        self.read_only = read_only
 
 
 def check_database(url: str) -> None:
@@ -440,15 +476,8 @@ def check_database(url: str) -> None:
             engine.dispose()
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-        if "read-only" in reason or "readonly" in reason:
-            raise DatabaseUnavailable(
-                f"The database at DATABASE_URL ({shown}) is read-only ({reason}). The bot "
-                "must be able to write to it: check the file's or the role's permissions."
-            ) from None
-        raise DatabaseUnavailable(
-            f"Cannot open the database at DATABASE_URL ({shown}): {reason}. Check that it "
-            "is running and reachable, and the URL's user, host and database name."
-        ) from None
+        read_only = "read-only" in reason or "readonly" in reason
+        raise DatabaseUnavailable(shown, reason, read_only=read_only) from None
 
 
 def open_store(url: str = DEFAULT_DATABASE_URL) -> DeletionStore:

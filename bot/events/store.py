@@ -6,7 +6,7 @@ is at least once), each tag's latest push, pulls per digest, and the activity lo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,7 +134,7 @@ class EventStore:
         self,
         ids: list[str],
         received_at: datetime,
-        write: Any,
+        write: Callable[[Connection, set[str]], None],
     ) -> set[str]:
         """In one transaction: mark ``ids`` seen, then ``write(conn, new_ids)`` the
         records of the events that are new (called even when none is). Returns the new

@@ -14,9 +14,10 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, select, text
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, select
 
 from ..database import CleanString, Migration, migrate
+from ..deletions import legacy_posts
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,6 @@ slack_messages = Table(
     Column("ts", CleanString(32), nullable=False),
 )
 
-# Where versions before this table kept the coordinates.
-_LEGACY = {
-    MessageRole.REQUEST: ("message_channel", "message_ts"),
-    MessageRole.AUDIT: ("audit_channel", "audit_ts"),
-}
-
-
 ROOM = "slack"
 
 
@@ -57,22 +51,21 @@ def _v1(conn: Connection) -> None:
 
 
 def _v2(conn: Connection) -> None:
-    """Carry over the coordinates earlier versions kept in the deletion requests."""
-    columns = {c["name"] for c in inspect(conn).get_columns("deletion_requests")}
-    for role, (channel, ts) in _LEGACY.items():
-        if not {channel, ts} <= columns:
-            continue
-        moved = conn.execute(
-            text(
-                f"INSERT INTO slack_messages (request_id, role, channel, ts) "
-                f"SELECT id, :role, {channel}, {ts} FROM deletion_requests "
-                f"WHERE {ts} IS NOT NULL AND {channel} IS NOT NULL AND id NOT IN "
-                "(SELECT request_id FROM slack_messages WHERE role = :same_role)"
-            ),
-            {"role": role.value, "same_role": role.value},
-        ).rowcount
-        if moved:
-            log.info("carried over %d %s message coordinates", moved, role.value)
+    """Carry over where earlier versions kept the messages (the deletion room's)."""
+    have = {(r.request_id, r.role) for r in conn.execute(select(slack_messages))}
+    rows = [
+        {
+            "request_id": post.request_id,
+            "role": (MessageRole.AUDIT if post.audit else MessageRole.REQUEST).value,
+            "channel": post.channel,
+            "ts": post.ts,
+        }
+        for post in legacy_posts(conn)
+    ]
+    rows = [r for r in rows if (r["request_id"], r["role"]) not in have]
+    if rows:
+        conn.execute(slack_messages.insert(), rows)
+        log.info("carried over %d message coordinates", len(rows))
 
 
 MIGRATIONS: list[Migration] = [(1, _v1), (2, _v2)]

@@ -301,8 +301,13 @@ def test_a_read_only_database_is_found_at_start(database_url):
         read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
     else:
         read_only = database_url + "%20-cdefault_transaction_read_only%3Don"
-    with pytest.raises(DatabaseUnavailable, match=r"(read-only|readonly).*must be able to write"):
+    with pytest.raises(DatabaseUnavailable) as info:
         check_database(read_only)
+    assert info.value.read_only and "read" in info.value.reason
+    from bot.__main__ import database_problem
+
+    assert "is read-only" in database_problem(info.value)
+    assert "must be able to write" in database_problem(info.value)
 
 
 def test_a_vote_refused_by_the_front_end_is_audited(make_service, client, counting):
