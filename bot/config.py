@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from dotenv import dotenv_values
@@ -85,12 +86,20 @@ class EventSettings:
 
 
 @dataclass(frozen=True)
+class PolicySettings:
+    """Cleanup policies: the time zone their cron expressions are in."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
 class Settings:
     registry: RegistrySettings
     slack: SlackSettings | None = None
     log_level: str = "INFO"
     deletions: DeletionSettings = field(default_factory=DeletionSettings)
     events: EventSettings = field(default_factory=EventSettings)
+    policies: PolicySettings = field(default_factory=PolicySettings)
 
 
 class _Reader:
@@ -309,6 +318,17 @@ def _events(read: _Reader) -> EventSettings:
     return EventSettings(token=token, channel=channel)
 
 
+def _policies(read: _Reader) -> PolicySettings:
+    name = read.text("POLICY_TIMEZONE") or "UTC"
+    try:
+        return PolicySettings(ZoneInfo(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        read.problems.append(
+            f"POLICY_TIMEZONE must be an IANA time zone like UTC or Europe/Berlin, not {name!r}."
+        )
+        return PolicySettings()
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     *,
@@ -328,6 +348,7 @@ def load_settings(
         registry=_registry(read),
         deletions=_deletions(read),
         events=_events(read),
+        policies=_policies(read),
     )
     if read.problems:
         raise ConfigError(read.problems)

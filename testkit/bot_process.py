@@ -70,6 +70,11 @@ class BotProcess:
         )
         if not wait:
             return self
+        return self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> BotProcess:
+        """Wait until it answers ``/healthz`` (or raise, with its log)."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -129,6 +134,22 @@ class BotLauncher:
         ).start()
         self.started.append(process)
         return process
+
+    def start_together(self, registry_url: str, count: int, **env: str) -> list[BotProcess]:
+        """Start ``count`` processes at the same moment (replicas after a deploy), then
+        wait until each answers."""
+        made = [
+            BotProcess(
+                registry_url=registry_url,
+                slack_api_url=self.slack_api_url,
+                extra_env={**self.defaults, **env},
+            ).start(wait=False)
+            for _ in range(count)
+        ]
+        self.started += made
+        for process in made:
+            process.wait_ready()
+        return made
 
     def stop_all(self) -> None:
         for process in self.started:

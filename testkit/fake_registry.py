@@ -43,10 +43,14 @@ class FakeRegistry:
         self.repositories: dict[str, _Repository] = {}
         self.deletes: list[str] = []  # paths of the DELETEs that changed something
 
-    def push(self, repository: str, tags: list[str], salt: str) -> str:
-        """A single-platform image under ``tags``; returns its digest."""
+    def push(self, repository: str, tags: list[str], salt: str, created: str | None = None) -> str:
+        """A single-platform image under ``tags`` (its config ``created`` when given);
+        returns its digest."""
         repo = self.repositories.setdefault(repository, _Repository())
-        config = json.dumps({"os": "linux", "architecture": "amd64", "salt": salt}).encode()
+        document: dict[str, str] = {"os": "linux", "architecture": "amd64", "salt": salt}
+        if created is not None:
+            document["created"] = created
+        config = json.dumps(document).encode()
         layer = f"layer of {salt}".encode()
         repo.blobs[_digest(config)] = config
         repo.blobs[_digest(layer)] = layer

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.deletions import ApproverPolicy, DeletionService, open_store
 from bot.events import EventFeed, EventStore
+from bot.policies import PolicyService, PolicyStore
 from bot.registry import RegistryClient
 from bot.slack.context import BotContext
 from bot.slack.jobs import Job
@@ -137,12 +138,15 @@ def bot_context(
     messages.ensure_schema()
     events = EventStore(store.engine)
     events.ensure_schema()
+    policies = PolicyStore(store.engine)
+    policies.ensure_schema()
     ctx = BotContext(
         registry=registry,
         web=FakeWeb(),  # type: ignore[arg-type]
         deletions=service,
         messages=messages,
         events=EventFeed(events, is_own=lambda e: False, own_agent="registry-bot/"),
+        policies=PolicyService(policies, service, **options),
         responder=FakeResponder(),  # type: ignore[arg-type]
         approvers=list(approvers),
         approval_channel=channel,

@@ -54,6 +54,7 @@ class AuditAction(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"  # the deletion's outcome could not be known yet
     OUTSIDE_DELETION = "outside deletion"  # the registry deleted a manifest the bot did not
+    POLICY_CHANGED = "policy changed"  # a cleanup policy added, paused, resumed, removed
 
 
 # Named sets of states: open for a decision; decided by a person or by time; carried

@@ -297,6 +297,16 @@ class DeletionService:
         entry = self.lifecycle.entry(AuditAction.OUTSIDE_DELETION, None, detail)
         return self.store.audit(None, entry, conn)
 
+    def is_approver(self, user: str) -> bool:
+        """Whether ``user`` may vote (and so change what runs on its own: policies)."""
+        return self.lifecycle.policy.is_approver(user)
+
+    def audit_policy_change(self, actor: str, detail: str) -> AuditEvent:
+        """A cleanup policy changed (``detail``: the facts of the change)."""
+        return self.store.audit(
+            None, self.lifecycle.entry(AuditAction.POLICY_CHANGED, actor, detail)
+        )
+
     # -- reading -----------------------------------------------------------------------
     def pending(self) -> list[DeletionRequest]:
         return self.store.in_states([State.PENDING])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import singledispatch
 
-from . import browse_replies, deleting
+from . import browse_replies, deleting, policy_runs
 from .command_table import (
     Audit,
     Command,
@@ -16,6 +16,9 @@ from .command_table import (
     ListRepos,
     ListTags,
     Pending,
+    PolicyAdd,
+    PolicyCommand,
+    PolicyList,
     Prune,
     Restore,
     Show,
@@ -104,3 +107,18 @@ def _(command: Pending, ctx: BotContext, asker: Asker) -> Message:
 @answer.register
 def _(command: Audit, ctx: BotContext, asker: Asker) -> Message:
     return deleting.audit_reply(ctx, command)
+
+
+@answer.register
+def _(command: PolicyAdd, ctx: BotContext, asker: Asker) -> Message:
+    return policy_runs.add_reply(ctx, command, asker.user, asker.channel)
+
+
+@answer.register
+def _(command: PolicyList, ctx: BotContext, asker: Asker) -> Message:
+    return policy_runs.list_reply(ctx)
+
+
+@answer.register
+def _(command: PolicyCommand, ctx: BotContext, asker: Asker) -> Message:
+    return policy_runs.command_reply(ctx, command, asker.user)

@@ -10,10 +10,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from ..deletions import RetentionRules
 from ..durations import parse_duration
 from ..patterns import SYNTAX, Pattern, PatternError, compile_regex
+from ..policies import Schedule, ScheduleError, ScheduleProblem, cron, every
 from ..registry import InvalidReferenceError, Reference, parse_reference, validate_repository
 
 MAX_FILTER = 200
@@ -83,8 +86,54 @@ class Audit:
     limit: int = 20
 
 
+class PolicyAction(StrEnum):
+    RUN = "run"
+    PAUSE = "pause"
+    RESUME = "resume"
+    REMOVE = "remove"
+    SHOW = "show"
+
+
+@dataclass(frozen=True)
+class PolicyAdd:
+    """A cleanup policy: ``prune``'s pattern and rules, a schedule (a period or a cron
+    expression), and the channel its plans go to (None: the command's)."""
+
+    name: str
+    pattern: str
+    rules: RetentionRules
+    schedule: Schedule
+    channel: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyList:
+    pass
+
+
+@dataclass(frozen=True)
+class PolicyCommand:
+    """``policy show|run|pause|resume|remove NAME``."""
+
+    action: PolicyAction
+    name: str
+
+
 Command = (
-    Help | ListRepos | ListTags | Show | Delete | Prune | Restore | ShowActivity | Pending | Audit
+    Help
+    | ListRepos
+    | ListTags
+    | Show
+    | Delete
+    | Prune
+    | Restore
+    | ShowActivity
+    | Pending
+    | Audit
+    | PolicyAdd
+    | PolicyList
+    | PolicyCommand
 )
 MAX_REASON = 500
 MAX_AUDIT = 50
@@ -284,7 +333,11 @@ def _keep_flag(values: dict[str, str], usage: str) -> int | None:
 
 
 def _prune(spec: CommandSpec, args: list[str]) -> Command:
-    usage = spec.usage
+    return Prune(*_cleanup(args, spec.usage))
+
+
+def _cleanup(args: list[str], usage: str) -> tuple[str, RetentionRules, str]:
+    """A cleanup's pattern, rules and reason, as ``prune`` takes them."""
     if not args or args[0].startswith("-"):
         raise UsageError("Name the repository (or a glob like team/*) to clean up.", usage)
     pattern = _prune_pattern(args[0], usage)
@@ -313,7 +366,110 @@ def _prune(spec: CommandSpec, args: list[str]) -> Command:
     text = " ".join(reason)
     if len(text) > MAX_REASON:
         raise UsageError(f"The reason is longer than {MAX_REASON} characters.", usage)
-    return Prune(pattern, rules, text)
+    return pattern, rules, text
+
+
+_CHANNEL = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,20})(\|[^>]*)?>$|^(?P<plain>[CG][A-Z0-9]{2,20})$")
+_POLICY_USAGE = (
+    '/registry policy add NAME REPO_PATTERN RULES... (--every DURATION | --cron "EXPR") '
+    "[--channel CHANNEL_ID] [reason...] | list | show NAME | run NAME | pause NAME | "
+    "resume NAME | remove NAME"
+)
+
+
+def _take_cron(words: list[str], at: int, usage: str) -> tuple[str, int]:
+    """The cron expression after ``--cron`` (quoted, or its next five words), and where
+    the words after it begin."""
+    first = words[at] if at < len(words) else ""
+    if first[:1] in _QUOTES:
+        taken = []
+        for end in range(at, len(words)):
+            taken.append(words[end])
+            if words[end][-1:] in _QUOTES and (end > at or len(words[end]) > 1):
+                return " ".join(taken).strip(_QUOTES), end + 1
+        raise UsageError("The --cron expression has no closing quote.", usage)
+    if len(words) - at < 5:
+        raise UsageError('--cron takes five fields: --cron "0 3 * * *".', usage)
+    return " ".join(words[at : at + 5]), at + 5
+
+
+def _schedule_words(words: list[str], usage: str) -> tuple[Schedule, str | None, list[str]]:
+    """A policy's --every or --cron and --channel, and the words left for its rules."""
+    left: list[str] = []
+    schedule: Schedule | None = None
+    channel: str | None = None
+    at = 0
+    while at < len(words):
+        flag, has_value, value = words[at].partition("=")
+        if flag not in ("--every", "--cron", "--channel"):
+            left.append(words[at])
+            at += 1
+            continue
+        if schedule is not None and flag in ("--every", "--cron"):
+            raise UsageError("Give one schedule: --every DURATION or --cron EXPR.", usage)
+        if flag == "--cron":
+            expression, at = (value, at + 1) if has_value else _take_cron(words, at + 1, usage)
+            schedule = _cron(expression, usage)
+            continue
+        if not has_value:
+            value = words[at + 1] if at + 1 < len(words) else ""
+            at += 1
+        at += 1
+        if flag == "--every":
+            schedule = _every(value, usage)
+        else:
+            found = _CHANNEL.match(value)
+            if found is None:
+                raise UsageError(
+                    f"--channel takes a channel ID like C0123ABCD, not {value!r}.", usage
+                )
+            channel = found.group("id") or found.group("plain")
+    if schedule is None:
+        raise UsageError("Give a schedule: --every DURATION (at least 1h) or --cron EXPR.", usage)
+    return schedule, channel, left
+
+
+def _every(text: str, usage: str) -> Schedule:
+    try:
+        return every(parse_duration(text))
+    except ValueError as exc:
+        if isinstance(exc, ScheduleError):
+            raise UsageError(
+                "--every is at least 1h: policies don't run more often.", usage
+            ) from None
+        raise UsageError(f"--every: {exc}.", usage) from None
+
+
+def _cron(text: str, usage: str) -> Schedule:
+    try:
+        return cron(text, ZoneInfo("UTC"))  # checked again in POLICY_TIMEZONE when saved
+    except ScheduleError as exc:
+        if exc.problem == ScheduleProblem.CRON_TOO_OFTEN:
+            raise UsageError(
+                f"--cron {text!r} runs more often than hourly; policies run at most once an hour.",
+                usage,
+            ) from None
+        raise UsageError(
+            f"--cron {text!r} is not a five-field cron expression ({exc.answer}): minute hour "
+            'day-of-month month day-of-week, like "0 3 * * 1-5".',
+            usage,
+        ) from None
+
+
+def _policy(spec: CommandSpec, args: list[str]) -> Command:
+    usage = _POLICY_USAGE
+    sub = args[0].lower() if args else ""
+    if sub == "list" and len(args) == 1:
+        return PolicyList()
+    if sub == "add":
+        if len(args) < 3:
+            raise UsageError("Name the policy and the repositories it cleans up.", usage)
+        schedule, channel, left = _schedule_words(args[3:], usage)
+        pattern, rules, reason = _cleanup([args[2], *left], usage)
+        return PolicyAdd(args[1], pattern, rules, schedule, channel, reason)
+    if sub in {a.value for a in PolicyAction} and len(args) == 2:
+        return PolicyCommand(PolicyAction(sub), args[1])
+    raise UsageError("Which policy command? " + usage.removeprefix("/registry policy "), usage)
 
 
 def _restore(spec: CommandSpec, args: list[str]) -> Command:
@@ -427,6 +583,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "The latest pushes and deletions the registry reported (outside ones flagged).",
         "team-a/api",
         _activity,
+    ),
+    CommandSpec(
+        "policy",
+        "add NAME REPO_PATTERN RULES... (--every D | --cron EXPR) [--channel C] | list | "
+        "show|run|pause|resume|remove NAME",
+        "add|list|show|run|pause|resume|remove",
+        "Cleanup policies: prune's rules on a schedule; each run asks the approvers first.",
+        'add nightly-ci ci/* --keep 10 --older-than 30d --cron "0 3 * * *" old CI builds',
+        _policy,
+        aliases=("policies",),
     ),
     CommandSpec("pending", "", "", "Deletion requests waiting for approval.", "", _pending),
     CommandSpec(

@@ -29,6 +29,7 @@ from slack_sdk import WebClient
 
 from ..deletions import DeletionService
 from ..events import EventFeed
+from ..policies import PolicyService
 from ..registry import RegistryClient
 from .jobs import Job
 from .messages import SlackMessages
@@ -60,6 +61,7 @@ class BotContext:
     deletions: DeletionService
     messages: SlackMessages
     events: EventFeed  # the registry's event feed (records and activity)
+    policies: PolicyService  # cleanup policies and their runs
     responder: Responder = field(default_factory=Responder)
     now: Callable[[], datetime] = _now
     approvers: list[str] = field(default_factory=list)

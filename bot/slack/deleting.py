@@ -442,6 +442,27 @@ def recover(ctx: BotContext) -> None:
         post_audit(ctx, result.request, result.events)
 
 
+def post_request(ctx: BotContext, request_id: str, user: str) -> DeletionRequest:
+    """Post a draft (a policy's plan) where its approvers see it, without a preview to
+    answer: its message, its audit thread. Raises what posting raised, the draft given
+    back (or DeletionRefused when it can't be claimed)."""
+    service = ctx.deletions
+    claimed = service.claim_submit(request_id, user)
+    if claimed is None:
+        raise DeletionRefused(Refusal.REQUEST_GONE, request_id=request_id)
+    channel = claimed.channel
+    try:
+        posted = MessageRef(channel, _post(ctx, channel, _request_message(ctx, claimed)))
+    except Exception:
+        service.release_submit(request_id)
+        raise
+    ctx.messages.put(request_id, MessageRole.REQUEST, posted)
+    request, events = service.submitted(request_id)
+    _open_audit_thread(ctx, request, posted)
+    post_audit(ctx, request, events)
+    return request
+
+
 def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> list[threading.Thread]:
     """Daemon threads that ``expire`` and ``recover`` every ``interval`` seconds, the
     first time at start (what a previous process left interrupted)."""

@@ -1,6 +1,7 @@
 """Building, once per process, everything the listeners and jobs share: the Slack Web
-API client, the registry client, the stores on the one database, the deletion service
-and the event feed; and, where jobs run, the sweeper."""
+API client, the registry client, the stores on the one database, the deletion service,
+the event feed and the cleanup policies; and, where jobs run, the sweeper and the
+policies' scheduler."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from sqlalchemy import Connection
 from ..config import Settings
 from ..deletions import ApproverPolicy, DeletionService, RepoUsage, WriteAction, open_store
 from ..events import Activity, EventAction, EventFeed, EventStore, RegistryEvent
+from ..policies import PolicyService, PolicyStore
 from ..registry import USER_AGENT, RegistryClient
 from .context import BotContext
 from .deleting import start_sweeper
 from .messages import SlackMessages
+from .policy_runs import start_scheduler
 from .registry_events import Announcer
 from .web import web_client
 
@@ -81,11 +84,15 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         protected=d.protected_tags,
         on_outside_deletion=audit_outside_deletion,
     )
+    policy_store = PolicyStore(store.engine)
+    policy_store.ensure_schema()
+    policies = PolicyService(policy_store, service, zone=settings.policies.timezone)
     ctx = BotContext(
         registry=registry,
         web=web,
         deletions=service,
         messages=messages,
+        policies=policies,
         approvers=list(d.approvers),
         approval_channel=d.approval_channel,
         audit_channel=d.audit_channel,
@@ -97,4 +104,5 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         # interrupted execution is settled soon after its lease runs out.
         often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)
         start_sweeper(ctx, interval=min(30.0, max(0.5, often)))
+        start_scheduler(ctx)
     return ctx

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.deletions import ExecutionInterrupted, Fact, Finding, Refusal, State
 from bot.events import EventFeed, EventStore
+from bot.policies import PolicyService, PolicyStore
 from bot.registry import RegistryError, parse_reference
 from bot.slack import deleting
 from bot.slack.context import BotContext
@@ -284,6 +285,7 @@ def test_a_submit_that_times_out_on_slack_goes_back_to_draft(make_service, clien
         deletions=service,
         messages=messages,
         events=EventFeed(events, is_own=lambda e: False, own_agent="registry-bot/"),
+        policies=PolicyService(PolicyStore(service.store.engine), service),
     )
     ctx.responder = replies  # type: ignore[assignment]
     deleting.submit(ctx, preview.request.id, REQUESTER, "http://127.0.0.1:9/response")

@@ -29,7 +29,7 @@ from ...deletions import (
 )
 from ...registry import human_size
 from ..buttons import ACTION_CANCEL, ACTION_SUBMIT  # the same as any deletion's preview
-from .common import Message, code, fit_lines, mention, section, slack_date, truncate
+from .common import Message, code, escape, fit_lines, mention, section, slack_date, truncate
 from .limits import MAX_SECTION_TEXT
 
 MAX_REPOS_SHOWN = 12  # sections per repository, within the 50-block limit
@@ -206,6 +206,8 @@ def plan_summary(request: DeletionRequest, items: list[CleanupItem]) -> str:
         by_repo.setdefault(item.repository, []).append(item)
     rules = rules_text(request.rules) if request.rules else request.reason  # older: reason
     lines = [f"*Rules* {code(rules, 500)}"]
+    if request.rules and request.reason:
+        lines.append(f"*Reason* {escape(truncate(request.reason, 500))}")
     for repository, mine in sorted(by_repo.items()):
         planned = [i for i in mine if i.state != ItemState.KEPT]
         kept_tags = sum(len(i.tags) for i in mine if i.state == ItemState.KEPT)

@@ -1,0 +1,192 @@
+"""Policies and their runs in SQL (the ``policies`` room's tables and migrations). A run
+is a row per policy and slot, inserted by whichever process gets there first (a
+primary key, and an insert that does nothing on conflict, on SQLite and PostgreSQL
+alike): so a slot runs exactly once whatever the number of replicas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Connection, Engine, MetaData, Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..database import CleanString, CleanText, JSONText, Migration, UTCDateTime, migrate
+from ..deletions import RetentionRules
+from .models import Policy, PolicyRun, RunState, Schedule
+
+metadata = MetaData()
+policies = Table(
+    "cleanup_policies",
+    metadata,
+    Column("name", CleanString(64), primary_key=True),
+    Column("pattern", CleanString(255), nullable=False),
+    Column("rules", JSONText, nullable=False),
+    Column("schedule", JSONText, nullable=False),
+    Column("channel", CleanString(32), nullable=False),
+    Column("author", CleanString(32), nullable=False),
+    Column("reason", CleanText, nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+)
+runs = Table(
+    "cleanup_policy_runs",
+    metadata,
+    Column("policy", CleanString(64), primary_key=True),
+    Column("slot", UTCDateTime(), primary_key=True),
+    Column("state", CleanString(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("request_id", CleanString(32)),
+    Column("detail", CleanText, nullable=False, default=""),
+    Column("late_since", UTCDateTime()),
+    Column("manual", Boolean, nullable=False, default=False),
+)
+
+ROOM = "policies"
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[policies, runs])
+
+
+MIGRATIONS: list[Migration] = [(1, _v1)]
+
+
+def _policy(row: Any) -> Policy:
+    return Policy(
+        row.name,
+        row.pattern,
+        RetentionRules.from_data(row.rules),
+        Schedule.from_data(row.schedule),
+        row.channel,
+        row.author,
+        row.created_at,
+        row.reason,
+        bool(row.paused),
+    )
+
+
+def _run(row: Any) -> PolicyRun:
+    return PolicyRun(
+        row.policy,
+        row.slot,
+        RunState(row.state),
+        row.started_at,
+        row.finished_at,
+        row.request_id,
+        row.detail,
+        row.late_since,
+        bool(row.manual),
+    )
+
+
+class PolicyStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ensure_schema(self) -> None:
+        migrate(self.engine, ROOM, MIGRATIONS)
+
+    # -- policies ----------------------------------------------------------------------
+    def add(self, policy: Policy) -> bool:
+        """Store a new policy; False when one of that name exists."""
+        row = {
+            "name": policy.name,
+            "pattern": policy.pattern,
+            "rules": policy.rules.as_data(),
+            "schedule": policy.schedule.as_data(),
+            "channel": policy.channel,
+            "author": policy.author,
+            "reason": policy.reason,
+            "created_at": policy.created_at,
+            "paused": policy.paused,
+        }
+        with self.engine.begin() as conn:
+            return bool(self._insert(conn, policies, row, policies.c.name))
+
+    def get(self, name: str) -> Policy | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(policies).where(policies.c.name == name)).first()
+        return _policy(row) if row else None
+
+    def all(self) -> list[Policy]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(policies).order_by(policies.c.name)).all()
+        return [_policy(r) for r in rows]
+
+    def set_paused(self, name: str, paused: bool) -> bool:
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(policies).where(policies.c.name == name).values(paused=paused)
+            ).rowcount
+        return bool(moved)
+
+    def remove(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(policies).where(policies.c.name == name)).rowcount)
+
+    # -- runs --------------------------------------------------------------------------
+    def claim(self, run: PolicyRun) -> bool:
+        """Insert the run's row unless its slot is claimed already: True for the one
+        caller that inserted it."""
+        row = {
+            "policy": run.policy,
+            "slot": run.slot,
+            "state": run.state.value,
+            "started_at": run.started_at,
+            "late_since": run.late_since,
+            "manual": run.manual,
+            "detail": run.detail,
+            "finished_at": run.finished_at,
+        }
+        with self.engine.begin() as conn:
+            return bool(self._insert(conn, runs, row, runs.c.policy))
+
+    def finish(
+        self,
+        policy: str,
+        slot: datetime,
+        state: RunState,
+        at: datetime,
+        *,
+        request_id: str | None = None,
+        detail: str = "",
+    ) -> bool:
+        """A claimed run's end (compare-and-set from ``claimed``)."""
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.policy == policy,
+                    runs.c.slot == slot,
+                    runs.c.state == RunState.CLAIMED.value,
+                )
+                .values(state=state.value, finished_at=at, request_id=request_id, detail=detail)
+            ).rowcount
+        return bool(moved)
+
+    def runs(self, policy: str, limit: int = 10, manual: bool | None = None) -> list[PolicyRun]:
+        """The newest runs of ``policy`` first (scheduled ones only: ``manual=False``)."""
+        query = select(runs).where(runs.c.policy == policy)
+        if manual is not None:
+            query = query.where(runs.c.manual == manual)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(runs.c.slot.desc()).limit(limit)).all()
+        return [_run(r) for r in rows]
+
+    def stale(self, before: datetime) -> list[PolicyRun]:
+        """Runs claimed before ``before`` and never finished (their process died)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs).where(
+                    runs.c.state == RunState.CLAIMED.value, runs.c.started_at < before
+                )
+            ).all()
+        return [_run(r) for r in rows]
+
+    @staticmethod
+    def _insert(conn: Connection, table: Table, row: dict[str, object], key: Any) -> int:
+        factory: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = factory(table).values(**row).on_conflict_do_nothing().returning(key)
+        return len(conn.execute(statement).all())

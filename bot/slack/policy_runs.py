@@ -1,0 +1,146 @@
+"""Cleanup policies in Slack: the replies to ``/registry policy ...``, and their runs:
+each slot due claimed once (whatever the number of replicas), planned as ``prune``
+plans, and posted to the policy's channel as a cleanup request for approval; a run
+that fails is said once in that channel. The decisions are the policy service's."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from slack_sdk.errors import SlackApiError
+
+from ..deletions import DeletionRefused
+from ..policies import Policy, PolicyRefused, PolicyRun, RunState, ScheduleError, cron
+from .command_table import PolicyAction, PolicyAdd, PolicyCommand
+from .context import BotContext
+from .deleting import post_request
+from .render import Message
+from .render.deletions import render_notice
+from .render.policies import (
+    policy_refusal_text,
+    render_policies,
+    render_policy,
+    render_policy_added,
+    render_run,
+    render_run_failed,
+)
+
+log = logging.getLogger(__name__)
+SCHEDULER_SECONDS = 15.0  # how often due slots are looked for (a slot's plan within 60 s)
+
+
+def add_reply(ctx: BotContext, command: PolicyAdd, user: str, channel: str) -> Message:
+    """``policy add``: save it, then show a dry run of its first run and when it is due."""
+    schedule = command.schedule
+    if schedule.cron is not None:
+        try:
+            schedule = cron(schedule.cron, ctx.policies.zone)  # in POLICY_TIMEZONE
+        except ScheduleError:
+            return render_notice("That --cron expression runs more often than hourly here.")
+    try:
+        policy = ctx.policies.add(
+            command.name,
+            command.pattern,
+            command.rules,
+            schedule,
+            command.channel or channel,
+            user,
+            command.reason,
+        )
+    except PolicyRefused as exc:
+        return render_notice(policy_refusal_text(exc))
+    try:
+        preview = ctx.deletions.preview_prune(policy.pattern, policy.rules, "", user, channel)
+        dry: object = preview
+    except DeletionRefused as exc:
+        dry = exc
+    except Exception as exc:  # the registry: the policy is saved all the same
+        log.warning("dry run of policy %s failed: %s", policy.name, type(exc).__name__)
+        dry = None
+    return render_policy_added(policy, ctx.policies.next_run(policy), dry, ctx.policies.zone)
+
+
+def list_reply(ctx: BotContext) -> Message:
+    policies = ctx.policies.all()
+    service = ctx.policies
+    return render_policies(
+        [(p, service.runs(p.name, 1), service.next_run(p), service.overdue(p)) for p in policies],
+        service.zone,
+    )
+
+
+def command_reply(ctx: BotContext, command: PolicyCommand, user: str) -> Message:
+    """``policy show|run|pause|resume|remove NAME``."""
+    service = ctx.policies
+    try:
+        if command.action == PolicyAction.SHOW:
+            policy = service.get(command.name)
+            return render_policy(policy, service.runs(policy.name), service.next_run(policy))
+        if command.action == PolicyAction.RUN:
+            policy, run = service.claim_now(command.name, user)
+            return render_run(policy, run_policy(ctx, policy, run))
+        if command.action == PolicyAction.REMOVE:
+            removed = service.remove(command.name, user)
+            return render_notice(f"Removed the policy {removed.name}; it won't run again.")
+        paused = command.action == PolicyAction.PAUSE
+        policy = service.set_paused(command.name, user, paused)
+    except PolicyRefused as exc:
+        return render_notice(policy_refusal_text(exc))
+    return render_notice(
+        f"Paused {policy.name}: no run until it is resumed."
+        if paused
+        else f"Resumed {policy.name}: its next run is at its next slot."
+    )
+
+
+def run_policy(ctx: BotContext, policy: Policy, run: PolicyRun) -> PolicyRun:
+    """Plan a claimed run and post its cleanup request; a run that fails is posted once
+    to the policy's channel."""
+    planned = ctx.policies.plan(policy, run)
+    if planned.preview is None:
+        if planned.run.state == RunState.FAILED:
+            _tell(ctx, policy, planned.run)
+        return planned.run
+    try:
+        request = post_request(ctx, planned.preview.request.id, policy.author)
+    except (SlackApiError, DeletionRefused, OSError, TimeoutError) as exc:
+        failed = ctx.policies.failed(run, f"posting the plan failed: {type(exc).__name__}")
+        log.error("policy %s: posting its plan failed: %s", policy.name, type(exc).__name__)
+        return failed
+    return ctx.policies.posted(run, request.id)
+
+
+def _tell(ctx: BotContext, policy: Policy, run: PolicyRun) -> None:
+    try:
+        ctx.web.chat_postMessage(channel=policy.channel, **render_run_failed(policy, run).to_dict())
+    except SlackApiError as exc:
+        log.error(
+            "policy %s: could not post its failure: %s", policy.name, exc.response.get("error")
+        )
+
+
+def run_due(ctx: BotContext) -> None:
+    """Every due slot this process claims, run; runs whose planner died, settled."""
+    for run in ctx.policies.settle_stale():
+        log.warning("policy %s: its run of %s was interrupted", run.policy, run.slot)
+    for policy, run in ctx.policies.claim_due():
+        run_policy(ctx, policy, run)
+
+
+def start_scheduler(ctx: BotContext, interval: float = SCHEDULER_SECONDS) -> threading.Thread:
+    """A daemon thread running the due slots every ``interval`` seconds (at start too:
+    slots missed while the bot was stopped run once, late)."""
+
+    def loop() -> None:
+        while True:
+            try:
+                run_due(ctx)
+            except Exception:
+                log.exception("the policy scheduler failed")
+            time.sleep(interval)
+
+    thread = threading.Thread(target=loop, name="policies", daemon=True)
+    thread.start()
+    return thread
