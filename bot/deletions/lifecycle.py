@@ -157,6 +157,21 @@ class Lifecycle:
             return Result(Effect.CLOSED, self.get(request_id))
         return Result(Effect(to.value), moved.request, events=[moved.event])
 
+    def supersede(self, request_id: str, newer: str) -> Result:
+        """Close a request still waiting for votes because ``newer`` (a later run of the
+        same policy) asks instead; a late click on it is then refused."""
+        moved = self.store.close(
+            request_id,
+            OPEN_STATES,
+            State.SUPERSEDED,
+            by=None,
+            at=self.clock(),
+            audit=self.entry(AuditAction.SUPERSEDED, None, f"by request {newer}"),
+        )
+        if moved is None or moved.event is None:
+            return Result(Effect.CLOSED, self.get(request_id))
+        return Result(Effect.CLOSED, moved.request, events=[moved.event])
+
     def refuse(self, request_id: str, user: str, attempt: str, why: Refusal) -> Result:
         """A vote the front end refused before counting it (a click on a copy of the
         request, say): the refusal is audited like any other."""

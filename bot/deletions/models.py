@@ -24,7 +24,8 @@ class State(StrEnum):
     """A request's life: ``draft`` (previewed, digest pinned) -> ``submitting`` (its
     message being posted) -> ``pending`` (open for votes) -> ``executing`` -> ``done``
     (what it asked for was carried out: deleted, or put back) or ``failed`` (nothing
-    was); or ``rejected``, ``expired``, ``cancelled``."""
+    was); or ``rejected``, ``expired``, ``cancelled``, ``superseded`` (a newer run of
+    its policy asks instead)."""
 
     DRAFT = "draft"
     SUBMITTING = "submitting"
@@ -35,6 +36,7 @@ class State(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"  # a newer run of its policy asks instead
 
     @property
     def is_closed(self) -> bool:
@@ -55,12 +57,13 @@ class AuditAction(StrEnum):
     UNKNOWN = "unknown"  # the deletion's outcome could not be known yet
     OUTSIDE_DELETION = "outside deletion"  # the registry deleted a manifest the bot did not
     POLICY_CHANGED = "policy changed"  # a cleanup policy added, paused, resumed, removed
+    SUPERSEDED = "superseded"  # closed: a newer run of its policy asks instead
 
 
 # Named sets of states: open for a decision; decided by a person or by time; carried
 # out (whatever its outcome); closed.
 OPEN = frozenset({State.DRAFT, State.SUBMITTING, State.PENDING})
-DECIDED = frozenset({State.REJECTED, State.EXPIRED, State.CANCELLED})
+DECIDED = frozenset({State.REJECTED, State.EXPIRED, State.CANCELLED, State.SUPERSEDED})
 CARRIED_OUT = frozenset({State.DONE, State.FAILED})
 CLOSED = DECIDED | CARRIED_OUT
 # Kinds whose executed deletion can be undone (what they took is kept for UNDO_RETENTION).

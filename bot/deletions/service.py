@@ -190,6 +190,9 @@ class DeletionService:
     def cancel(self, request_id: str, user: str) -> Result:
         return self.lifecycle.cancel(request_id, user)
 
+    def supersede(self, request_id: str, newer: str) -> Result:
+        return self.lifecycle.supersede(request_id, newer)
+
     def refuse(self, request_id: str, user: str, attempt: str, why: Refusal) -> Result:
         return self.lifecycle.refuse(request_id, user, attempt, why)
 
@@ -308,6 +311,10 @@ class DeletionService:
         )
 
     # -- reading -----------------------------------------------------------------------
+    def request(self, request_id: str) -> DeletionRequest | None:
+        """A request as it is now (None: there is no such request)."""
+        return self.store.get(request_id)
+
     def pending(self) -> list[DeletionRequest]:
         return self.store.in_states([State.PENDING])
 

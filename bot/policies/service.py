@@ -20,6 +20,7 @@ from ..deletions import (
     DeletionService,
     Refusal,
     RetentionRules,
+    State,
 )
 from ..registry import RegistryError
 from .models import Policy, PolicyRun, RunState, Schedule
@@ -148,7 +149,9 @@ class PolicyService:
     # -- runs ----------------------------------------------------------------------------
     def claim_due(self) -> list[tuple[Policy, PolicyRun]]:
         """Every policy whose slot is due, each slot claimed by this call only if no
-        other process claimed it (the ones this call claimed are returned)."""
+        other process claimed it (the ones this call claimed are returned). A slot that
+        comes while the previous run is still planning or carrying its cleanup out is
+        claimed as ``skipped`` (returned too, to be said once)."""
         now = self.clock()
         claimed = []
         for policy in self.store.all():
@@ -157,12 +160,42 @@ class PolicyService:
             slot = due(policy.schedule, policy.created_at, self.last_slot(policy), now, self.zone)
             if slot is None:
                 continue
+            busy = self._busy(policy)
             run = PolicyRun(
-                policy.name, slot.slot, RunState.CLAIMED, now, late_since=slot.late_since
+                policy.name,
+                slot.slot,
+                RunState.SKIPPED if busy else RunState.CLAIMED,
+                now,
+                finished_at=now if busy else None,
+                late_since=slot.late_since,
             )
             if self.store.claim(run):
                 claimed.append((policy, run))
         return claimed
+
+    def _busy(self, policy: Policy) -> bool:
+        """The previous run is still planning, or its cleanup is being carried out."""
+        last = self.store.runs(policy.name, 1)
+        if not last:
+            return False
+        if last[0].state == RunState.CLAIMED:
+            return True
+        if last[0].state != RunState.POSTED or not last[0].request_id:
+            return False
+        request = self.deletions.request(last[0].request_id)
+        return request is not None and request.state == State.EXECUTING
+
+    def waiting(self, policy: Policy, run: PolicyRun) -> str | None:
+        """The request of the policy's run before ``run``, while it still waits for
+        votes (a newer plan supersedes it)."""
+        for earlier in self.store.runs(policy.name, 5):
+            if earlier.slot == run.slot or earlier.state != RunState.POSTED:
+                continue
+            request = self.deletions.request(earlier.request_id or "")
+            if request is not None and request.state == State.PENDING:
+                return request.id
+            return None
+        return None
 
     def claim_now(self, name: str, user: str) -> tuple[Policy, PolicyRun]:
         """``policy run NAME``: a run at once, by an approver (its schedule unchanged)."""

@@ -97,7 +97,7 @@ def _redraw(ctx: BotContext, request_id: str, message: Message) -> None:
         log.error("could not update the message of request %s: %s", request_id, _slack_error(exc))
 
 
-def _update_request(ctx: BotContext, request: DeletionRequest) -> None:
+def update_request(ctx: BotContext, request: DeletionRequest) -> None:
     """Redraw the request message (votes, or the outcome without buttons)."""
     _redraw(ctx, request.id, _request_message(ctx, request))
 
@@ -399,7 +399,7 @@ def vote(
     if result.effect in TOLD_PRIVATELY:
         ctx.responder.send(response_url, render_notice(effect_notice(result)))
     if result.effect not in UNCHANGED:
-        _update_request(ctx, result.request)
+        update_request(ctx, result.request)
     post_audit(ctx, result.request, result.events)
 
 
@@ -428,7 +428,7 @@ def _watch_progress(ctx: BotContext, request_id: str) -> ProgressWatcher[Running
 def expire(ctx: BotContext) -> None:
     """Expire what is due (and redraw those messages); forget old event IDs."""
     for request, events in ctx.deletions.expire_due():
-        _update_request(ctx, request)
+        update_request(ctx, request)
         post_audit(ctx, request, events)
     # Redeliveries of an event come within minutes; a week of IDs is plenty.
     ctx.events.forget_seen_before(ctx.now() - timedelta(days=7))
@@ -438,7 +438,7 @@ def recover(ctx: BotContext) -> None:
     """Settle or carry on interrupted executions, and redraw those messages. A resumed
     cleanup may run for minutes: this has a thread of its own, so expiry goes on."""
     for result in ctx.deletions.recover():
-        _update_request(ctx, result.request)
+        update_request(ctx, result.request)
         post_audit(ctx, result.request, result.events)
 
 

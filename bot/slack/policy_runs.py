@@ -15,7 +15,7 @@ from ..deletions import DeletionRefused
 from ..policies import Policy, PolicyRefused, PolicyRun, RunState, ScheduleError, cron
 from .command_table import PolicyAction, PolicyAdd, PolicyCommand
 from .context import BotContext
-from .deleting import post_request
+from .deleting import post_audit, post_request, update_request
 from .render import Message
 from .render.deletions import render_notice
 from .render.policies import (
@@ -25,6 +25,7 @@ from .render.policies import (
     render_policy_added,
     render_run,
     render_run_failed,
+    render_run_skipped,
 )
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,12 @@ def command_reply(ctx: BotContext, command: PolicyCommand, user: str) -> Message
 
 
 def run_policy(ctx: BotContext, policy: Policy, run: PolicyRun) -> PolicyRun:
-    """Plan a claimed run and post its cleanup request; a run that fails is posted once
-    to the policy's channel."""
+    """Plan a claimed run and post its cleanup request (the previous run's request, if
+    it still waits for votes, is superseded by it); a run that fails, or a slot skipped
+    because the previous run has not finished, is said once in the policy's channel."""
+    if run.state == RunState.SKIPPED:
+        _tell(ctx, policy, run)
+        return run
     planned = ctx.policies.plan(policy, run)
     if planned.preview is None:
         if planned.run.state == RunState.FAILED:
@@ -109,12 +114,18 @@ def run_policy(ctx: BotContext, policy: Policy, run: PolicyRun) -> PolicyRun:
         failed = ctx.policies.failed(run, f"posting the plan failed: {type(exc).__name__}")
         log.error("policy %s: posting its plan failed: %s", policy.name, type(exc).__name__)
         return failed
+    older = ctx.policies.waiting(policy, run)
+    if older is not None:
+        closed = ctx.deletions.supersede(older, request.id)
+        update_request(ctx, closed.request)
+        post_audit(ctx, closed.request, closed.events)
     return ctx.policies.posted(run, request.id)
 
 
 def _tell(ctx: BotContext, policy: Policy, run: PolicyRun) -> None:
+    said = render_run_skipped if run.state == RunState.SKIPPED else render_run_failed
     try:
-        ctx.web.chat_postMessage(channel=policy.channel, **render_run_failed(policy, run).to_dict())
+        ctx.web.chat_postMessage(channel=policy.channel, **said(policy, run).to_dict())
     except SlackApiError as exc:
         log.error(
             "policy %s: could not post its failure: %s", policy.name, exc.response.get("error")

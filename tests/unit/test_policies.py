@@ -248,17 +248,24 @@ def test_a_policy_added_by_an_approver_shows_its_first_run_and_a_dry_run(slack):
     assert ctx.web.calls == [] and fake.deletes == []  # nothing posted, nothing deleted
 
 
-def test_a_due_slot_is_posted_once_by_two_processes_for_approval(slack):
-    from bot.deletions import State
+def _hourly_keep_one(ctx, fake, clock) -> None:
+    """Three dated images, an hourly policy keeping one, and the clock at its first slot."""
     from bot.slack import policy_runs
     from bot.slack.command_table import parse_command
 
-    (one, two), fake, clock = slack
     for i in range(3):
         fake.push("app", [f"ci-{i}"], f"image {i}", f"2026-0{i + 1}-01T00:00:00Z")
     command = parse_command("policy add keep-one app --keep 1 --every 1h --channel C0PLAT01")
-    policy_runs.add_reply(one, command, APPROVER, "C0CHAN01")
+    policy_runs.add_reply(ctx, command, APPROVER, "C0CHAN01")
     clock.now = T0 + timedelta(hours=1, seconds=5)
+
+
+def test_a_due_slot_is_posted_once_by_two_processes_for_approval(slack):
+    from bot.deletions import State
+    from bot.slack import policy_runs
+
+    (one, two), fake, clock = slack
+    _hourly_keep_one(one, fake, clock)
     threads = [threading.Thread(target=policy_runs.run_due, args=(c,)) for c in (one, two)]
     for t in threads:
         t.start()
@@ -293,3 +300,48 @@ def test_a_due_slot_is_posted_once_by_two_processes_for_approval(slack):
     policy_runs.run_due(one)
     late = one.policies.runs("keep-one")[0]
     assert late.late_since is not None and late.slot == T0 + timedelta(hours=4)
+
+
+def test_a_newer_plan_supersedes_the_one_still_waiting_and_a_late_click_deletes_nothing(slack):
+    from bot.deletions import State
+    from bot.slack import deleting, policy_runs
+
+    (ctx, _), fake, clock = slack
+    _hourly_keep_one(ctx, fake, clock)
+    policy_runs.run_due(ctx)
+    first = ctx.policies.runs("keep-one")[0].request_id
+    clock.now += timedelta(hours=1)
+    policy_runs.run_due(ctx)  # nobody voted on the first: the second replaces it
+    second = ctx.policies.runs("keep-one")[0].request_id
+    assert first != second
+    assert ctx.deletions.request(first).state == State.SUPERSEDED
+    assert ctx.deletions.request(second).state == State.PENDING
+    where = ctx.messages.get(first, deleting.MessageRole.REQUEST)
+    redrawn = ctx.web.updates(where.ts)[-1].text
+    assert "*Superseded*" in redrawn and "deletion_approve" not in redrawn
+    audit = ctx.messages.get(first, deleting.MessageRole.AUDIT)
+    assert "*superseded*" in ctx.web.posts(audit.channel, thread_ts=audit.ts)[-1].text
+    deleting.vote(ctx, first, APPROVER, True, "https://r/1", (where.channel, where.ts))
+    assert "already superseded" in ctx.responder.texts("https://r/1")[-1]
+    assert fake.deletes == []
+
+
+def test_a_slot_while_the_previous_run_is_carried_out_is_skipped_and_said_once(slack):
+    from bot.policies import PolicyRun
+    from bot.slack import policy_runs
+    from bot.slack.command_table import parse_command
+
+    (ctx, _), fake, clock = slack
+    fake.push("app", ["v1"], "a")
+    command = parse_command("policy add p app --keep 1 --every 1h --channel C0PLAT01")
+    policy_runs.add_reply(ctx, command, APPROVER, "C0CHAN01")
+    # The previous run is still planning (another process claimed it and works on it).
+    clock.now = T0 + timedelta(hours=1, seconds=5)
+    ctx.policies.store.claim(PolicyRun("p", T0, RunState.CLAIMED, clock.now, manual=True))
+    policy_runs.run_due(ctx)
+    (skipped, _) = ctx.policies.runs("p")
+    assert skipped.state == RunState.SKIPPED and skipped.slot == T0 + timedelta(hours=1)
+    (said,) = ctx.web.posts("C0PLAT01")
+    assert "skipped its slot" in said.text
+    policy_runs.run_due(ctx)  # said once: the slot is done
+    assert len(ctx.web.posts("C0PLAT01")) == 1

@@ -51,6 +51,7 @@ OUTCOME_ICONS = {
     State.REJECTED: ":no_entry_sign:",
     State.EXPIRED: ":hourglass:",
     State.CANCELLED: ":leftwards_arrow_with_hook:",
+    State.SUPERSEDED: ":fast_forward:",
 }
 
 
@@ -351,6 +352,11 @@ def _outcome_line(request: DeletionRequest) -> str:
         return f"{OUTCOME_ICONS[state]} *{done}* {when}. {_votes(request)}"
     if state == State.REJECTED:
         return f"{OUTCOME_ICONS[state]} *Rejected* by {mention(request.closed_by)} {when}."
+    if state == State.SUPERSEDED:
+        return (
+            f"{OUTCOME_ICONS[state]} *Superseded* {when}: a newer run of its policy asks "
+            "instead; nothing was deleted."
+        )
     if state == State.CANCELLED:
         return f"{OUTCOME_ICONS[state]} *Cancelled* by {mention(request.closed_by)} {when}."
     if state == State.EXPIRED:

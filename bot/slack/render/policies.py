@@ -150,3 +150,14 @@ def render_run_failed(policy: Policy, run: PolicyRun) -> Message:
         f"`/registry policy run {escape(policy.name)}` tries again now."
     )
     return Message(text=f"Cleanup policy {policy.name} failed", blocks=[section(text)])
+
+
+def render_run_skipped(policy: Policy, run: PolicyRun) -> Message:
+    """Posted once to the policy's channel when a slot comes while the previous run has
+    not finished (planning, or its cleanup being carried out)."""
+    text = (
+        f":fast_forward: The cleanup policy *{escape(policy.name)}* skipped its slot "
+        f"{slack_date(run.slot)}: its previous run has not finished. The next slot runs "
+        "as usual."
+    )
+    return Message(text=f"Cleanup policy {policy.name} skipped a slot", blocks=[section(text)])
