@@ -146,6 +146,17 @@ class PolicyService:
         due_at = self.next_run(policy)
         return next_slot(policy.schedule, policy.created_at, due_at, self.zone) <= self.clock()
 
+    def overdue_to_tell(self) -> list[tuple[Policy, datetime]]:
+        """The policies overdue now, with the slot they are overdue for, each told once
+        (whatever the number of processes asking)."""
+        told = []
+        for policy in self.store.all():
+            if self.overdue(policy):
+                slot = self.next_run(policy)
+                if self.store.alert_once(policy.name, slot, self.clock()):
+                    told.append((policy, slot))
+        return told
+
     # -- runs ----------------------------------------------------------------------------
     def claim_due(self) -> list[tuple[Policy, PolicyRun]]:
         """Every policy whose slot is due, each slot claimed by this call only if no

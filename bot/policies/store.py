@@ -43,6 +43,15 @@ runs = Table(
     Column("manual", Boolean, nullable=False, default=False),
 )
 
+alerts = Table(
+    "cleanup_policy_alerts",
+    metadata,
+    # A policy found overdue for its slot: one row, so it is said once by one process.
+    Column("policy", CleanString(64), primary_key=True),
+    Column("slot", UTCDateTime(), primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
 ROOM = "policies"
 
 
@@ -50,7 +59,11 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[policies, runs])
 
 
-MIGRATIONS: list[Migration] = [(1, _v1)]
+def _v2(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[alerts])
+
+
+MIGRATIONS: list[Migration] = [(1, _v1), (2, _v2)]
 
 
 def _policy(row: Any) -> Policy:
@@ -184,6 +197,13 @@ class PolicyStore:
                 )
             ).all()
         return [_run(r) for r in rows]
+
+    def alert_once(self, policy: str, slot: datetime, at: datetime) -> bool:
+        """Record that ``policy`` is overdue for ``slot``: True for the one caller that
+        recorded it (the one to say so)."""
+        row = {"policy": policy, "slot": slot, "at": at}
+        with self.engine.begin() as conn:
+            return bool(self._insert(conn, alerts, row, alerts.c.policy))
 
     @staticmethod
     def _insert(conn: Connection, table: Table, row: dict[str, object], key: Any) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -28,6 +27,7 @@ from ..registry import RegistryError
 from .buttons import PutBack
 from .command_table import Audit, Delete, Prune, Restore
 from .context import BotContext
+from .loops import every
 from .messages import MessageRef, MessageRole
 from .progress import ProgressWatcher
 from .render import Message, render_error
@@ -467,17 +467,4 @@ def start_sweeper(ctx: BotContext, interval: float = SWEEP_SECONDS) -> list[thre
     """Daemon threads that ``expire`` and ``recover`` every ``interval`` seconds, the
     first time at start (what a previous process left interrupted)."""
 
-    def every(work: Callable[[BotContext], None], name: str) -> threading.Thread:
-        def loop() -> None:
-            while True:
-                try:
-                    work(ctx)
-                except Exception:
-                    log.exception("%s failed", name)
-                time.sleep(interval)
-
-        thread = threading.Thread(target=loop, name=name, daemon=True)
-        thread.start()
-        return thread
-
-    return [every(expire, "expiry"), every(recover, "recovery")]
+    return [every(ctx, expire, "expiry", interval), every(ctx, recover, "recovery", interval)]

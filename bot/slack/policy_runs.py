@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from slack_sdk.errors import SlackApiError
 
@@ -16,10 +15,12 @@ from ..policies import Policy, PolicyRefused, PolicyRun, RunState, ScheduleError
 from .command_table import PolicyAction, PolicyAdd, PolicyCommand
 from .context import BotContext
 from .deleting import post_audit, post_request, update_request
+from .loops import every
 from .render import Message
 from .render.deletions import render_notice
 from .render.policies import (
     policy_refusal_text,
+    render_overdue,
     render_policies,
     render_policy,
     render_policy_added,
@@ -140,18 +141,23 @@ def run_due(ctx: BotContext) -> None:
         run_policy(ctx, policy, run)
 
 
-def start_scheduler(ctx: BotContext, interval: float = SCHEDULER_SECONDS) -> threading.Thread:
-    """A daemon thread running the due slots every ``interval`` seconds (at start too:
-    slots missed while the bot was stopped run once, late)."""
+def tell_overdue(ctx: BotContext) -> None:
+    """A policy with no run for two of its slots is said once in its channel."""
+    for policy, slot in ctx.policies.overdue_to_tell():
+        message = render_overdue(policy, slot)
+        try:
+            ctx.web.chat_postMessage(channel=policy.channel, **message.to_dict())
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.error("policy %s: could not say it is overdue: %s", policy.name, error)
 
-    def loop() -> None:
-        while True:
-            try:
-                run_due(ctx)
-            except Exception:
-                log.exception("the policy scheduler failed")
-            time.sleep(interval)
 
-    thread = threading.Thread(target=loop, name="policies", daemon=True)
-    thread.start()
-    return thread
+def start_scheduler(ctx: BotContext, interval: float = SCHEDULER_SECONDS) -> list[threading.Thread]:
+    """Daemon threads: one running the due slots every ``interval`` seconds (at start
+    too: slots missed while the bot was stopped run once, late), and one watching for
+    overdue policies (apart, so a run that hangs doesn't silence it)."""
+
+    return [
+        every(ctx, run_due, "policies", interval),
+        every(ctx, tell_overdue, "policy-watch", interval),
+    ]

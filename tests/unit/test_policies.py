@@ -345,3 +345,19 @@ def test_a_slot_while_the_previous_run_is_carried_out_is_skipped_and_said_once(s
     assert "skipped its slot" in said.text
     policy_runs.run_due(ctx)  # said once: the slot is done
     assert len(ctx.web.posts("C0PLAT01")) == 1
+
+
+def test_an_overdue_policy_is_said_once_whatever_the_number_of_processes(slack):
+    from bot.slack import policy_runs
+
+    (one, two), fake, clock = slack
+    _hourly_keep_one(one, fake, clock)
+    policy_runs.tell_overdue(one)
+    assert one.web.posts("C0PLAT01") == []  # due, not overdue: one slot has come
+    clock.now += timedelta(hours=1)  # the scheduler wedged: a second slot passes unrun
+    for ctx in (one, two, one):
+        policy_runs.tell_overdue(ctx)
+    said = [c for ctx in (one, two) for c in ctx.web.posts("C0PLAT01")]
+    assert len(said) == 1 and "is overdue" in said[0].text
+    policy_runs.run_due(two)  # it runs (late) at last, and is no longer overdue
+    assert not one.policies.overdue(one.policies.get("keep-one"))

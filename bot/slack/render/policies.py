@@ -144,20 +144,34 @@ def render_run(policy: Policy, run: PolicyRun) -> Message:
 
 def render_run_failed(policy: Policy, run: PolicyRun) -> Message:
     """Posted once to the policy's channel when a run fails."""
-    text = (
-        f":warning: The cleanup policy *{escape(policy.name)}* could not run for its slot "
-        f"{slack_date(run.slot)}: {escape(run.detail)}. Its next slot runs as usual; "
-        f"`/registry policy run {escape(policy.name)}` tries again now."
+    said = (
+        f"could not run for its slot {slack_date(run.slot)}: {escape(run.detail)}. Its next "
+        f"slot runs as usual; `/registry policy run {escape(policy.name)}` tries again now."
     )
-    return Message(text=f"Cleanup policy {policy.name} failed", blocks=[section(text)])
+    return _notice(policy, ":warning:", said, "failed")
+
+
+def _notice(policy: Policy, icon: str, said: str, summary: str) -> Message:
+    """A note about a policy, posted once to its channel."""
+    text = f"{icon} The cleanup policy *{escape(policy.name)}* {said}"
+    return Message(text=f"Cleanup policy {policy.name} {summary}", blocks=[section(text)])
 
 
 def render_run_skipped(policy: Policy, run: PolicyRun) -> Message:
-    """Posted once to the policy's channel when a slot comes while the previous run has
-    not finished (planning, or its cleanup being carried out)."""
-    text = (
-        f":fast_forward: The cleanup policy *{escape(policy.name)}* skipped its slot "
-        f"{slack_date(run.slot)}: its previous run has not finished. The next slot runs "
-        "as usual."
+    """A slot that came while the previous run had not finished (planning, or its
+    cleanup being carried out)."""
+    said = (
+        f"skipped its slot {slack_date(run.slot)}: its previous run has not finished. The "
+        "next slot runs as usual."
     )
-    return Message(text=f"Cleanup policy {policy.name} skipped a slot", blocks=[section(text)])
+    return _notice(policy, ":fast_forward:", said, "skipped a slot")
+
+
+def render_overdue(policy: Policy, slot: datetime) -> Message:
+    """A policy with no run for two of its slots while the bot was up."""
+    said = (
+        f"is overdue: its run due {slack_date(slot)} has not happened, and the slot after "
+        f"it has passed. Check the bot's log; `/registry policy run {escape(policy.name)}` "
+        "runs it now."
+    )
+    return _notice(policy, ":warning:", said, "is overdue")
