@@ -54,6 +54,13 @@ def registry() -> Iterator[RegistryServer]:
     yield from _server(delete_enabled=True)
 
 
+@pytest.fixture
+def own_registry() -> Iterator[RegistryServer]:
+    """A registry of this test's own (garbage collection, or storage figures, cover
+    every repository in it), deletion enabled."""
+    yield from _server(delete_enabled=True)
+
+
 @pytest.fixture(scope="session")
 def registry_nodelete() -> Iterator[RegistryServer]:
     """A registry started without REGISTRY_STORAGE_DELETE_ENABLED."""

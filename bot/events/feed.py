@@ -116,6 +116,10 @@ class EventFeed:
         """The latest pushes and deletions, newest first."""
         return self.store.recent_activity(repository)
 
+    def moved_away(self) -> list[Activity]:
+        """The pushes that moved a tag off an image, oldest first."""
+        return self.store.moved_away()
+
     def forget_seen_before(self, before: datetime) -> None:
         """Forget the IDs of events seen before ``before`` (redeliveries come within
         minutes)."""

@@ -266,6 +266,22 @@ class EventStore:
             for r in rows
         ]
 
+    def moved_away(self, limit: int = 100_000) -> list[Activity]:
+        """Every recorded push that moved a tag off an image (``previous``), oldest
+        first: the images those pushes may have left without a tag."""
+        query = (
+            select(activity)
+            .where(activity.c.kind == ActivityKind.PUSH.value, activity.c.previous.is_not(None))
+            .order_by(activity.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Activity(r.at, ActivityKind(r.kind), r.repository, r.digest, r.tag, r.previous)
+            for r in rows
+        ]
+
     def tag_records(self, repository: str) -> dict[str, TagRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tags).where(tags.c.repository == repository)).all()

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import singledispatch
 
+from ..registry import RegistryError
+from ..storage import find_untagged, storage_report
 from . import browse_replies, deleting, policy_runs
 from .command_table import (
     Audit,
@@ -15,6 +17,7 @@ from .command_table import (
     Help,
     ListRepos,
     ListTags,
+    ListUntagged,
     Pending,
     PolicyAdd,
     PolicyCommand,
@@ -23,12 +26,15 @@ from .command_table import (
     Restore,
     Show,
     ShowActivity,
+    ShowStorage,
     UsageError,
     parse_command,
 )
 from .context import BotContext
-from .render import Message, render_help, render_usage_error
+from .render import Message, render_error, render_help, render_usage_error
 from .render.events import render_activity
+from .render.storage import render_storage
+from .render.untagged import render_untagged, render_untagged_unknown
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,23 @@ def _(command: PolicyList, ctx: BotContext, asker: Asker) -> Message:
 @answer.register
 def _(command: PolicyCommand, ctx: BotContext, asker: Asker) -> Message:
     return policy_runs.command_reply(ctx, command, asker.user)
+
+
+@answer.register
+def _(command: ListUntagged, ctx: BotContext, asker: Asker) -> Message:
+    if not ctx.events_recorded:
+        return render_untagged_unknown()
+    try:
+        report = find_untagged(ctx.registry, ctx.events, command.pattern, ctx.now())
+    except RegistryError as exc:
+        return render_error(exc, "looking for untagged images")
+    return render_untagged(report, command.pattern, ctx.now())
+
+
+@answer.register
+def _(command: ShowStorage, ctx: BotContext, asker: Asker) -> Message:
+    try:
+        report = storage_report(ctx.registry, command.pattern)
+    except RegistryError as exc:
+        return render_error(exc, "reading the registry's storage")
+    return render_storage(report, command.pattern)

@@ -77,6 +77,20 @@ class ShowActivity:
 
 
 @dataclass(frozen=True)
+class ShowStorage:
+    """Where the disk goes (of the repositories a pattern names)."""
+
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class ListUntagged:
+    """The manifests a push left without a tag (of the repositories a pattern names)."""
+
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
 class Pending:
     pass
 
@@ -129,6 +143,8 @@ Command = (
     | Prune
     | Restore
     | ShowActivity
+    | ListUntagged
+    | ShowStorage
     | Pending
     | Audit
     | PolicyAdd
@@ -493,6 +509,18 @@ def _activity(spec: CommandSpec, args: list[str]) -> Command:
     return ShowActivity(args[0] if args else None)
 
 
+def _untagged(spec: CommandSpec, args: list[str]) -> Command:
+    if len(args) > 1:
+        raise UsageError("Give at most one repository name or glob.", spec.usage)
+    return ListUntagged(_prune_pattern(args[0], spec.usage) if args else None)
+
+
+def _storage(spec: CommandSpec, args: list[str]) -> Command:
+    if len(args) > 1:
+        raise UsageError("Give at most one repository name or glob.", spec.usage)
+    return ShowStorage(_prune_pattern(args[0], spec.usage) if args else None)
+
+
 def _pending(spec: CommandSpec, args: list[str]) -> Command:
     if args:
         raise UsageError("`pending` takes no arguments.", spec.usage)
@@ -583,6 +611,22 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "The latest pushes and deletions the registry reported (outside ones flagged).",
         "team-a/api",
         _activity,
+    ),
+    CommandSpec(
+        "storage",
+        "[REPO_PATTERN]",
+        "[REPO_PATTERN]",
+        "Where the disk goes: each blob counted once across the registry, per repository.",
+        "team-a/*",
+        _storage,
+    ),
+    CommandSpec(
+        "untagged",
+        "[REPO_PATTERN]",
+        "[REPO_PATTERN]",
+        "Images a push left without a tag (from the registry's events), with size and pulls.",
+        "ci/*",
+        _untagged,
     ),
     CommandSpec(
         "policy",

@@ -65,6 +65,7 @@ class BotContext:
     responder: Responder = field(default_factory=Responder)
     now: Callable[[], datetime] = _now
     approvers: list[str] = field(default_factory=list)
+    events_recorded: bool = False  # the registry's notifications are taken (a token is set)
     approval_channel: str | None = None
     audit_channel: str | None = None
     runner: Runner | None = None

@@ -94,6 +94,7 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         messages=messages,
         policies=policies,
         approvers=list(d.approvers),
+        events_recorded=settings.events.token is not None,
         approval_channel=d.approval_channel,
         audit_channel=d.audit_channel,
         events=feed,

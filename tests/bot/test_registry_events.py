@@ -150,6 +150,12 @@ def undo_through_the_bot(bot, standin, outcome: dict) -> dict:
     return approve_request(bot, standin, before)
 
 
+def two_images(registry, repository: str):
+    """A client, and two images pushed by it to ``repository`` without tags."""
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    return client, push_image(client, repository, []), push_image(client, repository, [])
+
+
 def flagged_about(standin, digest: str) -> list[str]:
     return [t for t in channel_texts(standin, CHANNEL) if "Outside deletion" in t and digest in t]
 
@@ -252,9 +258,7 @@ def test_a_curl_delete_is_flagged_and_audited_but_the_bots_own_is_not(setup, sta
 
 def test_a_protected_tag_overwritten_by_a_push_raises_the_alert(setup, standin):
     registry, _ = setup
-    client = RegistryClient(RegistrySettings(url=registry.url))
-    first = push_image(client, "evt/prod", [])
-    second = push_image(client, "evt/prod", [])
+    client, first, second = two_images(registry, "evt/prod")
     retag(registry, "evt/prod", first, "prod")
     retag(registry, "evt/prod", second, "prod")
     alert = standin.wait_for(
@@ -494,4 +498,32 @@ def test_deleting_outside_an_image_the_bot_deleted_and_put_back_is_flagged(setup
     with as_agent(registry, "registry-bot/0.1") as http:
         assert http.delete(f"/v2/evt/undone/manifests/{image.digest}").status_code == 202
     assert standin.wait_for(lambda: flagged_about(standin, image.digest))
+    client.close()
+
+
+def test_an_image_a_push_leaves_without_a_tag_is_listed_until_tagged_again(setup, standin):
+    registry, bot = setup
+    client, first, second = two_images(registry, "evt/unt")
+    retag(registry, "evt/unt", first, "v1")
+    standin.wait_for(lambda: [t for t in channel_texts(standin, CHANNEL) if "evt/unt:v1" in t])
+    retag(registry, "evt/unt", second, "v1")  # v1 moves: the first image has no tag now
+    standin.wait_for(
+        lambda: [
+            t
+            for t in channel_texts(standin, CHANNEL)
+            if "evt/unt:v1" in t and second.digest.split(":")[1][:12] in t
+        ]
+    )
+
+    def untagged() -> str:
+        key = "u" + str(time.monotonic_ns())
+        post_signed(bot.events_url, command_body("untagged evt/unt", standin.response_url(key)))
+        return str(standin.wait_response(key).body["blocks"])
+
+    listed = untagged()
+    assert "1 untagged images" in listed and first.digest[:19] in listed, listed
+    assert second.digest[:19] not in listed and "left by `v1`" in listed
+    retag(registry, "evt/unt", first, "back")  # tagged again: no longer untagged
+    standin.wait_for(lambda: [t for t in channel_texts(standin, CHANNEL) if "evt/unt:back" in t])
+    assert "0 untagged images" in untagged()
     client.close()

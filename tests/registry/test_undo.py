@@ -24,7 +24,7 @@ from testkit.deletions import (
     service_factory,
 )
 from testkit.images import push_image, push_index
-from testkit.registry_server import RegistryServer, registry_binary
+from testkit.registry_server import registry_binary
 
 
 def _repo(name: str) -> str:
@@ -160,18 +160,8 @@ def test_a_deletion_that_cannot_keep_its_copy_deletes_nothing(make_service, clie
     assert client.head_manifest(repo, pushed.digest).digest == pushed.digest
 
 
-@pytest.fixture
-def gc_registry():
-    """A registry of its own: garbage collection sweeps every repository in it."""
-    if registry_binary() is None:
-        pytest.fail("docker-registry is missing: scripts/test installs it")
-    server = RegistryServer(delete_enabled=True).start()
-    yield server
-    server.stop()
-
-
-def test_an_image_whose_blobs_were_garbage_collected_is_named(gc_registry, database_url):
-    make, close = service_factory(database_url, gc_registry.url)
+def test_an_image_whose_blobs_were_garbage_collected_is_named(own_registry, database_url):
+    make, close = service_factory(database_url, own_registry.url)
     try:
         service = make()
         client = service.registry
@@ -186,7 +176,7 @@ def test_an_image_whose_blobs_were_garbage_collected_is_named(gc_registry, datab
         binary = registry_binary()
         assert binary is not None
         subprocess.run(
-            [binary, "garbage-collect", str(gc_registry.root / "config.yml")],
+            [binary, "garbage-collect", str(own_registry.root / "config.yml")],
             check=True,
             capture_output=True,
         )

@@ -204,3 +204,20 @@ def test_every_effect_has_a_notice(effect):
     assert effect_notice(result)
     if effect == Effect.REFUSED:
         assert "Only approvers" in effect_notice(result)
+
+
+def test_the_storage_report_says_what_it_could_not_read():
+    from bot.slack.render.storage import render_storage
+    from bot.storage import RepoStorage, StorageReport
+
+    report = StorageReport(
+        [RepoStorage("team/a", 3, 2, 3_000_000, 1_000_000, 2_000_000)],
+        total=2_000_000,
+        naive=3_000_000,
+        unsized=2,
+        unread=["team/broken"],
+    )
+    said = str(render_storage(report, "team/*").blocks[0].text.text)
+    assert "2.0 MB in 1 repositories" in said and "counted per repository: 3.0 MB" in said
+    assert "1.0 MB its own, 2.0 MB shared, share 2.0 MB" in said
+    assert "`team/broken`" in said and "at least" in said and "2 blobs had no size" in said

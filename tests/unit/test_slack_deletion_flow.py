@@ -172,3 +172,12 @@ def test_every_command_of_the_table_has_a_reply():
     from bot.slack.command_table import Command
 
     assert set(get_args(Command)) <= set(answer.registry)
+
+
+def test_untagged_images_are_unknown_without_the_registrys_events(ctx):
+    from bot.slack.command_replies import Asker, answer
+    from bot.slack.command_table import parse_command
+
+    said = answer(parse_command("untagged"), ctx, Asker(REQUESTER, CHANNEL, URL))
+    assert "not known" in said.text and "0 untagged" not in str(said.blocks)
+    assert "REGISTRY_EVENTS_TOKEN" in str(said.blocks[0].text.text)
