@@ -1,8 +1,8 @@
 """An in-memory registry behind ``httpx.MockTransport``, for unit tests of the layers
 above the protocol (the deletion state machine) that need no process.
 
-It answers the handful of endpoints those layers use, as distribution 2.8 does: tag
-lists, manifests by tag or digest (GET, HEAD, DELETE by digest, which takes every tag
+It answers the handful of endpoints those layers use, as distribution 2.8 does: the
+catalog, tag lists, manifests by tag or digest (GET, HEAD, DELETE by digest, which takes every tag
 on the digest with it), blobs (HEAD, GET, DELETE) and 404 for the referrers API. How
 real registries behave is recorded by the tests against ``docker-registry``; this
 fake is only as faithful as those tests show it must be.
@@ -81,6 +81,8 @@ class FakeRegistry:
         )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/_catalog":
+            return httpx.Response(200, json={"repositories": sorted(self.repositories)})
         match = _PATH.match(request.url.path)
         repo = self.repositories.get(match.group("name")) if match else None
         if match is None or repo is None:

@@ -32,6 +32,7 @@ from .command_table import (
 )
 from .context import BotContext
 from .render import Message, render_error, render_help, render_usage_error
+from .render.deletions import render_notice
 from .render.events import render_activity
 from .render.storage import render_storage
 from .render.untagged import render_untagged, render_untagged_unknown
@@ -141,10 +142,21 @@ def _(command: ListUntagged, ctx: BotContext, asker: Asker) -> Message:
     return render_untagged(report, command.pattern, ctx.now())
 
 
+STORAGE_NOTE_AFTER = 10  # repositories read before the storage report says it is under way
+
+
 @answer.register
 def _(command: ShowStorage, ctx: BotContext, asker: Asker) -> Message:
+    def progress(done: int) -> None:
+        if done == STORAGE_NOTE_AFTER:
+            said = (
+                f"Reading the storage: {done} repositories read so far (every tagged image "
+                "of each); the report follows."
+            )
+            ctx.responder.send(asker.response_url, render_notice(said))
+
     try:
-        report = storage_report(ctx.registry, command.pattern)
+        report = storage_report(ctx.registry, command.pattern, progress)
     except RegistryError as exc:
         return render_error(exc, "reading the registry's storage")
     return render_storage(report, command.pattern)

@@ -36,7 +36,9 @@ class StorageReport:
     """``total``: bytes stored counting each blob once; ``naive``: the sum of every
     repository's own figure (what counting per repository would say); ``unsized``: blobs
     whose descriptor gave no size (not in the figures); ``unread``: repositories that
-    could not all be read (not in the figures); ``beyond``: repositories past the cap."""
+    could not all be read (not in the figures); ``beyond``: repositories past the cap;
+    ``catalog_cut``: why the registry's list of repositories stopped early (those after
+    it are not in the figures)."""
 
     repositories: list[RepoStorage] = field(default_factory=list)
     total: int = 0
@@ -44,6 +46,7 @@ class StorageReport:
     unsized: int = 0
     unread: list[str] = field(default_factory=list)
     beyond: int = 0
+    catalog_cut: str | None = None  # why the catalog's list of repositories is incomplete
 
 
 def storage_report(
@@ -53,7 +56,8 @@ def storage_report(
 ) -> StorageReport:
     """The storage of the repositories ``pattern`` names (all: None). ``progress`` is
     told how many repositories have been read."""
-    names = list(registry.catalog())
+    catalog = registry.catalog()
+    names = list(catalog)
     if pattern:
         wanted = glob_pattern(pattern, segments=True) if is_glob(pattern) else None
         names = [n for n in names if (wanted.fullmatch(n) if wanted else n == pattern)]
@@ -109,4 +113,5 @@ def storage_report(
         unsized=len(unsized),
         unread=unread,
         beyond=max(0, len(names) - MAX_REPOSITORIES),
+        catalog_cut=catalog.cut,
     )

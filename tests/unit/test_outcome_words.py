@@ -221,3 +221,27 @@ def test_the_storage_report_says_what_it_could_not_read():
     assert "2.0 MB in 1 repositories" in said and "counted per repository: 3.0 MB" in said
     assert "1.0 MB its own, 2.0 MB shared, share 2.0 MB" in said
     assert "`team/broken`" in said and "at least" in said and "2 blobs had no size" in said
+
+
+def test_a_storage_report_over_a_cut_catalog_says_the_totals_are_at_least(monkeypatch):
+    from bot.registry.client import Names
+    from bot.slack.render.storage import render_storage
+    from bot.storage import storage_report
+    from testkit.fake_registry import FakeRegistry
+
+    fake = FakeRegistry()
+    fake.push("app", ["v1"], "a")
+    client = fake.client()
+    try:
+        whole = storage_report(client)
+        assert [r.repository for r in whole.repositories] == ["app"]
+        assert whole.catalog_cut is None and whole.total > 0
+        cut = Names(["app"])
+        cut.cut = "the page cap (2,000 pages)"
+        monkeypatch.setattr(client, "catalog", lambda: cut)
+        report = storage_report(client)
+        assert report.catalog_cut == "the page cap (2,000 pages)"
+        said = str(render_storage(report, None).blocks[0].text.text)
+        assert "stopped early (the page cap (2,000 pages))" in said and "at least" in said
+    finally:
+        client.close()

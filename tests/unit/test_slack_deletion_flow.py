@@ -181,3 +181,32 @@ def test_untagged_images_are_unknown_without_the_registrys_events(ctx):
     said = answer(parse_command("untagged"), ctx, Asker(REQUESTER, CHANNEL, URL))
     assert "not known" in said.text and "0 untagged" not in str(said.blocks)
     assert "REGISTRY_EVENTS_TOKEN" in str(said.blocks[0].text.text)
+
+
+def test_a_long_storage_report_says_it_is_under_way_then_answers(ctx, fake):
+    from bot.slack.command_replies import STORAGE_NOTE_AFTER, reply
+
+    for i in range(STORAGE_NOTE_AFTER + 2):
+        fake.push(f"team/r{i:02d}", ["v1"], f"image {i}")
+    reply(
+        ctx,
+        {
+            "text": "storage team/*",
+            "response_url": URL,
+            "user_id": REQUESTER,
+            "channel_id": CHANNEL,
+        },
+    )
+    note, report = ctx.responder.texts(URL)
+    assert f"{STORAGE_NOTE_AFTER} repositories read so far" in note
+    assert report.startswith("Storage: ")
+    reply(
+        ctx,
+        {
+            "text": "storage team/r00",
+            "response_url": URL,
+            "user_id": REQUESTER,
+            "channel_id": CHANNEL,
+        },
+    )
+    assert len(ctx.responder.texts(URL)) == 3  # a short one: no note

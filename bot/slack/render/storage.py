@@ -32,6 +32,11 @@ def render_storage(report: StorageReport, pattern: str | None) -> Message:
         )
     if report.unsized:
         notes.append(f"{report.unsized} blobs had no size in their manifests: not counted.")
+    if report.catalog_cut:
+        notes.append(
+            f"The registry's list of repositories stopped early ({report.catalog_cut}): "
+            "repositories after it are not counted; the totals are at least these."
+        )
     if report.beyond:
         notes.append(f"{report.beyond} more repositories were not read: narrow the pattern.")
     lines = [
