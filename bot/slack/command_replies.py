@@ -136,7 +136,9 @@ def _(command: ListUntagged, ctx: BotContext, asker: Asker) -> Message:
     if not ctx.events_recorded:
         return render_untagged_unknown()
     try:
-        report = find_untagged(ctx.registry, ctx.events, command.pattern, ctx.now())
+        report = find_untagged(
+            ctx.registry, ctx.events, command.pattern, ctx.now(), command.in_use_within
+        )
     except RegistryError as exc:
         return render_error(exc, "looking for untagged images")
     return render_untagged(report, command.pattern, ctx.now())

@@ -85,9 +85,11 @@ class ShowStorage:
 
 @dataclass(frozen=True)
 class ListUntagged:
-    """The manifests a push left without a tag (of the repositories a pattern names)."""
+    """The manifests a push left without a tag (of the repositories a pattern names);
+    those pulled within ``in_use_within`` are marked in use."""
 
     pattern: str | None = None
+    in_use_within: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -510,9 +512,24 @@ def _activity(spec: CommandSpec, args: list[str]) -> Command:
 
 
 def _untagged(spec: CommandSpec, args: list[str]) -> Command:
-    if len(args) > 1:
-        raise UsageError("Give at most one repository name or glob.", spec.usage)
-    return ListUntagged(_prune_pattern(args[0], spec.usage) if args else None)
+    usage = spec.usage
+    words = [a for a in args if not a.startswith("--")]
+    flags = [a for a in args if a.startswith("--")]
+    values: dict[str, str] = {}
+    if flags:
+        flag, has_value, value = flags[0].partition("=")
+        if flag != "--keep-pulled-within" or len(flags) > 1:
+            raise UsageError("The only option is --keep-pulled-within DURATION.", usage)
+        if not has_value:
+            at = args.index(flags[0])
+            value = args[at + 1] if at + 1 < len(args) else ""
+            if value in words:
+                words.remove(value)
+        values[flag] = value
+    if len(words) > 1:
+        raise UsageError("Give at most one repository name or glob.", usage)
+    within = _duration_flag(values, "--keep-pulled-within", usage) or timedelta(days=7)
+    return ListUntagged(_prune_pattern(words[0], usage) if words else None, within)
 
 
 def _storage(spec: CommandSpec, args: list[str]) -> Command:
@@ -622,7 +639,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "untagged",
-        "[REPO_PATTERN]",
+        "[REPO_PATTERN] [--keep-pulled-within DURATION]",
         "[REPO_PATTERN]",
         "Images a push left without a tag (from the registry's events), with size and pulls.",
         "ci/*",

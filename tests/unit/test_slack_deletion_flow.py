@@ -210,3 +210,20 @@ def test_a_long_storage_report_says_it_is_under_way_then_answers(ctx, fake):
         },
     )
     assert len(ctx.responder.texts(URL)) == 3  # a short one: no note
+
+
+def test_untagged_takes_a_pattern_and_how_recent_a_pull_keeps_an_image_in_use():
+    from datetime import timedelta
+
+    from bot.slack.command_table import ListUntagged, UsageError, parse_command
+
+    assert parse_command("untagged") == ListUntagged(None, timedelta(days=7))
+    assert parse_command("untagged ci/* --keep-pulled-within 30d") == ListUntagged(
+        "ci/*", timedelta(days=30)
+    )
+    assert parse_command("untagged --keep-pulled-within=12h app") == ListUntagged(
+        "app", timedelta(hours=12)
+    )
+    for text in ("untagged a b", "untagged --older-than 3d", "untagged --keep-pulled-within soon"):
+        with pytest.raises(UsageError):
+            parse_command(text)
