@@ -43,9 +43,16 @@ class FakeRegistry:
         self.repositories: dict[str, _Repository] = {}
         self.deletes: list[str] = []  # paths of the DELETEs that changed something
 
-    def push(self, repository: str, tags: list[str], salt: str, created: str | None = None) -> str:
-        """A single-platform image under ``tags`` (its config ``created`` when given);
-        returns its digest."""
+    def push(
+        self,
+        repository: str,
+        tags: list[str],
+        salt: str,
+        created: str | None = None,
+        base: bytes | None = None,
+    ) -> str:
+        """A single-platform image under ``tags`` (its config ``created`` when given; a
+        ``base`` layer below its own, when given); returns its digest."""
         repo = self.repositories.setdefault(repository, _Repository())
         document: dict[str, str] = {"os": "linux", "architecture": "amd64", "salt": salt}
         if created is not None:
@@ -54,6 +61,9 @@ class FakeRegistry:
         layer = f"layer of {salt}".encode()
         repo.blobs[_digest(config)] = config
         repo.blobs[_digest(layer)] = layer
+        below = [base] if base is not None else []
+        for blob in below:
+            repo.blobs[_digest(blob)] = blob
         manifest = json.dumps(
             {
                 "schemaVersion": 2,
@@ -64,7 +74,8 @@ class FakeRegistry:
                     "size": len(config),
                 },
                 "layers": [
-                    {"mediaType": mt.OCI_LAYER, "digest": _digest(layer), "size": len(layer)}
+                    {"mediaType": mt.OCI_LAYER, "digest": _digest(b), "size": len(b)}
+                    for b in [*below, layer]
                 ],
             }
         ).encode()

@@ -150,6 +150,22 @@ class RegistryServer:
         self.stop()
         raise RuntimeError(f"registry did not start on {self.url}")
 
+    def garbage_collect(self) -> None:
+        """The registry's own garbage collection over its storage (it should run with
+        the registry read-only: a test runs it when nothing writes)."""
+        binary = registry_binary()
+        assert binary is not None
+        subprocess.run(
+            [binary, "garbage-collect", str(self.root / "config.yml")],
+            check=True,
+            capture_output=True,
+        )
+
+    def blob_bytes(self) -> int:
+        """The size of every blob file in the registry's storage (manifests are blobs)."""
+        root = self.storage / "docker/registry/v2/blobs"
+        return sum(p.stat().st_size for p in root.rglob("data"))
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

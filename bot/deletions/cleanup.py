@@ -7,10 +7,12 @@ Functions of the registry client only; the service stores the plan and its progr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from ..patterns import Pattern, glob_pattern
 from ..registry import (
+    FetchedManifest,
     Image,
     ManifestNotFoundError,
     RegistryClient,
@@ -31,6 +33,7 @@ from .retention import (
     RetentionRules,
     TagFacts,
     plan_repository,
+    plan_untagged,
     usable_date,
 )
 
@@ -82,14 +85,47 @@ def plan_scan(
     )
 
 
-def freed(scan: RepoScan, plan: RepoPlan) -> dict[str, int | None]:
-    """Blob -> size of what the plan leaves unused: what garbage collection reclaims."""
+def plan_untagged_scan(
+    registry: RegistryClient,
+    scan: RepoScan,
+    rules: RetentionRules,
+    now: datetime,
+    usage: RepoUsage,
+) -> tuple[RepoScan, RepoPlan]:
+    """An untagged cleanup of one repository: the manifests the events say a push left
+    without a tag, that no tag reaches now and that the registry still has (each read:
+    its size, what it frees and its undo copy need it). Returns the scan with those
+    manifests added, and the plan."""
+    reachable = scan.tagged_manifests()
+    candidates = sorted(d for d in usage.left_untagged if d not in reachable)
+
+    def read(digest: str) -> FetchedManifest | None:
+        try:
+            return registry.get_manifest(scan.repository, digest)
+        except ManifestNotFoundError:
+            return None  # deleted already (or garbage-collected)
+
+    there: dict[str, FetchedManifest] = {}
+    for digest, result in zip(candidates, registry.map(read, candidates), strict=True):
+        if isinstance(result, RegistryError):
+            raise result  # a manifest that can't be read can't be sized or kept for undo
+        if result is not None:
+            there[digest] = result
+    plan = plan_untagged(
+        scan.repository,
+        {d: usage.left_untagged[d] for d in there},
+        usage.pulls,
+        rules,
+        now,
+    )
+    return replace(scan, manifests={**scan.manifests, **there}), plan
+
+
+def removed_manifests(scan: RepoScan, plan: RepoPlan) -> set[str]:
+    """The manifests the plan leaves unreachable from any tag (the images it deletes
+    and their platforms no kept tag reaches)."""
     removed = {t for tags in plan.delete.values() for t in tags}
-    kept = scan.blobs_kept(removed)
-    blobs: dict[str, int | None] = {}
-    for digest in plan.delete:
-        blobs.update({b: s for b, s in scan.blobs_of(digest).items() if b not in kept})
-    return blobs
+    return scan.manifests_removed(set(plan.delete), removed)
 
 
 def plan_items(scan: RepoScan, plan: RepoPlan) -> list[CleanupItem]:
@@ -131,6 +167,9 @@ def why_not_now(
     added = tuple(sorted(now_on - set(item.tags)))
     if added:
         return Fact(Finding.TAGS_ADDED, tags=added), moved
+    if not item.tags:  # an untagged manifest: still without a tag, and no platform
+        holders = tuple(scan.indexes_containing(item.digest))
+        return (Fact(Finding.PLATFORM_OF_INDEX, tags=holders) if holders else None), ()
     if not now_on:
         return Fact(Finding.TAGS_MOVED, tags=moved), moved
     hit = tuple(sorted(t for t in now_on if protected is not None and protected.search(t)))
@@ -166,7 +205,7 @@ def unconfirmed(registry: RegistryClient, repository: str, deleted: list[Cleanup
         listed = set(registry.tags(repository))
     except RegistryError:
         listed = None  # can't list: ask about each one
-    suspects = [i for i in deleted if listed is None or set(i.tags) & listed]
+    suspects = [i for i in deleted if listed is None or not i.tags or set(i.tags) & listed]
     there = registry.map(lambda i: still_there(registry, i), suspects)
     return {i.digest for i, t in zip(suspects, there, strict=True) if t is not False}
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ..blobindex import Basis
 from .outcomes import Fact, Outcome
 from .retention import KeptTag, RetentionRules
 
@@ -119,6 +120,9 @@ class DeletionRequest:
     referrers: tuple[str, ...] = ()
     reclaimable: int | None = None
     blobs: tuple[tuple[str, int | None], ...] = ()
+    # What ``reclaimable`` rests on, for a figure drawn from the registry-wide index
+    # (None: counted within the repository, as requests made before the index were).
+    reclaim_basis: Basis | None = None
     claimed_at: datetime | None = None
     restores: str | None = None  # for a restore: the request whose deletion it undoes
     moved_to: str | None = None  # for a tag put back: where it points now (pinned)

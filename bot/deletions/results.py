@@ -51,6 +51,10 @@ class Refusal(StrEnum):
     DRY_RUN_TOO_LONG = "dry run too long"  # stopped at limit_seconds, count of total read
     WOULD_EMPTY = "would empty"  # names: repositories left with no tag
     NOTHING_TO_CLEAN = "nothing to clean"  # the rules keep all count tags of total
+    # An untagged cleanup: the manifests pushes left untagged are known only from the
+    # registry's events; none to delete (count kept: in use or newer) in total.
+    UNTAGGED_UNKNOWN = "untagged unknown"
+    NO_UNTAGGED = "no untagged"
 
 
 class DeletionRefused(Exception):

@@ -17,13 +17,19 @@ from ..registry import sort_tags
 
 # Reproducible builds stamp 1970 or 1980: a date before this is no age at all.
 EARLIEST_USABLE = datetime(2000, 1, 1, tzinfo=UTC)
+# An untagged manifest pulled (by digest) within this time is in use, unless the rules
+# say otherwise (--keep-pulled-within).
+UNTAGGED_IN_USE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
 class RetentionRules:
     """What ``/registry prune`` was given. ``keep``: the N most recent tags among those
     ``match`` selects; ``older_than``: tags newer than this are kept; ``match`` /
-    ``exclude``: regular expressions matched against the whole tag."""
+    ``exclude``: regular expressions matched against the whole tag. ``untagged``: a
+    cleanup of the manifests pushes left without a tag instead (tags are not touched;
+    ``older_than`` counts from when the last tag moved off, and ``keep_pulled_within``
+    defaults to ``UNTAGGED_IN_USE``)."""
 
     keep: int | None = None
     older_than: timedelta | None = None
@@ -31,6 +37,7 @@ class RetentionRules:
     exclude: Pattern | None = None
     allow_empty: bool = False
     keep_pulled_within: timedelta | None = None
+    untagged: bool = False
 
     def as_data(self) -> dict[str, object]:
         """The rules as JSON-ready data (stored with a cleanup's request)."""
@@ -43,6 +50,7 @@ class RetentionRules:
             "keep_pulled_within": (
                 self.keep_pulled_within.total_seconds() if self.keep_pulled_within else None
             ),
+            "untagged": self.untagged,
         }
 
     @classmethod
@@ -63,12 +71,14 @@ class RetentionRules:
             exclude=regex("exclude"),
             allow_empty=bool(data.get("allow_empty")),
             keep_pulled_within=seconds("keep_pulled_within"),
+            untagged=bool(data.get("untagged")),
         )
 
     @property
     def keeps_nothing(self) -> bool:
-        """Rules that by themselves would delete every selected tag."""
-        return not self.keep and not self.older_than
+        """Rules that by themselves would delete every selected tag (an untagged
+        cleanup touches no tag)."""
+        return not self.untagged and not self.keep and not self.older_than
 
     def summary(self) -> str:
         """The rules as facts for the audit trail (``keep=3 older_than=2592000s``)."""
@@ -151,6 +161,8 @@ class RepoUsage:
 
     pushes: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)
     pulls: dict[str, datetime] = field(default_factory=dict)
+    # Each manifest a push moved the last tag off (as far as the events told), and when.
+    left_untagged: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,10 @@ class RepoPlan:
     undated: dict[str, NoDate] = field(default_factory=dict)  # tag -> why no date
     digests: dict[str, str] = field(default_factory=dict)  # every tag -> digest
     dated_by_push: int = 0  # tags aged by their push time rather than ``created``
+    # An untagged cleanup's plan: ``delete`` holds untagged manifests (no tags), and
+    # these are the untagged manifests it keeps, with why (IN_USE, NEWER).
+    untagged: bool = False
+    untagged_kept: dict[str, Kept] = field(default_factory=dict)
 
     @property
     def tags_deleted(self) -> int:
@@ -173,7 +189,7 @@ class RepoPlan:
     @property
     def empties(self) -> bool:
         """The plan leaves the repository with no tags."""
-        return bool(self.delete) and not self.kept
+        return bool(self.delete) and not self.kept and not self.untagged
 
     def kept_tag(self, tag: str) -> KeptTag:
         """A kept tag with why."""
@@ -264,4 +280,28 @@ def plan_repository(
             plan.kept[facts.tag] = Kept.PLATFORM
         else:
             plan.delete[facts.digest] = (*plan.delete.get(facts.digest, ()), facts.tag)
+    return plan
+
+
+def plan_untagged(
+    repository: str,
+    left: dict[str, datetime],
+    pulls: dict[str, datetime],
+    rules: RetentionRules,
+    now: datetime,
+) -> RepoPlan:
+    """An untagged cleanup's plan: each of the untagged manifests ``left`` names (when
+    its last tag moved off; the caller has checked that no tag reaches it now) is
+    deleted unless pulled within --keep-pulled-within (default ``UNTAGGED_IN_USE``) or
+    left more recently than --older-than."""
+    plan = RepoPlan(repository, untagged=True)
+    in_use_since = now - (rules.keep_pulled_within or UNTAGGED_IN_USE)
+    for digest, at in sorted(left.items()):
+        pulled = pulls.get(digest)
+        if pulled is not None and pulled > in_use_since:
+            plan.untagged_kept[digest] = Kept.IN_USE
+        elif rules.older_than is not None and at > now - rules.older_than:
+            plan.untagged_kept[digest] = Kept.NEWER
+        else:
+            plan.delete[digest] = ()
     return plan

@@ -92,6 +92,9 @@ requests = Table(
     Column("pattern", CleanString(255)),
     Column("rules", JSONText),
     Column("restore_tags", JSONText),
+    # What ``reclaimable`` rests on when drawn from the registry-wide index (how much of
+    # the registry was known); null for figures counted within the repository.
+    Column("reclaim_basis", JSONText),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -267,6 +270,10 @@ def _v8(conn: Connection) -> None:
         )
 
 
+def _v9(conn: Connection) -> None:
+    _add_column(conn, requests, "reclaim_basis")
+
+
 MIGRATIONS: list[Migration] = [
     (1, _v1),
     (2, _v2),
@@ -276,6 +283,7 @@ MIGRATIONS: list[Migration] = [
     (6, _v6),
     (7, _v7),
     (8, _v8),
+    (9, _v9),
 ]
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..blobindex import BlobIndex
 from ..patterns import Pattern
 from ..registry import Reference, RegistryClient
 from .claims import Claim, ClaimLost, Claims
@@ -71,6 +72,7 @@ class DeletionService:
         undo_retention: timedelta = DEFAULT_UNDO_RETENTION,
         usage: Callable[[str], RepoUsage] | None = None,
         dry_run_limit: timedelta = prune.DRY_RUN_LIMIT,
+        index: BlobIndex | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -83,8 +85,14 @@ class DeletionService:
             store, policy, approvals_required=approvals_required, ttl=ttl, clock=clock
         )
         self.claims = Claims(store, lease, clock)
+        # The registry-wide index reclaim figures come from (without the registry's
+        # events to tell what changed, its figures say when the other repositories were
+        # read).
+        self.index = index or BlobIndex(store.engine, clock=clock)
+        self.index.ensure_schema()
         self.ctx = WorkContext(
             registry=registry,
+            index=self.index,
             lifecycle=self.lifecycle,
             store=store,
             undo=self.undo,

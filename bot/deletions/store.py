@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from ..blobindex import Basis
 from ..database import DEFAULT_DATABASE_URL, make_engine, normalize_url, schema_versions
 from .models import (
     AuditAction,
@@ -59,6 +60,7 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         referrers=tuple(row.referrers),
         reclaimable=row.reclaimable,
         blobs=tuple((d, s) for d, s in row.blobs),
+        reclaim_basis=Basis.from_data(row.reclaim_basis) if row.reclaim_basis else None,
         claimed_at=row.claimed_at,
         restores=row.restores,
         moved_to=row.moved_to,
@@ -182,6 +184,7 @@ class DeletionStore:
             "referrers": list(request.referrers),
             "reclaimable": request.reclaimable,
             "blobs": [list(b) for b in request.blobs],
+            "reclaim_basis": request.reclaim_basis.as_data() if request.reclaim_basis else None,
             "restores": request.restores,
             "moved_to": request.moved_to,
             "pattern": request.pattern,
@@ -228,7 +231,7 @@ class DeletionStore:
         turns an image's deletion into its named tag's removal alone."""
         extra: dict[str, Any] = {}
         if tag_only:
-            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": []}
+            extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": [], "reclaim_basis": None}
         moved = self._move(request_id, [State.DRAFT], State.SUBMITTING, claimed_at=at, **extra)
         return moved.request if moved else None
 

@@ -116,9 +116,14 @@ class EventFeed:
         """The latest pushes and deletions, newest first."""
         return self.store.recent_activity(repository)
 
-    def moved_away(self) -> list[Activity]:
-        """The pushes that moved a tag off an image, oldest first."""
-        return self.store.moved_away()
+    def last_changes(self) -> dict[str, datetime]:
+        """When each repository last changed (a push or a deletion), as the events told."""
+        return self.store.last_changes()
+
+    def moved_away(self, repository: str | None = None) -> list[Activity]:
+        """The pushes that moved a tag off an image, oldest first (of ``repository``
+        only, when given)."""
+        return self.store.moved_away(repository)
 
     def forget_seen_before(self, before: datetime) -> None:
         """Forget the IDs of events seen before ``before`` (redeliveries come within

@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     delete,
+    func,
     insert,
     inspect,
     select,
@@ -266,15 +267,27 @@ class EventStore:
             for r in rows
         ]
 
-    def moved_away(self, limit: int = 100_000) -> list[Activity]:
+    def last_changes(self) -> dict[str, datetime]:
+        """When each repository last changed (a tag pushed or moved, a manifest
+        deleted), as the events told."""
+        query = select(activity.c.repository, func.max(activity.c.at)).group_by(
+            activity.c.repository
+        )
+        with self.engine.connect() as conn:
+            return {repository: at for repository, at in conn.execute(query)}
+
+    def moved_away(self, repository: str | None = None, limit: int = 100_000) -> list[Activity]:
         """Every recorded push that moved a tag off an image (``previous``), oldest
-        first: the images those pushes may have left without a tag."""
+        first (of ``repository`` only, when given): the images those pushes may have left
+        without a tag."""
         query = (
             select(activity)
             .where(activity.c.kind == ActivityKind.PUSH.value, activity.c.previous.is_not(None))
             .order_by(activity.c.id)
             .limit(limit)
         )
+        if repository is not None:
+            query = query.where(activity.c.repository == repository)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [

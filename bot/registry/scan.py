@@ -122,6 +122,27 @@ class RepoScan:
                     blobs[blob.digest] = blob.size
         return blobs
 
+    def stored_by(self, digest: str) -> dict[str, int | None]:
+        """What the registry stores for the manifest ``digest`` itself (not an index's
+        platforms): the manifest's own bytes (a blob too) and, for an image, its config
+        and layers. Empty for a manifest that was not read."""
+        fetched = self.manifests.get(digest)
+        if fetched is None:
+            return {}
+        blobs: dict[str, int | None] = {digest: len(fetched.body)}
+        if isinstance(fetched.manifest, ImageManifest):
+            config = (fetched.manifest.config,) if fetched.manifest.config else ()
+            for blob in config + fetched.manifest.layers:
+                blobs[blob.digest] = blob.size
+        return blobs
+
+    def tagged_manifests(self) -> set[str]:
+        """Every manifest reachable from a tag (an index's platforms included)."""
+        found: set[str] = set()
+        for digest in set(self.tags.values()):
+            found |= self.reachable(digest)
+        return found
+
     def manifests_kept(self, removed_tags: set[str]) -> set[str]:
         """Every manifest still reachable from a tag that is not in ``removed_tags``."""
         kept: set[str] = set()
@@ -129,6 +150,14 @@ class RepoScan:
             if tag not in removed_tags:
                 kept |= self.reachable(digest)
         return kept
+
+    def manifests_removed(self, digests: set[str], removed_tags: set[str]) -> set[str]:
+        """The manifests deleting ``digests`` (and ``removed_tags`` with them) leaves
+        unreachable from any tag: each digest and the platforms no other tag reaches."""
+        reached: set[str] = set()
+        for digest in digests:
+            reached |= self.reachable(digest)
+        return reached - self.manifests_kept(removed_tags)
 
     def blobs_kept(self, removed_tags: set[str]) -> set[str]:
         """Every blob still used by a manifest reachable from a remaining tag."""

@@ -35,7 +35,11 @@ PRUNE_FLAGS = (
     "--exclude",
     "--keep-pulled-within",
     "--allow-empty",
+    "--untagged",
 )
+_SWITCHES = ("--allow-empty", "--untagged")  # flags without a value
+# Rules about tags, which a cleanup of untagged manifests has none of.
+_TAG_RULES = ("--keep", "--match", "--exclude", "--allow-empty")
 MAX_KEEP = 100_000
 # Quotes people put around a regular expression (Slack may turn them into curly ones).
 _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
@@ -72,8 +76,8 @@ def _regex(flag: str, value: str, usage: str) -> Pattern:
 
 
 def _prune_words(words: list[str], usage: str) -> tuple[dict[str, str], list[str]]:
-    """The flags given (each with its value; ``--allow-empty`` with "yes") and the words
-    of the reason."""
+    """The flags given (each with its value; a switch such as ``--allow-empty`` with
+    "yes") and the words of the reason."""
     values: dict[str, str] = {}
     reason: list[str] = []
     remaining = iter(words)
@@ -86,7 +90,7 @@ def _prune_words(words: list[str], usage: str) -> tuple[dict[str, str], list[str
             raise UsageError(
                 f"Unknown option {flag[:40]!r}; the options are {', '.join(PRUNE_FLAGS)}.", usage
             )
-        if flag == "--allow-empty":
+        if flag in _SWITCHES:
             values[flag] = "yes"
             continue
         if not has_value:
@@ -126,8 +130,16 @@ def cleanup_words(args: list[str], usage: str) -> tuple[str, RetentionRules, str
     keep = _keep_flag(values, usage)
     older_than = duration_flag(values, "--older-than", usage)
     pulled_within = duration_flag(values, "--keep-pulled-within", usage)
-    if keep is None and older_than is None:
-        raise UsageError("Give --keep N or --older-than DURATION (or both).", usage)
+    untagged = "--untagged" in values
+    if untagged and any(f in values for f in _TAG_RULES):
+        raise UsageError(
+            "--untagged cleans up the manifests pushes left without a tag, and touches no "
+            "tag: it takes --older-than and --keep-pulled-within, not "
+            f"{', '.join(f for f in _TAG_RULES if f in values)}.",
+            usage,
+        )
+    if keep is None and older_than is None and not untagged:
+        raise UsageError("Give --keep N or --older-than DURATION (or both), or --untagged.", usage)
     rules = RetentionRules(
         keep=keep,
         older_than=older_than,
@@ -135,6 +147,7 @@ def cleanup_words(args: list[str], usage: str) -> tuple[str, RetentionRules, str
         exclude=exclude,
         allow_empty="--allow-empty" in values,
         keep_pulled_within=pulled_within,
+        untagged=untagged,
     )
     if rules.keeps_nothing:
         raise UsageError(

@@ -158,7 +158,7 @@ def _(command: ShowStorage, ctx: BotContext, asker: Asker) -> Message:
             ctx.responder.send(asker.response_url, render_notice(said))
 
     try:
-        report = storage_report(ctx.registry, command.pattern, progress)
+        report = storage_report(ctx.registry, command.pattern, progress, ctx.deletions.index)
     except RegistryError as exc:
         return render_error(exc, "reading the registry's storage")
     return render_storage(report, command.pattern)

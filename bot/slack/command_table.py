@@ -403,9 +403,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "prune",
         "REPO_PATTERN [--keep N] [--older-than DURATION] [--match REGEX] [--exclude REGEX] "
-        "[--keep-pulled-within DURATION] [--allow-empty] [reason...]",
+        "[--keep-pulled-within DURATION] [--allow-empty] [--untagged] [reason...]",
         "REPO_PATTERN [--keep N] [--older-than D] [...]",
-        "Clean up by retention rules: a dry run first, then one approval for the plan.",
+        "Clean up by retention rules (or, with --untagged, the manifests pushes left "
+        "without a tag): a dry run first, then one approval for the plan.",
         "ci/* --keep 10 --older-than 30d --match 'pr-.*' old CI builds",
         _prune,
     ),

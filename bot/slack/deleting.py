@@ -42,6 +42,7 @@ from .render.deletions import (
     render_request,
 )
 from .render.refusals import effect_notice, refusal_text
+from .render.untagged import render_untagged_unknown
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0
@@ -194,6 +195,8 @@ def prune_reply(
 ) -> Message:
     """``/registry prune PATTERN RULES``: the dry run; a note first when a repository
     is large."""
+    if command.rules.untagged and not ctx.events_recorded:
+        return render_untagged_unknown()  # not known: never "none to clean up"
     service = ctx.deletions
     progress = _scan_notice(
         ctx,

@@ -28,6 +28,7 @@ from .render.policies import (
     render_run_failed,
     render_run_skipped,
 )
+from .render.untagged import render_untagged_unknown
 
 log = logging.getLogger(__name__)
 SCHEDULER_SECONDS = 15.0  # how often due slots are looked for (a slot's plan within 60 s)
@@ -35,6 +36,8 @@ SCHEDULER_SECONDS = 15.0  # how often due slots are looked for (a slot's plan wi
 
 def add_reply(ctx: BotContext, command: PolicyAdd, user: str, channel: str) -> Message:
     """``policy add``: save it, then show a dry run of its first run and when it is due."""
+    if command.rules.untagged and not ctx.events_recorded:
+        return render_untagged_unknown()  # its runs would never know of one
     schedule = command.schedule
     if schedule.cron is not None:
         try:

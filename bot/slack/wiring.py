@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from ..blobindex import BlobIndex
 from ..config import Settings
 from ..deletions import ApproverPolicy, DeletionService, RepoUsage, WriteAction, open_store
 from ..events import Activity, EventAction, EventFeed, EventStore, RegistryEvent
@@ -39,9 +40,11 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         """Push and pull times the registry's events told, for cleanups."""
         pushes = feed.tag_records(repository)
         pulls = feed.pull_stats(repository)
+        left = {m.previous: m.at for m in feed.moved_away(repository) if m.previous}
         return RepoUsage(
             {t: (r.digest, r.pushed_at) for t, r in pushes.items()},
             {d: p.last_pulled_at for d, p in pulls.items()},
+            left,
         )
 
     service = DeletionService(
@@ -54,6 +57,12 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         lease=d.execution_lease,
         undo_retention=d.undo_retention,
         usage=usage,
+        # With the registry's events recorded, they say which repositories changed
+        # since the index read them.
+        index=BlobIndex(
+            store.engine,
+            changes=event_store.last_changes if settings.events.token is not None else None,
+        ),
     )
     messages = SlackMessages(store.engine)
     messages.ensure_schema()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..blobindex import BlobIndex
 from ..patterns import glob_pattern
 from ..registry import RegistryClient, is_glob, scan_repository
 
@@ -53,9 +54,11 @@ def storage_report(
     registry: RegistryClient,
     pattern: str | None = None,
     progress: Callable[[int], None] | None = None,
+    index: BlobIndex | None = None,
 ) -> StorageReport:
     """The storage of the repositories ``pattern`` names (all: None). ``progress`` is
-    told how many repositories have been read."""
+    told how many repositories have been read; ``index``, when given, records what each
+    complete scan saw (the reclaim figures of later deletions draw on it)."""
     catalog = registry.catalog()
     names = list(catalog)
     if pattern:
@@ -73,15 +76,12 @@ def storage_report(
         if not scan.complete:
             unread.append(repository)
             continue
-        manifests: set[str] = set()
-        for digest in set(scan.tags.values()):
-            manifests |= scan.reachable(digest)
+        if index is not None:
+            index.record(scan)
+        manifests = scan.tagged_manifests()
         blobs: dict[str, int] = {}
         for digest in manifests:
-            fetched = scan.manifests.get(digest)
-            if fetched is not None:
-                blobs[digest] = len(fetched.body)
-            for blob, size in scan.blobs_of(digest).items():
+            for blob, size in scan.stored_by(digest).items():
                 if size is None or size < 0:
                     unsized.add(blob)
                 else:

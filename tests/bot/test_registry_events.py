@@ -14,7 +14,7 @@ import pytest
 
 from bot.registry import RegistryClient, RegistrySettings
 from testkit.bot_process import BotProcess
-from testkit.images import oci_layout, push_image
+from testkit.images import manifest_exists, oci_layout, push_image
 from testkit.registry_server import RegistryServer, free_port
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
@@ -526,4 +526,38 @@ def test_an_image_a_push_leaves_without_a_tag_is_listed_until_tagged_again(setup
     retag(registry, "evt/unt", first, "back")  # tagged again: no longer untagged
     standin.wait_for(lambda: [t for t in channel_texts(standin, CHANNEL) if "evt/unt:back" in t])
     assert "0 untagged images" in untagged()
+    client.close()
+
+
+def test_prune_untagged_deletes_what_a_push_left_and_undo_brings_it_back(setup, standin):
+    registry, bot = setup
+    client, first, second = two_images(registry, "evt/prune-unt")
+    kept = push_image(client, "evt/prune-unt", ["keep"])
+    retag(registry, "evt/prune-unt", first, "v1")
+    retag(registry, "evt/prune-unt", second, "v1")  # v1 moves: the first image has no tag
+    standin.wait_for(
+        lambda: [
+            t
+            for t in channel_texts(standin, CHANNEL)
+            if "evt/prune-unt:v1" in t and second.digest.split(":")[1][:12] in t
+        ]
+    )
+    key = "k" + str(time.monotonic_ns())
+    text = "prune evt/prune-unt --untagged --keep-pulled-within 1d"
+    post_signed(bot.events_url, command_body(text, standin.response_url(key), user=REQUESTER))
+    dry = standin.wait_response(key).body
+    said = str(dry["blocks"])
+    assert "Would delete* 1 untagged manifest in 1 of 1 repositories" in said, said
+    assert "delete *1 untagged manifest*" in said
+    assert first.digest.split(":")[1][:12] in said and second.digest.split(":")[1][:12] not in said
+    assert "--untagged --keep-pulled-within 1d" in said
+    outcome = through_the_bot(bot, standin, text)
+    assert "deleted 1 of 1 untagged manifests" in str(outcome), outcome
+    assert not manifest_exists(client, "evt/prune-unt", first.digest)
+    for image in (second, kept):  # tagged images are untouched
+        assert manifest_exists(client, "evt/prune-unt", image.digest)
+    assert client.resolve("evt/prune-unt", "v1") == second.digest
+    restored = undo_through_the_bot(bot, standin, outcome)
+    assert "*Restored*" in str(restored)
+    assert manifest_exists(client, "evt/prune-unt", first.digest)  # back, still untagged
     client.close()

@@ -7,7 +7,6 @@ garbage-collect``)."""
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from datetime import timedelta
 
@@ -24,7 +23,6 @@ from testkit.deletions import (
     service_factory,
 )
 from testkit.images import push_image, push_index
-from testkit.registry_server import registry_binary
 
 
 def _repo(name: str) -> str:
@@ -171,15 +169,7 @@ def test_an_image_whose_blobs_were_garbage_collected_is_named(own_registry, data
         second = approve(service, open_request(service, "gc/app:new").id)
         assert first.effect == second.effect == "done"
         push_image(client, "gc/app", ["still-here"])  # the repository isn't emptied
-        # Garbage collection, the registry's own (it should run with the registry
-        # read-only; nothing writes to this one now).
-        binary = registry_binary()
-        assert binary is not None
-        subprocess.run(
-            [binary, "garbage-collect", str(own_registry.root / "config.yml")],
-            check=True,
-            capture_output=True,
-        )
+        own_registry.garbage_collect()  # the registry's own; nothing writes to it now
         result = restore_via_approval(service, first.request.id)
         assert result.effect == "failed"
         assert outcome_of(result).finding == Finding.NOTHING_RESTORED

@@ -245,3 +245,26 @@ def test_a_storage_report_over_a_cut_catalog_says_the_totals_are_at_least(monkey
         assert "stopped early (the page cap (2,000 pages))" in said and "at least" in said
     finally:
         client.close()
+
+
+def test_a_reclaim_figure_says_what_it_rests_on():
+    from datetime import UTC, datetime
+
+    from bot.blobindex import Basis
+    from bot.slack.render.common import freed_text
+
+    assert freed_text(0, Basis(unread=3)) == ""  # nothing freed: nothing said
+    assert freed_text(2048, Basis()) == "2.0 kB (blobs no image in any repository uses)"
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    assert "as read by 2026-12-01 09:30 UTC" in freed_text(2048, Basis(as_of=at))
+    unsure = freed_text(2048, Basis(unread=3))
+    assert unsure.startswith("at most 2.0 kB") and "3 repositories not read" in unsure
+    assert "/registry storage" in unsure
+    assert "1 repository not read since its last change" in freed_text(2048, Basis(unread=1))
+    assert freed_text(2048, Basis(catalog_unread=True)).startswith("at most 2.0 kB")
+    # A figure stored before the index: counted within its repository, and said so.
+    assert freed_text(2048, None).startswith("about 2.0 kB")
+    # The request message and the report carry the basis.
+    request = replace(sample_request("r1"), reclaimable=2048, reclaim_basis=Basis(unread=2))
+    said = outcome_text(request, Outcome(Verdict.DONE, Fact(Finding.DELETED), reclaimable=2048))
+    assert "reclaim at most 2.0 kB (2 repositories" in said

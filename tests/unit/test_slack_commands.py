@@ -117,3 +117,30 @@ def test_an_expression_re2_refuses_is_a_usage_error_saying_what_to_write():
     with pytest.raises(UsageError) as info:
         parse_command(r"prune ci/* --keep 5 --exclude '(a)\1'")
     assert "backreferences" in info.value.message and "instead" not in info.value.message
+
+
+def test_untagged_is_a_complete_rule_set_that_touches_no_tag():
+    from datetime import timedelta
+
+    from bot.slack.command_table import UsageError, parse_command
+
+    alone = parse_command("prune team/* --untagged tidy up")
+    assert alone.rules.untagged and not alone.rules.keeps_nothing
+    assert (alone.pattern, alone.reason) == ("team/*", "tidy up")
+    aged = parse_command("prune team/* --untagged --older-than 14d --keep-pulled-within 1d")
+    assert aged.rules.older_than == timedelta(days=14)
+    assert aged.rules.keep_pulled_within == timedelta(days=1)
+    for tag_rule in ("--keep 3", "--match 'pr-.*'", "--exclude x", "--allow-empty"):
+        with pytest.raises(UsageError) as info:
+            parse_command(f"prune team/* --untagged {tag_rule}")
+        assert "touches no tag" in info.value.message
+        assert tag_rule.split()[0] in info.value.message
+    with pytest.raises(UsageError) as info:
+        parse_command("prune team/*")
+    assert "--untagged" in info.value.message
+    # A policy takes it too, and its rules survive the round trip through storage.
+    policy = parse_command("policy add tidy team/* --untagged --every 1d")
+    assert policy.rules.untagged
+    from bot.deletions import RetentionRules
+
+    assert RetentionRules.from_data(policy.rules.as_data()) == policy.rules

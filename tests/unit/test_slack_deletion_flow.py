@@ -181,6 +181,11 @@ def test_untagged_images_are_unknown_without_the_registrys_events(ctx):
     said = answer(parse_command("untagged"), ctx, Asker(REQUESTER, CHANNEL, URL))
     assert "not known" in said.text and "0 untagged" not in str(said.blocks)
     assert "REGISTRY_EVENTS_TOKEN" in str(said.blocks[0].text.text)
+    # A cleanup of them, or a policy of one, says the same, and saves nothing.
+    for text in ("prune team/* --untagged", "policy add tidy team/* --untagged --every 1d"):
+        said = answer(parse_command(text), ctx, Asker(REQUESTER, CHANNEL, URL))
+        assert "not known" in said.text and "REGISTRY_EVENTS_TOKEN" in str(said.blocks)
+    assert ctx.policies.all() == []
 
 
 def test_a_long_storage_report_says_it_is_under_way_then_answers(ctx, fake):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ...blobindex import BlobIndex, Reclaim
 from ...patterns import Pattern
 from ...registry import RegistryClient, RegistryError, RepoScan, scan_repository
 from ..claims import Claim
@@ -28,6 +29,7 @@ class WorkContext:
     """Everything the kinds of work share (one per service)."""
 
     registry: RegistryClient
+    index: BlobIndex  # which manifests of which repositories use which blobs
     lifecycle: Lifecycle
     store: DeletionStore
     undo: UndoStore
@@ -64,7 +66,21 @@ class WorkContext:
     def scan(self, repository: str, progress: Callable[[int], None] | None = None) -> RepoScan:
         """Every tag and manifest of the repository, or a refusal: a blast radius drawn
         from part of the repository could hide what a deletion takes with it."""
-        return check_complete(scan_repository(self.registry, repository, progress))
+        scan = check_complete(scan_repository(self.registry, repository, progress))
+        self.index.record(scan)
+        return scan
+
+    def reclaim(self, removed: dict[str, set[str]]) -> Reclaim:
+        """What garbage collection gives back once ``removed`` (repository -> manifest
+        digests; each repository just read into the index) is gone, registry-wide."""
+        return self.index.reclaim(removed, self.registry.catalog)
+
+    def forget_if_done(self, repository: str, digests: set[str], outcome: Outcome) -> Outcome:
+        """``outcome``, after telling the index that the deleted manifests reference
+        nothing any more (when they were deleted)."""
+        if outcome.verdict == Verdict.DONE:
+            self.index.forget(repository, digests)
+        return outcome
 
     def check_protected(self, tags: list[str] | tuple[str, ...]) -> None:
         if self.protected is None:

@@ -40,7 +40,11 @@ def preview(
     ctx.check_protected([ref.tag] if untag and ref.tag else tags)
     if not untag:
         _check_not_a_platform(scan, digest)
-    freed = {} if untag else scan.freed_blobs(digest)
+    removed = set() if untag else scan.manifests_removed({digest}, set(scan.tags_on(digest)))
+    reclaim = ctx.reclaim({ref.repository: removed}) if removed else None
+    # The layers and configs it leaves unused (what "delete the unused layers" offers);
+    # the figure counts the manifests' own bytes too.
+    layers = {b: s for b, s in reclaim.blobs.items() if b not in removed} if reclaim else {}
     described = describe_digests(ctx.registry, ref.repository, [(ref.tag, digest)])[0]
     image = described if isinstance(described, Image) else None
     children = tuple(
@@ -60,8 +64,9 @@ def preview(
         platforms=tuple(image.platform_names) if image and image.is_index else (),
         children=children,
         referrers=_referrers(ctx, scan, digest),
-        reclaimable=sum(s for s in freed.values() if s) if not untag else 0,
-        blobs=tuple(sorted(freed.items())),
+        reclaimable=reclaim.bytes if reclaim else 0,
+        blobs=tuple(sorted(layers.items())),
+        reclaim_basis=reclaim.basis if reclaim else None,
     )
     return Preview(request, image)
 
@@ -108,13 +113,20 @@ class ImageWork:
     def carry_out(self, request: DeletionRequest, claim: Claim) -> Outcome:
         ctx = self.ctx
         before = ctx.before_write(request, claim)
-        return or_verified(
-            lambda: delete_image(ctx.registry, request, ctx.protected, ctx.saver(request), before),
-            lambda: verify_image(ctx.registry, request),
+        return ctx.forget_if_done(
+            request.repository,
+            {request.digest},
+            or_verified(
+                lambda: delete_image(
+                    ctx.registry, request, ctx.protected, ctx.saver(request), before
+                ),
+                lambda: verify_image(ctx.registry, request),
+            ),
         )
 
     def recover(self, request: DeletionRequest, claim: Claim) -> Outcome:
-        return verify_image(self.ctx.registry, request)
+        outcome = verify_image(self.ctx.registry, request)
+        return self.ctx.forget_if_done(request.repository, {request.digest}, outcome)
 
 
 class TagWork:

@@ -25,7 +25,7 @@ from ..execution import ITEMS_LISTED
 from ..models import CleanupItem, CleanupProgress, DeletionRequest, ItemState, Kind
 from ..outcomes import Fact, Finding, Outcome, Subject, Verdict
 from ..results import CleanupPreview, DeletionRefused, Refusal
-from ..retention import RetentionRules
+from ..retention import RepoPlan, RetentionRules
 from .base import WorkContext, check_complete
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ def preview(
     ctx.lifecycle.check_configured()
     if rules.keeps_nothing:
         raise DeletionRefused(Refusal.KEEPS_NOTHING)
+    if rules.untagged and ctx.usage is None:
+        raise DeletionRefused(Refusal.UNTAGGED_UNKNOWN)
     deadline = time.monotonic() + ctx.dry_run_limit.total_seconds()
     repositories = cleanup.find_repositories(ctx.registry, pattern)
     if not repositories:
@@ -77,9 +79,13 @@ def preview(
             limit=MAX_CLEANUP_REPOSITORIES,
         )
     now = ctx.clock()
-    plans, items, reclaimable, unverified = [], [], {}, 0
+    plans, items, unverified = [], [], 0
+    removed: dict[str, set[str]] = {}
     for done, repository in enumerate(repositories):
         usage = ctx.usage(repository) if ctx.usage is not None else None
+        if rules.untagged and not (usage and usage.left_untagged):
+            plans.append(RepoPlan(repository, untagged=True))  # no push left one untagged
+            continue
         # Where the registry's push events, or the bot's own lookups of the last few
         # minutes, say a tag points, the dry run takes their word instead of a HEAD
         # per tag; execution looks every tag up again.
@@ -102,16 +108,25 @@ def preview(
             )
         check_complete(scan)
         unverified += len(scan.unverified)
-        plan = cleanup.plan_scan(ctx.registry, scan, rules, now, ctx.protected, usage)
+        if rules.untagged and usage is not None:
+            scan, plan = cleanup.plan_untagged_scan(ctx.registry, scan, rules, now, usage)
+            ctx.index.record(scan, untagged=set(plan.delete) | set(plan.untagged_kept))
+        else:
+            ctx.index.record(scan)
+            plan = cleanup.plan_scan(ctx.registry, scan, rules, now, ctx.protected, usage)
         plans.append(plan)
         items += cleanup.plan_items(scan, plan)
-        reclaimable[repository] = sum(s for s in cleanup.freed(scan, plan).values() if s)
+        removed[repository] = cleanup.removed_manifests(scan, plan)
     emptied = [p.repository for p in plans if p.empties]
     if emptied and not rules.allow_empty:
         raise DeletionRefused(Refusal.WOULD_EMPTY, names=tuple(emptied))
     if not any(p.delete for p in plans):
+        if rules.untagged:
+            kept = sum(len(p.untagged_kept) for p in plans)
+            raise DeletionRefused(Refusal.NO_UNTAGGED, count=kept, total=len(plans))
         kept = sum(len(p.kept) for p in plans)
         raise DeletionRefused(Refusal.NOTHING_TO_CLEAN, count=kept, total=len(plans))
+    reclaim = ctx.reclaim(removed)
     request = ctx.lifecycle.new_draft(
         kind=Kind.PRUNE,
         repository="",  # a cleanup spans the repositories its pattern names
@@ -122,10 +137,11 @@ def preview(
         requester=requester,
         channel=channel,
         size=sum(i.size or 0 for i in items if i.state == ItemState.PLANNED),
-        reclaimable=sum(reclaimable.values()),
+        reclaimable=reclaim.bytes,
+        reclaim_basis=reclaim.basis,
     )
     ctx.cleanup.add(request.id, items)
-    return CleanupPreview(request, rules, plans, reclaimable, unverified)
+    return CleanupPreview(request, rules, plans, reclaim.by_repository, unverified)
 
 
 class PruneWork:
@@ -177,7 +193,16 @@ class PruneWork:
             run.result()  # a failure is raised once every repository under way is done
         if claim.lost:
             raise ClaimLost(request.id, "was taken over")
-        return cleanup_outcome(request, self.ctx.cleanup.items(request.id))
+        items = self.ctx.cleanup.items(request.id)
+        for repository in sorted({i.repository for i in items}):
+            deleted = {
+                i.digest
+                for i in items
+                if i.repository == repository and i.state == ItemState.DELETED
+            }
+            if deleted:
+                self.ctx.index.forget(repository, deleted)
+        return cleanup_outcome(request, items)
 
     def _prune_repository(
         self,

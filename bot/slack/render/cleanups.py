@@ -29,7 +29,18 @@ from ...deletions import (
 )
 from ...registry import human_size
 from ..buttons import ACTION_CANCEL, ACTION_SUBMIT  # the same as any deletion's preview
-from .common import Message, code, escape, fit_lines, mention, section, slack_date, truncate
+from .common import (
+    Message,
+    code,
+    escape,
+    fit_lines,
+    freed_text,
+    mention,
+    section,
+    short_digest,
+    slack_date,
+    truncate,
+)
 from .limits import MAX_SECTION_TEXT
 
 MAX_REPOS_SHOWN = 12  # sections per repository, within the 50-block limit
@@ -76,6 +87,8 @@ def rules_text(rules: RetentionRules) -> str:
         parts.append(f"--keep-pulled-within {_duration(rules.keep_pulled_within)}")
     if rules.allow_empty:
         parts.append("--allow-empty")
+    if rules.untagged:
+        parts.insert(0, "--untagged")
     return " ".join(parts)
 
 
@@ -84,12 +97,42 @@ def _tags(tags: list[str], limit: int = SAMPLE) -> str:
     return shown + (f" and {len(tags) - limit} more" if len(tags) > limit else "")
 
 
-def _reposection(plan: RepoPlan, reclaimable: int) -> str:
+def _frees(reclaimable: int, certain: bool) -> str:
+    if not reclaimable:
+        return ""
+    return f"; frees {'' if certain else 'at most '}{human_size(reclaimable)}"
+
+
+def _digests(digests: list[str], limit: int = 6) -> str:
+    shown = ", ".join(f"`{short_digest(d)}`" for d in digests[:limit])
+    return shown + (f" and {len(digests) - limit} more" if len(digests) > limit else "")
+
+
+def _untagged_section(plan: RepoPlan, reclaimable: int, certain: bool) -> str:
+    """An untagged cleanup's repository: the manifests it deletes, and those it keeps
+    with why."""
+    n = len(plan.delete)
+    lines = [
+        f"*{code(plan.repository, 150)}*: delete *{n} untagged "
+        f"manifest{'' if n == 1 else 's'}*" + _frees(reclaimable, certain)
+    ]
+    if plan.delete:
+        lines.append(f"Deletes: {_digests(sorted(plan.delete))}")
+    reasons = Counter(plan.untagged_kept.values())
+    if reasons:
+        lines.append(
+            "Keeps: " + "; ".join(f"{n} {KEPT_WORDS[why]}" for why, n in reasons.most_common())
+        )
+    return fit_lines("", lines, MAX_SECTION_TEXT)
+
+
+def _reposection(plan: RepoPlan, reclaimable: int, certain: bool) -> str:
+    if plan.untagged:
+        return _untagged_section(plan, reclaimable, certain)
     deleting = sorted(t for tags in plan.delete.values() for t in tags)
     lines = [
         f"*{code(plan.repository, 150)}*: delete *{len(deleting)} tags* "
-        f"({len(plan.delete)} images), keep {len(plan.kept)} tags"
-        + (f"; frees about {human_size(reclaimable)}" if reclaimable else "")
+        f"({len(plan.delete)} images), keep {len(plan.kept)} tags" + _frees(reclaimable, certain)
     ]
     if plan.dated_by_push:
         lines.append(
@@ -117,31 +160,37 @@ def _reposection(plan: RepoPlan, reclaimable: int) -> str:
     return fit_lines("", lines, MAX_SECTION_TEXT)
 
 
+def _what(preview: CleanupPreview) -> str:
+    """What a dry run deletes: images and their tags, or untagged manifests."""
+    if preview.rules.untagged:
+        return f"{preview.images} untagged manifest{'' if preview.images == 1 else 's'}"
+    return f"{preview.images} images ({preview.tags} tags)"
+
+
 def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: datetime) -> Message:
     """The dry run: per repository what goes and what stays (and why), the space
     garbage collection would reclaim, and Request cleanup / Cancel. Nothing has
     changed yet."""
     request = preview.request
     n = request.approvals_required
-    plans = [p for p in preview.plans if p.delete or p.kept]
-    total_reclaim = sum(preview.reclaimable.values())
+    plans = [p for p in preview.plans if p.delete or p.kept or p.untagged_kept]
+    freed = freed_text(request.reclaimable, request.reclaim_basis)
+    certain = request.reclaim_basis is None or request.reclaim_basis.certain
     unverified = preview.unverified
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Dry run: clean up {request.pattern}", 150)),
         section(
             f"*Rules* {code(rules_text(preview.rules), 400)}\n"
-            f"*Would delete* {preview.images} images ({preview.tags} tags) in "
+            f"*Would delete* {_what(preview)} in "
             f"{sum(1 for p in plans if p.delete)} of {len(plans)} repositories"
-            + (
-                f"; frees about {human_size(total_reclaim)} after garbage collection"
-                if total_reclaim
-                else ""
-            )
+            + (f"; frees {escape(freed)} after garbage collection" if freed else "")
             + "\n*Nothing has been deleted.* A kept tag keeps its whole image."
         ),
     ]
     for plan in plans[:MAX_REPOS_SHOWN]:
-        blocks.append(section(_reposection(plan, preview.reclaimable.get(plan.repository, 0))))
+        blocks.append(
+            section(_reposection(plan, preview.reclaimable.get(plan.repository, 0), certain))
+        )
     if len(plans) > MAX_REPOS_SHOWN:
         blocks.append(section(f"… and {len(plans) - MAX_REPOS_SHOWN} more repositories."))
     blocks += [
@@ -193,8 +242,7 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
         ),
     ]
     return Message(
-        text=f"Dry run: clean up {request.pattern}: {preview.images} images "
-        f"({preview.tags} tags) would be deleted.",
+        text=f"Dry run: clean up {request.pattern}: {_what(preview)} would be deleted.",
         blocks=blocks,
     )
 
@@ -212,12 +260,19 @@ def plan_summary(request: DeletionRequest, items: list[CleanupItem]) -> str:
         planned = [i for i in mine if i.state != ItemState.KEPT]
         kept_tags = sum(len(i.tags) for i in mine if i.state == ItemState.KEPT)
         tags = sorted(t for i in planned for t in i.tags)
+        if request.rules and request.rules.untagged:
+            lines.append(
+                f"{code(repository, 150)}: delete {len(planned)} untagged manifests: "
+                + _digests(sorted(i.digest for i in planned))
+            )
+            continue
         lines.append(
             f"{code(repository, 150)}: delete {len(tags)} tags ({len(planned)} images), keep "
             f"{kept_tags} tags" + (f": {_tags(tags, 6)}" if tags else "")
         )
     if request.reclaimable:
-        lines.append(f"*Frees* about {human_size(request.reclaimable)} after garbage collection.")
+        freed = freed_text(request.reclaimable, request.reclaim_basis)
+        lines.append(f"*Frees* {escape(freed)} after garbage collection.")
     return fit_lines("", lines, MAX_SECTION_TEXT)
 
 

@@ -10,8 +10,10 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
+from ...blobindex import Basis
 from ...deletions import DeletionRequest, Kind
 from ...events import PullStats, TagRecord
+from ...registry import human_size
 from .limits import MAX_SECTION_TEXT, BlockKitLimitError, own_problems
 
 ELLIPSIS = "…"
@@ -184,3 +186,30 @@ def target_text(request: DeletionRequest) -> str:
     if request.kind == Kind.BLOBS:
         return f"{request.repository}: {len(request.blobs)} unused blobs"
     return request.reference
+
+
+def freed_text(amount: int | None, basis: Basis | None) -> str:
+    """How much garbage collection gives back ("" for nothing), with what the figure
+    rests on: certain, as of when the other repositories were read, or at most (part of
+    the registry not read). Plain text: no mrkdwn of its own beyond backticks."""
+    if not amount:
+        return ""
+    size = human_size(amount)
+    if basis is None:  # counted within its repository (requests made before the index)
+        return f"about {size} (blobs no other tag of its repository uses)"
+    if basis.catalog_unread:
+        return (
+            f"at most {size} (the registry's list of repositories could not all be read, "
+            "and a repository not read may use some of these blobs)"
+        )
+    if basis.unread:
+        n = basis.unread
+        which = "repository" if n == 1 else "repositories"
+        return (
+            f"at most {size} ({n} {which} not read since {'its' if n == 1 else 'their'} last "
+            "change may use some of these blobs; `/registry storage` reads every repository)"
+        )
+    if basis.as_of is not None:
+        read = f"{basis.as_of:%Y-%m-%d %H:%M} UTC"
+        return f"{size} (blobs no image in any repository uses, as read by {read})"
+    return f"{size} (blobs no image in any repository uses)"

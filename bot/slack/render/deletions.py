@@ -36,6 +36,7 @@ from .common import (
     code,
     escape,
     fit_lines,
+    freed_text,
     mention,
     section,
     slack_date,
@@ -140,9 +141,14 @@ def _blast_radius(request: DeletionRequest) -> str:
             )
         )
     if request.reclaimable:
+        platforms = (
+            ", with --delete-untagged for the platform manifests it leaves untagged"
+            if request.kind == Kind.MANIFEST and request.children
+            else ""
+        )
         lines.append(
-            f"*Frees* about {human_size(request.reclaimable)} after garbage "
-            "collection (blobs no remaining tag of this repository uses)."
+            f"*Frees* {freed_text(request.reclaimable, request.reclaim_basis)} after garbage "
+            f"collection{platforms}."
         )
     elif request.kind == Kind.TAG:
         lines.append("*Frees* nothing by itself: the image stays while other tags use it.")

@@ -5,9 +5,9 @@ next (garbage collection, the setting to change). Plain text: callers escape it.
 
 from __future__ import annotations
 
+from ...blobindex import Basis
 from ...deletions import DeletionRequest, Fact, Finding, Kind, Outcome, Subject, Verdict
-from ...registry import human_size
-from .common import target_text
+from .common import freed_text, target_text
 
 GC_REMINDER = (
     "Disk space comes back only after the registry's garbage collection: run "
@@ -21,11 +21,17 @@ _UNTAG_METHODS = {
 }
 
 
-def gc_advice(reclaimable: int | None, *, untagged_children: int = 0, emptied: bool = False) -> str:
-    """What garbage collection can give back, and how to run it."""
-    text = (
-        f"Garbage collection can reclaim about {human_size(reclaimable)}. " if reclaimable else ""
-    )
+def gc_advice(
+    reclaimable: int | None,
+    basis: Basis | None = None,
+    *,
+    untagged_children: int = 0,
+    emptied: bool = False,
+) -> str:
+    """What garbage collection can give back (and what the figure rests on), and how to
+    run it."""
+    freed = freed_text(reclaimable, basis)
+    text = f"Garbage collection can reclaim {freed}. " if freed else ""
     text += GC_REMINDER
     if untagged_children:
         text += (
@@ -94,8 +100,13 @@ def _subject(s: Subject) -> str:
 
 
 def _cleanup(request: DeletionRequest, o: Outcome) -> str:
+    what = (
+        f"{o.of} untagged manifests"
+        if request.rules and request.rules.untagged
+        else f"{o.of} images ({o.tags} tags)"
+    )
     text = (
-        f"Cleanup of {request.pattern}: deleted {o.done} of {o.of} images ({o.tags} tags)"
+        f"Cleanup of {request.pattern}: deleted {o.done} of {what}"
         + (f", skipped {o.skipped}" if o.skipped else "")
         + (f", {o.failed} failed" if o.failed else "")
         + "."
@@ -107,7 +118,7 @@ def _cleanup(request: DeletionRequest, o: Outcome) -> str:
             text += f" {label}: " + "; ".join(_subject(s) for s in group)
             text += f" and {total - len(group)} more." if total > len(group) else "."
     if o.done:
-        text += " " + gc_advice(o.reclaimable)
+        text += " " + gc_advice(o.reclaimable, request.reclaim_basis)
     if o.resumed:
         text += (
             " Resumed after an interruption: the holder that began it stopped or stalled "
@@ -147,7 +158,12 @@ def _blobs(request: DeletionRequest, o: Outcome) -> str:
 def _done(request: DeletionRequest, o: Outcome) -> str:
     target = f"{request.repository}@{request.digest}"
     f = o.fact
-    advice = gc_advice(o.reclaimable, untagged_children=o.untagged_children, emptied=o.emptied)
+    advice = gc_advice(
+        o.reclaimable,
+        request.reclaim_basis,
+        untagged_children=o.untagged_children,
+        emptied=o.emptied,
+    )
     match f.finding:
         case Finding.DELETED:
             return f"Deleted {target}. {advice}"

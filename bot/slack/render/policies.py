@@ -11,9 +11,8 @@ from cronsim import CronSim
 
 from ...deletions import CleanupPreview, DeletionRefused
 from ...policies import Policy, PolicyRefusal, PolicyRefused, PolicyRun, RunState, Schedule
-from ...registry import human_size
 from .cleanups import rules_text
-from .common import Message, code, escape, fit_lines, mention, section, slack_date
+from .common import Message, code, escape, fit_lines, freed_text, mention, section, slack_date
 from .limits import MAX_SECTION_TEXT
 from .refusals import refusal_text
 
@@ -84,11 +83,11 @@ def render_policy_added(
         f"for approval. First run: {slack_date(first)}.",
     ]
     if isinstance(dry, CleanupPreview):
-        freed = sum(dry.reclaimable.values())
+        freed = escape(freed_text(dry.request.reclaimable, dry.request.reclaim_basis))
         lines.append(
             f"A run now would ask to delete {dry.images} images ({dry.tags} tags) in "
             f"{sum(1 for p in dry.plans if p.delete)} repositories"
-            + (f", freeing about {human_size(freed)}" if freed else "")
+            + (f", freeing {freed}" if freed else "")
             + ". Nothing has been requested."
         )
     elif isinstance(dry, DeletionRefused):

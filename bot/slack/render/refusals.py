@@ -44,6 +44,11 @@ _PLAIN = {
         "Refused: these rules keep nothing, so this would delete every tag. Give --keep N "
         "(N > 0) or --older-than DURATION."
     ),
+    Refusal.UNTAGGED_UNKNOWN: (
+        "The untagged manifests are not known: the registry's API can't list them, and the "
+        "bot learns of them only from the registry's events, which are not set up. Nothing "
+        "was requested."
+    ),
 }
 
 
@@ -146,6 +151,18 @@ def _later(r: DeletionRefused) -> str | None:
             return (
                 f"Nothing to clean up: the rules keep all {r.count} tags of {r.total} "
                 f"{_plural(r.total, 'repository', 'repositories')}."
+            )
+        case Refusal.NO_UNTAGGED:
+            kept = (
+                f"; {r.count} {_plural(r.count, 'is', 'are')} kept (pulled within "
+                "--keep-pulled-within, or left untagged more recently than --older-than)"
+                if r.count
+                else ""
+            )
+            return (
+                f"No untagged manifests to clean up in {r.total} "
+                f"{_plural(r.total, 'repository', 'repositories')}{kept}. Nothing was "
+                "requested."
             )
     return None
 

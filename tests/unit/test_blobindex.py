@@ -1,0 +1,161 @@
+"""The registry-wide index below Slack (SQLite and PostgreSQL, over the in-memory
+registry): a blob another repository's image uses is never counted as freed; a
+repository never read, or changed since it was read, makes the figure an upper bound
+and says how many; a list of repositories that can't be read says so; an incomplete
+scan is not recorded; a manifest forgotten holds nothing back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine
+
+from bot.blobindex import Basis, BlobIndex
+from bot.database import make_engine
+from bot.registry import RegistryUnreachableError, scan_repository
+from testkit.fake_registry import FakeRegistry
+
+BASE = b"a base layer both images use" * 100
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def setup(database_url):
+    fake = FakeRegistry()
+    a = fake.push("team/a", ["v1"], "a", base=BASE)
+    fake.push("team/b", ["v1"], "b", base=BASE)
+    client = fake.client()
+    engine = make_engine(database_url)
+    clock = Clock()
+    changes: dict[str, datetime] = {}
+    index = BlobIndex(engine, clock=clock, changes=lambda: changes)
+    index.ensure_schema()
+    yield fake, client, index, a, clock, changes
+    client.close()
+    engine.dispose()
+
+
+def _sizes(fake: FakeRegistry, repository: str, digest: str) -> dict[str, int]:
+    """What the registry stores for one image: its manifest, config and layers."""
+    repo = fake.repositories[repository]
+    scan = scan_repository(fake.client(), repository)
+    return {b: len(repo.blobs.get(b, repo.manifests.get(b, b""))) for b in scan.stored_by(digest)}
+
+
+def test_a_layer_another_repository_uses_is_not_freed(setup):
+    fake, client, index, a, _, _ = setup
+    for repository in ("team/a", "team/b"):
+        assert index.record(scan_repository(client, repository))
+    reclaim = index.reclaim({"team/a": {a}}, client.catalog)
+    stored = _sizes(fake, "team/a", a)
+    assert reclaim.basis == Basis() and reclaim.basis.certain
+    assert reclaim.bytes == sum(stored.values()) - len(BASE)
+    assert reclaim.held_elsewhere == len(BASE)
+    assert reclaim.by_repository == {"team/a": reclaim.bytes}
+    # Both images removed in one cleanup: the base layer goes too.
+    b = fake.repositories["team/b"].tags["v1"]
+    both = index.reclaim({"team/a": {a}, "team/b": {b}}, client.catalog)
+    assert both.held_elsewhere == 0
+    assert both.bytes == sum(stored.values()) + sum(_sizes(fake, "team/b", b).values()) - len(BASE)
+
+
+def test_a_repository_not_read_makes_the_figure_an_upper_bound(setup):
+    fake, client, index, a, _, _ = setup
+    index.record(scan_repository(client, "team/a"))
+    reclaim = index.reclaim({"team/a": {a}}, client.catalog)
+    assert reclaim.basis == Basis(unread=1) and not reclaim.basis.certain
+    assert reclaim.bytes == sum(_sizes(fake, "team/a", a).values())  # the base included
+
+
+def test_a_repository_changed_since_it_was_read_counts_as_unread(setup):
+    _, client, index, a, clock, changes = setup
+    for repository in ("team/a", "team/b"):
+        index.record(scan_repository(client, repository))
+    changes["team/b"] = T0 - timedelta(minutes=1)  # before the read: it saw that
+    assert index.reclaim({"team/a": {a}}, client.catalog).basis.certain
+    changes["team/b"] = T0 + timedelta(minutes=1)  # a push since
+    clock.now = T0 + timedelta(minutes=2)
+    assert index.reclaim({"team/a": {a}}, client.catalog).basis == Basis(unread=1)
+
+
+def test_without_events_the_figure_says_when_the_others_were_read(database_url):
+    fake = FakeRegistry()
+    a = fake.push("team/a", ["v1"], "a", base=BASE)
+    fake.push("team/b", ["v1"], "b")
+    client = fake.client()
+    engine = make_engine(database_url)
+    clock = Clock()
+    index = BlobIndex(engine, clock=clock)
+    index.ensure_schema()
+    try:
+        index.record(scan_repository(client, "team/b"))
+        clock.now = T0 + timedelta(hours=1)
+        index.record(scan_repository(client, "team/a"))
+        reclaim = index.reclaim({"team/a": {a}}, client.catalog)
+        assert reclaim.basis == Basis(as_of=T0) and reclaim.basis.certain
+    finally:
+        client.close()
+        engine.dispose()
+
+
+def test_a_catalog_that_cannot_be_read_is_said(setup):
+    _, client, index, a, _, _ = setup
+    for repository in ("team/a", "team/b"):
+        index.record(scan_repository(client, repository))
+
+    def down():
+        raise RegistryUnreachableError("connection refused")
+
+    reclaim = index.reclaim({"team/a": {a}}, down)
+    assert reclaim.basis.catalog_unread and not reclaim.basis.certain
+    assert reclaim.held_elsewhere == len(BASE)  # what is known still holds
+
+
+def test_an_incomplete_scan_is_not_recorded_and_a_forgotten_manifest_holds_nothing(setup):
+    fake, client, index, a, _, _ = setup
+    scan = scan_repository(client, "team/b")
+    scan.cut = "a cap was reached"
+    assert not index.record(scan)
+    assert "team/b" not in index.read_at()
+    scan.cut = None
+    index.record(scan)
+    index.record(scan_repository(client, "team/a"))
+    b = fake.repositories["team/b"].tags["v1"]
+    index.forget("team/b", [b])
+    reclaim = index.reclaim({"team/a": {a}}, client.catalog)
+    assert reclaim.held_elsewhere == 0 and reclaim.bytes == sum(_sizes(fake, "team/a", a).values())
+
+
+def test_a_repository_gone_from_the_catalog_holds_nothing(setup):
+    fake, client, index, a, _, _ = setup
+    for repository in ("team/a", "team/b"):
+        index.record(scan_repository(client, repository))
+    del fake.repositories["team/b"]
+    reclaim = index.reclaim({"team/a": {a}}, client.catalog)
+    assert reclaim.held_elsewhere == 0 and reclaim.basis.certain
+
+
+def test_nothing_freed_is_certain_whatever_was_read():
+    engine = create_engine("sqlite://")
+    index = BlobIndex(engine)
+    index.ensure_schema()
+    fake = FakeRegistry()
+    digest = fake.push("solo", ["v1", "v2"], "s")
+    client = fake.client()
+    try:
+        index.record(scan_repository(client, "solo"))
+        # A manifest the index holds nothing of frees nothing, for certain.
+        reclaim = index.reclaim({"solo": {"sha256:" + "0" * 64}}, client.catalog)
+        assert reclaim.bytes == 0 and reclaim.basis.certain
+        assert index.reclaim({"solo": {digest}}, client.catalog).bytes > 0
+    finally:
+        client.close()
