@@ -71,10 +71,11 @@ def plan_scan(
     for tag, digest in sorted(scan.tags.items()):
         pushed = usage.pushes.get(tag)
         pulled = usage.pulls.get(digest)
+        subject = scan.subject_of(tag)
         if pushed is not None and pushed[0] == digest and pushed[1] is not None:
-            facts.append(TagFacts(tag, digest, pushed[1], pushed=True, pulled=pulled))
+            facts.append(TagFacts(tag, digest, pushed[1], None, True, pulled, subject))
         else:
-            facts.append(TagFacts(tag, digest, *dates[digest], pulled=pulled))
+            facts.append(TagFacts(tag, digest, *dates[digest], pulled=pulled, subject=subject))
     return plan_repository(
         scan.repository,
         facts,

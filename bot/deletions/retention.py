@@ -38,6 +38,8 @@ class RetentionRules:
     allow_empty: bool = False
     keep_pulled_within: timedelta | None = None
     untagged: bool = False
+    # Also delete the accessories (signatures, attestations, SBOMs) whose image is gone.
+    orphaned_accessories: bool = False
 
     def as_data(self) -> dict[str, object]:
         """The rules as JSON-ready data (stored with a cleanup's request)."""
@@ -51,6 +53,7 @@ class RetentionRules:
                 self.keep_pulled_within.total_seconds() if self.keep_pulled_within else None
             ),
             "untagged": self.untagged,
+            "orphaned_accessories": self.orphaned_accessories,
         }
 
     @classmethod
@@ -72,13 +75,22 @@ class RetentionRules:
             allow_empty=bool(data.get("allow_empty")),
             keep_pulled_within=seconds("keep_pulled_within"),
             untagged=bool(data.get("untagged")),
+            orphaned_accessories=bool(data.get("orphaned_accessories")),
         )
 
     @property
     def keeps_nothing(self) -> bool:
         """Rules that by themselves would delete every selected tag (an untagged
         cleanup touches no tag)."""
-        return not self.untagged and not self.keep and not self.older_than
+        if self.untagged or (self.orphaned_accessories and self.keep is None):
+            return False
+        return not self.keep and not self.older_than
+
+    @property
+    def about_tags(self) -> bool:
+        """The rules say which tags go (--keep or --older-than); without, only
+        orphaned accessories do."""
+        return self.keep is not None or self.older_than is not None
 
     def summary(self) -> str:
         """The rules as facts for the audit trail (``keep=3 older_than=2592000s``)."""
@@ -101,6 +113,9 @@ class Kept(StrEnum):
     UNDATED = "undated"  # no usable date: age rules keep it
     SHARED = "shared"  # a candidate whose image another kept tag points at
     PLATFORM = "platform"  # its image is a platform of a kept multi-arch image
+    ACCESSORY = "accessory"  # a signature, attestation or SBOM of a kept image
+    ORPHANED = "orphaned"  # an accessory whose image is gone (--orphaned-accessories)
+    NO_TAG_RULES = "no tag rules"  # only --orphaned-accessories was given
 
 
 class NoDate(StrEnum):
@@ -151,6 +166,9 @@ class TagFacts:
     no_date: NoDate | None = None  # why there is no usable date
     pushed: bool = False  # the date is the tag's push time (from the registry's events)
     pulled: datetime | None = None  # the image's last pull, when the events told
+    # For an accessory (a signature, attestation or SBOM: a ``sha256-<hex>.sig`` tag,
+    # or an artifact whose manifest names a subject), the image it belongs to.
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +239,8 @@ def _kept_before_ranking(
         return Kept.EXCLUDED
     if in_use_since and facts.pulled and facts.pulled > in_use_since:
         return Kept.IN_USE
+    if not rules.about_tags:
+        return Kept.NO_TAG_RULES
     if facts.date is None:
         return Kept.UNDATED
     return None
@@ -237,12 +257,18 @@ def plan_repository(
 ) -> RepoPlan:
     """Apply ``rules`` to ``tags``. ``platforms_of_kept(digests)`` is not needed for
     single-platform repositories; pass, for each tagged digest, the manifests under it
-    (an index's platforms), so that a platform of a kept index is never deleted."""
+    (an index's platforms), so that a platform of a kept index is never deleted.
+
+    An accessory (``subject`` set) is never ranked, aged or counted toward --keep: it
+    goes with its image and stays with it; one whose image has no tag here is kept,
+    unless --orphaned-accessories."""
     plan = RepoPlan(
         repository,
         digests={t.tag: t.digest for t in tags},
         dated_by_push=sum(1 for t in tags if t.pushed),
     )
+    accessories = [t for t in tags if t.subject is not None]
+    tags = [t for t in tags if t.subject is None]
     in_use_since = now - rules.keep_pulled_within if rules.keep_pulled_within else None
     selected: list[TagFacts] = []
     for facts in tags:
@@ -280,7 +306,34 @@ def plan_repository(
             plan.kept[facts.tag] = Kept.PLATFORM
         else:
             plan.delete[facts.digest] = (*plan.delete.get(facts.digest, ()), facts.tag)
+    _follow_subjects(plan, accessories, rules, protected)
     return plan
+
+
+def _follow_subjects(
+    plan: RepoPlan, accessories: list[TagFacts], rules: RetentionRules, protected: Pattern | None
+) -> None:
+    """Each accessory goes where its image goes: deleted with it, kept with it; one
+    whose image has no tag is kept, or deleted with --orphaned-accessories. A protected
+    accessory, or one sharing its manifest with a kept tag, stays."""
+    tagged = set(plan.digests[t] for t in plan.digests if t not in {a.tag for a in accessories})
+    for facts in sorted(accessories, key=lambda a: a.tag):
+        assert facts.subject is not None
+        if protected is not None and protected.search(facts.tag):
+            plan.kept[facts.tag] = Kept.PROTECTED
+        elif facts.subject in plan.delete:
+            plan.delete[facts.digest] = (*plan.delete.get(facts.digest, ()), facts.tag)
+        elif facts.subject in tagged:
+            plan.kept[facts.tag] = Kept.ACCESSORY
+        elif rules.orphaned_accessories:
+            plan.delete[facts.digest] = (*plan.delete.get(facts.digest, ()), facts.tag)
+        else:
+            plan.kept[facts.tag] = Kept.ORPHANED
+    # An accessory's manifest another kept tag points at is not deleted.
+    kept_digests = {plan.digests[t] for t in plan.kept}
+    for digest in [d for d in plan.delete if d in kept_digests]:
+        for tag in plan.delete.pop(digest):
+            plan.kept[tag] = Kept.SHARED
 
 
 def plan_untagged(

@@ -41,6 +41,13 @@ def artifact_tags_for(digest: str, tags: list[str]) -> list[str]:
     return out
 
 
+def accessory_subject(tag: str) -> str | None:
+    """The image a ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` tag (cosign's convention)
+    belongs to, or None for any other tag."""
+    match = _SIGNATURE_TAG_RE.match(tag)
+    return f"{match.group(1)}:{match.group(2)}" if match else None
+
+
 @dataclass
 class RepoScan:
     """What ``scan_repository`` found; read-only once returned (lookups by digest are
@@ -90,6 +97,19 @@ class RepoScan:
 
     def tags_on(self, digest: str) -> list[str]:
         return list(self._tags_by_digest.get(digest, ()))
+
+    def subject_of(self, tag: str) -> str | None:
+        """For an accessory tag (a signature, attestation or SBOM), the digest of the
+        image it belongs to: by cosign's tag convention, or the ``subject`` its manifest
+        names (OCI 1.1). None for an image's own tag."""
+        by_name = accessory_subject(tag)
+        if by_name is not None:
+            return by_name
+        fetched = self.manifests.get(self.tags.get(tag, ""))
+        if fetched is not None and isinstance(fetched.manifest, ImageManifest):
+            subject = fetched.manifest.subject
+            return subject.digest if subject is not None else None
+        return None
 
     def children(self, digest: str) -> list[Descriptor]:
         """The platform manifests of an index (empty for anything else)."""

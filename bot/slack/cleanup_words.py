@@ -36,10 +36,11 @@ PRUNE_FLAGS = (
     "--keep-pulled-within",
     "--allow-empty",
     "--untagged",
+    "--orphaned-accessories",
 )
-_SWITCHES = ("--allow-empty", "--untagged")  # flags without a value
+_SWITCHES = ("--allow-empty", "--untagged", "--orphaned-accessories")  # without a value
 # Rules about tags, which a cleanup of untagged manifests has none of.
-_TAG_RULES = ("--keep", "--match", "--exclude", "--allow-empty")
+_TAG_RULES = ("--keep", "--match", "--exclude", "--allow-empty", "--orphaned-accessories")
 MAX_KEEP = 100_000
 # Quotes people put around a regular expression (Slack may turn them into curly ones).
 _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
@@ -138,8 +139,13 @@ def cleanup_words(args: list[str], usage: str) -> tuple[str, RetentionRules, str
             f"{', '.join(f for f in _TAG_RULES if f in values)}.",
             usage,
         )
-    if keep is None and older_than is None and not untagged:
-        raise UsageError("Give --keep N or --older-than DURATION (or both), or --untagged.", usage)
+    orphaned = "--orphaned-accessories" in values
+    if keep is None and older_than is None and not untagged and not orphaned:
+        raise UsageError(
+            "Give --keep N or --older-than DURATION (or both), --untagged, or "
+            "--orphaned-accessories.",
+            usage,
+        )
     rules = RetentionRules(
         keep=keep,
         older_than=older_than,
@@ -148,6 +154,7 @@ def cleanup_words(args: list[str], usage: str) -> tuple[str, RetentionRules, str
         allow_empty="--allow-empty" in values,
         keep_pulled_within=pulled_within,
         untagged=untagged,
+        orphaned_accessories=orphaned,
     )
     if rules.keeps_nothing:
         raise UsageError(

@@ -403,7 +403,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "prune",
         "REPO_PATTERN [--keep N] [--older-than DURATION] [--match REGEX] [--exclude REGEX] "
-        "[--keep-pulled-within DURATION] [--allow-empty] [--untagged] [reason...]",
+        "[--keep-pulled-within DURATION] [--allow-empty] [--untagged] "
+        "[--orphaned-accessories] [reason...]",
         "REPO_PATTERN [--keep N] [--older-than D] [...]",
         "Clean up by retention rules (or, with --untagged, the manifests pushes left "
         "without a tag): a dry run first, then one approval for the plan.",

@@ -545,3 +545,68 @@ def test_a_running_cleanup_offers_its_progress_to_any_reader(make_service, clien
         counting.intercept = None
         voting.join(30)
     assert reader.progress(preview.request.id) is None  # settled: nothing running
+
+
+def _accessory(client, repo: str, subject, tag: str) -> str:
+    """An OCI 1.1 artifact (an SBOM, say) whose manifest names ``subject``, under
+    ``tag``; returns its digest."""
+    import json
+
+    config = client.upload_blob(repo, b"{}")
+    layer = b"an sbom of " + subject.digest.encode()
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/spdx+json",
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": config,
+                "size": 2,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/spdx+json",
+                    "digest": client.upload_blob(repo, layer),
+                    "size": len(layer),
+                }
+            ],
+            "subject": {
+                "mediaType": subject.media_type,
+                "digest": subject.digest,
+                "size": len(subject.body),
+            },
+        }
+    ).encode()
+    return client.put_manifest(repo, tag, body, "application/vnd.oci.image.manifest.v1+json")
+
+
+def test_signatures_and_attestations_go_with_their_image(make_service, client):
+    """A cosign signature tag and an artifact naming its subject are neither ranked
+    nor aged: the newest *image* is kept (with its signature), the old one is deleted
+    with its own, and a signature whose image is gone stays unless asked."""
+    repo = _repo("sig")
+    old = push_image(client, repo, ["v1"], created=iso(60))
+    new = push_image(client, repo, ["v2"], created=iso(30))
+    old_hex, new_hex = old.digest.split(":")[1], new.digest.split(":")[1]
+    sig_old = push_image(client, repo, [f"sha256-{old_hex}.sig"], created=iso(1)).digest
+    sig_new = push_image(client, repo, [f"sha256-{new_hex}.sig"], created=iso(1)).digest
+    orphan = push_image(client, repo, [f"sha256-{'e' * 64}.att"], created=iso(1)).digest
+    sbom_old = _accessory(client, repo, old, "sbom-v1")
+    service = make_service()
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    (plan,) = preview.plans
+    assert plan.kept["v2"] == Kept.RECENT
+    assert set(plan.delete) == {old.digest, sig_old, sbom_old}
+    assert plan.kept[f"sha256-{new_hex}.sig"] == Kept.ACCESSORY
+    assert plan.kept[f"sha256-{'e' * 64}.att"] == Kept.ORPHANED
+    assert service.vote(preview.request.id, APPROVER, True).effect == "done"
+    for gone in (old.digest, sig_old, sbom_old):
+        assert not manifest_exists(client, repo, gone)
+    for kept in (new.digest, sig_new, orphan):
+        assert manifest_exists(client, repo, kept)
+    # Asked for, the signature of the image that is gone goes; nothing else does.
+    tidy = service.preview_prune(
+        repo, RetentionRules(orphaned_accessories=True), "", REQUESTER, "C1"
+    )
+    assert set(tidy.plans[0].delete) == {orphan}

@@ -131,3 +131,46 @@ def test_pulled_recently_keeps_and_push_dates_count():
     assert plan.kept == {"old-but-used": Kept.IN_USE, "rebuilt": Kept.NEWER}
     assert plan.delete == {"b": ("old-pulled-long-ago",)} and plan.dated_by_push == 1
     assert rules_text(rules) == "--older-than 30d --keep-pulled-within 7d"
+
+
+def _sig(subject_hex: str, suffix: str, digest: str, days_old: float) -> TagFacts:
+    return TagFacts(
+        f"sha256-{subject_hex}.{suffix}",
+        digest,
+        NOW - timedelta(days=days_old),
+        subject=f"sha256:{subject_hex}",
+    )
+
+
+def test_accessories_go_and_stay_with_their_image_and_never_count_toward_keep():
+    a, b, c = ("a" * 64, "b" * 64, "c" * 64)
+    tags = [
+        facts("v1", f"sha256:{a}", 30),
+        facts("v2", f"sha256:{b}", 20),
+        # Signed yesterday: as the newest "tags" these would take --keep 1's place.
+        _sig(a, "sig", "s-a", 1),
+        _sig(b, "sig", "s-b", 1),
+        _sig(b, "att", "t-b", 1),
+        _sig(c, "sig", "s-c", 1),  # its image is gone
+    ]
+    plan = plan_repository("r", tags, RetentionRules(keep=1), NOW)
+    assert plan.kept["v2"] == Kept.RECENT  # the newest image, not a signature
+    assert set(plan.delete) == {f"sha256:{a}", "s-a"}  # v1 and its signature, together
+    assert plan.kept[f"sha256-{b}.sig"] == plan.kept[f"sha256-{b}.att"] == Kept.ACCESSORY
+    assert plan.kept[f"sha256-{c}.sig"] == Kept.ORPHANED
+    # An age rule never ages an accessory on its own.
+    aged = plan_repository("r", tags, RetentionRules(older_than=timedelta(days=25)), NOW)
+    assert set(aged.delete) == {f"sha256:{a}", "s-a"}
+    # --orphaned-accessories: the signature of the image that is gone goes too; given
+    # alone, the images' own tags are left alone.
+    alone = plan_repository("r", tags, RetentionRules(orphaned_accessories=True), NOW)
+    assert set(alone.delete) == {"s-c"}
+    assert alone.kept["v1"] == alone.kept["v2"] == Kept.NO_TAG_RULES
+    assert "--orphaned-accessories" in rules_text(RetentionRules(orphaned_accessories=True))
+    assert not RetentionRules(orphaned_accessories=True).keeps_nothing
+    # A protected accessory stays even when its image goes.
+    guarded = plan_repository(
+        "r", tags, RetentionRules(keep=1), NOW, protected=compile_regex(r".*\.sig")
+    )
+    assert set(guarded.delete) == {f"sha256:{a}"}
+    assert guarded.kept[f"sha256-{a}.sig"] == Kept.PROTECTED

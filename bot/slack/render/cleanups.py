@@ -56,6 +56,10 @@ KEPT_WORDS = {
     Kept.UNDATED: "no usable date",
     Kept.SHARED: "same image as a kept tag",
     Kept.PLATFORM: "a platform of a kept multi-arch image",
+    Kept.ACCESSORY: "signatures, attestations or SBOMs of a kept image (they go with it)",
+    Kept.ORPHANED: "signatures or attestations of an image that is gone "
+    "(--orphaned-accessories deletes them)",
+    Kept.NO_TAG_RULES: "left alone (no --keep or --older-than)",
 }
 NO_DATE_WORDS = {
     NoDate.NO_CREATED: "no created date",
@@ -87,6 +91,8 @@ def rules_text(rules: RetentionRules) -> str:
         parts.append(f"--keep-pulled-within {_duration(rules.keep_pulled_within)}")
     if rules.allow_empty:
         parts.append("--allow-empty")
+    if rules.orphaned_accessories:
+        parts.append("--orphaned-accessories")
     if rules.untagged:
         parts.insert(0, "--untagged")
     return " ".join(parts)
