@@ -87,9 +87,11 @@ class EventSettings:
 
 @dataclass(frozen=True)
 class PolicySettings:
-    """Cleanup policies: the time zone their cron expressions are in."""
+    """Upkeep that runs itself: the time zone cleanup policies' cron expressions are
+    in, and whether the whole registry's storage is read once a day (for the trend)."""
 
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    storage_snapshots: bool = True
 
 
 @dataclass(frozen=True)
@@ -320,13 +322,14 @@ def _events(read: _Reader) -> EventSettings:
 
 def _policies(read: _Reader) -> PolicySettings:
     name = read.text("POLICY_TIMEZONE") or "UTC"
+    snapshots = read.flag("STORAGE_SNAPSHOTS", True)
     try:
-        return PolicySettings(ZoneInfo(name))
+        return PolicySettings(ZoneInfo(name), snapshots)
     except (ZoneInfoNotFoundError, ValueError):
         read.problems.append(
             f"POLICY_TIMEZONE must be an IANA time zone like UTC or Europe/Berlin, not {name!r}."
         )
-        return PolicySettings()
+        return PolicySettings(storage_snapshots=snapshots)
 
 
 def load_settings(

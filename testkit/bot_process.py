@@ -39,6 +39,8 @@ class BotProcess:
             "REGISTRY_URL": registry_url,
             "PORT": str(self.port),
             "LOG_LEVEL": "INFO",
+            # The shared test registry is large: a test reads its storage when it asks.
+            "STORAGE_SNAPSHOTS": "false",
             "DATABASE_URL": f"sqlite:///{tempfile.gettempdir()}/registry-bot-{self.port}.db",
             **(extra_env or {}),
         }

@@ -21,6 +21,7 @@ from bot.slack.context import BotContext
 from bot.slack.jobs import Job
 from bot.slack.messages import SlackMessages
 from bot.slack.render import Message
+from bot.storage import StorageHistory
 from testkit.deletions import APPROVER, APPROVER2
 
 
@@ -140,6 +141,8 @@ def bot_context(
     events.ensure_schema()
     policies = PolicyStore(store.engine)
     policies.ensure_schema()
+    history = StorageHistory(store.engine, **options)
+    history.ensure_schema()
     ctx = BotContext(
         registry=registry,
         web=FakeWeb(),  # type: ignore[arg-type]
@@ -147,6 +150,7 @@ def bot_context(
         messages=messages,
         events=EventFeed(events, is_own=lambda e: False, own_agent="registry-bot/"),
         policies=PolicyService(policies, service, **options),
+        history=history,
         responder=FakeResponder(),  # type: ignore[arg-type]
         approvers=list(approvers),
         approval_channel=channel,

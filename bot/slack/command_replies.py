@@ -161,4 +161,7 @@ def _(command: ShowStorage, ctx: BotContext, asker: Asker) -> Message:
         report = storage_report(ctx.registry, command.pattern, progress, ctx.deletions.index)
     except RegistryError as exc:
         return render_error(exc, "reading the registry's storage")
-    return render_storage(report, command.pattern)
+    if command.pattern is not None:
+        return render_storage(report, command.pattern)
+    ctx.history.record(report)  # the day's snapshot, when it has none yet
+    return render_storage(report, None, ctx.history.trend())

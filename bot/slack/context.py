@@ -31,6 +31,7 @@ from ..deletions import DeletionService
 from ..events import EventFeed
 from ..policies import PolicyService
 from ..registry import RegistryClient
+from ..storage import StorageHistory
 from .jobs import Job
 from .messages import SlackMessages
 from .web import Responder
@@ -62,6 +63,7 @@ class BotContext:
     messages: SlackMessages
     events: EventFeed  # the registry's event feed (records and activity)
     policies: PolicyService  # cleanup policies and their runs
+    history: StorageHistory  # storage over time: a snapshot a day
     responder: Responder = field(default_factory=Responder)
     now: Callable[[], datetime] = _now
     approvers: list[str] = field(default_factory=list)

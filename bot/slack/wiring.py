@@ -13,11 +13,13 @@ from ..deletions import ApproverPolicy, DeletionService, RepoUsage, WriteAction,
 from ..events import Activity, EventAction, EventFeed, EventStore, RegistryEvent
 from ..policies import PolicyService, PolicyStore
 from ..registry import USER_AGENT, RegistryClient
+from ..storage import StorageHistory
 from .context import BotContext
 from .deleting import start_sweeper
 from .messages import SlackMessages
 from .policy_runs import start_scheduler
 from .registry_events import Announcer
+from .storage_snapshots import start_snapshots
 from .web import web_client
 
 
@@ -96,12 +98,15 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
     policy_store = PolicyStore(store.engine)
     policy_store.ensure_schema()
     policies = PolicyService(policy_store, service, zone=settings.policies.timezone)
+    history = StorageHistory(store.engine)
+    history.ensure_schema()
     ctx = BotContext(
         registry=registry,
         web=web,
         deletions=service,
         messages=messages,
         policies=policies,
+        history=history,
         approvers=list(d.approvers),
         events_recorded=settings.events.token is not None,
         approval_channel=d.approval_channel,
@@ -115,4 +120,6 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)
         start_sweeper(ctx, interval=min(30.0, max(0.5, often)))
         start_scheduler(ctx)
+        if settings.policies.storage_snapshots:
+            start_snapshots(ctx)
     return ctx

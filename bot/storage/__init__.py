@@ -1,16 +1,22 @@
 """Where the registry's disk goes: storage counted as distribution stores it (each blob
-once across the registry), and what nobody sees, the manifests a push left without a
-tag (found from the registry's recorded events, checked against the registry). Knows nothing
-of Slack; builds on the registry protocol and the event feed's records."""
+once across the registry), what nobody sees (the manifests a push left without a tag,
+found from the registry's recorded events, checked against the registry), and storage
+over time (a snapshot a day). Knows nothing of Slack; builds on the registry protocol,
+the registry-wide index and the event feed's records."""
 
+from .history import Snapshot, StorageHistory, Trend, trend_of
 from .report import RepoStorage, StorageReport, storage_report
 from .untagged import Untagged, UntaggedReport, find_untagged
 
 __all__ = [
     "RepoStorage",
+    "Snapshot",
+    "StorageHistory",
     "StorageReport",
+    "Trend",
     "Untagged",
     "UntaggedReport",
     "find_untagged",
     "storage_report",
+    "trend_of",
 ]

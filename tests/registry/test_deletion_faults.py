@@ -20,6 +20,7 @@ from bot.registry import RegistryError, parse_reference
 from bot.slack import deleting
 from bot.slack.context import BotContext
 from bot.slack.messages import SlackMessages
+from bot.storage import StorageHistory
 from testkit.deletions import APPROVER, REQUESTER, Clock, deletes, open_request, outcome_of
 from testkit.images import manifest_exists, push_image
 
@@ -286,6 +287,7 @@ def test_a_submit_that_times_out_on_slack_goes_back_to_draft(make_service, clien
         messages=messages,
         events=EventFeed(events, is_own=lambda e: False, own_agent="registry-bot/"),
         policies=PolicyService(PolicyStore(service.store.engine), service),
+        history=StorageHistory(service.store.engine),
     )
     ctx.responder = replies  # type: ignore[assignment]
     deleting.submit(ctx, preview.request.id, REQUESTER, "http://127.0.0.1:9/response")

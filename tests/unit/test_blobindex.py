@@ -14,18 +14,18 @@ from sqlalchemy import create_engine
 from bot.blobindex import Basis, BlobIndex
 from bot.database import make_engine
 from bot.registry import RegistryUnreachableError, scan_repository
+from testkit.deletions import Clock
 from testkit.fake_registry import FakeRegistry
 
 BASE = b"a base layer both images use" * 100
+
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+def _clock() -> Clock:
+    clock = Clock()
+    clock.now = T0
+    return clock
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def setup(database_url):
     fake.push("team/b", ["v1"], "b", base=BASE)
     client = fake.client()
     engine = make_engine(database_url)
-    clock = Clock()
+    clock = _clock()
     changes: dict[str, datetime] = {}
     index = BlobIndex(engine, clock=clock, changes=lambda: changes)
     index.ensure_schema()
@@ -93,7 +93,7 @@ def test_without_events_the_figure_says_when_the_others_were_read(database_url):
     fake.push("team/b", ["v1"], "b")
     client = fake.client()
     engine = make_engine(database_url)
-    clock = Clock()
+    clock = _clock()
     index = BlobIndex(engine, clock=clock)
     index.ensure_schema()
     try:

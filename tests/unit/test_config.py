@@ -204,3 +204,13 @@ def test_events_settings_are_validated():
     text = str(caught.value)
     assert "REGISTRY_EVENTS_TOKEN must be at least 16" in text and "EVENTS_CHANNEL" in text
     assert "short" not in text
+
+
+def test_upkeep_settings():
+    assert load_settings(SLACK).policies.storage_snapshots is True
+    off = load_settings({**SLACK, "STORAGE_SNAPSHOTS": "false", "POLICY_TIMEZONE": "Asia/Tokyo"})
+    assert off.policies.storage_snapshots is False and str(off.policies.timezone) == "Asia/Tokyo"
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**SLACK, "STORAGE_SNAPSHOTS": "daily", "POLICY_TIMEZONE": "Mars/Olympus"})
+    text = str(caught.value)
+    assert "STORAGE_SNAPSHOTS must be true or false" in text and "POLICY_TIMEZONE" in text

@@ -232,3 +232,22 @@ def test_untagged_takes_a_pattern_and_how_recent_a_pull_keeps_an_image_in_use():
     for text in ("untagged a b", "untagged --older-than 3d", "untagged --keep-pulled-within soon"):
         with pytest.raises(UsageError):
             parse_command(text)
+
+
+def test_the_daily_snapshot_is_taken_once_and_the_report_shows_the_trend(ctx, fake):
+    from bot.slack.command_replies import Asker, answer
+    from bot.slack.command_table import parse_command
+    from bot.slack.storage_snapshots import take_snapshot
+
+    fake.push("team/a", ["v1"], "first")
+    take_snapshot(ctx)
+    (today,) = ctx.history.snapshots()
+    assert today.total > 0 and set(today.repositories) == {"team/a"}
+    fake.push("team/b", ["v1"], "second")
+    take_snapshot(ctx)  # the day is done: not read again
+    assert ctx.history.snapshots() == [today]
+    said = str(answer(parse_command("storage"), ctx, Asker(REQUESTER, CHANNEL, URL)).blocks)
+    assert "history starts today" in said
+    assert "Trend" not in str(
+        answer(parse_command("storage team/*"), ctx, Asker(REQUESTER, CHANNEL, URL)).blocks
+    )

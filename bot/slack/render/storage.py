@@ -1,19 +1,64 @@
 """``/registry storage``: bytes stored counting each blob once across the registry,
 beside the naive per-repository sum, and the repositories with most bytes of their
 own, each with what it references, what no other repository uses, what it shares, and
-its amortised share; and what could not be read."""
+its amortised share; what could not be read; and, for the whole registry, the trend
+the daily snapshots show."""
 
 from __future__ import annotations
 
 from ...registry import human_size
-from ...storage import StorageReport
+from ...storage import StorageReport, Trend
 from .common import Message, code, fit_lines, section
 from .limits import MAX_SECTION_TEXT
 
 TOP = 15  # repositories listed by their own bytes
+SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def render_storage(report: StorageReport, pattern: str | None) -> Message:
+def sparkline(values: list[int]) -> str:
+    """One bar per value, from the lowest to the highest of them."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high == low:
+        return SPARKS[3] * len(values)
+    steps = len(SPARKS) - 1
+    return "".join(SPARKS[round((v - low) / (high - low) * steps)] for v in values)
+
+
+def _signed(n: int) -> str:
+    return ("+" if n >= 0 else "-") + human_size(abs(n))
+
+
+def trend_text(trend: Trend) -> str:
+    """What the daily snapshots say, or that they don't go back far enough yet."""
+    since = trend.since
+    if since is None or len(trend.series) < 2:
+        return (
+            "*Trend*: the history starts today (a snapshot is kept each day); the change "
+            "over 7 and 30 days shows once the snapshots go back that far."
+        )
+    changes = []
+    for days, change in ((7, trend.change_7), (30, trend.change_30)):
+        changes.append(
+            f"{_signed(change)} in {days} days" if change is not None else f"{days} days: not yet"
+        )
+    line = (
+        f"*Trend* (daily since {since:%Y-%m-%d}): `{sparkline([t for _, t in trend.series])}` "
+        + ", ".join(changes)
+    )
+    if trend.growing:
+        line += "; grew most: " + ", ".join(
+            f"{code(name, 80)} {_signed(g)}" for name, g in trend.growing
+        )
+    return line
+
+
+def render_storage(
+    report: StorageReport, pattern: str | None, trend: Trend | None = None
+) -> Message:
+    """The report; ``trend``: for the whole registry (no pattern), what the daily
+    snapshots show."""
     where = f" of {code(pattern, 150)}" if pattern else ""
     repos = report.repositories
     head = (
@@ -47,5 +92,7 @@ def render_storage(report: StorageReport, pattern: str | None) -> Message:
     ]
     if len(repos) > TOP:
         lines.append(f"… and {len(repos) - TOP} more repositories.")
+    if trend is not None:
+        notes.insert(0, trend_text(trend))
     text = fit_lines(head + "\n" + "".join(f"{n}\n" for n in notes), lines, MAX_SECTION_TEXT)
     return Message(text=f"Storage: {human_size(report.total)}", blocks=[section(text)])
