@@ -26,7 +26,9 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Dialect, make_url
@@ -146,6 +148,18 @@ class JSONText(TypeDecorator[Any]):
 # A migration: its version (1, 2, ...; never renumbered) and what it does, on the
 # connection of the transaction that records it.
 Migration = tuple[int, Callable[[Connection], None]]
+
+
+def add_column(conn: Connection, table: Table, name: str) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for ``table``'s column ``name``, unless the column
+    is there (a database created from the current tables already has it): what a
+    migration adding a column calls."""
+    if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
+        return
+    column = table.c[name]
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
 
 _versions_metadata = MetaData()
 schema_versions = Table(

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from ..database import CleanString, CleanText, JSONText, Migration, UTCDateTime
+from ..database import CleanString, CleanText, JSONText, Migration, UTCDateTime, add_column
 from ..database import migrate as migrate_room
 
 metadata = MetaData()
@@ -179,23 +179,13 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[requests, votes, audit_events])
 
 
-def _add_column(conn: Connection, table: Table, name: str) -> None:
-    """``ALTER TABLE ... ADD COLUMN`` unless the column is there (a database created
-    by ``_v1`` from the current tables already has it)."""
-    if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
-        return
-    column = table.c[name]
-    kind = column.type.compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
-
-
 def _v2(conn: Connection) -> None:
-    _add_column(conn, requests, "claimed_at")
+    add_column(conn, requests, "claimed_at")
 
 
 def _v3(conn: Connection) -> None:
-    _add_column(conn, requests, "restores")
-    _add_column(conn, requests, "moved_to")
+    add_column(conn, requests, "restores")
+    add_column(conn, requests, "moved_to")
     metadata.create_all(conn, tables=[undo_manifests, cleanup_items])
 
 
@@ -204,7 +194,7 @@ def _v4(conn: Connection) -> None:
 
 
 def _v6(conn: Connection) -> None:
-    _add_column(conn, requests, "progress")
+    add_column(conn, requests, "progress")
 
 
 def _v7(conn: Connection) -> None:
@@ -212,7 +202,7 @@ def _v7(conn: Connection) -> None:
     ``repository`` (its rules stay in the reason of requests made before), a restore's
     ``repo:tag`` strings out of ``siblings``."""
     for name in ("pattern", "rules", "restore_tags"):
-        _add_column(conn, requests, name)
+        add_column(conn, requests, name)
     conn.execute(
         text(
             "UPDATE deletion_requests SET pattern = repository, repository = '' "
@@ -231,7 +221,7 @@ def _v7(conn: Connection) -> None:
 
 
 def _v5(conn: Connection) -> None:
-    _add_column(conn, requests, "claim_token")
+    add_column(conn, requests, "claim_token")
     conn.execute(text("UPDATE deletion_requests SET claim_token = 0 WHERE claim_token IS NULL"))
 
 
@@ -240,7 +230,7 @@ def _v8(conn: Connection) -> None:
     sentences before, are kept as recorded text (shown as they were); an execution's
     audit event gets its outcome; the success state is ``done`` (a restore deletes
     nothing)."""
-    _add_column(conn, audit_events, "outcome")
+    add_column(conn, audit_events, "outcome")
     conn.execute(text("UPDATE deletion_requests SET state = 'done' WHERE state = 'deleted'"))
     rows = conn.execute(text("SELECT id, state, outcome FROM deletion_requests")).all()
     verdicts = {"done": "done", "failed": "not done"}
@@ -271,7 +261,7 @@ def _v8(conn: Connection) -> None:
 
 
 def _v9(conn: Connection) -> None:
-    _add_column(conn, requests, "reclaim_basis")
+    add_column(conn, requests, "reclaim_basis")
 
 
 MIGRATIONS: list[Migration] = [

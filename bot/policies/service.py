@@ -6,9 +6,11 @@ nothing of Slack: refusals are typed (``PolicyRefused``), a run's result is a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -31,7 +33,9 @@ log = logging.getLogger(__name__)
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 # A run still "claimed" after this long belongs to a process that died while planning
 # (a dry run ends within its limit: 5 minutes).
-STALE_RUN = timedelta(minutes=15)
+# A claimed run renews its lease while it plans (every third of it); one not renewed
+# within it belongs to a process that died, and is settled by another as interrupted.
+RUN_LEASE = timedelta(minutes=2)
 
 
 class PolicyRefusal(StrEnum):
@@ -71,8 +75,10 @@ class PolicyService:
         *,
         zone: ZoneInfo | None = None,
         clock: Callable[[], datetime] = _now,
+        lease: timedelta = RUN_LEASE,
     ) -> None:
         self.store = store
+        self.lease = lease
         self.deletions = deletions
         self.zone = zone or ZoneInfo("UTC")
         self.clock = clock
@@ -225,11 +231,17 @@ class PolicyService:
         Nothing to delete ends it as ``nothing``; a refusal or a registry error as
         ``failed``, with the reason."""
         try:
-            preview = self.deletions.preview_prune(
-                policy.pattern, policy.rules, _reason(policy, run), policy.author, policy.channel
-            )
+            with self._renewing(run):
+                preview = self.deletions.preview_prune(
+                    policy.pattern,
+                    policy.rules,
+                    _reason(policy, run),
+                    policy.author,
+                    policy.channel,
+                )
         except DeletionRefused as exc:
-            state = RunState.NOTHING if exc.reason == Refusal.NOTHING_TO_CLEAN else RunState.FAILED
+            nothing = exc.reason in (Refusal.NOTHING_TO_CLEAN, Refusal.NO_UNTAGGED)
+            state = RunState.NOTHING if nothing else RunState.FAILED
             self._finish(run, state, detail=exc.reason.value)
             return Planned(self._get_run(run, state, exc.reason.value), policy)
         except RegistryError as exc:
@@ -245,10 +257,30 @@ class PolicyService:
         self._finish(run, RunState.FAILED, detail=detail)
         return self._get_run(run, RunState.FAILED, detail)
 
+    @contextlib.contextmanager
+    def _renewing(self, run: PolicyRun) -> Iterator[None]:
+        """Renew the run's lease every third of it while the block runs."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.lease.total_seconds() / 3):
+                try:
+                    self.store.renew(run.policy, run.slot, self.clock())
+                except Exception:  # the database: the lease may lapse, and is settled
+                    log.warning("could not renew the run of %s", run.policy, exc_info=True)
+
+        thread = threading.Thread(target=renew, name=f"lease-{run.policy}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     def settle_stale(self) -> list[PolicyRun]:
         """Runs whose process died while planning: failed (the next slot runs as usual)."""
         settled = []
-        for run in self.store.stale(self.clock() - STALE_RUN):
+        for run in self.store.stale(self.clock() - self.lease):
             if self.store.finish(
                 run.policy, run.slot, RunState.FAILED, self.clock(), detail="interrupted"
             ):

@@ -8,10 +8,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, Engine, MetaData, Table, delete, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import CleanString, CleanText, JSONText, Migration, UTCDateTime, migrate
+from ..database import (
+    CleanString,
+    CleanText,
+    JSONText,
+    Migration,
+    UTCDateTime,
+    add_column,
+    migrate,
+)
 from ..deletions import RetentionRules
 from .models import Policy, PolicyRun, RunState, Schedule
 
@@ -41,6 +60,9 @@ runs = Table(
     Column("detail", CleanText, nullable=False, default=""),
     Column("late_since", UTCDateTime()),
     Column("manual", Boolean, nullable=False, default=False),
+    # Renewed while the claimed run plans: a run not renewed within the lease belongs
+    # to a process that died, and another settles it.
+    Column("renewed_at", UTCDateTime()),
 )
 
 alerts = Table(
@@ -63,7 +85,11 @@ def _v2(conn: Connection) -> None:
     metadata.create_all(conn, tables=[alerts])
 
 
-MIGRATIONS: list[Migration] = [(1, _v1), (2, _v2)]
+def _v3(conn: Connection) -> None:
+    add_column(conn, runs, "renewed_at")
+
+
+MIGRATIONS: list[Migration] = [(1, _v1), (2, _v2), (3, _v3)]
 
 
 def _policy(row: Any) -> Policy:
@@ -188,12 +214,28 @@ class PolicyStore:
             rows = conn.execute(query.order_by(runs.c.slot.desc()).limit(limit)).all()
         return [_run(r) for r in rows]
 
+    def renew(self, policy: str, slot: datetime, at: datetime) -> bool:
+        """A planning run's lease renewed (while it is still claimed)."""
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.policy == policy,
+                    runs.c.slot == slot,
+                    runs.c.state == RunState.CLAIMED.value,
+                )
+                .values(renewed_at=at)
+            ).rowcount
+        return bool(moved)
+
     def stale(self, before: datetime) -> list[PolicyRun]:
-        """Runs claimed before ``before`` and never finished (their process died)."""
+        """Claimed runs last renewed (or claimed) before ``before`` and never finished:
+        their process died."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(runs).where(
-                    runs.c.state == RunState.CLAIMED.value, runs.c.started_at < before
+                    runs.c.state == RunState.CLAIMED.value,
+                    func.coalesce(runs.c.renewed_at, runs.c.started_at) < before,
                 )
             ).all()
         return [_run(r) for r in rows]

@@ -6,6 +6,7 @@ run planned as ``prune`` plans (over the in-memory registry)."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -175,6 +176,51 @@ def test_a_paused_policy_does_not_run_and_a_dead_planner_is_settled(services):
     (settled,) = one.settle_stale()
     assert settled.state == RunState.FAILED and settled.detail == "interrupted"
     assert one.runs("p")[0].state == RunState.FAILED
+
+
+def test_a_planning_run_renews_its_lease_and_is_settled_only_when_it_stops(database_url):
+    """Real time, a lease of 0.3 s: a plan that takes a second is not taken for dead
+    while its process renews the lease; one whose process stopped renewing is."""
+    fake = FakeRegistry()
+    fake.push("app", ["v1", "v2"], "a")
+    made = []
+    for _ in range(2):
+        deletions = DeletionService(
+            open_store(database_url), fake.client(), ApproverPolicy([APPROVER])
+        )
+        store = PolicyStore(deletions.store.engine)
+        store.ensure_schema()
+        made.append(PolicyService(store, deletions, lease=timedelta(seconds=0.3)))
+    one, other = made
+    try:
+        one.add("slow", "app", RULES, every(timedelta(hours=1)), "C1", APPROVER)
+        policy, run = one.claim_now("slow", APPROVER)
+        planning, release = threading.Event(), threading.Event()
+        real = one.deletions.preview_prune
+
+        def slow(*args, **kwargs):
+            planning.set()
+            release.wait(10)
+            return real(*args, **kwargs)
+
+        one.deletions.preview_prune = slow  # type: ignore[method-assign]
+        worker = threading.Thread(target=lambda: one.plan(policy, run))
+        worker.start()
+        assert planning.wait(5)
+        time.sleep(1.0)  # three leases
+        assert other.settle_stale() == []  # renewed all along
+        release.set()
+        worker.join(10)
+        assert one.runs("slow")[0].state == RunState.NOTHING  # v1 and v2: one image, kept
+        # A run whose process stops renewing (it died) is settled once its lease is out.
+        _, dead = one.claim_now("slow", APPROVER)
+        time.sleep(0.5)
+        (settled,) = other.settle_stale()
+        assert settled.slot == dead.slot and settled.detail == "interrupted"
+    finally:
+        for service in made:
+            service.deletions.registry.close()
+            service.deletions.store.engine.dispose()
 
 
 # -- the command, and its runs in Slack (fakes of Slack's clients) -----------------------
