@@ -5,6 +5,6 @@ told by the registry's events which repositories changed since. Knows nothing of
 bot's commands or chat; builds on the registry protocol."""
 
 from .index import BlobIndex, Catalog, Changes
-from .models import Basis, Reclaim
+from .models import Basis, Indexed, Reclaim
 
-__all__ = ["Basis", "BlobIndex", "Catalog", "Changes", "Reclaim"]
+__all__ = ["Basis", "BlobIndex", "Catalog", "Changes", "Indexed", "Reclaim"]

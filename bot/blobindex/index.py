@@ -8,15 +8,17 @@ from it: the blobs whose last reference anywhere a deletion removes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     Engine,
     Index,
+    Integer,
     MetaData,
     Table,
     delete,
@@ -24,9 +26,9 @@ from sqlalchemy import (
     select,
 )
 
-from ..database import CleanString, Migration, UTCDateTime, migrate
+from ..database import CleanString, Migration, UTCDateTime, add_column, migrate
 from ..registry import RegistryError, RepoScan
-from .models import Basis, Reclaim
+from .models import Basis, Indexed, Reclaim
 
 T = TypeVar("T")
 CHUNK = 500  # values per IN (...) list
@@ -37,6 +39,7 @@ repositories = Table(
     metadata,
     Column("repository", CleanString(255), primary_key=True),
     Column("read_at", UTCDateTime(), nullable=False),
+    Column("tags", Integer),  # how many tags it had then (null: read before this was kept)
 )
 refs = Table(
     "blob_index_refs",
@@ -47,6 +50,8 @@ refs = Table(
     Column("manifest", CleanString(160), primary_key=True),
     Column("blob", CleanString(160), primary_key=True),
     Column("size", BigInteger),
+    # Read as an untagged manifest (no tag reached it), not as a tagged image's.
+    Column("untagged", Boolean),
     Index("ix_blob_index_refs_blob", "blob"),
 )
 ROOM = "blobindex"
@@ -56,7 +61,12 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[repositories, refs])
 
 
-MIGRATIONS: list[Migration] = [(1, _v1)]
+def _v2(conn: Connection) -> None:
+    add_column(conn, repositories, "tags")
+    add_column(conn, refs, "untagged")
+
+
+MIGRATIONS: list[Migration] = [(1, _v1), (2, _v2)]
 
 # The names of the registry's repositories (a cut or failed list: raise RegistryError
 # or return names with ``cut`` set).
@@ -107,17 +117,24 @@ class BlobIndex:
         unless it runs with --delete-untagged). True when recorded."""
         if not scan.complete:
             return False
-        manifests = scan.tagged_manifests() | set(untagged)
+        tagged = scan.tagged_manifests()
         rows = [
-            {"repository": scan.repository, "manifest": manifest, "blob": blob, "size": size}
-            for manifest in sorted(manifests)
+            {
+                "repository": scan.repository,
+                "manifest": manifest,
+                "blob": blob,
+                "size": size,
+                "untagged": manifest not in tagged,
+            }
+            for manifest in sorted(tagged | set(untagged))
             for blob, size in scan.stored_by(manifest).items()
         ]
         with self.engine.begin() as conn:
             conn.execute(delete(refs).where(refs.c.repository == scan.repository))
             conn.execute(delete(repositories).where(repositories.c.repository == scan.repository))
             conn.execute(
-                insert(repositories), {"repository": scan.repository, "read_at": self.clock()}
+                insert(repositories),
+                {"repository": scan.repository, "read_at": self.clock(), "tags": len(scan.tags)},
             )
             for batch in _chunks(rows):
                 conn.execute(insert(refs), batch)
@@ -130,6 +147,41 @@ class BlobIndex:
                 conn.execute(
                     delete(refs).where(refs.c.repository == repository, refs.c.manifest.in_(batch))
                 )
+
+    def current(self, names: Collection[str], within: timedelta) -> dict[str, Indexed]:
+        """Of ``names``, the repositories read within ``within`` that the registry's
+        events say have not changed since, with what their tagged images store; empty
+        without the events (the index then can't tell a repository unchanged)."""
+        if self.changes is None:
+            return {}
+        since = self.clock() - within
+        changed = self.changes()
+        found: dict[str, Indexed] = {}
+        with self.engine.connect() as conn:
+            read = conn.execute(
+                select(repositories).where(
+                    repositories.c.read_at >= since, repositories.c.tags.is_not(None)
+                )
+            ).all()
+            fresh = {
+                r.repository: r
+                for r in read
+                if r.repository in names
+                and not (r.repository in changed and changed[r.repository] >= r.read_at)
+            }
+            for batch in _chunks(sorted(fresh)):
+                query = select(refs).where(
+                    refs.c.repository.in_(batch), refs.c.untagged.is_not(True)
+                )
+                for row in conn.execute(query):
+                    repo = fresh[row.repository]
+                    indexed = found.setdefault(
+                        row.repository, Indexed(row.repository, int(repo.tags), repo.read_at)
+                    )
+                    indexed.manifests.setdefault(row.manifest, {})[row.blob] = row.size
+        for name, repo in fresh.items():  # a repository with no tags has no rows
+            found.setdefault(name, Indexed(name, int(repo.tags), repo.read_at))
+        return found
 
     def read_at(self) -> dict[str, datetime]:
         """When each repository in the index was read."""

@@ -60,3 +60,15 @@ class Reclaim:
     @property
     def bytes(self) -> int:
         return sum(s for s in self.blobs.values() if s)
+
+
+@dataclass
+class Indexed:
+    """What the index holds of one repository's tagged images: how many tags it had,
+    when it was read, and each manifest's blobs with their sizes (its own bytes
+    included)."""
+
+    repository: str
+    tags: int
+    read_at: datetime
+    manifests: dict[str, dict[str, int | None]] = field(default_factory=dict)

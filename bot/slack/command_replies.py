@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import singledispatch
 
 from ..registry import RegistryError
-from ..storage import find_untagged, storage_report
+from ..storage import REUSE_WITHIN, find_untagged, storage_report
 from . import browse_replies, deleting, policy_runs
 from .command_table import (
     Audit,
@@ -158,7 +158,9 @@ def _(command: ShowStorage, ctx: BotContext, asker: Asker) -> Message:
             ctx.responder.send(asker.response_url, render_notice(said))
 
     try:
-        report = storage_report(ctx.registry, command.pattern, progress, ctx.deletions.index)
+        report = storage_report(
+            ctx.registry, command.pattern, progress, ctx.deletions.index, REUSE_WITHIN
+        )
     except RegistryError as exc:
         return render_error(exc, "reading the registry's storage")
     if command.pattern is not None:

@@ -5,10 +5,11 @@ over time (a snapshot a day). Knows nothing of Slack; builds on the registry pro
 the registry-wide index and the event feed's records."""
 
 from .history import Snapshot, StorageHistory, Trend, trend_of
-from .report import RepoStorage, StorageReport, storage_report
+from .report import REUSE_WITHIN, RepoStorage, StorageReport, storage_report
 from .untagged import Untagged, UntaggedReport, find_untagged
 
 __all__ = [
+    "REUSE_WITHIN",
     "RepoStorage",
     "Snapshot",
     "StorageHistory",

@@ -8,14 +8,23 @@ descriptors; nothing is downloaded. What could not be read is named, never guess
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from ..blobindex import BlobIndex
 from ..patterns import glob_pattern
 from ..registry import RegistryClient, is_glob, scan_repository
 
 MAX_REPOSITORIES = 200  # repositories one report reads (each a full scan)
+# How many repositories are read at once (each scan waits on its round trips;
+# REGISTRY_CONCURRENCY bounds the requests).
+REPOSITORIES_AT_ONCE = 8
+# How recent a read of a repository the report takes from the index instead of a scan
+# (only when the registry's events say it hasn't changed since).
+REUSE_WITHIN = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,23 @@ class StorageReport:
     unread: list[str] = field(default_factory=list)
     beyond: int = 0
     catalog_cut: str | None = None  # why the catalog's list of repositories is incomplete
+    # Repositories taken from the index (read lately, unchanged since by the events),
+    # and when the oldest of them was read.
+    from_index: int = 0
+    oldest_read: datetime | None = None
+
+
+def _read(
+    registry: RegistryClient, repository: str, index: BlobIndex | None
+) -> tuple[int, dict[str, dict[str, int | None]]] | None:
+    """One repository's tag count and each tagged manifest's blobs (None: it could not
+    all be read); a complete scan goes into the index."""
+    scan = scan_repository(registry, repository)
+    if not scan.complete:
+        return None
+    if index is not None:
+        index.record(scan)
+    return len(scan.tags), {m: scan.stored_by(m) for m in scan.tagged_manifests()}
 
 
 def storage_report(
@@ -55,39 +81,68 @@ def storage_report(
     pattern: str | None = None,
     progress: Callable[[int], None] | None = None,
     index: BlobIndex | None = None,
+    reuse_within: timedelta | None = None,
 ) -> StorageReport:
-    """The storage of the repositories ``pattern`` names (all: None). ``progress`` is
-    told how many repositories have been read; ``index``, when given, records what each
-    complete scan saw (the reclaim figures of later deletions draw on it)."""
+    """The storage of the repositories ``pattern`` names (all: None), several read at
+    once. ``progress`` is told how many repositories have been read; ``index``, when
+    given, records what each complete scan saw (the reclaim figures of later deletions
+    draw on it), and with ``reuse_within`` gives the repositories it read that recently
+    and that the registry's events say are unchanged, instead of a scan."""
     catalog = registry.catalog()
     names = list(catalog)
     if pattern:
         wanted = glob_pattern(pattern, segments=True) if is_glob(pattern) else None
         names = [n for n in names if (wanted.fullmatch(n) if wanted else n == pattern)]
     names.sort()
+    chosen = names[:MAX_REPOSITORIES]
+    known = index.current(chosen, reuse_within) if index is not None and reuse_within else {}
+    read: dict[str, tuple[int, dict[str, dict[str, int | None]]] | None] = {
+        name: (k.tags, k.manifests) for name, k in known.items()
+    }
+    lock = threading.Lock()
+
+    def one(repository: str) -> None:
+        found = _read(registry, repository, index)
+        with lock:
+            read[repository] = found
+            if progress is not None:
+                progress(len(read))
+
+    todo = [n for n in chosen if n not in known]
+    if todo:
+        with ThreadPoolExecutor(min(REPOSITORIES_AT_ONCE, len(todo)), "storage") as pool:
+            for done in [pool.submit(one, r) for r in todo]:
+                done.result()
+    report = _figures({n: read[n] for n in chosen})
+    return replace(
+        report,
+        beyond=max(0, len(names) - MAX_REPOSITORIES),
+        catalog_cut=catalog.cut,
+        from_index=len(known),
+        oldest_read=min((k.read_at for k in known.values()), default=None),
+    )
+
+
+def _figures(read: dict[str, tuple[int, dict[str, dict[str, int | None]]] | None]) -> StorageReport:
+    """Each blob once across the repositories read, and each one's share."""
     used: dict[str, dict[str, int]] = {}  # repository -> blob -> size
     counts: dict[str, tuple[int, int]] = {}
     unread: list[str] = []
     unsized: set[str] = set()
-    for done, repository in enumerate(names[:MAX_REPOSITORIES]):
-        scan = scan_repository(registry, repository)
-        if progress is not None:
-            progress(done + 1)
-        if not scan.complete:
+    for repository, found in read.items():
+        if found is None:
             unread.append(repository)
             continue
-        if index is not None:
-            index.record(scan)
-        manifests = scan.tagged_manifests()
+        tags, manifests = found
         blobs: dict[str, int] = {}
-        for digest in manifests:
-            for blob, size in scan.stored_by(digest).items():
+        for stored in manifests.values():
+            for blob, size in stored.items():
                 if size is None or size < 0:
                     unsized.add(blob)
                 else:
                     blobs[blob] = size
         used[repository] = blobs
-        counts[repository] = (len(scan.tags), len(manifests))
+        counts[repository] = (tags, len(manifests))
     users: dict[str, int] = {}
     sizes: dict[str, int] = {}
     for blobs in used.values():
@@ -112,6 +167,4 @@ def storage_report(
         naive=sum(r.referenced for r in repositories),
         unsized=len(unsized),
         unread=unread,
-        beyond=max(0, len(names) - MAX_REPOSITORIES),
-        catalog_cut=catalog.cut,
     )

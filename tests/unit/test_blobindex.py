@@ -159,3 +159,35 @@ def test_nothing_freed_is_certain_whatever_was_read():
         assert index.reclaim({"solo": {digest}}, client.catalog).bytes > 0
     finally:
         client.close()
+
+
+def test_the_storage_report_takes_unchanged_repositories_from_the_index(setup):
+    from bot.storage import REUSE_WITHIN, storage_report
+
+    fake, client, index, _, clock, changes = setup
+    cold = storage_report(client, index=index, reuse_within=REUSE_WITHIN)
+    assert cold.from_index == 0 and len(cold.repositories) == 2
+    sent = client.requests_sent
+    again = storage_report(client, index=index, reuse_within=REUSE_WITHIN)
+    assert client.requests_sent == sent + 1  # the catalog only
+    assert again.from_index == 2 and again.oldest_read == T0
+    assert (again.total, again.naive, again.repositories) == (
+        cold.total,
+        cold.naive,
+        cold.repositories,
+    )
+    # A push to team/b since (the events say so): team/b is read again, team/a isn't.
+    fake.push("team/b", ["v2"], "b2")
+    clock.now = T0 + timedelta(minutes=1)
+    changes["team/b"] = clock.now
+    clock.now = T0 + timedelta(minutes=2)
+    pushed = storage_report(client, index=index, reuse_within=REUSE_WITHIN)
+    assert pushed.from_index == 1
+    by_name = {r.repository: r for r in pushed.repositories}
+    assert by_name["team/b"].tags == 2 and by_name["team/a"].tags == 1
+    # Past REUSE_WITHIN, team/a (read at T0) is read again, team/b (just read) is not;
+    # without the events, everything is.
+    clock.now = T0 + REUSE_WITHIN + timedelta(minutes=1)
+    assert storage_report(client, index=index, reuse_within=REUSE_WITHIN).from_index == 1
+    blind = BlobIndex(index.engine, clock=clock)
+    assert storage_report(client, index=blind, reuse_within=REUSE_WITHIN).from_index == 0

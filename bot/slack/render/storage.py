@@ -82,6 +82,11 @@ def render_storage(
             f"The registry's list of repositories stopped early ({report.catalog_cut}): "
             "repositories after it are not counted; the totals are at least these."
         )
+    if report.from_index and report.oldest_read is not None:
+        notes.append(
+            f"{report.from_index} repositories as read by {report.oldest_read:%H:%M} UTC or "
+            "later (the registry's events say they haven't changed since); the rest read now."
+        )
     if report.beyond:
         notes.append(f"{report.beyond} more repositories were not read: narrow the pattern.")
     lines = [
