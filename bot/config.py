@@ -92,6 +92,7 @@ class PolicySettings:
 
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     storage_snapshots: bool = True
+    report_channel: str | None = None  # where the weekly storage report goes (Mondays)
 
 
 @dataclass(frozen=True)
@@ -323,13 +324,25 @@ def _events(read: _Reader) -> EventSettings:
 def _policies(read: _Reader) -> PolicySettings:
     name = read.text("POLICY_TIMEZONE") or "UTC"
     snapshots = read.flag("STORAGE_SNAPSHOTS", True)
+    channel = read.text("STORAGE_REPORT_CHANNEL")
+    if channel and not _CHANNEL_RE.match(channel):
+        read.problems.append(
+            f"STORAGE_REPORT_CHANNEL must be a channel ID like C0123ABCD, not {channel!r}."
+        )
+        channel = None
+    if channel and not snapshots:
+        read.problems.append(
+            "STORAGE_REPORT_CHANNEL needs STORAGE_SNAPSHOTS: the weekly report is the "
+            "day's snapshot."
+        )
     try:
-        return PolicySettings(ZoneInfo(name), snapshots)
+        zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         read.problems.append(
             f"POLICY_TIMEZONE must be an IANA time zone like UTC or Europe/Berlin, not {name!r}."
         )
-        return PolicySettings(storage_snapshots=snapshots)
+        zone = ZoneInfo("UTC")
+    return PolicySettings(zone, snapshots, channel)
 
 
 def load_settings(

@@ -30,6 +30,8 @@ ACTION_UNUSED_LAYERS = "deletion_cleanup"  # the ID posted messages carry
 ACTION_UNDO = "deletion_undo"
 # An alert's: point a moved protected tag back (value: PutBack).
 ACTION_PUT_BACK = "registry_put_back"
+# The storage report's: post it to the channel for everyone (value: StorageShare).
+ACTION_SHARE_STORAGE = "registry_storage_share"
 
 
 class PageKind(StrEnum):
@@ -103,3 +105,31 @@ class PutBack:
         if not (is_digest(made.previous) and is_digest(made.current)):
             raise ValueError("malformed")
         return made
+
+
+@dataclass(frozen=True)
+class StorageShare:
+    """What "Share in channel" on a storage report carries: the pattern it covered
+    (None: the whole registry). The report is read again when clicked."""
+
+    pattern: str | None = None
+
+    def encode(self) -> str:
+        return json.dumps({"f": self.pattern}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, value: str) -> StorageShare:
+        """The button's value, validated (ValueError otherwise)."""
+        try:
+            pattern = json.loads(value)["f"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise ValueError("malformed") from None
+        if pattern is None:
+            return cls()
+        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_FILTER:
+            raise ValueError("malformed")
+        try:
+            validate_repository(pattern.replace("*", "a").replace("?", "a"))
+        except InvalidReferenceError:
+            raise ValueError("malformed") from None
+        return cls(pattern)

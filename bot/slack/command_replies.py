@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import singledispatch
 
 from ..registry import RegistryError
-from ..storage import REUSE_WITHIN, find_untagged, storage_report
+from ..storage import find_untagged
 from . import browse_replies, deleting, policy_runs
 from .command_table import (
     Audit,
@@ -34,8 +34,8 @@ from .context import BotContext
 from .render import Message, render_error, render_help, render_usage_error
 from .render.deletions import render_notice
 from .render.events import render_activity
-from .render.storage import render_storage
 from .render.untagged import render_untagged, render_untagged_unknown
+from .storage_replies import storage_reply
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,12 @@ def _(command: ListUntagged, ctx: BotContext, asker: Asker) -> Message:
         return render_untagged_unknown()
     try:
         report = find_untagged(
-            ctx.registry, ctx.events, command.pattern, ctx.now(), command.in_use_within
+            ctx.registry,
+            ctx.events,
+            command.pattern,
+            ctx.now(),
+            command.in_use_within,
+            ctx.deletions.index,
         )
     except RegistryError as exc:
         return render_error(exc, "looking for untagged images")
@@ -157,13 +162,4 @@ def _(command: ShowStorage, ctx: BotContext, asker: Asker) -> Message:
             )
             ctx.responder.send(asker.response_url, render_notice(said))
 
-    try:
-        report = storage_report(
-            ctx.registry, command.pattern, progress, ctx.deletions.index, REUSE_WITHIN
-        )
-    except RegistryError as exc:
-        return render_error(exc, "reading the registry's storage")
-    if command.pattern is not None:
-        return render_storage(report, command.pattern)
-    ctx.history.record(report)  # the day's snapshot, when it has none yet
-    return render_storage(report, None, ctx.history.trend())
+    return storage_reply(ctx, command.pattern, progress)

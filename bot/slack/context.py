@@ -68,6 +68,7 @@ class BotContext:
     now: Callable[[], datetime] = _now
     approvers: list[str] = field(default_factory=list)
     events_recorded: bool = False  # the registry's notifications are taken (a token is set)
+    storage_report_channel: str | None = None  # the weekly storage report's channel
     approval_channel: str | None = None
     audit_channel: str | None = None
     runner: Runner | None = None

@@ -26,6 +26,7 @@ class JobKind(StrEnum):
     UNUSED_LAYERS = "unused layers"  # FollowUp: delete an executed deletion's layers
     UNDO = "undo"  # FollowUp: restore what an executed deletion took
     PUT_BACK = "put back"  # FollowUp: point a moved protected tag back
+    SHARE_STORAGE = "share storage"  # FollowUp: post a storage report to the channel
     VOTE = "vote"  # Vote: Approve or Reject
     REGISTRY_EVENTS = "registry events"  # Announce: what the channel should see
 

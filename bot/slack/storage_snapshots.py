@@ -1,7 +1,8 @@
 """The daily storage snapshot: once a day, whichever process claims the day reads the
 whole registry's storage (as ``/registry storage`` does) and keeps its figures, so the
-report can show the trend. A day already kept by a ``/registry storage`` reply is not
-read again."""
+report can show the trend; on Mondays it posts the report, with the trend, to
+``STORAGE_REPORT_CHANNEL``. A day already kept by a ``/registry storage`` reply is not
+read again (and its report not posted)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import threading
 from ..storage import storage_report
 from .context import BotContext
 from .loops import every
+from .render.storage import render_storage
 
 log = logging.getLogger(__name__)
 # How often a process looks whether today's snapshot is taken (it is read once a day).
 SNAPSHOT_CHECK_SECONDS = 600.0
+REPORT_WEEKDAY = 0  # Monday: the weekly report goes out with that day's snapshot
 
 
 def take_snapshot(ctx: BotContext) -> None:
@@ -23,7 +26,10 @@ def take_snapshot(ctx: BotContext) -> None:
     if day is None:
         return
     report = storage_report(ctx.registry, None, None, ctx.deletions.index)
-    ctx.history.record(report, day)
+    kept = ctx.history.record(report, day)
+    if kept and ctx.storage_report_channel and day.weekday() == REPORT_WEEKDAY:
+        message = render_storage(report, None, ctx.history.trend(), shareable=False)
+        ctx.web.chat_postMessage(channel=ctx.storage_report_channel, **message.to_dict())
     log.info(
         "storage snapshot for %s: %d bytes in %d repositories%s",
         day,

@@ -109,6 +109,7 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         history=history,
         approvers=list(d.approvers),
         events_recorded=settings.events.token is not None,
+        storage_report_channel=settings.policies.report_channel,
         approval_channel=d.approval_channel,
         audit_channel=d.audit_channel,
         events=feed,

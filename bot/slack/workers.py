@@ -44,7 +44,7 @@ from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import browse_replies, command_replies, deleting
+from . import browse_replies, command_replies, deleting, storage_replies
 from .context import BotContext
 from .jobs import LONG_KINDS, Announce, Click, Command, FollowUp, Job, JobKind, Page, Vote
 from .render.failures import render_database_unreachable, render_internal_error
@@ -73,6 +73,8 @@ def do(ctx: BotContext, job: Job) -> None:
             deleting.undo(ctx, value, user, url, channel)
         case JobKind.PUT_BACK, FollowUp(value, user, url, channel):
             deleting.put_back(ctx, value, user, url, channel)
+        case JobKind.SHARE_STORAGE, FollowUp(value, user, url, channel):
+            storage_replies.share_storage(ctx, value, user, url, channel)
         case JobKind.VOTE, Vote(request_id, user, approve, url, clicked):
             deleting.vote(ctx, request_id, user, approve, url, clicked)
         case JobKind.REGISTRY_EVENTS, Announce(result):

@@ -1,20 +1,25 @@
 """Untagged manifests: each image a recorded push moved its last tag off, that no tag
 points at now, that is not a platform of a tagged multi-arch image, and that the
-registry still has (asked with a HEAD). Its size, when it was left, by which tag, and
-its last pull (in use when pulled within the given time)."""
+registry still has (asked with a HEAD). Its size, the bytes of its own (what deleting it
+would give back, registry-wide, from the index), when it was left, by which tag, and its
+last pull (in use when pulled within the given time)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from ..blobindex import Basis, BlobIndex
 from ..events import EventFeed
 from ..patterns import glob_pattern
 from ..registry import (
+    FetchedManifest,
     Image,
     ManifestNotFoundError,
     RegistryClient,
     RegistryError,
+    RepoScan,
     describe_digests,
     is_glob,
     scan_repository,
@@ -32,6 +37,10 @@ class Untagged:
     size: int | None = None  # the image's size (layers and config), when readable
     last_pull: datetime | None = None
     in_use: bool = False  # pulled within the time asked
+    # The bytes (its manifest's included) no other image in any repository read uses:
+    # what deleting it alone gives back, with what that rests on (None: not counted).
+    unique: int | None = None
+    unique_basis: Basis | None = None
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,10 @@ def find_untagged(
     pattern: str | None,
     now: datetime,
     in_use_within: timedelta = timedelta(days=7),
+    index: BlobIndex | None = None,
 ) -> UntaggedReport:
-    """The untagged manifests of the repositories ``pattern`` names (all: None)."""
+    """The untagged manifests of the repositories ``pattern`` names (all: None); with
+    ``index``, each one's bytes of its own (the index records what was read)."""
     wanted = glob_pattern(pattern, segments=True) if pattern and is_glob(pattern) else None
 
     def named(repository: str) -> bool:
@@ -65,6 +76,14 @@ def find_untagged(
             left[(push.repository, push.previous)] = (push.at, push.tag or "")
     repositories = sorted({r for r, _ in left})
     report = UntaggedReport(beyond=max(0, len(repositories) - MAX_REPOSITORIES))
+    names: list[str] | None = None
+
+    def catalog() -> list[str]:  # read once for every figure of this listing
+        nonlocal names
+        if names is None:
+            names = registry.catalog()
+        return names
+
     for repository in repositories[:MAX_REPOSITORIES]:
         candidates = [d for r, d in left if r == repository]
         scan = scan_repository(registry, repository)
@@ -77,6 +96,7 @@ def find_untagged(
         untagged = [d for d in candidates if d not in tagged and d not in reachable]
         present = [d for d in untagged if _still_there(registry, repository, d)]
         described = describe_digests(registry, repository, [(None, d) for d in present])
+        own = _own_bytes(registry, index, scan, present, catalog) if index else {}
         for digest, image in zip(present, described, strict=True):
             at, tag = left[(repository, digest)]
             pulled = pulls.get(digest)
@@ -90,9 +110,37 @@ def find_untagged(
                     image.size if isinstance(image, Image) else None,
                     last,
                     last is not None and last > now - in_use_within,
+                    *own.get(digest, (None, None)),
                 )
             )
     return report
+
+
+def _own_bytes(
+    registry: RegistryClient,
+    index: BlobIndex,
+    scan: RepoScan,
+    digests: list[str],
+    catalog: Callable[[], list[str]],
+) -> dict[str, tuple[int, Basis]]:
+    """Each untagged manifest's bytes of its own, registry-wide: read (each manifest is
+    one GET, usually cached), recorded in the index, and counted as its deletion alone
+    would free them."""
+    read: dict[str, FetchedManifest] = {}
+    for digest, found in zip(
+        digests,
+        registry.map(lambda d: registry.get_manifest(scan.repository, d), digests),
+        strict=True,
+    ):
+        if isinstance(found, FetchedManifest):
+            read[digest] = found
+    if not index.record(replace(scan, manifests={**scan.manifests, **read}), untagged=read):
+        return {}
+    figures = {}
+    for digest in read:
+        reclaim = index.reclaim({scan.repository: {digest}}, catalog)
+        figures[digest] = (reclaim.bytes, reclaim.basis)
+    return figures
 
 
 def _still_there(registry: RegistryClient, repository: str, digest: str) -> bool:

@@ -86,6 +86,16 @@ def button(body: dict, action_id: str) -> dict:
     )
 
 
+def click(bot, standin, action_id: str, value: str, user: str = REQUESTER) -> str:
+    """Click a button (on a message in CHANNEL); the key of its response URL."""
+    key = "k" + str(time.monotonic_ns())
+    post_signed(
+        bot.events_url,
+        action_body(action_id, value, standin.response_url(key), user=user, channel=CHANNEL),
+    )
+    return key
+
+
 def approve_request(bot, standin, before: int) -> dict:
     """Approve the first request message posted after the first ``before`` messages, and
     wait for its outcome; returns the outcome message's body."""
@@ -276,17 +286,7 @@ def test_a_protected_tag_overwritten_by_a_push_raises_the_alert(setup, standin):
     )
     _, bot = setup
     before = len(standin.messages())
-    key = "k" + str(time.monotonic_ns())
-    post_signed(
-        bot.events_url,
-        action_body(
-            "registry_put_back",
-            button["value"],
-            standin.response_url(key),
-            user=REQUESTER,
-            channel=CHANNEL,
-        ),
-    )
+    key = click(bot, standin, "registry_put_back", button["value"])
     assert "Requested" in str(standin.wait_response(key).body)
     request = standin.wait_for(
         lambda: [
@@ -560,4 +560,33 @@ def test_prune_untagged_deletes_what_a_push_left_and_undo_brings_it_back(setup, 
     restored = undo_through_the_bot(bot, standin, outcome)
     assert "*Restored*" in str(restored)
     assert manifest_exists(client, "evt/prune-unt", first.digest)  # back, still untagged
+    client.close()
+
+
+def test_a_storage_report_is_shared_in_the_channel_and_read_again_from_the_index(setup, standin):
+    registry, bot = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    push_image(client, "evt/store", ["v1"])
+
+    def report() -> dict:
+        key = "k" + str(time.monotonic_ns())
+        post_signed(bot.events_url, command_body("storage evt/store", standin.response_url(key)))
+        return standin.wait_response(key).body
+
+    first = report()
+    assert "*Storage of `evt/store`*" in str(first["blocks"])
+    # Read a moment ago, and the registry's events say nothing changed since.
+    assert "1 repositories as read by" in str(report()["blocks"])
+    key = click(
+        bot,
+        standin,
+        "registry_storage_share",
+        button(first, "registry_storage_share")["value"],
+        APPROVER,
+    )
+    shared = standin.wait_for(
+        lambda: [t for t in channel_texts(standin, CHANNEL) if f"Shared by <@{APPROVER}>" in t]
+    )
+    assert "evt/store" in shared[0]
+    assert "Shared the storage report" in str(standin.wait_response(key).body)
     client.close()

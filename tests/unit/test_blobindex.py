@@ -191,3 +191,47 @@ def test_the_storage_report_takes_unchanged_repositories_from_the_index(setup):
     assert storage_report(client, index=index, reuse_within=REUSE_WITHIN).from_index == 1
     blind = BlobIndex(index.engine, clock=clock)
     assert storage_report(client, index=blind, reuse_within=REUSE_WITHIN).from_index == 0
+
+
+class _Feed:
+    """What ``find_untagged`` reads of the event feed: the pushes that moved a tag."""
+
+    def __init__(self, moves):
+        self.moves = moves
+
+    def moved_away(self, repository=None):
+        return [m for m in self.moves if repository in (None, m.repository)]
+
+    def pull_stats(self, repository):
+        return {}
+
+
+def test_an_untagged_image_counts_only_the_bytes_no_other_image_uses(setup):
+    from bot.events import Activity, ActivityKind
+    from bot.storage import find_untagged
+
+    fake, client, index, a, _, _ = setup
+    newer = fake.push("team/a", ["v1"], "a again", base=BASE)  # v1 moves: a is untagged
+    feed = _Feed([Activity(T0, ActivityKind.PUSH, "team/a", newer, "v1", a)])
+    report = find_untagged(client, feed, "team/*", T0, index=index)
+    (item,) = report.items
+    assert item.digest == a and item.unique_basis == Basis(unread=1)  # team/b unread
+    # The base layer is the tagged image's too: never its own, whatever is unread.
+    assert item.unique == sum(_sizes_of(fake, "team/a", a).values()) - len(BASE)
+    index.record(scan_repository(client, "team/b"))
+    (item,) = find_untagged(client, feed, "team/*", T0, index=index).items
+    assert item.unique_basis is not None and item.unique_basis.certain
+    # Its manifest, config and own layer; the base stays with the tagged images.
+    assert item.unique == sum(_sizes_of(fake, "team/a", a).values()) - len(BASE)
+
+
+def _sizes_of(fake: FakeRegistry, repository: str, digest: str) -> dict[str, int]:
+    """What the registry stores for one manifest, read from the fake's own records."""
+    import json
+
+    repo = fake.repositories[repository]
+    body = repo.manifests[digest]
+    document = json.loads(body)
+    blobs = {digest: len(body), document["config"]["digest"]: document["config"]["size"]}
+    blobs.update({layer["digest"]: layer["size"] for layer in document["layers"]})
+    return blobs

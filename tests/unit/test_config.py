@@ -214,3 +214,16 @@ def test_upkeep_settings():
         load_settings({**SLACK, "STORAGE_SNAPSHOTS": "daily", "POLICY_TIMEZONE": "Mars/Olympus"})
     text = str(caught.value)
     assert "STORAGE_SNAPSHOTS must be true or false" in text and "POLICY_TIMEZONE" in text
+
+
+def test_the_weekly_report_channel_is_checked():
+    good = load_settings({**SLACK, "STORAGE_REPORT_CHANNEL": "C0REPORTS"})
+    assert good.policies.report_channel == "C0REPORTS"
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**SLACK, "STORAGE_REPORT_CHANNEL": "#reports"})
+    assert "STORAGE_REPORT_CHANNEL must be a channel ID" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            {**SLACK, "STORAGE_REPORT_CHANNEL": "C0REPORTS", "STORAGE_SNAPSHOTS": "false"}
+        )
+    assert "needs STORAGE_SNAPSHOTS" in str(caught.value)

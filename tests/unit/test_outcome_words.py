@@ -268,3 +268,21 @@ def test_a_reclaim_figure_says_what_it_rests_on():
     request = replace(sample_request("r1"), reclaimable=2048, reclaim_basis=Basis(unread=2))
     said = outcome_text(request, Outcome(Verdict.DONE, Fact(Finding.DELETED), reclaimable=2048))
     assert "reclaim at most 2.0 kB (2 repositories" in said
+
+
+def test_an_untagged_images_own_bytes_say_what_they_rest_on():
+    from datetime import UTC, datetime
+
+    from bot.blobindex import Basis
+    from bot.slack.render.untagged import render_untagged
+    from bot.storage import Untagged, UntaggedReport
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    items = [
+        Untagged("team/a", "sha256:" + "a" * 64, at, "v1", 5000, None, False, 3000, Basis()),
+        Untagged("team/b", "sha256:" + "b" * 64, at, "v1", 5000, None, False, 4000, Basis(2)),
+        Untagged("team/c", "sha256:" + "c" * 64, at, "v1", 5000),  # not counted
+    ]
+    said = str(render_untagged(UntaggedReport(items), None, at).blocks)
+    assert "5.0 kB, 3.0 kB its own" in said and "5.0 kB, at most 4.0 kB its own" in said
+    assert said.count("its own") == 2

@@ -251,3 +251,60 @@ def test_the_daily_snapshot_is_taken_once_and_the_report_shows_the_trend(ctx, fa
     assert "Trend" not in str(
         answer(parse_command("storage team/*"), ctx, Asker(REQUESTER, CHANNEL, URL)).blocks
     )
+
+
+def test_the_weekly_report_goes_out_with_mondays_snapshot_once(tmp_path, fake):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.slack.storage_snapshots import take_snapshot
+    from testkit.deletions import Clock
+
+    clock = Clock()
+    clock.now = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)  # a Sunday
+    ctx = bot_context(f"sqlite:///{tmp_path / 'weekly.db'}", fake.client(), clock=clock)
+    ctx.storage_report_channel = "C0REPORTS"
+    try:
+        fake.push("team/a", ["v1"], "first")
+
+        def posted() -> list:
+            return [c for c in ctx.web.calls if c.args.get("channel") == "C0REPORTS"]
+
+        take_snapshot(ctx)
+        assert posted() == []  # Sunday: kept, not posted
+        clock.now += timedelta(days=1)  # Monday
+        take_snapshot(ctx)
+        take_snapshot(ctx)  # the day is done
+        (report,) = posted()
+        assert "Storage" in report.args["text"] and "daily since 2026-11-29" in str(
+            report.args["blocks"]
+        )
+    finally:
+        close(ctx)
+
+
+def test_share_in_channel_posts_the_report_read_again_and_naming_who_shared(ctx, fake):
+    from bot.slack.buttons import ACTION_SHARE_STORAGE, StorageShare
+    from bot.slack.command_replies import Asker, answer
+    from bot.slack.command_table import parse_command
+    from bot.slack.render import check_message
+    from bot.slack.storage_replies import share_storage
+
+    fake.push("team/a", ["v1"], "first")
+    reply = answer(parse_command("storage team/*"), ctx, Asker(REQUESTER, CHANNEL, URL))
+    check_message(reply.to_dict())
+    (button,) = [e for b in reply.blocks if b.type == "actions" for e in b.elements]
+    assert button.action_id == ACTION_SHARE_STORAGE and button.text.text == "Share in channel"
+    assert StorageShare.decode(button.value) == StorageShare("team/*")
+    fake.push("team/b", ["v1"], "pushed since")  # the shared report is read at the click
+    share_storage(ctx, button.value, APPROVER, URL, CHANNEL)
+    (posted,) = [c for c in ctx.web.calls if c.method == "chat.postMessage"]
+    check_message(posted.args)
+    said = str(posted.args["blocks"])
+    assert posted.args["channel"] == CHANNEL and f"Shared by <@{APPROVER}>" in said
+    assert "team/b" in said and "Share in channel" not in said
+    assert "Shared the storage report" in ctx.responder.texts(URL)[-1]
+    for tampered in ('{"f": "../etc"}', "not json", '{"f": 3}', '{"f": ""}'):
+        with pytest.raises(ValueError):
+            StorageShare.decode(tampered)
+    share_storage(ctx, "not json", APPROVER, URL, CHANNEL)  # ignored, nothing posted
+    assert len([c for c in ctx.web.calls if c.method == "chat.postMessage"]) == 1

@@ -19,6 +19,7 @@ from ..buttons import (
     ACTION_PREV,
     ACTION_PUT_BACK,
     ACTION_REJECT,
+    ACTION_SHARE_STORAGE,
     ACTION_SUBMIT,
     ACTION_SUBMIT_UNTAG,
     ACTION_UNDO,
@@ -112,6 +113,12 @@ def on_put_back(ack: Ack, body: Body, action: Body, context: BoltContext) -> Non
     _follow_up(JobKind.PUT_BACK, PUT_BACK_LIMIT, body, action, context)
 
 
+def on_share_storage(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Share in channel, on a storage report."""
+    ack()
+    _follow_up(JobKind.SHARE_STORAGE, PUT_BACK_LIMIT, body, action, context)
+
+
 def _vote(approve: bool, body: Body, action: Body, context: BoltContext) -> None:
     request_id = _value(action, REQUEST_ID_LIMIT)
     user, response_url = body["user"]["id"], body["response_url"]
@@ -143,6 +150,7 @@ LISTENERS = {
     ACTION_UNUSED_LAYERS: on_unused_layers,
     ACTION_UNDO: on_undo,
     ACTION_PUT_BACK: on_put_back,
+    ACTION_SHARE_STORAGE: on_share_storage,
     ACTION_APPROVE: on_approve,
     ACTION_REJECT: on_reject,
 }

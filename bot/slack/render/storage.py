@@ -6,9 +6,18 @@ the daily snapshots show."""
 
 from __future__ import annotations
 
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+)
+
 from ...registry import human_size
 from ...storage import StorageReport, Trend
-from .common import Message, code, fit_lines, section
+from ..buttons import ACTION_SHARE_STORAGE, StorageShare
+from .common import Message, code, fit_lines, mention, section
 from .limits import MAX_SECTION_TEXT
 
 TOP = 15  # repositories listed by their own bytes
@@ -55,10 +64,16 @@ def trend_text(trend: Trend) -> str:
 
 
 def render_storage(
-    report: StorageReport, pattern: str | None, trend: Trend | None = None
+    report: StorageReport,
+    pattern: str | None,
+    trend: Trend | None = None,
+    *,
+    shared_by: str | None = None,
+    shareable: bool = True,
 ) -> Message:
     """The report; ``trend``: for the whole registry (no pattern), what the daily
-    snapshots show."""
+    snapshots show. With **Share in channel** (``shareable``), or for the channel,
+    naming who shared it (``shared_by``)."""
     where = f" of {code(pattern, 150)}" if pattern else ""
     repos = report.repositories
     head = (
@@ -100,4 +115,21 @@ def render_storage(
     if trend is not None:
         notes.insert(0, trend_text(trend))
     text = fit_lines(head + "\n" + "".join(f"{n}\n" for n in notes), lines, MAX_SECTION_TEXT)
-    return Message(text=f"Storage: {human_size(report.total)}", blocks=[section(text)])
+    blocks: list[Block] = [section(text)]
+    if shared_by is not None:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"Shared by {mention(shared_by)}.")])
+        )
+    elif shareable:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Share in channel",
+                        action_id=ACTION_SHARE_STORAGE,
+                        value=StorageShare(pattern).encode(),
+                    )
+                ]
+            )
+        )
+    return Message(text=f"Storage: {human_size(report.total)}", blocks=blocks)

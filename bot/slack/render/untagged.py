@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ...registry import human_size
-from ...storage import UntaggedReport
+from ...storage import Untagged, UntaggedReport
 from .common import Message, age, code, escape, fit_lines, section
 from .limits import MAX_SECTION_TEXT
 
@@ -28,6 +28,14 @@ def render_untagged_unknown() -> Message:
     return Message(
         text="Untagged images are not known: no registry events.", blocks=[section(text)]
     )
+
+
+def _own(u: Untagged) -> str:
+    """ ", 4 MB its own" (at most, while repositories are unread), or nothing."""
+    if u.unique is None or u.unique_basis is None:
+        return ""
+    bound = "" if u.unique_basis.certain else "at most "
+    return f", {bound}{human_size(u.unique)} its own"
 
 
 def render_untagged(report: UntaggedReport, pattern: str | None, now: datetime) -> Message:
@@ -51,7 +59,8 @@ def render_untagged(report: UntaggedReport, pattern: str | None, now: datetime) 
         notes.append(f"{report.beyond} more repositories not read: narrow the pattern.")
     lines = [
         f"{code(u.repository, 100)}@`{escape(u.digest[:19])}…` "
-        f"{human_size(u.size) if u.size is not None else 'size unknown'}, left by "
+        f"{human_size(u.size) if u.size is not None else 'size unknown'}"
+        f"{_own(u)}, left by "
         f"{code(u.tag, 80)} {age(u.left_at, now)}; "
         + (
             f"pulled {age(u.last_pull, now)}" + (" *in use*" if u.in_use else "")

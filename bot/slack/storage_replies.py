@@ -1,0 +1,64 @@
+"""``/registry storage``'s reply and its **Share in channel**: the report (read
+several repositories at once, unchanged ones from the index), the day's snapshot kept
+when it is the whole registry's, and the report posted for the channel when asked
+(read again then: what the channel sees is current, and names who shared it)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+
+from ..registry import RegistryError
+from ..storage import REUSE_WITHIN, storage_report
+from .buttons import StorageShare
+from .context import BotContext
+from .render import Message, render_error
+from .render.deletions import render_notice
+from .render.storage import render_storage
+
+log = logging.getLogger(__name__)
+
+
+def storage_reply(
+    ctx: BotContext,
+    pattern: str | None,
+    progress: Callable[[int], None] | None = None,
+    shared_by: str | None = None,
+) -> Message:
+    """The report of ``pattern`` (None: the whole registry, with its trend, and the
+    day's snapshot kept). ``shared_by``: for the channel, naming who shared it (no
+    Share button)."""
+    try:
+        report = storage_report(ctx.registry, pattern, progress, ctx.deletions.index, REUSE_WITHIN)
+    except RegistryError as exc:
+        return render_error(exc, "reading the registry's storage")
+    trend = None
+    if pattern is None:
+        ctx.history.record(report)  # the day's snapshot, when it has none yet
+        trend = ctx.history.trend()
+    return render_storage(report, pattern, trend, shared_by=shared_by)
+
+
+def share_storage(ctx: BotContext, value: str, user: str, response_url: str, channel: str) -> None:
+    """Share in channel: the report read again and posted where the button was."""
+    try:
+        share = StorageShare.decode(value)
+    except ValueError:
+        log.warning("ignored a share button with a malformed value")
+        return
+    message = storage_reply(ctx, share.pattern, shared_by=user)
+    try:
+        ctx.web.chat_postMessage(channel=channel, **message.to_dict())
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "unknown"
+        ctx.responder.send(
+            response_url,
+            render_notice(
+                f"Slack refused to post the report in this channel ({error}). Invite me "
+                "with /invite @registry-bot, then click Share in channel again."
+            ),
+        )
+        return
+    ctx.responder.send(response_url, render_notice(f"Shared the storage report in <#{channel}>."))
