@@ -108,6 +108,10 @@ class EventFeed:
         """Each tag's last push the events told (where it pointed, when, by whom)."""
         return self.store.tag_records(repository)
 
+    def last_pushes(self) -> dict[str, datetime]:
+        """Each repository's latest tag push the events told (with a believable time)."""
+        return self.store.last_pushes()
+
     def pull_stats(self, repository: str) -> dict[str, PullStats]:
         """Each image's pulls the events told (the bot's own left out)."""
         return self.store.pull_stats(repository)

@@ -300,6 +300,16 @@ class EventStore:
             rows = conn.execute(select(tags).where(tags.c.repository == repository)).all()
         return {r.tag: _tag_record(r) for r in rows}
 
+    def last_pushes(self) -> dict[str, datetime]:
+        """Each repository's latest tag push whose time could be believed."""
+        query = (
+            select(tags.c.repository, func.max(tags.c.pushed_at))
+            .where(tags.c.pushed_at.is_not(None))
+            .group_by(tags.c.repository)
+        )
+        with self.engine.connect() as conn:
+            return {repository: at for repository, at in conn.execute(query)}
+
     def pull_stats(self, repository: str) -> dict[str, PullStats]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(pulls).where(pulls.c.repository == repository)).all()

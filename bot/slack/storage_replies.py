@@ -11,7 +11,7 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 
 from ..registry import RegistryError
-from ..storage import REUSE_WITHIN, storage_report
+from ..storage import REUSE_WITHIN, UntaggedReport, find_untagged, storage_report
 from .buttons import StorageShare
 from .context import BotContext
 from .render import Message, render_error
@@ -31,14 +31,38 @@ def storage_reply(
     day's snapshot kept). ``shared_by``: for the channel, naming who shared it (no
     Share button)."""
     try:
-        report = storage_report(ctx.registry, pattern, progress, ctx.deletions.index, REUSE_WITHIN)
+        report = storage_report(
+            ctx.registry,
+            pattern,
+            progress,
+            ctx.deletions.index,
+            REUSE_WITHIN,
+            ctx.events.last_pushes() if ctx.events_recorded else None,
+        )
     except RegistryError as exc:
         return render_error(exc, "reading the registry's storage")
     trend = None
     if pattern is None:
         ctx.history.record(report)  # the day's snapshot, when it has none yet
         trend = ctx.history.trend()
-    return render_storage(report, pattern, trend, shared_by=shared_by)
+    untagged, failed = untagged_of(ctx, pattern)
+    return render_storage(
+        report, pattern, trend, untagged=untagged, untagged_failed=failed, shared_by=shared_by
+    )
+
+
+def untagged_of(ctx: BotContext, pattern: str | None) -> tuple[UntaggedReport | None, str | None]:
+    """The untagged images the registry's events made known (None when they aren't
+    recorded), or why they could not be read now."""
+    if not ctx.events_recorded:
+        return None, None
+    try:
+        found = find_untagged(
+            ctx.registry, ctx.events, pattern, ctx.now(), index=ctx.deletions.index
+        )
+    except RegistryError as exc:
+        return None, exc.message
+    return found, None
 
 
 def share_storage(ctx: BotContext, value: str, user: str, response_url: str, channel: str) -> None:

@@ -13,6 +13,7 @@ from ..storage import storage_report
 from .context import BotContext
 from .loops import every
 from .render.storage import render_storage
+from .storage_replies import untagged_of
 
 log = logging.getLogger(__name__)
 # How often a process looks whether today's snapshot is taken (it is read once a day).
@@ -28,7 +29,15 @@ def take_snapshot(ctx: BotContext) -> None:
     report = storage_report(ctx.registry, None, None, ctx.deletions.index)
     kept = ctx.history.record(report, day)
     if kept and ctx.storage_report_channel and day.weekday() == REPORT_WEEKDAY:
-        message = render_storage(report, None, ctx.history.trend(), shareable=False)
+        untagged, failed = untagged_of(ctx, None)
+        message = render_storage(
+            report,
+            None,
+            ctx.history.trend(),
+            untagged=untagged,
+            untagged_failed=failed,
+            shareable=False,
+        )
         ctx.web.chat_postMessage(channel=ctx.storage_report_channel, **message.to_dict())
     log.info(
         "storage snapshot for %s: %d bytes in %d repositories%s",

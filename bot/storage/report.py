@@ -9,7 +9,7 @@ descriptors; nothing is downloaded. What could not be read is named, never guess
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -35,6 +35,7 @@ class RepoStorage:
     referenced: int  # bytes of every blob (and manifest) its tagged images use
     unique: int  # of those, the bytes no other repository uses
     amortised: int  # its share: each blob's size split between the repositories using it
+    last_push: datetime | None = None  # its latest tag push, when the events told
 
     @property
     def shared(self) -> int:
@@ -82,12 +83,14 @@ def storage_report(
     progress: Callable[[int], None] | None = None,
     index: BlobIndex | None = None,
     reuse_within: timedelta | None = None,
+    last_pushes: Mapping[str, datetime] | None = None,
 ) -> StorageReport:
     """The storage of the repositories ``pattern`` names (all: None), several read at
     once. ``progress`` is told how many repositories have been read; ``index``, when
     given, records what each complete scan saw (the reclaim figures of later deletions
     draw on it), and with ``reuse_within`` gives the repositories it read that recently
-    and that the registry's events say are unchanged, instead of a scan."""
+    and that the registry's events say are unchanged, instead of a scan.
+    ``last_pushes``: each repository's latest push, as the events told."""
     catalog = registry.catalog()
     names = list(catalog)
     if pattern:
@@ -114,8 +117,10 @@ def storage_report(
             for done in [pool.submit(one, r) for r in todo]:
                 done.result()
     report = _figures({n: read[n] for n in chosen})
+    pushes = last_pushes or {}
     return replace(
         report,
+        repositories=[replace(r, last_push=pushes.get(r.repository)) for r in report.repositories],
         beyond=max(0, len(names) - MAX_REPOSITORIES),
         catalog_cut=catalog.cut,
         from_index=len(known),

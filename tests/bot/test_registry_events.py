@@ -575,6 +575,7 @@ def test_a_storage_report_is_shared_in_the_channel_and_read_again_from_the_index
 
     first = report()
     assert "*Storage of `evt/store`*" in str(first["blocks"])
+    assert "*Untagged images*: 0 known" in str(first["blocks"])  # the events are recorded
     # Read a moment ago, and the registry's events say nothing changed since.
     assert "1 repositories as read by" in str(report()["blocks"])
     key = click(

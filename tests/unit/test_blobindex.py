@@ -235,3 +235,16 @@ def _sizes_of(fake: FakeRegistry, repository: str, digest: str) -> dict[str, int
     blobs = {digest: len(body), document["config"]["digest"]: document["config"]["size"]}
     blobs.update({layer["digest"]: layer["size"] for layer in document["layers"]})
     return blobs
+
+
+def test_the_storage_report_says_each_repositorys_last_push_when_the_events_told(setup):
+    from bot.slack.render.storage import render_storage
+    from bot.storage import storage_report
+
+    _, client, _, _, _, _ = setup
+    pushed = T0 - timedelta(days=2)
+    report = storage_report(client, last_pushes={"team/a": pushed})
+    by_name = {r.repository: r for r in report.repositories}
+    assert by_name["team/a"].last_push == pushed and by_name["team/b"].last_push is None
+    said = str(render_storage(report, None).blocks)
+    assert said.count("last push") == 1 and "last push 2026-11-29 12:00 UTC" in said

@@ -309,3 +309,22 @@ def test_an_outside_deletion_is_audited_in_the_events_own_transaction(database_u
     finally:
         service.registry.close()
         deletions.engine.dispose()
+
+
+def test_what_the_index_and_the_storage_report_read_of_the_feed(feed):
+    """When each repository last changed (a push or a deletion), its latest push, and
+    the pushes that moved a tag, one repository's only when asked."""
+    ingest(
+        feed,
+        event("push", tag="v1", at=0),
+        event("push", digest=D2, tag="v1", at=5),  # v1 moves: D1 is left
+        event("push", repo="other", tag="x", at=2),
+        event("delete", repo="other", digest=D1, at=30),
+    )
+    # The deletion took "other"'s only tag with it: no push of it is left to tell.
+    assert feed.last_pushes() == {"app": NOW + timedelta(seconds=5)}
+    changes = feed.last_changes()
+    assert changes["app"] == NOW + timedelta(seconds=5)
+    assert changes["other"] == NOW + timedelta(seconds=30)  # the deletion
+    assert [(m.repository, m.previous) for m in feed.moved_away("app")] == [("app", D1)]
+    assert feed.moved_away("other") == []

@@ -286,3 +286,28 @@ def test_an_untagged_images_own_bytes_say_what_they_rest_on():
     said = str(render_untagged(UntaggedReport(items), None, at).blocks)
     assert "5.0 kB, 3.0 kB its own" in said and "5.0 kB, at most 4.0 kB its own" in said
     assert said.count("its own") == 2
+
+
+def test_the_storage_report_says_what_untagged_images_are_known():
+    from datetime import UTC, datetime
+
+    from bot.blobindex import Basis
+    from bot.slack.render.storage import untagged_text
+    from bot.storage import Untagged, UntaggedReport
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    known = UntaggedReport(
+        [
+            Untagged("a", "sha256:" + "a" * 64, at, "v1", 5000, None, False, 3000, Basis()),
+            Untagged("b", "sha256:" + "b" * 64, at, "v1", 5000, None, False, 2000, Basis()),
+        ]
+    )
+    said = untagged_text(known)
+    assert "2 known, 5.0 kB of their own" in said and "--untagged" in said
+    unsure = UntaggedReport([replace(known.items[0], unique_basis=Basis(unread=1))], ["c"])
+    said = untagged_text(unsure)
+    assert "at most 3.0 kB" in said and "not known for 1 repositories" in said
+    assert "not known (the registry's events are not set up" in untagged_text(None)
+    failed = untagged_text(None, "<!here> timed out")
+    assert "not read this time (&lt;!here&gt; timed out)" in failed  # escaped
+    assert "0 known." in untagged_text(UntaggedReport())

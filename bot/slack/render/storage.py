@@ -15,9 +15,9 @@ from slack_sdk.models.blocks import (
 )
 
 from ...registry import human_size
-from ...storage import StorageReport, Trend
+from ...storage import StorageReport, Trend, UntaggedReport
 from ..buttons import ACTION_SHARE_STORAGE, StorageShare
-from .common import Message, code, fit_lines, mention, section
+from .common import Message, code, escape, fit_lines, mention, section, truncate
 from .limits import MAX_SECTION_TEXT
 
 TOP = 15  # repositories listed by their own bytes
@@ -63,16 +63,44 @@ def trend_text(trend: Trend) -> str:
     return line
 
 
+def untagged_text(untagged: UntaggedReport | None, failed: str | None = None) -> str:
+    """The untagged images known besides the figures, and what deleting them frees
+    (``failed``: why they could not be read now)."""
+    if failed is not None:
+        return f"*Untagged images*: not read this time ({escape(truncate(failed, 300))})."
+    if untagged is None:
+        return (
+            "*Untagged images*: not known (the registry's events are not set up; "
+            "see /registry untagged)."
+        )
+    items = untagged.items
+    counted = [u for u in items if u.unique is not None]
+    own = sum(u.unique or 0 for u in counted)
+    bound = "" if all(u.unique_basis and u.unique_basis.certain for u in counted) else "at most "
+    line = f"*Untagged images*: {len(items)} known"
+    if counted:
+        line += (
+            f", {bound}{human_size(own)} of their own: `/registry prune PATTERN --untagged` "
+            "deletes them, then garbage collection gives it back"
+        )
+    if untagged.unread:
+        line += f" (not known for {len(untagged.unread)} repositories that could not be read)"
+    return line + "."
+
+
 def render_storage(
     report: StorageReport,
     pattern: str | None,
     trend: Trend | None = None,
     *,
+    untagged: UntaggedReport | None = None,
+    untagged_failed: str | None = None,
     shared_by: str | None = None,
     shareable: bool = True,
 ) -> Message:
     """The report; ``trend``: for the whole registry (no pattern), what the daily
-    snapshots show. With **Share in channel** (``shareable``), or for the channel,
+    snapshots show; ``untagged``: the untagged images the events made known (None: they
+    are not known). With **Share in channel** (``shareable``), or for the channel,
     naming who shared it (``shared_by``)."""
     where = f" of {code(pattern, 150)}" if pattern else ""
     repos = report.repositories
@@ -81,9 +109,9 @@ def render_storage(
         f"{sum(r.tags for r in repos):,} tags, {sum(r.images for r in repos):,} images, each "
         f"blob counted once (counted per repository: {human_size(report.naive)}; sharing "
         f"saves {human_size(max(0, report.naive - report.total))}). Untagged images and "
-        "blobs no manifest uses are not in these figures (see /registry untagged)."
+        "blobs no manifest uses are not in these figures."
     )
-    notes = []
+    notes = [untagged_text(untagged, untagged_failed)]
     if report.unread:
         names = ", ".join(code(r, 80) for r in report.unread[:5])
         notes.append(
@@ -108,6 +136,7 @@ def render_storage(
         f"{code(r.repository, 100)}: {human_size(r.unique)} its own, {human_size(r.shared)} "
         f"shared, share {human_size(r.amortised)} (references {human_size(r.referenced)}); "
         f"{r.tags} tags, {r.images} images"
+        + (f", last push {r.last_push:%Y-%m-%d %H:%M} UTC" if r.last_push else "")
         for r in repos[:TOP]
     ]
     if len(repos) > TOP:
