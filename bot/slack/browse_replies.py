@@ -17,6 +17,7 @@ from .command_table import ListRepos, ListTags, Show
 from .context import BotContext
 from .render import Message, render_error, render_image, render_repos, render_tags
 from .render.common import Usage
+from .storage_replies import storage_reply
 
 log = logging.getLogger(__name__)
 TAGS_PER_PAGE = 20
@@ -75,6 +76,8 @@ def run_page(ctx: BotContext, ref: PageRef) -> Message:
     """The listing page a Prev/Next button asks for."""
     if ref.kind == PageKind.REPOS:
         return list_repos(ctx, ListRepos(ref.pattern), ref.page)
+    if ref.kind == PageKind.STORAGE:
+        return storage_reply(ctx, ref.pattern, page=ref.page)
     return list_tags(ctx, ListTags(str(ref.repository), ref.pattern), ref.page)
 
 

@@ -37,6 +37,7 @@ ACTION_SHARE_STORAGE = "registry_storage_share"
 class PageKind(StrEnum):
     REPOS = "repos"
     TAGS = "tags"
+    STORAGE = "storage"  # the storage report's repositories
 
 
 @dataclass(frozen=True)

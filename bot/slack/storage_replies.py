@@ -26,10 +26,11 @@ def storage_reply(
     pattern: str | None,
     progress: Callable[[int], None] | None = None,
     shared_by: str | None = None,
+    page: int = 0,
 ) -> Message:
     """The report of ``pattern`` (None: the whole registry, with its trend, and the
-    day's snapshot kept). ``shared_by``: for the channel, naming who shared it (no
-    Share button)."""
+    day's snapshot kept), its ``page`` of repositories. ``shared_by``: for the channel,
+    naming who shared it (no buttons)."""
     try:
         report = storage_report(
             ctx.registry,
@@ -47,7 +48,13 @@ def storage_reply(
         trend = ctx.history.trend()
     untagged, failed = untagged_of(ctx, pattern)
     return render_storage(
-        report, pattern, trend, untagged=untagged, untagged_failed=failed, shared_by=shared_by
+        report,
+        pattern,
+        trend,
+        untagged=untagged,
+        untagged_failed=failed,
+        shared_by=shared_by,
+        page=page,
     )
 
 

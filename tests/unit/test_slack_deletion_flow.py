@@ -308,3 +308,34 @@ def test_share_in_channel_posts_the_report_read_again_and_naming_who_shared(ctx,
             StorageShare.decode(tampered)
     share_storage(ctx, "not json", APPROVER, URL, CHANNEL)  # ignored, nothing posted
     assert len([c for c in ctx.web.calls if c.method == "chat.postMessage"]) == 1
+
+
+def test_the_storage_report_pages_through_its_repositories(ctx, fake):
+    from bot.slack.browse_replies import run_page
+    from bot.slack.buttons import ACTION_NEXT, ACTION_PREV, PageKind, PageRef
+    from bot.slack.command_replies import Asker, answer
+    from bot.slack.command_table import parse_command
+    from bot.slack.render import check_message
+    from bot.slack.render.storage import TOP
+
+    for i in range(TOP + 5):
+        fake.push(f"team/r{i:02d}", ["v1"], f"image {i}")
+
+    def buttons(message) -> dict:
+        return {e.action_id: e for b in message.blocks if b.type == "actions" for e in b.elements}
+
+    first = answer(parse_command("storage team/*"), ctx, Asker(REQUESTER, CHANNEL, URL))
+    check_message(first.to_dict())
+    said = str(first.blocks[0].text.text)
+    assert f"Repositories 1-{TOP} of {TOP + 5}" in said and said.count("its own, ") == TOP
+    assert ACTION_PREV not in buttons(first)
+    ref = PageRef.decode(buttons(first)[ACTION_NEXT].value)
+    assert ref == PageRef(PageKind.STORAGE, 1, "team/*")
+    second = run_page(ctx, ref)
+    check_message(second.to_dict())
+    said = str(second.blocks[0].text.text)
+    assert f"Repositories {TOP + 1}-{TOP + 5} of {TOP + 5}" in said
+    assert said.count("its own, ") == 5 and ACTION_NEXT not in buttons(second)
+    assert PageRef.decode(buttons(second)[ACTION_PREV].value).page == 0
+    # A page past the end (a value made by hand) shows the last page.
+    assert "page 2 of 2" in str(run_page(ctx, PageRef(PageKind.STORAGE, 9, "team/*")).blocks)

@@ -21,7 +21,7 @@ from bot.registry.http import parse_next_link, parse_www_authenticate, retry_aft
 from bot.registry.manifest import ImageConfig, parse_config, parse_manifest
 from bot.registry.pages import sort_tags
 from bot.registry.pagination import next_page_url
-from bot.slack.buttons import PageRef, PutBack
+from bot.slack.buttons import PageRef, PutBack, StorageShare
 
 EVENTS = "application/vnd.docker.distribution.events.v1+json"
 DIGEST = "sha256:" + "a" * 64
@@ -148,14 +148,14 @@ def test_any_tag_list_sorts(tags):
     assert sorted(sort_tags(tags)) == sorted(tags)
 
 
-@pytest.mark.parametrize("decode", [PageRef.decode, PutBack.decode])
+@pytest.mark.parametrize("decode", [PageRef.decode, PutBack.decode, StorageShare.decode])
 @given(value=st.one_of(st.text(max_size=300), DOCUMENTS.map(json.dumps)))
 def test_any_button_value_is_ours_or_refused(decode, value):
     with contextlib.suppress(ValueError):
         decode(value)
 
 
-@pytest.mark.parametrize("decode", [PageRef.decode, PutBack.decode])
+@pytest.mark.parametrize("decode", [PageRef.decode, PutBack.decode, StorageShare.decode])
 def test_a_button_value_nested_too_deeply_is_refused(decode):
     with pytest.raises(ValueError):
         decode("[" * 2000)

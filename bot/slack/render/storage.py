@@ -16,7 +16,14 @@ from slack_sdk.models.blocks import (
 
 from ...registry import human_size
 from ...storage import StorageReport, Trend, UntaggedReport
-from ..buttons import ACTION_SHARE_STORAGE, StorageShare
+from ..buttons import (
+    ACTION_NEXT,
+    ACTION_PREV,
+    ACTION_SHARE_STORAGE,
+    PageKind,
+    PageRef,
+    StorageShare,
+)
 from .common import Message, code, escape, fit_lines, mention, section, truncate
 from .limits import MAX_SECTION_TEXT
 
@@ -97,11 +104,13 @@ def render_storage(
     untagged_failed: str | None = None,
     shared_by: str | None = None,
     shareable: bool = True,
+    page: int = 0,
 ) -> Message:
-    """The report; ``trend``: for the whole registry (no pattern), what the daily
+    """The report, with its ``page`` of repositories (``TOP`` a page, by bytes of their
+    own, with Prev/Next); ``trend``: for the whole registry (no pattern), what the daily
     snapshots show; ``untagged``: the untagged images the events made known (None: they
     are not known). With **Share in channel** (``shareable``), or for the channel,
-    naming who shared it (``shared_by``)."""
+    naming who shared it (``shared_by``: the page shown, no buttons)."""
     where = f" of {code(pattern, 150)}" if pattern else ""
     repos = report.repositories
     head = (
@@ -132,15 +141,21 @@ def render_storage(
         )
     if report.beyond:
         notes.append(f"{report.beyond} more repositories were not read: narrow the pattern.")
+    pages = max(1, -(-len(repos) // TOP))
+    page = min(max(page, 0), pages - 1)
+    shown = repos[page * TOP : (page + 1) * TOP]
+    if pages > 1:
+        notes.append(
+            f"Repositories {page * TOP + 1}-{page * TOP + len(shown)} of {len(repos)}, by "
+            f"bytes of their own (page {page + 1} of {pages}):"
+        )
     lines = [
         f"{code(r.repository, 100)}: {human_size(r.unique)} its own, {human_size(r.shared)} "
         f"shared, share {human_size(r.amortised)} (references {human_size(r.referenced)}); "
         f"{r.tags} tags, {r.images} images"
         + (f", last push {r.last_push:%Y-%m-%d %H:%M} UTC" if r.last_push else "")
-        for r in repos[:TOP]
+        for r in shown
     ]
-    if len(repos) > TOP:
-        lines.append(f"… and {len(repos) - TOP} more repositories.")
     if trend is not None:
         notes.insert(0, trend_text(trend))
     text = fit_lines(head + "\n" + "".join(f"{n}\n" for n in notes), lines, MAX_SECTION_TEXT)
@@ -150,15 +165,19 @@ def render_storage(
             ContextBlock(elements=[MarkdownTextObject(text=f"Shared by {mention(shared_by)}.")])
         )
     elif shareable:
-        blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Share in channel",
-                        action_id=ACTION_SHARE_STORAGE,
-                        value=StorageShare(pattern).encode(),
-                    )
-                ]
+        buttons = [
+            ButtonElement(
+                text="Share in channel",
+                action_id=ACTION_SHARE_STORAGE,
+                value=StorageShare(pattern).encode(),
             )
-        )
+        ]
+        for action, to, label in (
+            (ACTION_PREV, page - 1, "◀ Prev"),
+            (ACTION_NEXT, page + 1, "Next ▶"),
+        ):
+            if 0 <= to < pages:
+                ref = PageRef(PageKind.STORAGE, to, pattern)
+                buttons.append(ButtonElement(text=label, action_id=action, value=ref.encode()))
+        blocks.append(ActionsBlock(elements=buttons))
     return Message(text=f"Storage: {human_size(report.total)}", blocks=blocks)
