@@ -27,12 +27,14 @@ from .manifest import Descriptor, ImageManifest, IndexManifest
 
 T = TypeVar("T")
 MAX_NESTING = 4  # an index of indexes is rare; deeper is a registry building a chain
-_SIGNATURE_TAG_RE = re.compile(r"^(sha256)-([0-9a-f]{64})\.(sig|att|sbom)$")
+# cosign's sha256-<hex>.sig / .att / .sbom, and the OCI 1.1 referrers tag schema's
+# sha256-<hex> (an index of the referrers, where the registry has no referrers API).
+_SIGNATURE_TAG_RE = re.compile(r"^(sha256)-([0-9a-f]{64})(\.(sig|att|sbom))?$")
 
 
 def artifact_tags_for(digest: str, tags: list[str]) -> list[str]:
-    """Tags following the ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` convention (cosign)
-    for ``digest``."""
+    """Tags following the ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` convention (cosign),
+    or the referrers tag schema's ``sha256-<hex>``, for ``digest``."""
     out = []
     for tag in tags:
         match = _SIGNATURE_TAG_RE.match(tag)
@@ -43,7 +45,8 @@ def artifact_tags_for(digest: str, tags: list[str]) -> list[str]:
 
 def accessory_subject(tag: str) -> str | None:
     """The image a ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` tag (cosign's convention)
-    belongs to, or None for any other tag."""
+    or a ``sha256-<hex>`` tag (the OCI referrers tag schema) belongs to, or None for any
+    other tag."""
     match = _SIGNATURE_TAG_RE.match(tag)
     return f"{match.group(1)}:{match.group(2)}" if match else None
 

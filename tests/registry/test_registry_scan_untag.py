@@ -90,9 +90,12 @@ def test_artifact_tags():
         "latest",
         f"sha256-{'ab' * 32}.sig",
         f"sha256-{'ab' * 32}.att",
+        f"sha256-{'ab' * 32}",  # the OCI referrers tag schema's index of referrers
         f"sha256-{'cd' * 32}.sig",
+        f"sha256-{'ab' * 32}.tar",  # not an accessory's suffix
+        f"sha256-{'ab' * 31}",  # too short for a digest
     ]
-    assert artifact_tags_for(digest, tags) == tags[1:3]
+    assert artifact_tags_for(digest, tags) == tags[1:4]
 
 
 def test_referrers_api_absent_on_distribution_2(client):

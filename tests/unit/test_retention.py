@@ -174,3 +174,14 @@ def test_accessories_go_and_stay_with_their_image_and_never_count_toward_keep():
     )
     assert set(guarded.delete) == {f"sha256:{a}"}
     assert guarded.kept[f"sha256-{a}.sig"] == Kept.PROTECTED
+
+
+def test_which_tags_are_accessories_of_which_image():
+    from bot.registry.scan import accessory_subject
+
+    hexpart = "ab" * 32
+    for tag in (f"sha256-{hexpart}.sig", f"sha256-{hexpart}.att", f"sha256-{hexpart}.sbom"):
+        assert accessory_subject(tag) == f"sha256:{hexpart}"
+    assert accessory_subject(f"sha256-{hexpart}") == f"sha256:{hexpart}"  # referrers schema
+    for tag in ("latest", f"sha256-{hexpart}.tar", f"sha512-{hexpart}.sig", f"v-{hexpart}"):
+        assert accessory_subject(tag) is None
