@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +24,9 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import CleanString, Migration, UTCDateTime, add_column, migrate
 from ..registry import RegistryError, RepoScan
@@ -130,15 +132,32 @@ class BlobIndex:
             for blob, size in scan.stored_by(manifest).items()
         ]
         with self.engine.begin() as conn:
+            self._lock(conn, scan.repository)
             conn.execute(delete(refs).where(refs.c.repository == scan.repository))
-            conn.execute(delete(repositories).where(repositories.c.repository == scan.repository))
             conn.execute(
-                insert(repositories),
-                {"repository": scan.repository, "read_at": self.clock(), "tags": len(scan.tags)},
+                update(repositories)
+                .where(repositories.c.repository == scan.repository)
+                .values(read_at=self.clock(), tags=len(scan.tags))
             )
             for batch in _chunks(rows):
                 conn.execute(insert(refs), batch)
         return True
+
+    def _lock(self, conn: Connection, repository: str) -> None:
+        """Hold the repository's row for this transaction (created if new): processes
+        recording the same repository at once take turns (on SQLite, writes take turns
+        anyway), so one's rows never collide with the other's."""
+        dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(
+            dialect.insert(repositories)
+            .values(repository=repository, read_at=self.clock())
+            .on_conflict_do_nothing(index_elements=["repository"])
+        )
+        conn.execute(
+            select(repositories.c.repository)
+            .where(repositories.c.repository == repository)
+            .with_for_update()
+        )
 
     def forget(self, repository: str, manifests: Collection[str]) -> None:
         """Manifests deleted from ``repository``: they reference nothing any more."""

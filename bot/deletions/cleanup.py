@@ -94,9 +94,10 @@ def plan_untagged_scan(
     usage: RepoUsage,
 ) -> tuple[RepoScan, RepoPlan]:
     """An untagged cleanup of one repository: the manifests the events say a push left
-    without a tag, that no tag reaches now and that the registry still has (each read:
-    its size, what it frees and its undo copy need it). Returns the scan with those
-    manifests added, and the plan."""
+    without a tag, that no tag reaches now, that aren't a signature, attestation or SBOM
+    of an image a tag reaches (those go with their image), and that the registry still
+    has (each read: its size, what it frees and its undo copy need it). Returns the scan
+    with those manifests added, and the plan."""
     reachable = scan.tagged_manifests()
     candidates = sorted(d for d in usage.left_untagged if d not in reachable)
 
@@ -112,14 +113,16 @@ def plan_untagged_scan(
             raise result  # a manifest that can't be read can't be sized or kept for undo
         if result is not None:
             there[digest] = result
+    scan = replace(scan, manifests={**scan.manifests, **there})
+    alone = [d for d in there if not scan.accessory_of_tagged(d, usage.left_by.get(d))]
     plan = plan_untagged(
         scan.repository,
-        {d: usage.left_untagged[d] for d in there},
+        {d: usage.left_untagged[d] for d in alone},
         usage.pulls,
         rules,
         now,
     )
-    return replace(scan, manifests={**scan.manifests, **there}), plan
+    return scan, plan
 
 
 def removed_manifests(scan: RepoScan, plan: RepoPlan) -> set[str]:

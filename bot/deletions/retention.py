@@ -179,8 +179,10 @@ class RepoUsage:
 
     pushes: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)
     pulls: dict[str, datetime] = field(default_factory=dict)
-    # Each manifest a push moved the last tag off (as far as the events told), and when.
+    # Each manifest a push moved the last tag off (as far as the events told), when,
+    # and which tag it was.
     left_untagged: dict[str, datetime] = field(default_factory=dict)
+    left_by: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

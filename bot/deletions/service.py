@@ -323,6 +323,12 @@ class DeletionService:
         """A request as it is now (None: there is no such request)."""
         return self.store.get(request_id)
 
+    def freed_since(self, since: datetime) -> tuple[int, int]:
+        """What the deletions carried out since ``since`` said garbage collection would
+        reclaim (bytes), and how many: at most what it gives back now, as a collection
+        since may have given some back already."""
+        return self.store.freed_since(since)
+
     def pending(self) -> list[DeletionRequest]:
         return self.store.in_states([State.PENDING])
 

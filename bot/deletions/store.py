@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -200,6 +200,18 @@ class DeletionStore:
             if row is None:
                 return None
             return _row_to_request(row, self._approvals(conn, request_id))
+
+    def freed_since(self, since: datetime) -> tuple[int, int]:
+        """The bytes the deletions carried out since ``since`` said garbage collection
+        would reclaim, and how many deletions said so."""
+        query = select(func.coalesce(func.sum(requests.c.reclaimable), 0), func.count()).where(
+            requests.c.state == State.DONE.value,
+            requests.c.closed_at >= since,
+            requests.c.reclaimable > 0,
+        )
+        with self.engine.connect() as conn:
+            total, count = conn.execute(query).one()
+        return int(total), int(count)
 
     def in_states(self, states: Iterable[State], limit: int = 50) -> list[DeletionRequest]:
         """Requests in ``states``, oldest first."""

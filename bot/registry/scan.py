@@ -114,6 +114,17 @@ class RepoScan:
             return subject.digest if subject is not None else None
         return None
 
+    def accessory_of_tagged(self, digest: str, left_by: str | None = None) -> bool:
+        """Whether the untagged manifest ``digest`` is a signature, attestation or SBOM
+        of an image a tag reaches: by the accessory tag that last pointed at it
+        (``left_by``), or by the ``subject`` its manifest names (read into the scan)."""
+        subject = accessory_subject(left_by) if left_by else None
+        fetched = self.manifests.get(digest)
+        if subject is None and fetched is not None and isinstance(fetched.manifest, ImageManifest):
+            named = fetched.manifest.subject
+            subject = named.digest if named is not None else None
+        return subject is not None and subject in self.tagged_manifests()
+
     def children(self, digest: str) -> list[Descriptor]:
         """The platform manifests of an index (empty for anything else)."""
         fetched = self.manifests.get(digest)

@@ -16,7 +16,7 @@ from .buttons import StorageShare
 from .context import BotContext
 from .render import Message, render_error
 from .render.deletions import render_notice
-from .render.storage import render_storage
+from .render.storage import gc_text, render_storage
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,18 @@ def storage_reply(
         trend,
         untagged=untagged,
         untagged_failed=failed,
+        gc=gc_now(ctx) if pattern is None else None,
         shared_by=shared_by,
         page=page,
     )
+
+
+def gc_now(ctx: BotContext) -> str:
+    """What garbage collection would give back now, from the bot's own deletions kept
+    for undo (UNDO_RETENTION): no collection since can be known."""
+    since = ctx.now() - ctx.deletions.undo_retention
+    freed, deletions = ctx.deletions.freed_since(since)
+    return gc_text(freed, deletions, since)
 
 
 def untagged_of(ctx: BotContext, pattern: str | None) -> tuple[UntaggedReport | None, str | None]:

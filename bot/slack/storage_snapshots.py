@@ -13,7 +13,7 @@ from ..storage import storage_report
 from .context import BotContext
 from .loops import every
 from .render.storage import render_storage
-from .storage_replies import untagged_of
+from .storage_replies import gc_now, untagged_of
 
 log = logging.getLogger(__name__)
 # How often a process looks whether today's snapshot is taken (it is read once a day).
@@ -36,6 +36,7 @@ def take_snapshot(ctx: BotContext) -> None:
             ctx.history.trend(),
             untagged=untagged,
             untagged_failed=failed,
+            gc=gc_now(ctx),
             shareable=False,
         )
         ctx.web.chat_postMessage(channel=ctx.storage_report_channel, **message.to_dict())

@@ -42,11 +42,12 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         """Push and pull times the registry's events told, for cleanups."""
         pushes = feed.tag_records(repository)
         pulls = feed.pull_stats(repository)
-        left = {m.previous: m.at for m in feed.moved_away(repository) if m.previous}
+        moved = [m for m in feed.moved_away(repository) if m.previous]
         return RepoUsage(
             {t: (r.digest, r.pushed_at) for t, r in pushes.items()},
             {d: p.last_pulled_at for d, p in pulls.items()},
-            left,
+            {m.previous: m.at for m in moved if m.previous},
+            {m.previous: m.tag for m in moved if m.previous and m.tag},
         )
 
     service = DeletionService(

@@ -95,8 +95,12 @@ def find_untagged(
         pulls = feed.pull_stats(repository)
         untagged = [d for d in candidates if d not in tagged and d not in reachable]
         present = [d for d in untagged if _still_there(registry, repository, d)]
+        read = _read(registry, repository, present)
+        scan = replace(scan, manifests={**scan.manifests, **read})
+        # A signature or attestation of an image a tag reaches goes with that image.
+        present = [d for d in present if not scan.accessory_of_tagged(d, left[(repository, d)][1])]
         described = describe_digests(registry, repository, [(None, d) for d in present])
-        own = _own_bytes(registry, index, scan, present, catalog) if index else {}
+        own = _own_bytes(index, scan, [d for d in present if d in read], catalog) if index else {}
         for digest, image in zip(present, described, strict=True):
             at, tag = left[(repository, digest)]
             pulled = pulls.get(digest)
@@ -116,28 +120,31 @@ def find_untagged(
     return report
 
 
+def _read(
+    registry: RegistryClient, repository: str, digests: list[str]
+) -> dict[str, FetchedManifest]:
+    """The untagged manifests that can be read (one GET each, usually cached)."""
+    read: dict[str, FetchedManifest] = {}
+    found = registry.map(lambda d: registry.get_manifest(repository, d), digests)
+    for digest, manifest in zip(digests, found, strict=True):
+        if isinstance(manifest, FetchedManifest):
+            read[digest] = manifest
+    return read
+
+
 def _own_bytes(
-    registry: RegistryClient,
     index: BlobIndex,
     scan: RepoScan,
     digests: list[str],
     catalog: Callable[[], list[str]],
 ) -> dict[str, tuple[int, Basis]]:
-    """Each untagged manifest's bytes of its own, registry-wide: read (each manifest is
-    one GET, usually cached), recorded in the index, and counted as its deletion alone
-    would free them."""
-    read: dict[str, FetchedManifest] = {}
-    for digest, found in zip(
-        digests,
-        registry.map(lambda d: registry.get_manifest(scan.repository, d), digests),
-        strict=True,
-    ):
-        if isinstance(found, FetchedManifest):
-            read[digest] = found
-    if not index.record(replace(scan, manifests={**scan.manifests, **read}), untagged=read):
+    """Each untagged manifest's bytes of its own, registry-wide (each read into
+    ``scan``): recorded in the index, and counted as its deletion alone would free
+    them."""
+    if not index.record(scan, untagged=digests):
         return {}
     figures = {}
-    for digest in read:
+    for digest in digests:
         reclaim = index.reclaim({scan.repository: {digest}}, catalog)
         figures[digest] = (reclaim.bytes, reclaim.basis)
     return figures

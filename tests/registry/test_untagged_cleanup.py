@@ -98,3 +98,49 @@ def test_nothing_untagged_and_nothing_known_are_refused_apart(database_url, regi
             blind.preview_prune(repo, UNTAGGED, "", REQUESTER, "C1")
     finally:
         close()
+
+
+def test_a_signature_a_re_signing_left_untagged_goes_with_its_image(database_url, registry):
+    """cosign re-signing moves the sha256-<hex>.sig tag: the old signature is untagged
+    but still belongs to a tagged image, so neither the listing nor an untagged cleanup
+    takes it apart from its image; an untagged image of its own is listed and planned."""
+    from datetime import UTC, datetime
+
+    from bot.events import Activity, ActivityKind
+    from bot.storage import find_untagged
+
+    make, close = service_factory(database_url, registry.url)
+    try:
+        probe = make()
+        client = probe.registry
+        repo = f"unt/{uuid.uuid4().hex[:8]}"
+        image = push_image(client, repo, ["v1"])
+        sig_tag = f"sha256-{image.digest.split(':')[1]}.sig"
+        old_sig = push_image(client, repo, [sig_tag])
+        push_image(client, repo, [sig_tag])  # signed again: the tag moves
+        old_build = push_image(client, repo, ["v0"])
+        push_image(client, repo, ["v0"])  # pushed again: an untagged image of its own
+        now = datetime.now(UTC)
+        moves = [
+            Activity(now, ActivityKind.PUSH, repo, "sha256:" + "1" * 64, sig_tag, old_sig.digest),
+            Activity(now, ActivityKind.PUSH, repo, "sha256:" + "2" * 64, "v0", old_build.digest),
+        ]
+
+        class Feed:
+            def moved_away(self, repository=None):
+                return moves
+
+            def pull_stats(self, repository):
+                return {}
+
+        listed = find_untagged(client, Feed(), repo, now)
+        assert [u.digest for u in listed.items] == [old_build.digest]
+        usage = RepoUsage(
+            left_untagged={m.previous: now - timedelta(days=30) for m in moves},
+            left_by={m.previous: m.tag for m in moves},
+        )
+        service = make(usage=lambda r: usage)
+        dry = service.preview_prune(repo, UNTAGGED, "", REQUESTER, "C1")
+        assert list(dry.plans[0].delete) == [old_build.digest]
+    finally:
+        close()

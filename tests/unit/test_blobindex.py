@@ -183,6 +183,12 @@ def test_the_storage_report_takes_unchanged_repositories_from_the_index(setup):
     clock.now = T0 + timedelta(minutes=2)
     pushed = storage_report(client, index=index, reuse_within=REUSE_WITHIN)
     assert pushed.from_index == 1
+    from bot.slack.render.storage import render_storage
+
+    said = str(render_storage(pushed, None).blocks)
+    assert "1 repositories as read by 12:00 UTC or later" in said
+    assert "the other 1 read now" in said
+    assert "read now" not in str(render_storage(again, None).blocks)  # all from the index
     by_name = {r.repository: r for r in pushed.repositories}
     assert by_name["team/b"].tags == 2 and by_name["team/a"].tags == 1
     # Past REUSE_WITHIN, team/a (read at T0) is read again, team/b (just read) is not;
@@ -248,3 +254,33 @@ def test_the_storage_report_says_each_repositorys_last_push_when_the_events_told
     assert by_name["team/a"].last_push == pushed and by_name["team/b"].last_push is None
     said = str(render_storage(report, None).blocks)
     assert said.count("last push") == 1 and "last push 2026-11-29 12:00 UTC" in said
+
+
+def test_processes_recording_one_repository_at_once_take_turns(setup):
+    """Two processes (threads on one database, SQLite or PostgreSQL) replacing the same
+    repository's rows at the same moment, many times: none fails on the other's rows,
+    and the index holds one copy of what the scan saw."""
+    import threading
+
+    _, client, index, a, _, _ = setup
+    scan = scan_repository(client, "team/a")
+    other = BlobIndex(index.engine, clock=index.clock)
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def work(which: BlobIndex) -> None:
+        start.wait()
+        try:
+            for _ in range(25):
+                which.record(scan)
+        except BaseException as exc:  # the test reports any failure
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (index, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    current = index.current(["team/a"], timedelta(hours=1))
+    assert current["team/a"].manifests == {a: scan.stored_by(a)}

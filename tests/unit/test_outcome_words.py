@@ -217,7 +217,7 @@ def test_the_storage_report_says_what_it_could_not_read():
         unsized=2,
         unread=["team/broken"],
     )
-    said = str(render_storage(report, "team/*").blocks[0].text.text)
+    said = str(render_storage(report, "team/*").blocks)
     assert "2.0 MB in 1 repositories" in said and "counted per repository: 3.0 MB" in said
     assert "1.0 MB its own, 2.0 MB shared, share 2.0 MB" in said
     assert "`team/broken`" in said and "at least" in said and "2 blobs had no size" in said

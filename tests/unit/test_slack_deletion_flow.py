@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.deletions import State
-from bot.registry import parse_reference
+from bot.registry import human_size, parse_reference
 from bot.slack import deleting
 from bot.slack.buttons import ACTION_APPROVE, ACTION_SUBMIT
 from bot.slack.command_table import Delete
@@ -326,16 +326,37 @@ def test_the_storage_report_pages_through_its_repositories(ctx, fake):
 
     first = answer(parse_command("storage team/*"), ctx, Asker(REQUESTER, CHANNEL, URL))
     check_message(first.to_dict())
-    said = str(first.blocks[0].text.text)
+    said = str(first.blocks[1].text.text)  # the figures first, then the page
     assert f"Repositories 1-{TOP} of {TOP + 5}" in said and said.count("its own, ") == TOP
     assert ACTION_PREV not in buttons(first)
     ref = PageRef.decode(buttons(first)[ACTION_NEXT].value)
     assert ref == PageRef(PageKind.STORAGE, 1, "team/*")
     second = run_page(ctx, ref)
     check_message(second.to_dict())
-    said = str(second.blocks[0].text.text)
+    said = str(second.blocks[1].text.text)
     assert f"Repositories {TOP + 1}-{TOP + 5} of {TOP + 5}" in said
     assert said.count("its own, ") == 5 and ACTION_NEXT not in buttons(second)
     assert PageRef.decode(buttons(second)[ACTION_PREV].value).page == 0
     # A page past the end (a value made by hand) shows the last page.
     assert "page 2 of 2" in str(run_page(ctx, PageRef(PageKind.STORAGE, 9, "team/*")).blocks)
+
+
+def test_the_storage_report_says_what_garbage_collection_would_give_back(ctx, fake):
+    from bot.slack.command_replies import Asker, answer
+    from bot.slack.command_table import parse_command
+
+    fake.push("team/a", ["v1"], "first")
+    fake.push("team/a", ["v2"], "second")
+    said = str(answer(parse_command("storage"), ctx, Asker(REQUESTER, CHANNEL, URL)).blocks)
+    assert "no deletion through registry-bot since" in said
+    request_id, ts = _submitted(ctx, "team/a:v1")
+    deleting.vote(ctx, request_id, APPROVER, True, URL, (CHANNEL, ts))
+    deleting.vote(ctx, request_id, APPROVER2, True, URL, (CHANNEL, ts))
+    freed = ctx.deletions.request(request_id).reclaimable
+    assert freed
+    said = str(answer(parse_command("storage"), ctx, Asker(REQUESTER, CHANNEL, URL)).blocks)
+    assert f"at most {human_size(freed)} from 1 deletion through registry-bot" in said
+    assert "registry garbage-collect" in said
+    # A report of part of the registry doesn't say it (garbage collection is registry-wide).
+    part = str(answer(parse_command("storage team/*"), ctx, Asker(REQUESTER, CHANNEL, URL)).blocks)
+    assert "Garbage collection" not in part

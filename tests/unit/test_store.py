@@ -197,3 +197,39 @@ def test_outcomes_written_as_sentences_are_kept_as_recorded_text(database_url, m
         store.engine.dispose()
     finally:
         engine.dispose()
+
+
+def test_what_deletions_done_since_a_time_said_garbage_collection_frees(database_url):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.blobindex import Basis
+    from bot.deletions import State
+
+    store = open_store(database_url)
+    t = datetime(2026, 11, 20, tzinfo=UTC)
+    try:
+        for name, state, closed, freed in (
+            ("old", State.DONE, t - timedelta(days=1), 5000),  # before the time asked
+            ("a", State.DONE, t + timedelta(days=1), 1000),
+            ("b", State.DONE, t + timedelta(days=2), 2500),
+            ("failed", State.FAILED, t + timedelta(days=2), 9000),  # nothing deleted
+            ("untag", State.DONE, t + timedelta(days=3), 0),  # frees nothing
+            ("open", State.PENDING, None, 7000),
+        ):
+            store.insert(
+                replace(
+                    sample_request(name),
+                    state=state,
+                    reclaimable=freed,
+                    reclaim_basis=Basis(unread=1),
+                )
+            )
+            with store.engine.begin() as conn:  # closed as an execution closes it
+                conn.execute(
+                    text("UPDATE deletion_requests SET closed_at = :at WHERE id = :id"),
+                    {"at": closed, "id": name},
+                )
+        assert store.freed_since(t) == (3500, 2)
+        assert store.get("a").reclaim_basis == Basis(unread=1)  # stored with the request
+    finally:
+        store.engine.dispose()

@@ -6,6 +6,8 @@ the daily snapshots show."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -26,6 +28,7 @@ from ..buttons import (
 )
 from .common import Message, code, escape, fit_lines, mention, section, truncate
 from .limits import MAX_SECTION_TEXT
+from .outcomes import GC_REMINDER
 
 TOP = 15  # repositories listed by their own bytes
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -95,6 +98,23 @@ def untagged_text(untagged: UntaggedReport | None, failed: str | None = None) ->
     return line + "."
 
 
+def gc_text(freed: int, deletions: int, since: datetime) -> str:
+    """What garbage collection would give back now, as far as the bot can know: at most
+    what its own deletions since ``since`` freed (a collection since may have given
+    some back; deletions made outside the bot are not known)."""
+    if not deletions:
+        return (
+            f"*Garbage collection*: no deletion through registry-bot since {since:%Y-%m-%d} "
+            "left anything for it (deletions made outside the bot are not known)."
+        )
+    return (
+        f"*Garbage collection* would give back at most {human_size(freed)} from "
+        f"{deletions} deletion{'' if deletions == 1 else 's'} through registry-bot since "
+        f"{since:%Y-%m-%d} (less what a collection since has given back; deletions made "
+        "outside the bot are not known). " + GC_REMINDER
+    )
+
+
 def render_storage(
     report: StorageReport,
     pattern: str | None,
@@ -102,6 +122,7 @@ def render_storage(
     *,
     untagged: UntaggedReport | None = None,
     untagged_failed: str | None = None,
+    gc: str | None = None,
     shared_by: str | None = None,
     shareable: bool = True,
     page: int = 0,
@@ -120,7 +141,7 @@ def render_storage(
         f"saves {human_size(max(0, report.naive - report.total))}). Untagged images and "
         "blobs no manifest uses are not in these figures."
     )
-    notes = [untagged_text(untagged, untagged_failed)]
+    notes = [untagged_text(untagged, untagged_failed)] + ([gc] if gc else [])
     if report.unread:
         names = ", ".join(code(r, 80) for r in report.unread[:5])
         notes.append(
@@ -135,20 +156,23 @@ def render_storage(
             "repositories after it are not counted; the totals are at least these."
         )
     if report.from_index and report.oldest_read is not None:
+        rest = len(repos) + len(report.unread) - report.from_index
         notes.append(
             f"{report.from_index} repositories as read by {report.oldest_read:%H:%M} UTC or "
-            "later (the registry's events say they haven't changed since); the rest read now."
+            "later (the registry's events say they haven't changed since)"
+            + (f"; the other {rest} read now." if rest > 0 else ".")
         )
     if report.beyond:
         notes.append(f"{report.beyond} more repositories were not read: narrow the pattern.")
     pages = max(1, -(-len(repos) // TOP))
     page = min(max(page, 0), pages - 1)
     shown = repos[page * TOP : (page + 1) * TOP]
-    if pages > 1:
-        notes.append(
-            f"Repositories {page * TOP + 1}-{page * TOP + len(shown)} of {len(repos)}, by "
-            f"bytes of their own (page {page + 1} of {pages}):"
-        )
+    heading = (
+        f"*Repositories {page * TOP + 1}-{page * TOP + len(shown)} of {len(repos)}*, by "
+        f"bytes of their own (page {page + 1} of {pages}):\n"
+        if pages > 1
+        else ""
+    )
     lines = [
         f"{code(r.repository, 100)}: {human_size(r.unique)} its own, {human_size(r.shared)} "
         f"shared, share {human_size(r.amortised)} (references {human_size(r.referenced)}); "
@@ -158,8 +182,11 @@ def render_storage(
     ]
     if trend is not None:
         notes.insert(0, trend_text(trend))
-    text = fit_lines(head + "\n" + "".join(f"{n}\n" for n in notes), lines, MAX_SECTION_TEXT)
-    blocks: list[Block] = [section(text)]
+    # The figures and what they rest on, then the page of repositories: a section each,
+    # so a long note never pushes repositories off their page.
+    blocks: list[Block] = [section(head + "\n" + "\n".join(notes))]
+    if lines:
+        blocks.append(section(fit_lines(heading, lines, MAX_SECTION_TEXT)))
     if shared_by is not None:
         blocks.append(
             ContextBlock(elements=[MarkdownTextObject(text=f"Shared by {mention(shared_by)}.")])
