@@ -198,6 +198,8 @@ class EventFeed:
             if event.action == EventAction.PUSH:
                 if event.tag:
                     log += self._push(conn, event, result, arrived)
+                else:  # by digest: a manifest no tag may ever point at (told apart later)
+                    log.append(self._by_digest(event, arrived))
                 continue
             log += self._delete(conn, event, result)
         store.put_tags(conn, list(self._changed.values()))
@@ -242,6 +244,22 @@ class EventFeed:
             if before is not None and self._is_protected(event.tag):
                 result.protected_alerts.append(entry)
         return [entry]
+
+    @staticmethod
+    def _by_digest(event: RegistryEvent, arrived: datetime) -> Activity:
+        """A manifest pushed by digest: recorded, never announced (an index's platforms
+        and signatures arrive this way, beside the untagged images of their own)."""
+        assert event.digest is not None
+        at = event.at if plausible_time(event.at, arrived) else arrived
+        return Activity(
+            at,
+            ActivityKind.PUSH,
+            event.repository,
+            event.digest,
+            actor=event.actor,
+            user_agent=event.user_agent,
+            size=event.size,
+        )
 
     def _delete(
         self, conn: Connection, event: RegistryEvent, result: IngestResult

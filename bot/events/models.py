@@ -42,7 +42,7 @@ class RegistryEvent:
 
 
 class ActivityKind(StrEnum):
-    PUSH = "push"  # a tag pushed (new, or moved to another digest)
+    PUSH = "push"  # a tag pushed (new, or moved to another digest), or a manifest by digest
     DELETE = "delete"  # a manifest deleted through the bot
     OUTSIDE_DELETE = "outside delete"  # a manifest deleted that no request of the bot explains
 
@@ -60,6 +60,14 @@ class Activity:
     actor: str | None = None
     user_agent: str = ""
     size: int | None = None
+
+    @property
+    def may_leave_untagged(self) -> str | None:
+        """The manifest this push may have left without a tag: the one its tag moved off,
+        or, pushed by digest, the manifest itself (None: it left none)."""
+        if self.kind != ActivityKind.PUSH:
+            return None
+        return self.previous if self.tag else self.digest
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,12 @@ class EventStore:
 
     # -- reading ------------------------------------------------------------------------
     def recent_activity(self, repository: str | None = None, limit: int = 20) -> list[Activity]:
-        query = select(activity).order_by(activity.c.id.desc()).limit(limit)
+        """The latest tag pushes and deletions, newest first (pushes by digest are left
+        out: a multi-arch push's platforms would crowd out the tags)."""
+        pushed_by_digest = (activity.c.kind == ActivityKind.PUSH.value) & activity.c.tag.is_(None)
+        query = (
+            select(activity).where(~pushed_by_digest).order_by(activity.c.id.desc()).limit(limit)
+        )
         if repository:
             query = query.where(activity.c.repository == repository)
         with self.engine.connect() as conn:
@@ -277,12 +282,15 @@ class EventStore:
             return {repository: at for repository, at in conn.execute(query)}
 
     def moved_away(self, repository: str | None = None, limit: int = 100_000) -> list[Activity]:
-        """Every recorded push that moved a tag off an image (``previous``), oldest
-        first (of ``repository`` only, when given): the images those pushes may have left
-        without a tag."""
+        """Every recorded push that may have left an image without a tag, oldest first
+        (of ``repository`` only, when given): a tag moved off an image (``previous``), or
+        a manifest pushed by digest (``Activity.may_leave_untagged`` says which)."""
         query = (
             select(activity)
-            .where(activity.c.kind == ActivityKind.PUSH.value, activity.c.previous.is_not(None))
+            .where(
+                activity.c.kind == ActivityKind.PUSH.value,
+                activity.c.previous.is_not(None) | activity.c.tag.is_(None),
+            )
             .order_by(activity.c.id)
             .limit(limit)
         )

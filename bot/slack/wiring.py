@@ -5,6 +5,8 @@ policies' scheduler."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection
 
 from ..blobindex import BlobIndex
@@ -42,12 +44,19 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         """Push and pull times the registry's events told, for cleanups."""
         pushes = feed.tag_records(repository)
         pulls = feed.pull_stats(repository)
-        moved = [m for m in feed.moved_away(repository) if m.previous]
+        left: dict[str, datetime] = {}
+        left_by: dict[str, str] = {}
+        for push in feed.moved_away(repository):
+            digest = push.may_leave_untagged
+            if digest is not None:
+                left[digest] = push.at
+                if push.tag:
+                    left_by[digest] = push.tag
         return RepoUsage(
             {t: (r.digest, r.pushed_at) for t, r in pushes.items()},
             {d: p.last_pulled_at for d, p in pulls.items()},
-            {m.previous: m.at for m in moved if m.previous},
-            {m.previous: m.tag for m in moved if m.previous and m.tag},
+            left,
+            left_by,
         )
 
     service = DeletionService(

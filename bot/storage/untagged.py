@@ -1,8 +1,9 @@
-"""Untagged manifests: each image a recorded push moved its last tag off, that no tag
-points at now, that is not a platform of a tagged multi-arch image, and that the
-registry still has (asked with a HEAD). Its size, the bytes of its own (what deleting it
-would give back, registry-wide, from the index), when it was left, by which tag, and its
-last pull (in use when pulled within the given time)."""
+"""Untagged manifests: each image a recorded push moved its last tag off (or pushed by
+digest), that no tag points at now, that is not a platform of a tagged multi-arch image
+nor a signature or attestation of a tagged image, and that the registry still has
+(asked with a HEAD). Its size, the bytes of its own (what deleting it would give back,
+registry-wide, from the index), when it was left and by which tag, and its last pull (in
+use when pulled within the given time)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ MAX_REPOSITORIES = 200  # repositories a listing reads (each a full scan)
 class Untagged:
     repository: str
     digest: str
-    left_at: datetime  # when the push that moved its last tag away came
-    tag: str  # that tag
+    left_at: datetime  # when the push that moved its last tag away (or pushed it) came
+    tag: str  # that tag ("": it was pushed by digest)
     size: int | None = None  # the image's size (layers and config), when readable
     last_pull: datetime | None = None
     in_use: bool = False  # pulled within the time asked
@@ -72,8 +73,9 @@ def find_untagged(
 
     left: dict[tuple[str, str], tuple[datetime, str]] = {}
     for push in feed.moved_away():
-        if named(push.repository) and push.previous is not None:
-            left[(push.repository, push.previous)] = (push.at, push.tag or "")
+        left_one = push.may_leave_untagged
+        if named(push.repository) and left_one is not None:
+            left[(push.repository, left_one)] = (push.at, push.tag or "")
     repositories = sorted({r for r, _ in left})
     report = UntaggedReport(beyond=max(0, len(repositories) - MAX_REPOSITORIES))
     names: list[str] | None = None

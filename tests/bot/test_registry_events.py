@@ -591,3 +591,31 @@ def test_a_storage_report_is_shared_in_the_channel_and_read_again_from_the_index
     assert "evt/store" in shared[0]
     assert "Shared the storage report" in str(standin.wait_response(key).body)
     client.close()
+
+
+def test_a_manifest_pushed_by_digest_alone_is_listed_untagged_but_not_a_platform(setup, standin):
+    """Pushed by digest and never tagged, an image is untagged from the start; a
+    multi-arch image's platforms, pushed by digest too, belong to its tagged index."""
+    from testkit.images import push_index
+
+    registry, bot = setup
+    client = RegistryClient(RegistrySettings(url=registry.url))
+    alone = push_image(client, "evt/bydigest", [])
+    index = push_index(client, "evt/bydigest", ["multi"])
+    deadline = time.monotonic() + 15
+    listed = ""
+    while time.monotonic() < deadline:  # the registry posts its events asynchronously
+        key = "u" + str(time.monotonic_ns())
+        post_signed(
+            bot.events_url, command_body("untagged evt/bydigest", standin.response_url(key))
+        )
+        listed = str(standin.wait_response(key).body["blocks"])
+        if "1 untagged images" in listed:
+            break
+        time.sleep(0.5)
+    assert "1 untagged images" in listed and alone.digest[:19] in listed, listed
+    assert "pushed by digest" in listed
+    for child in index.children:
+        assert child.digest[:19] not in listed
+    assert index.digest[:19] not in listed
+    client.close()

@@ -328,3 +328,16 @@ def test_what_the_index_and_the_storage_report_read_of_the_feed(feed):
     assert changes["other"] == NOW + timedelta(seconds=30)  # the deletion
     assert [(m.repository, m.previous) for m in feed.moved_away("app")] == [("app", D1)]
     assert feed.moved_away("other") == []
+
+
+def test_a_manifest_pushed_by_digest_is_recorded_but_never_announced(feed):
+    result = ingest(feed, event("push", digest=D2, at=3, agent="crane/0.20"))
+    assert result.pushes == [] and result.new == 1  # nothing for the channel
+    (pushed,) = feed.moved_away("app")
+    assert pushed.tag is None and pushed.may_leave_untagged == D2
+    assert feed.recent_activity("app") == []  # the activity view shows tags and deletions
+    assert feed.last_changes()["app"] == NOW + timedelta(seconds=3)
+    # A tag moved off an image leaves that image; a new tag leaves none.
+    ingest(feed, event("push", digest=D1, tag="v1", at=4), event("push", digest=D2, tag="v1", at=5))
+    assert [m.may_leave_untagged for m in feed.moved_away("app")] == [D2, D1]
+    assert [a.tag for a in feed.recent_activity("app")] == ["v1", "v1"]

@@ -60,8 +60,9 @@ def render_untagged(report: UntaggedReport, pattern: str | None, now: datetime) 
     lines = [
         f"{code(u.repository, 100)}@`{escape(u.digest[:19])}…` "
         f"{human_size(u.size) if u.size is not None else 'size unknown'}"
-        f"{_own(u)}, left by "
-        f"{code(u.tag, 80)} {age(u.left_at, now)}; "
+        f"{_own(u)}, "
+        + (f"left by {code(u.tag, 80)}" if u.tag else "pushed by digest")
+        + f" {age(u.left_at, now)}; "
         + (
             f"pulled {age(u.last_pull, now)}" + (" *in use*" if u.in_use else "")
             if u.last_pull
