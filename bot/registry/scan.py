@@ -26,6 +26,7 @@ from .errors import ManifestNotFoundError, RegistryError, RegistryResponseError
 from .manifest import Descriptor, ImageManifest, IndexManifest
 
 T = TypeVar("T")
+RESOLVE_CHUNK = 2000  # tags looked up per round (each round all slots busy)
 MAX_NESTING = 4  # an index of indexes is rare; deeper is a registry building a chain
 # cosign's sha256-<hex>.sig / .att / .sbom, and the OCI 1.1 referrers tag schema's
 # sha256-<hex> (an index of the referrers, where the registry has no referrers API).
@@ -266,6 +267,15 @@ def _before(deadline: float | None, request: Callable[[], T]) -> T | None:
 
 
 def _resolve(
+    client: RegistryClient, scan: RepoScan, tags: list[str], deadline: float | None
+) -> None:
+    """Look every tag up, ``RESOLVE_CHUNK`` at a time: a repository of 100,000 tags never
+    holds 100,000 pending lookups and their answers at once."""
+    for at in range(0, len(tags), RESOLVE_CHUNK):
+        _resolve_chunk(client, scan, tags[at : at + RESOLVE_CHUNK], deadline)
+
+
+def _resolve_chunk(
     client: RegistryClient, scan: RepoScan, tags: list[str], deadline: float | None
 ) -> None:
     heads = client.map(

@@ -86,3 +86,19 @@ NAMES = ["app/web", "app/worker", "tools/busybox", "Busybox-legacy", "db"]
 )
 def test_filter_names(pattern, expected):
     assert filter_names(NAMES, pattern) == expected
+
+
+def test_a_scan_looks_tags_up_a_chunk_at_a_time_and_misses_none(monkeypatch):
+    from bot.registry import scan as scan_module
+    from bot.registry import scan_repository
+    from testkit.fake_registry import FakeRegistry
+
+    fake = FakeRegistry()
+    digests = {f"t{i}": fake.push("many", [f"t{i}"], f"image {i}") for i in range(10)}
+    monkeypatch.setattr(scan_module, "RESOLVE_CHUNK", 3)  # 10 tags: four rounds
+    client = fake.client()
+    try:
+        scan = scan_repository(client, "many")
+        assert scan.complete and scan.tags == digests
+    finally:
+        client.close()
