@@ -4,6 +4,7 @@ One keep-alive ``httpx.Client`` per registry; every failure becomes a typed
 ``RegistryError``. Listing follows Link headers; manifests are fetched with the full
 Accept list; manifests by digest and config blobs go through a shared LRU cache.
 Batch work (``map``) runs on workers of its own, bounded by ``RegistrySettings.concurrency``.
+What it changes in the registry (deletes, uploads) is in ``writes.py``, its base.
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ from .cache import LRUCache
 from .errors import (
     AuthenticationError,
     CatalogNotAllowedError,
-    DeleteByTagError,
-    DeleteDisabledError,
     DigestMismatchError,
-    ManifestNotFoundError,
     NotFoundError,
     PermissionDeniedError,
     RegistryError,
@@ -36,6 +34,7 @@ from .errors import (
     RegistryUnreachableError,
     Unreachable,
     error_from_response,
+    unreachable_cause,
 )
 from .http import load_json, origin, redact_url
 from .manifest import (
@@ -48,7 +47,13 @@ from .manifest import (
     sha256_digest,
 )
 from .pagination import MAX_PAGE_SIZE, next_page_url
-from .reference import is_digest, validate_digest, validate_repository, validate_tag
+from .reference import (
+    check_reference,
+    is_digest,
+    reference_text,
+    validate_digest,
+    validate_repository,
+)
 from .settings import RegistrySettings
 from .transport import (
     MAX_BODY_EXTENSION,
@@ -57,9 +62,9 @@ from .transport import (
     RegistryTransport,
     reserved_slots,
 )
+from .writes import RegistryWrites
 
 log = logging.getLogger(__name__)
-NULL_DIGEST = "sha256:" + "0" * 64
 USER_AGENT = "registry-bot/0.1"
 # distribution refuses manifests over 4 MiB; image configs are small JSON documents.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -103,7 +108,7 @@ class FetchedManifest:
     manifest: Manifest
 
 
-class RegistryClient:
+class RegistryClient(RegistryWrites):
     """A client for one registry. Thread-safe; close it (or use ``with``) when done."""
 
     def __init__(
@@ -211,7 +216,7 @@ class RegistryClient:
                 url=self.display_url,
             ) from None
         except httpx.TransportError as exc:
-            cause = _unreachable_cause(exc)
+            cause = unreachable_cause(exc)
             said = type(exc).__name__ if cause == Unreachable.OTHER else cause.value
             who, where = self._who_failed(exc)
             raise RegistryUnreachableError(
@@ -394,8 +399,8 @@ class RegistryClient:
     def head_manifest(self, repository: str, reference: str) -> ManifestHead:
         """Resolve a tag (or check a digest) with HEAD and the full Accept list."""
         validate_repository(repository)
-        _check_reference(reference)
-        target = _target(repository, reference)
+        check_reference(reference)
+        target = reference_text(repository, reference)
         response = self.request(
             "HEAD",
             f"v2/{repository}/manifests/{reference}",
@@ -459,7 +464,7 @@ class RegistryClient:
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
         """GET a manifest by tag or digest. By-digest results come from/go to the cache."""
         validate_repository(repository)
-        _check_reference(reference)
+        check_reference(reference)
         by_digest = is_digest(reference)
         if by_digest and (cached := self.cached_manifest(reference)) is not None:
             return cached
@@ -467,7 +472,7 @@ class RegistryClient:
             "GET",
             f"v2/{repository}/manifests/{reference}",
             action="get manifest",
-            target=_target(repository, reference),
+            target=reference_text(repository, reference),
             headers={"Accept": mt.ACCEPT_MANIFESTS},
             max_body=MAX_MANIFEST_BYTES,
         )
@@ -484,7 +489,7 @@ class RegistryClient:
             ):
                 raise RegistryResponseError(
                     f"The registry at {self.display_url} returned content for "
-                    f"{_target(repository, reference)} whose digest is {computed}."
+                    f"{reference_text(repository, reference)} whose digest is {computed}."
                 )
         else:
             digest = header_digest if header_digest and is_digest(header_digest) else computed
@@ -493,10 +498,10 @@ class RegistryClient:
                 and digest.startswith("sha256:")
                 and manifest.media_type not in mt.SCHEMA1_TYPES
             ):
+                shown = reference_text(repository, reference)
                 raise DigestMismatchError(
-                    f"The registry at {self.display_url} said {_target(repository, reference)} "
-                    f"is {digest}, but the content it sent is {computed}; refusing to trust "
-                    "either."
+                    f"The registry at {self.display_url} said {shown} is {digest}, but the "
+                    f"content it sent is {computed}; refusing to trust either."
                 )
         fetched = FetchedManifest(digest, manifest.media_type, body, manifest)
         self.cache.put(("manifest", digest), fetched, len(body) + 256)
@@ -555,69 +560,6 @@ class RegistryClient:
             return False
         return True
 
-    # -- deletes -----------------------------------------------------------------------
-    def delete_manifest(self, repository: str, digest: str) -> int:
-        """Delete a manifest by digest; returns the HTTP status (202). A tag is refused
-        before any request."""
-        validate_repository(repository)
-        if not is_digest(digest):
-            raise DeleteByTagError(
-                f"Cannot delete {repository}:{digest} by tag: the registry API (v2) deletes "
-                "manifests by digest only, which removes every tag pointing at that digest.",
-            )
-        response = self.request(
-            "DELETE",
-            f"v2/{repository}/manifests/{digest}",
-            action="delete manifest",
-            target=f"{repository}@{digest}",
-            ok=(200, 202),
-        )
-        return response.status_code
-
-    def delete_blob(self, repository: str, digest: str) -> int:
-        """Delete a blob (layer or config) by digest; returns the HTTP status (202)."""
-        validate_repository(repository)
-        validate_digest(digest)
-        response = self.request(
-            "DELETE",
-            f"v2/{repository}/blobs/{digest}",
-            action="delete blob",
-            target=f"{repository}@{digest}",
-            ok=(200, 202),
-        )
-        return response.status_code
-
-    def deletes_enabled(self, repository: str) -> bool:
-        """Probe, changing nothing: DELETE a digest no manifest can have. 404 means the
-        registry accepts deletes; 405 / UNSUPPORTED means they are disabled."""
-        try:
-            self.delete_manifest(repository, NULL_DIGEST)
-        except DeleteDisabledError:
-            return False
-        except NotFoundError:
-            return True
-        return True  # nothing to delete was deleted; the registry said yes
-
-    def delete_tag(self, repository: str, tag: str) -> bool:
-        """``DELETE /v2/REPO/manifests/TAG`` (OCI distribution 1.1: distribution 3,
-        zot, Quay). True when the registry removed the tag alone; False when it has no
-        tag delete (distribution 2.x answers 400 DIGEST_INVALID)."""
-        validate_repository(repository)
-        validate_tag(tag)
-        try:
-            self.request(
-                "DELETE",
-                f"v2/{repository}/manifests/{tag}",
-                action="delete tag",
-                target=f"{repository}:{tag}",
-                ok=(200, 202),
-            )
-        except (RegistryResponseError, ManifestNotFoundError) as exc:
-            if exc.status in (400, 404, 405):
-                return False
-            raise
-        return True
-
     def referrers(self, repository: str, digest: str) -> list[Descriptor] | None:
         """Artifacts that refer to ``digest`` (signatures, SBOMs) through the OCI 1.1
         referrers API; None when the registry does not have that API."""
@@ -641,104 +583,13 @@ class RegistryClient:
             return None
         return list(index.manifests) if isinstance(index, IndexManifest) else None
 
-    # -- writes (tests, seeding, tag-only removal) -------------------------------------
-    def upload_blob(self, repository: str, data: bytes) -> str:
-        """Upload a blob monolithically (POST then PUT); returns its digest."""
-        validate_repository(repository)
-        digest = sha256_digest(data)
-        target = f"{repository}@{digest}"
-        start = self.request(
-            "POST",
-            f"v2/{repository}/blobs/uploads/",
-            action="upload blob to",
-            target=target,
-            ok=(202,),
-        )
-        location = start.headers.get("Location")
-        try:
-            put_url = (
-                self.base_url.join(location).copy_set_param("digest", digest) if location else None
-            )
-        except httpx.InvalidURL:
-            put_url = None
-        if put_url is None:
-            raise RegistryResponseError(
-                f"The registry at {self.display_url} started an upload without a usable "
-                f"Location to send it to ({target}).",
-                url=self.display_url,
-            )
-        if origin(put_url) != origin(self.base_url):
-            # The PUT would carry the registry's credentials to a host nobody named.
-            raise RegistryResponseError(
-                f"The registry at {self.display_url} asked for the upload of {target} to go "
-                f"to {redact_url(put_url.copy_with(query=None, raw_path=b'/'))}, another host; "
-                "nothing was sent there.",
-                hint="If that is the registry's own public address, point the bot at that address.",
-                url=self.display_url,
-            )
-        self.request(
-            "PUT",
-            put_url,
-            action="upload blob to",
-            target=target,
-            ok=(201,),
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
-        return digest
-
-    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
-        """PUT a manifest under a tag or digest; returns its digest."""
-        validate_repository(repository)
-        _check_reference(reference)
-        response = self.request(
-            "PUT",
-            f"v2/{repository}/manifests/{reference}",
-            action="push manifest",
-            target=_target(repository, reference),
-            ok=(201,),
-            content=body,
-            headers={"Content-Type": media_type},
-        )
-        return response.headers.get("Docker-Content-Digest") or sha256_digest(body)
-
-
-def _check_reference(reference: str) -> None:
-    """A tag or digest, checked against the grammar before it goes into a URL path: a
-    tag from a registry's own list may be anything (``../../_catalog?``), and must
-    never turn into a request for another path."""
-    if ":" in reference:
-        validate_digest(reference)
-    else:
-        validate_tag(reference)
-
 
 class _NotFollowed(Exception):
     """A redirect to something other than http(s); the message is the Location."""
 
 
-def _target(repository: str, reference: str) -> str:
-    return f"{repository}@{reference}" if is_digest(reference) else f"{repository}:{reference}"
-
-
 def _media_type(response: httpx.Response) -> str:
     return str(response.headers.get("Content-Type", "")).split(";")[0].strip()
-
-
-def _unreachable_cause(exc: httpx.TransportError) -> Unreachable:
-    text = str(exc) or type(exc).__name__
-    if (
-        "Name or service not known" in text
-        or "nodename nor servname" in text
-        or "getaddrinfo" in text
-        or "Temporary failure in name resolution" in text
-    ):
-        return Unreachable.DNS
-    if "Connection refused" in text or "Errno 111" in text:
-        return Unreachable.REFUSED
-    if (isinstance(exc, httpx.ConnectError) and "SSL" in text) or "certificate" in text:
-        return Unreachable.TLS
-    return Unreachable.OTHER
 
 
 __all__ = ["FetchedManifest", "ManifestHead", "Names", "RegistryClient"]

@@ -113,6 +113,23 @@ class Unreachable(StrEnum):
     OTHER = "the connection failed"
 
 
+def unreachable_cause(exc: httpx.TransportError) -> Unreachable:
+    """Why no HTTP answer came, from the transport error's own words."""
+    text = str(exc) or type(exc).__name__
+    if (
+        "Name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+        or "Temporary failure in name resolution" in text
+    ):
+        return Unreachable.DNS
+    if "Connection refused" in text or "Errno 111" in text:
+        return Unreachable.REFUSED
+    if (isinstance(exc, httpx.ConnectError) and "SSL" in text) or "certificate" in text:
+        return Unreachable.TLS
+    return Unreachable.OTHER
+
+
 class RegistryUnreachableError(RegistryError):
     """Connection refused, DNS failure, TLS failure, timeout: no HTTP answer at all.
     ``elsewhere``: the host that failed is not the registry but one it sent the request

@@ -90,6 +90,21 @@ class Reference:
         return text
 
 
+def check_reference(reference: str) -> None:
+    """A tag or digest, checked against the grammar before it goes into a URL path: a
+    tag from a registry's own list may be anything (``../../_catalog?``), and must
+    never turn into a request for another path."""
+    if ":" in reference:
+        validate_digest(reference)
+    else:
+        validate_tag(reference)
+
+
+def reference_text(repository: str, reference: str) -> str:
+    """``repo@digest`` or ``repo:tag``, as errors and logs name a target."""
+    return f"{repository}@{reference}" if is_digest(reference) else f"{repository}:{reference}"
+
+
 def parse_reference(text: str) -> Reference:
     """Parse ``REPO``, ``REPO:TAG``, ``REPO@DIGEST`` or ``REPO:TAG@DIGEST``.
 
