@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import IntegrityError, NoSuchTableError, OperationalError, ProgrammingError
 
@@ -148,6 +149,17 @@ class JSONText(TypeDecorator[Any]):
 # A migration: its version (1, 2, ...; never renumbered) and what it does, on the
 # connection of the transaction that records it.
 Migration = tuple[int, Callable[[Connection], None]]
+
+
+def insert_once(conn: Connection, table: Table, row: Mapping[str, object]) -> bool:
+    """Insert ``row`` into ``table`` unless a row with its key is there, on SQLite and
+    PostgreSQL alike: True for the one caller whose row went in (told by the row coming
+    back, as a rowcount isn't on every driver). What a claim made once across processes
+    is built on."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**row).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None
 
 
 def add_column(conn: Connection, table: Table, name: str) -> None:

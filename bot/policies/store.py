@@ -20,7 +20,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import (
     CleanString,
@@ -29,6 +28,7 @@ from ..database import (
     Migration,
     UTCDateTime,
     add_column,
+    insert_once,
     migrate,
 )
 from ..deletions import RetentionRules
@@ -142,7 +142,7 @@ class PolicyStore:
             "paused": policy.paused,
         }
         with self.engine.begin() as conn:
-            return bool(self._insert(conn, policies, row, policies.c.name))
+            return insert_once(conn, policies, row)
 
     def get(self, name: str) -> Policy | None:
         with self.engine.connect() as conn:
@@ -180,7 +180,7 @@ class PolicyStore:
             "finished_at": run.finished_at,
         }
         with self.engine.begin() as conn:
-            return bool(self._insert(conn, runs, row, runs.c.policy))
+            return insert_once(conn, runs, row)
 
     def finish(
         self,
@@ -193,17 +193,9 @@ class PolicyStore:
         detail: str = "",
     ) -> bool:
         """A claimed run's end (compare-and-set from ``claimed``)."""
-        with self.engine.begin() as conn:
-            moved = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.policy == policy,
-                    runs.c.slot == slot,
-                    runs.c.state == RunState.CLAIMED.value,
-                )
-                .values(state=state.value, finished_at=at, request_id=request_id, detail=detail)
-            ).rowcount
-        return bool(moved)
+        return self._update_claimed(
+            policy, slot, state=state.value, finished_at=at, request_id=request_id, detail=detail
+        )
 
     def runs(self, policy: str, limit: int = 10, manual: bool | None = None) -> list[PolicyRun]:
         """The newest runs of ``policy`` first (scheduled ones only: ``manual=False``)."""
@@ -216,6 +208,11 @@ class PolicyStore:
 
     def renew(self, policy: str, slot: datetime, at: datetime) -> bool:
         """A planning run's lease renewed (while it is still claimed)."""
+        return self._update_claimed(policy, slot, renewed_at=at)
+
+    def _update_claimed(self, policy: str, slot: datetime, **values: object) -> bool:
+        """Set ``values`` on the run of ``policy`` at ``slot`` if it is still claimed
+        (compare-and-set): True when it was."""
         with self.engine.begin() as conn:
             moved = conn.execute(
                 update(runs)
@@ -224,7 +221,7 @@ class PolicyStore:
                     runs.c.slot == slot,
                     runs.c.state == RunState.CLAIMED.value,
                 )
-                .values(renewed_at=at)
+                .values(**values)
             ).rowcount
         return bool(moved)
 
@@ -245,10 +242,4 @@ class PolicyStore:
         recorded it (the one to say so)."""
         row = {"policy": policy, "slot": slot, "at": at}
         with self.engine.begin() as conn:
-            return bool(self._insert(conn, alerts, row, alerts.c.policy))
-
-    @staticmethod
-    def _insert(conn: Connection, table: Table, row: dict[str, object], key: Any) -> int:
-        factory: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        statement = factory(table).values(**row).on_conflict_do_nothing().returning(key)
-        return len(conn.execute(statement).all())
+            return insert_once(conn, alerts, row)

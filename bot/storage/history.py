@@ -22,9 +22,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import CleanString, JSONText, Migration, UTCDateTime, migrate
+from ..database import CleanString, JSONText, Migration, UTCDateTime, insert_once, migrate
 from .report import StorageReport
 
 metadata = MetaData()
@@ -97,7 +96,7 @@ class StorageHistory:
         now = self.clock()
         day = now.date().isoformat()
         with self.engine.begin() as conn:
-            inserted = self._insert_day(conn, day, now)
+            inserted = insert_once(conn, snapshots, {"day": day, "claimed_at": now})
             if not inserted:  # a reader that died long ago leaves it to be taken over
                 inserted = (
                     conn.execute(
@@ -126,25 +125,13 @@ class StorageHistory:
             "complete": not (report.catalog_cut or report.beyond),
         }
         with self.engine.begin() as conn:
-            self._insert_day(conn, day.isoformat(), self.clock())
+            insert_once(conn, snapshots, {"day": day.isoformat(), "claimed_at": self.clock()})
             done = conn.execute(
                 update(snapshots)
                 .where(snapshots.c.day == day.isoformat(), snapshots.c.total.is_(None))
                 .values(**values)
             ).rowcount
         return bool(done)
-
-    def _insert_day(self, conn: Connection, day: str, at: datetime) -> bool:
-        """Insert the day's row unless it is there: True for the one caller that did
-        (told by the row coming back, as a rowcount isn't on every driver)."""
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(snapshots)
-            .values(day=day, claimed_at=at)
-            .on_conflict_do_nothing(index_elements=["day"])
-            .returning(snapshots.c.day)
-        )
-        return conn.execute(statement).first() is not None
 
     def snapshots(self, days: int = 30) -> list[Snapshot]:
         """The snapshots of the last ``days`` days, oldest first."""
