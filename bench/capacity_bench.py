@@ -14,7 +14,7 @@ acknowledgements under a flood of commands against a stalled registry.
    100 ms in both), and every command must still get its reply at ``response_url`` (an
    answer or a clear timeout).
 
-Run: .venv/bin/python -m bench.capacity_bench [--flood-only] [--flood-text TEXT]
+Run: .venv/bin/python -m bench.capacity_bench [--flood-only | --memory-only] [--flood-text TEXT]
 """
 
 from __future__ import annotations
@@ -202,6 +202,7 @@ def bench_flood(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flood-only", action="store_true", help="skip the memory part")
+    parser.add_argument("--memory-only", action="store_true", help="skip the flood part")
     parser.add_argument(
         "--flood-text",
         help="the command text of every flooded command (default: repos and tags, mixed); "
@@ -217,7 +218,7 @@ def main() -> int:
             client = RegistryClient(RegistrySettings(url=server.url))
             push_image(client, "cap/small1", ["v0"])
             client.close()
-        for stall in (STALL, 0.0):
+        for stall in () if args.memory_only else (STALL, 0.0):
             bench_flood(server, standin, args.flood_text, stall)
     finally:
         standin.stop()

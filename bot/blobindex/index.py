@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -26,10 +26,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import CleanString, Migration, UTCDateTime, add_column, migrate
-from ..registry import RegistryError, RepoScan
+from ..database import CleanString, Migration, UTCDateTime, add_column, insert_once, migrate
+from ..registry import ManifestsRead, RegistryError
 from .models import Basis, Indexed, Reclaim
 
 T = TypeVar("T")
@@ -112,11 +111,12 @@ class BlobIndex:
         migrate(self.engine, ROOM, MIGRATIONS)
 
     # -- filling it --------------------------------------------------------------------
-    def record(self, scan: RepoScan, untagged: Collection[str] = ()) -> bool:
-        """Replace what the index holds of the scan's repository with what the scan
-        saw (only a complete scan: a partial one would drop references), and the
-        ``untagged`` manifests it read besides (garbage collection keeps their blobs
-        unless it runs with --delete-untagged). True when recorded."""
+    def record(self, scan: ManifestsRead, untagged: Collection[str] | None = None) -> bool:
+        """Replace what the index holds of the scan's tagged images with what the scan
+        saw (only a complete scan: a partial one would drop references). ``untagged``:
+        the untagged manifests read besides, replacing those held (garbage collection
+        keeps their blobs unless it runs with --delete-untagged); None keeps those held,
+        but for a manifest a tag reaches again. True when recorded."""
         if not scan.complete:
             return False
         tagged = scan.tagged_manifests()
@@ -128,16 +128,22 @@ class BlobIndex:
                 "size": size,
                 "untagged": manifest not in tagged,
             }
-            for manifest in sorted(tagged | set(untagged))
+            for manifest in sorted(tagged | set(untagged or ()))
             for blob, size in scan.stored_by(manifest).items()
         ]
         with self.engine.begin() as conn:
             self._lock(conn, scan.repository)
-            conn.execute(delete(refs).where(refs.c.repository == scan.repository))
+            mine = refs.c.repository == scan.repository
+            if untagged is not None:
+                conn.execute(delete(refs).where(mine))
+            else:
+                conn.execute(delete(refs).where(mine, refs.c.untagged.is_not(True)))
+                for names in _chunks(sorted(tagged)):
+                    conn.execute(delete(refs).where(mine, refs.c.manifest.in_(names)))
             conn.execute(
                 update(repositories)
                 .where(repositories.c.repository == scan.repository)
-                .values(read_at=self.clock(), tags=len(scan.tags))
+                .values(read_at=self.clock(), tags=scan.tag_total)
             )
             for batch in _chunks(rows):
                 conn.execute(insert(refs), batch)
@@ -147,12 +153,7 @@ class BlobIndex:
         """Hold the repository's row for this transaction (created if new): processes
         recording the same repository at once take turns (on SQLite, writes take turns
         anyway), so one's rows never collide with the other's."""
-        dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(
-            dialect.insert(repositories)
-            .values(repository=repository, read_at=self.clock())
-            .on_conflict_do_nothing(index_elements=["repository"])
-        )
+        insert_once(conn, repositories, {"repository": repository, "read_at": self.clock()})
         conn.execute(
             select(repositories.c.repository)
             .where(repositories.c.repository == repository)
@@ -201,6 +202,22 @@ class BlobIndex:
         for name, repo in fresh.items():  # a repository with no tags has no rows
             found.setdefault(name, Indexed(name, int(repo.tags), repo.read_at))
         return found
+
+    def stale(self, settled: timedelta) -> list[str]:
+        """The repositories read into the index that the registry's events say changed
+        since, and not in the last ``settled`` (a burst of pushes is read again once),
+        the longest stale first; empty without the events."""
+        if self.changes is None:
+            return []
+        changed = self.changes()
+        quiet = self.clock() - settled
+        read = self.read_at()
+        late = [
+            (read[name], name)
+            for name, at in changed.items()
+            if name in read and read[name] <= at <= quiet
+        ]
+        return [name for _, name in sorted(late)]
 
     def read_at(self) -> dict[str, datetime]:
         """When each repository in the index was read."""

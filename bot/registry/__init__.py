@@ -36,7 +36,14 @@ from .reference import (
     validate_repository,
     validate_tag,
 )
-from .scan import RepoScan, artifact_tags_for, scan_repository
+from .scan import (
+    ImageCensus,
+    ManifestsRead,
+    RepoScan,
+    artifact_tags_for,
+    census_repository,
+    scan_repository,
+)
 from .settings import DEFAULT_URL, RegistrySettings
 from .units import human_size
 from .untag import PLACEHOLDER_ANNOTATION, UntagMethod, WriteHook, remove_tag
@@ -54,10 +61,12 @@ __all__ = [
     "DigestMismatchError",
     "FetchedManifest",
     "Image",
+    "ImageCensus",
     "IndexManifest",
     "InvalidReferenceError",
     "ManifestHead",
     "ManifestNotFoundError",
+    "ManifestsRead",
     "NotFoundError",
     "PermissionDeniedError",
     "Platform",
@@ -78,6 +87,7 @@ __all__ = [
     "UntagMethod",
     "WriteHook",
     "artifact_tags_for",
+    "census_repository",
     "describe",
     "describe_digests",
     "describe_tags",

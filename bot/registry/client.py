@@ -396,8 +396,12 @@ class RegistryClient(RegistryWrites):
         )
 
     # -- manifests ---------------------------------------------------------------------
-    def head_manifest(self, repository: str, reference: str) -> ManifestHead:
-        """Resolve a tag (or check a digest) with HEAD and the full Accept list."""
+    def head_manifest(
+        self, repository: str, reference: str, *, remember: bool = True
+    ) -> ManifestHead:
+        """Resolve a tag (or check a digest) with HEAD and the full Accept list.
+        ``remember``: keep the answer as a hint for later lookups of the tag (a read of
+        every tag of a big repository need not fill the cache with them)."""
         validate_repository(repository)
         check_reference(reference)
         target = reference_text(repository, reference)
@@ -417,7 +421,8 @@ class RegistryClient(RegistryWrites):
                 fetched = self.get_manifest(repository, reference)
                 return ManifestHead(fetched.digest, fetched.media_type, len(fetched.body))
         length = response.headers.get("Content-Length")
-        self._remember_tag(repository, reference, digest)
+        if remember:
+            self._remember_tag(repository, reference, digest)
         return ManifestHead(
             digest,
             media_type,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -26,7 +27,7 @@ from .errors import ManifestNotFoundError, RegistryError, RegistryResponseError
 from .manifest import Descriptor, ImageManifest, IndexManifest
 
 T = TypeVar("T")
-RESOLVE_CHUNK = 2000  # tags looked up per round (each round all slots busy)
+RESOLVE_CHUNK = 500  # tags looked up per round (each round keeps every slot busy)
 MAX_NESTING = 4  # an index of indexes is rare; deeper is a registry building a chain
 # cosign's sha256-<hex>.sig / .att / .sbom, and the OCI 1.1 referrers tag schema's
 # sha256-<hex> (an index of the referrers, where the registry has no referrers API).
@@ -53,17 +54,15 @@ def accessory_subject(tag: str) -> str | None:
 
 
 @dataclass
-class RepoScan:
-    """What ``scan_repository`` found; read-only once returned (lookups by digest are
-    indexed on first use)."""
+class ManifestsRead(ABC):
+    """What a read of a repository's tags found below them: the manifests they reach (an
+    index's children included) and what could not be read; read-only once returned."""
 
     repository: str
-    tags: dict[str, str] = field(default_factory=dict)  # tag -> digest
     manifests: dict[str, FetchedManifest] = field(default_factory=dict)
     tag_errors: dict[str, RegistryError] = field(default_factory=dict)
     manifest_errors: dict[str, RegistryError] = field(default_factory=dict)
     cut: str | None = None  # why the tag list is incomplete, when it is
-    unverified: set[str] = field(default_factory=set)  # taken from records or recent lookups
     unread: set[str] = field(default_factory=set)  # tags and manifests left at the deadline
 
     @property
@@ -72,7 +71,7 @@ class RepoScan:
         return not (self.cut or self.tag_errors or self.manifest_errors or self.unread)
 
     def problems(self) -> str:
-        """Why the scan is incomplete, for people."""
+        """Why the read is incomplete, for people."""
         if self.cut:
             return f"the tag list was cut short: {self.cut}"
         if self.unread:
@@ -82,6 +81,87 @@ class RepoScan:
             return ""
         name, error = next(iter(failed.items()))
         return f"{len(failed)} tag(s) or manifest(s) could not be read ({name}: {error.message})"
+
+    @property
+    @abstractmethod
+    def tag_total(self) -> int:
+        """How many tags the repository has (those that resolved)."""
+
+    @abstractmethod
+    def targets(self) -> set[str]:
+        """The manifests the tags point at."""
+
+    def tagged_manifests(self) -> set[str]:
+        """Every manifest reachable from a tag (an index's platforms included)."""
+        found: set[str] = set()
+        for digest in self.targets():
+            found |= self.reachable(digest)
+        return found
+
+    def children(self, digest: str) -> list[Descriptor]:
+        """The platform manifests of an index (empty for anything else)."""
+        fetched = self.manifests.get(digest)
+        if fetched and isinstance(fetched.manifest, IndexManifest):
+            return list(fetched.manifest.manifests)
+        return []
+
+    def reachable(self, digest: str) -> set[str]:
+        """``digest`` and every manifest under it (children of indexes, recursively)."""
+        seen: set[str] = set()
+        stack = [digest]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(c.digest for c in self.children(current))
+        return seen
+
+    def stored_by(self, digest: str) -> dict[str, int | None]:
+        """What the registry stores for the manifest ``digest`` itself (not an index's
+        platforms): the manifest's own bytes (a blob too) and, for an image, its config
+        and layers. Empty for a manifest that was not read."""
+        fetched = self.manifests.get(digest)
+        if fetched is None:
+            return {}
+        blobs: dict[str, int | None] = {digest: len(fetched.body)}
+        if isinstance(fetched.manifest, ImageManifest):
+            config = (fetched.manifest.config,) if fetched.manifest.config else ()
+            for blob in config + fetched.manifest.layers:
+                blobs[blob.digest] = blob.size
+        return blobs
+
+
+@dataclass
+class ImageCensus(ManifestsRead):
+    """What a repository's tags reach, without the tags themselves: how many tags point
+    at each manifest. What a storage figure needs, held in the memory of its images, not
+    of its tags (a repository of 100,000 tags over a few images holds a few entries)."""
+
+    tag_counts: dict[str, int] = field(default_factory=dict)  # manifest digest -> tags on it
+
+    @property
+    def tag_total(self) -> int:
+        return sum(self.tag_counts.values())
+
+    def targets(self) -> set[str]:
+        return set(self.tag_counts)
+
+
+@dataclass
+class RepoScan(ManifestsRead):
+    """What ``scan_repository`` found: every tag and where it points, besides what a
+    read finds below the tags (lookups by digest are indexed on first use)."""
+
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> digest
+    unverified: set[str] = field(default_factory=set)  # taken from records or recent lookups
+
+    @property
+    def tag_total(self) -> int:
+        return len(self.tags)
+
+    def targets(self) -> set[str]:
+        return set(self.tags.values())
 
     @functools.cached_property
     def _tags_by_digest(self) -> dict[str, list[str]]:
@@ -126,25 +206,6 @@ class RepoScan:
             subject = named.digest if named is not None else None
         return subject is not None and subject in self.tagged_manifests()
 
-    def children(self, digest: str) -> list[Descriptor]:
-        """The platform manifests of an index (empty for anything else)."""
-        fetched = self.manifests.get(digest)
-        if fetched and isinstance(fetched.manifest, IndexManifest):
-            return list(fetched.manifest.manifests)
-        return []
-
-    def reachable(self, digest: str) -> set[str]:
-        """``digest`` and every manifest under it (children of indexes, recursively)."""
-        seen: set[str] = set()
-        stack = [digest]
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            stack.extend(c.digest for c in self.children(current))
-        return seen
-
     def blobs_of(self, digest: str) -> dict[str, int | None]:
         """Blob digest -> size for every config and layer reachable from ``digest``."""
         blobs: dict[str, int | None] = {}
@@ -156,27 +217,6 @@ class RepoScan:
                 ) + fetched.manifest.layers:
                     blobs[blob.digest] = blob.size
         return blobs
-
-    def stored_by(self, digest: str) -> dict[str, int | None]:
-        """What the registry stores for the manifest ``digest`` itself (not an index's
-        platforms): the manifest's own bytes (a blob too) and, for an image, its config
-        and layers. Empty for a manifest that was not read."""
-        fetched = self.manifests.get(digest)
-        if fetched is None:
-            return {}
-        blobs: dict[str, int | None] = {digest: len(fetched.body)}
-        if isinstance(fetched.manifest, ImageManifest):
-            config = (fetched.manifest.config,) if fetched.manifest.config else ()
-            for blob in config + fetched.manifest.layers:
-                blobs[blob.digest] = blob.size
-        return blobs
-
-    def tagged_manifests(self) -> set[str]:
-        """Every manifest reachable from a tag (an index's platforms included)."""
-        found: set[str] = set()
-        for digest in set(self.tags.values()):
-            found |= self.reachable(digest)
-        return found
 
     def manifests_kept(self, removed_tags: set[str]) -> set[str]:
         """Every manifest still reachable from a tag that is not in ``removed_tags``."""
@@ -242,7 +282,8 @@ def scan_repository(
         if digest is not None:
             scan.tags[tag] = digest
             scan.unverified.add(tag)
-    _resolve(client, scan, [t for t in tags if t not in scan.unverified], deadline)
+    found = scan.tags.__setitem__
+    _resolve(client, scan, [t for t in tags if t not in scan.unverified], deadline, found)
     _read_manifests(client, scan, deadline)
     stale = sorted(
         t
@@ -254,7 +295,7 @@ def scan_repository(
         for digest in gone - set(scan.tags.values()):
             scan.manifest_errors.pop(digest, None)
         scan.unverified -= set(stale)
-        _resolve(client, scan, stale, deadline)
+        _resolve(client, scan, stale, deadline, found)
         _read_manifests(client, scan, deadline)
     return scan
 
@@ -266,36 +307,59 @@ def _before(deadline: float | None, request: Callable[[], T]) -> T | None:
     return request()
 
 
+def census_repository(
+    client: RegistryClient, repository: str, deadline: float | None = None
+) -> ImageCensus:
+    """How many tags point at each manifest of ``repository``, and those manifests read
+    (what a storage figure needs): the tags are looked up ``RESOLVE_CHUNK`` at a time
+    and not kept, nor remembered by the client, so memory follows the images, not the
+    tags."""
+    census = ImageCensus(repository)
+    tags = client.tags(repository)
+    census.cut = tags.cut
+
+    def found(tag: str, digest: str) -> None:
+        census.tag_counts[digest] = census.tag_counts.get(digest, 0) + 1
+
+    _resolve(client, census, list(tags), deadline, found, remember=False)
+    _read_manifests(client, census, deadline)
+    return census
+
+
 def _resolve(
-    client: RegistryClient, scan: RepoScan, tags: list[str], deadline: float | None
+    client: RegistryClient,
+    read: ManifestsRead,
+    tags: list[str],
+    deadline: float | None,
+    found: Callable[[str, str], None],
+    remember: bool = True,
 ) -> None:
-    """Look every tag up, ``RESOLVE_CHUNK`` at a time: a repository of 100,000 tags never
-    holds 100,000 pending lookups and their answers at once."""
+    """Look every tag up, ``RESOLVE_CHUNK`` at a time (a repository of 100,000 tags never
+    holds 100,000 pending lookups and their answers at once); ``found`` is told where
+    each tag points."""
     for at in range(0, len(tags), RESOLVE_CHUNK):
-        _resolve_chunk(client, scan, tags[at : at + RESOLVE_CHUNK], deadline)
+        chunk = tags[at : at + RESOLVE_CHUNK]
+        heads = client.map(
+            lambda t: _before(
+                deadline, lambda: client.head_manifest(read.repository, t, remember=remember)
+            ),
+            chunk,
+        )
+        for tag, head in zip(chunk, heads, strict=True):
+            if head is None:
+                read.unread.add(tag)
+            elif isinstance(head, ManifestNotFoundError):
+                continue  # removed since the list was read
+            elif isinstance(head, RegistryError):
+                read.tag_errors[tag] = head
+            else:
+                found(tag, head.digest)
 
 
-def _resolve_chunk(
-    client: RegistryClient, scan: RepoScan, tags: list[str], deadline: float | None
-) -> None:
-    heads = client.map(
-        lambda t: _before(deadline, lambda: client.head_manifest(scan.repository, t)), tags
-    )
-    for tag, head in zip(tags, heads, strict=True):
-        if head is None:
-            scan.unread.add(tag)
-        elif isinstance(head, ManifestNotFoundError):
-            continue  # removed since the list was read
-        elif isinstance(head, RegistryError):
-            scan.tag_errors[tag] = head
-        else:
-            scan.tags[tag] = head.digest
-
-
-def _read_manifests(client: RegistryClient, scan: RepoScan, deadline: float | None) -> None:
+def _read_manifests(client: RegistryClient, scan: ManifestsRead, deadline: float | None) -> None:
     """Every manifest a tag points at (and an index's children) not read yet, down to
     ``MAX_NESTING`` indexes deep."""
-    wanted = sorted(set(scan.tags.values()) - set(scan.manifests) - set(scan.manifest_errors))
+    wanted = sorted(scan.targets() - set(scan.manifests) - set(scan.manifest_errors))
     for _ in range(MAX_NESTING + 1):
         if not wanted:
             return

@@ -18,6 +18,7 @@ from ..registry import USER_AGENT, RegistryClient
 from ..storage import StorageHistory
 from .context import BotContext
 from .deleting import start_sweeper
+from .index_refresh import start_index_refresh
 from .messages import SlackMessages
 from .policy_runs import start_scheduler
 from .registry_events import Announcer
@@ -133,4 +134,6 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         start_scheduler(ctx)
         if settings.policies.storage_snapshots:
             start_snapshots(ctx)
+        if settings.events.token is not None:  # the events say what changed
+            start_index_refresh(ctx)
     return ctx

@@ -5,11 +5,13 @@ over time (a snapshot a day). Knows nothing of Slack; builds on the registry pro
 the registry-wide index and the event feed's records."""
 
 from .history import Snapshot, StorageHistory, Trend, trend_of
+from .refresh import Refreshed, refresh_index
 from .report import REUSE_WITHIN, RepoStorage, StorageReport, storage_report
 from .untagged import Untagged, UntaggedReport, find_untagged
 
 __all__ = [
     "REUSE_WITHIN",
+    "Refreshed",
     "RepoStorage",
     "Snapshot",
     "StorageHistory",
@@ -18,6 +20,7 @@ __all__ = [
     "Untagged",
     "UntaggedReport",
     "find_untagged",
+    "refresh_index",
     "storage_report",
     "trend_of",
 ]

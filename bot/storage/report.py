@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from ..blobindex import BlobIndex
 from ..patterns import glob_pattern
-from ..registry import RegistryClient, is_glob, scan_repository
+from ..registry import RegistryClient, census_repository, is_glob
 
 MAX_REPOSITORIES = 200  # repositories one report reads (each a full scan)
 # How many repositories are read at once (each scan waits on its round trips;
@@ -68,13 +68,13 @@ def _read(
     registry: RegistryClient, repository: str, index: BlobIndex | None
 ) -> tuple[int, dict[str, dict[str, int | None]]] | None:
     """One repository's tag count and each tagged manifest's blobs (None: it could not
-    all be read); a complete scan goes into the index."""
-    scan = scan_repository(registry, repository)
-    if not scan.complete:
+    all be read); a complete read goes into the index."""
+    census = census_repository(registry, repository)
+    if not census.complete:
         return None
     if index is not None:
-        index.record(scan)
-    return len(scan.tags), {m: scan.stored_by(m) for m in scan.tagged_manifests()}
+        index.record(census)
+    return census.tag_total, {m: census.stored_by(m) for m in census.tagged_manifests()}
 
 
 def storage_report(

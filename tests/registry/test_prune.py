@@ -31,6 +31,7 @@ from bot.deletions.claims import Claim
 from bot.deletions.retention import RetentionRules
 from bot.deletions.work import prune as prune_module
 from bot.patterns import compile_regex
+from bot.registry.manifest import sha256_digest
 from testkit.deletions import APPROVER, REQUESTER, outcome_of, refused
 from testkit.images import manifest_exists, push_image
 from testkit.proxy import deletes_by_digest
@@ -547,9 +548,9 @@ def test_a_running_cleanup_offers_its_progress_to_any_reader(make_service, clien
     assert reader.progress(preview.request.id) is None  # settled: nothing running
 
 
-def _accessory(client, repo: str, subject, tag: str) -> str:
+def _accessory(client, repo: str, subject, tag: str | None) -> str:
     """An OCI 1.1 artifact (an SBOM, say) whose manifest names ``subject``, under
-    ``tag``; returns its digest."""
+    ``tag`` (None: pushed by its digest alone); returns its digest."""
     import json
 
     config = client.upload_blob(repo, b"{}")
@@ -578,7 +579,54 @@ def _accessory(client, repo: str, subject, tag: str) -> str:
             },
         }
     ).encode()
-    return client.put_manifest(repo, tag, body, "application/vnd.oci.image.manifest.v1+json")
+    reference = tag or sha256_digest(body)
+    return client.put_manifest(repo, reference, body, "application/vnd.oci.image.manifest.v1+json")
+
+
+def test_referrers_listed_by_the_tag_schema_go_with_their_image(make_service, client):
+    """On a registry without the referrers API (distribution 2.8), an OCI 1.1 client
+    pushes a referrer by digest and lists it in an index tagged ``sha256-<hex>`` of its
+    subject: that index is an accessory, never ranked, deleted with its subject. The
+    referrer it lists is left untagged, as an index's platforms are (never deleted while
+    an index that may still be there lists it), for garbage collection's
+    --delete-untagged or ``prune --untagged``; the kept image's referrers stay."""
+    import json
+
+    repo = _repo("referrers")
+    old = push_image(client, repo, ["v1"], created=iso(60))
+    new = push_image(client, repo, ["v2"], created=iso(30))
+    indexes = {}
+    referrers = {}
+    for image in (old, new):
+        referrer = _accessory(client, repo, image, None)
+        body = client.get_manifest(repo, referrer).body
+        index = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": referrer,
+                    "size": len(body),
+                    "artifactType": "application/spdx+json",
+                }
+            ],
+        }
+        tag = "sha256-" + image.digest.split(":")[1]
+        media = "application/vnd.oci.image.index.v1+json"
+        indexes[image.digest] = client.put_manifest(repo, tag, json.dumps(index).encode(), media)
+        referrers[image.digest] = referrer
+    service = make_service()
+    preview = request_prune(service, repo, RetentionRules(keep=1))
+    (plan,) = preview.plans
+    assert set(plan.delete) == {old.digest, indexes[old.digest]}
+    assert plan.kept["sha256-" + new.digest.split(":")[1]] == Kept.ACCESSORY
+    assert service.vote(preview.request.id, APPROVER, True).effect == "done"
+    for gone in (old.digest, indexes[old.digest]):
+        assert not manifest_exists(client, repo, gone)
+    for kept in (new.digest, indexes[new.digest], referrers[new.digest], referrers[old.digest]):
+        assert manifest_exists(client, repo, kept)
+    assert sorted(client.tags(repo)) == ["sha256-" + new.digest.split(":")[1], "v2"]
 
 
 def test_signatures_and_attestations_go_with_their_image(make_service, client):

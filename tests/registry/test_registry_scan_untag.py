@@ -4,7 +4,7 @@ against real registries."""
 import pytest
 
 from bot.registry import DeleteDisabledError, ManifestNotFoundError, RegistryResponseError
-from bot.registry.scan import artifact_tags_for, scan_repository
+from bot.registry.scan import artifact_tags_for, census_repository, scan_repository
 from bot.registry.untag import remove_tag
 from testkit.images import push_image, push_index
 from testkit.proxy import RegistryProxy
@@ -102,3 +102,27 @@ def test_referrers_api_absent_on_distribution_2(client):
     pushed = push_image(client, "scan/ref", ["v1"])
     assert client.referrers("scan/ref", pushed.digest) is None
     assert client.deletes_enabled("scan/ref") is True
+
+
+def test_census_reads_what_a_scan_reads_without_keeping_the_tags(client, registry, make_client):
+    """A census (the storage report's read) finds the same manifests and blobs as a full
+    scan, counts the tags on each, and leaves no tag hint in the client's cache."""
+    from testkit.images import add_tags_on_disk
+
+    a = push_image(client, "census/app", ["1.0"], layers=[b"c" * 800])
+    push_image(client, "census/app", ["2.0", "latest"], layers=[b"d" * 900])
+    multi = push_index(client, "census/app", ["multi"])
+    add_tags_on_disk(registry.storage, "census/app", a.digest, [f"1.0.{i}" for i in range(40)])
+    scan = scan_repository(make_client(registry.url), "census/app")
+    with RegistryProxy(registry.url) as proxy:
+        fresh = make_client(proxy.url)
+        census = census_repository(fresh, "census/app")
+        assert proxy.counts == {"GET": 1 + 3 + len(multi.children), "HEAD": 44}
+    assert census.complete
+    assert census.tag_total == len(scan.tags) == 44
+    assert census.tag_counts[a.digest] == 41 and census.tag_counts[multi.digest] == 1
+    assert census.tagged_manifests() == scan.tagged_manifests()
+    for digest in scan.tagged_manifests():
+        assert census.stored_by(digest) == scan.stored_by(digest)
+    assert fresh.recent_digest("census/app", "1.0", within=60) is None
+    assert scan.tags["1.0"] == a.digest

@@ -284,3 +284,58 @@ def test_processes_recording_one_repository_at_once_take_turns(setup):
     assert failures == []
     current = index.current(["team/a"], timedelta(hours=1))
     assert current["team/a"].manifests == {a: scan.stored_by(a)}
+
+
+def test_a_changed_repository_is_read_again_once_its_pushes_settle(setup):
+    """The background refresh: a repository the events say changed since it was read
+    is read again after SETTLED, and the figure is certain again with what it holds now;
+    one changed a moment ago waits; a repository gone records empty."""
+    from bot.storage import refresh_index
+    from bot.storage.refresh import SETTLED
+
+    fake, client, index, a, clock, changes = setup
+    for repository in ("team/a", "team/b"):
+        index.record(scan_repository(client, repository))
+    assert index.reclaim({"team/a": {a}}, client.catalog).held_elsewhere == len(BASE)
+    # team/b's image is replaced by one without the base layer: a push since the read.
+    del fake.repositories["team/b"].tags["v1"]
+    fake.push("team/b", ["v2"], "b without the base")
+    clock.now = T0 + timedelta(minutes=1)
+    changes["team/b"] = clock.now
+    assert index.reclaim({"team/a": {a}}, client.catalog).basis == Basis(unread=1)
+    assert refresh_index(client, index).read == []  # not settled yet
+    clock.now += SETTLED
+    refreshed = refresh_index(client, index)
+    assert refreshed.read == ["team/b"] and refreshed.failed == {}
+    reclaim = index.reclaim({"team/a": {a}}, client.catalog)
+    assert reclaim.basis.certain and reclaim.held_elsewhere == 0
+    assert reclaim.bytes == sum(_sizes(fake, "team/a", a).values())
+    assert refresh_index(client, index).read == []  # read since: nothing to do
+    # A repository deleted whole: recorded empty, holding nothing.
+    del fake.repositories["team/a"]
+    clock.now += timedelta(minutes=1)
+    changes["team/a"] = clock.now
+    clock.now += SETTLED
+    assert refresh_index(client, index).read == ["team/a"]
+    assert index.current(["team/a"], timedelta(hours=1))["team/a"].manifests == {}
+
+
+def test_a_read_of_the_tags_alone_keeps_the_untagged_manifests_known(setup):
+    """An untagged manifest recorded by an untagged listing still holds its blobs after
+    a read of the tagged images alone (a report, a refresh), until it is tagged again or
+    an untagged listing no longer finds it."""
+    from bot.registry import census_repository
+
+    fake, client, index, a, _, _ = setup
+    index.record(scan_repository(client, "team/b"))
+    del fake.repositories["team/a"].tags["v1"]  # a is now untagged
+    fake.push("team/a", ["v1"], "a again")
+    untagged_read = scan_repository(client, "team/a")
+    untagged_read.manifests[a] = client.get_manifest("team/a", a)
+    assert index.record(untagged_read, untagged={a})
+    b = fake.repositories["team/b"].tags["v1"]
+    assert index.reclaim({"team/b": {b}}, client.catalog).held_elsewhere == len(BASE)
+    assert index.record(census_repository(client, "team/a"))  # tags only: a still held
+    assert index.reclaim({"team/b": {b}}, client.catalog).held_elsewhere == len(BASE)
+    assert index.record(untagged_read, untagged=set())  # a listing without it: gone
+    assert index.reclaim({"team/b": {b}}, client.catalog).held_elsewhere == 0
