@@ -18,6 +18,7 @@ from bot.events import EventFeed, EventStore
 from bot.policies import PolicyService, PolicyStore
 from bot.registry import RegistryClient
 from bot.slack.context import BotContext
+from bot.slack.home_views import HomeViews
 from bot.slack.jobs import Job
 from bot.slack.messages import SlackMessages
 from bot.slack.render import Message
@@ -61,6 +62,15 @@ class FakeWeb:
 
     def usergroups_users_list(self, **args: Any) -> dict[str, Any]:
         return {"ok": True, "users": []}
+
+    def views_publish(self, **args: Any) -> dict[str, Any]:
+        """A Home view published: answered with the view and a new hash."""
+        self._record("views.publish", args)
+        return {"ok": True, "view": {**args["view"], "hash": f"hash-{next(self._ts)}"}}
+
+    def homes(self, user: str) -> list[WebCall]:
+        """The Home views published to ``user``, oldest first."""
+        return [c for c in self.calls if c.method == "views.publish" and c.args["user_id"] == user]
 
     def posts(self, channel: str | None = None, thread_ts: str | None = None) -> list[WebCall]:
         """The messages posted (in ``channel``; in the thread under ``thread_ts``)."""
@@ -155,6 +165,7 @@ def bot_context(
         approvers=list(approvers),
         approval_channel=channel,
         audit_channel=audit_channel,
+        home=HomeViews(debounce=0),  # published at once: the tests read each view
     )
     ctx.runner = RecordingRunner()
     return ctx

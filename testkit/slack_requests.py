@@ -29,12 +29,14 @@ def post_signed(
     signature: str | None = None,
     timeout: float = 10.0,
     client: httpx.Client | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
 ) -> httpx.Response:
     """POST ``body`` signed. Pass a ``client`` to reuse its connections and TLS context
-    (a new ``httpx`` client costs tens of milliseconds, which a benchmark must not time)."""
+    (a new ``httpx`` client costs tens of milliseconds, which a benchmark must not time).
+    Events (the Events API) are JSON: ``content_type="application/json"``."""
     ts = int(time.time()) if timestamp is None else timestamp
     headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": str(ts),
         "X-Slack-Signature": signature or sign(body, ts, secret),
     }
@@ -93,15 +95,61 @@ def action_body(
         "team": {"id": "T0001", "domain": "example"},
         "channel": {"id": channel, "name": "ops"},
         "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "b1",
-                "type": "button",
-                "value": value,
-                "action_ts": "1700000001.000200",
-                "text": {"type": "plain_text", "text": "Next"},
-            }
-        ],
+        "actions": [_button_clicked(action_id, value)],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _button_clicked(action_id: str, value: str) -> dict:
+    """One clicked button, as block_actions carries it."""
+    return {
+        "action_id": action_id,
+        "block_id": "b1",
+        "type": "button",
+        "value": value,
+        "action_ts": "1700000001.000200",
+        "text": {"type": "plain_text", "text": "A button"},
+    }
+
+
+def event_body(event: dict) -> str:
+    """An Events API request body (JSON), as Slack posts an event over HTTP."""
+    return json.dumps(
+        {
+            "token": "legacy-unused",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0001", "user_id": "UBOT0001", "is_bot": True}],
+        }
+    )
+
+
+def home_opened_body(user: str, view_hash: str | None = None) -> str:
+    """``app_home_opened`` for ``user`` on the Home tab (with the hash of the view they
+    see, when they have one)."""
+    event: dict = {"type": "app_home_opened", "user": user, "channel": "D0HOME01", "tab": "home"}
+    event["event_ts"] = f"{time.time():.6f}"
+    if view_hash:
+        event["view"] = {"id": f"V{user}", "type": "home", "hash": view_hash}
+    return event_body(event)
+
+
+def home_action_body(action_id: str, value: str, *, user: str) -> str:
+    """A button clicked on a Home view: block_actions with a view container, and no
+    ``response_url`` or channel (a Home has neither)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "token": "legacy-unused",
+        "container": {"type": "view", "view_id": f"V{user}"},
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
+        "team": {"id": "T0001", "domain": "example"},
+        "view": {"id": f"V{user}", "type": "home", "hash": "any", "blocks": []},
+        "actions": [_button_clicked(action_id, value)],
     }
     return urlencode({"payload": json.dumps(payload)})

@@ -65,6 +65,8 @@ class SlackStandIn:
             if call.body.get("usergroup") in self.usergroups
             else {"ok": False, "error": "no_such_subteam"}
         )
+        self.api_answers["views.publish"] = self._publish_view
+        self.homes: dict[str, tuple[str, dict]] = {}  # user -> (hash, the view they see)
         self._cond = threading.Condition()
         standin = self
 
@@ -114,6 +116,30 @@ class SlackStandIn:
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _publish_view(self, call: Call) -> dict:
+        """views.publish as Slack answers it: a ``hash`` that isn't the view's current
+        one is a conflict (a newer view was published since); else a new hash."""
+        user = str(call.body.get("user_id") or "")
+        view = call.body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        sent = call.body.get("hash")
+        current = self.homes.get(user)
+        if sent and current is not None and sent != current[0]:
+            return {"ok": False, "error": "hash_conflict"}
+        self._ts += 1
+        new = f"{self._ts:.0f}.home"
+        self.homes[user] = (new, view)
+        return {"ok": True, "view": {**view, "id": f"V{user}", "hash": new}}
+
+    def home_views(self, user: str) -> list[dict]:
+        """The Home views published to ``user`` that Slack took, oldest first."""
+        return [
+            c.body["view"] if isinstance(c.body["view"], dict) else json.loads(c.body["view"])
+            for c in self.api_calls("views.publish")
+            if c.body.get("user_id") == user and (c.answer or {}).get("ok")
+        ]
 
     def _post_message(self, call: Call) -> dict:
         channel = call.body.get("channel")

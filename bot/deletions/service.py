@@ -332,6 +332,20 @@ class DeletionService:
     def pending(self) -> list[DeletionRequest]:
         return self.store.in_states([State.PENDING])
 
+    def waiting_on(self, user: str, limit: int = 200) -> list[DeletionRequest]:
+        """The requests waiting for approval that ``user`` may vote on and hasn't (an
+        approver, not the requester), oldest first."""
+        policy = self.lifecycle.policy
+        return [
+            r
+            for r in self.store.in_states([State.PENDING], limit)
+            if user not in r.approvals and policy.check(user, r).allowed
+        ]
+
+    def requested_by(self, user: str, limit: int = 20) -> list[DeletionRequest]:
+        """What ``user`` asked for lately, newest first."""
+        return self.store.requested_by(user, limit)
+
     def recent_audit(self, limit: int = 20) -> list[AuditEvent]:
         return self.store.recent_audit(limit)
 

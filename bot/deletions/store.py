@@ -224,6 +224,17 @@ class DeletionStore:
             ).all()
             return [_row_to_request(r, self._approvals(conn, r.id)) for r in rows]
 
+    def requested_by(self, user: str, limit: int = 20) -> list[DeletionRequest]:
+        """The newest requests ``user`` made, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(requests)
+                .where(requests.c.requester == user)
+                .order_by(requests.c.created_at.desc())
+                .limit(limit)
+            ).all()
+            return [_row_to_request(r, self._approvals(conn, r.id)) for r in rows]
+
     def due_for_expiry(self, now: datetime, states: Iterable[State]) -> list[DeletionRequest]:
         """Requests in ``states`` past their expiry."""
         with self.engine.connect() as conn:

@@ -120,6 +120,23 @@ class EventFeed:
         """The latest pushes and deletions, newest first."""
         return self.store.recent_activity(repository)
 
+    def alerts(self, limit: int = 5, scanned: int = 200) -> list[Activity]:
+        """The latest alerts among the last ``scanned`` lines of activity, newest first:
+        deletions no request of the bot explains, and protected tags moved by anything
+        but the bot."""
+        found = []
+        for line in self.store.recent_activity(None, scanned):
+            moved = (
+                line.kind == ActivityKind.PUSH
+                and line.previous is not None
+                and line.previous != line.digest
+                and self._is_protected(line.tag)
+                and not (self.own_agent and line.user_agent.startswith(self.own_agent))
+            )
+            if line.kind == ActivityKind.OUTSIDE_DELETE or moved:
+                found.append(line)
+        return found[:limit]
+
     def last_changes(self) -> dict[str, datetime]:
         """When each repository last changed (a push or a deletion), as the events told."""
         return self.store.last_changes()

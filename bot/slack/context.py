@@ -32,6 +32,7 @@ from ..events import EventFeed
 from ..policies import PolicyService
 from ..registry import RegistryClient
 from ..storage import StorageHistory
+from .home_views import HomeViews
 from .jobs import Job
 from .messages import SlackMessages
 from .web import Responder
@@ -73,6 +74,7 @@ class BotContext:
     audit_channel: str | None = None
     runner: Runner | None = None
     announcer: Announcer | None = None  # what the channel sees of events, where jobs run
+    home: HomeViews = field(default_factory=HomeViews)  # who keeps a Home view here
 
     @property
     def registry_url(self) -> str:

@@ -4,6 +4,7 @@ and updates the messages that show them."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from ..registry import RegistryError
 from .buttons import PutBack
 from .command_table import Audit, Delete, Prune, Restore
 from .context import BotContext
+from .home import refresh_homes
 from .loops import every
 from .messages import MessageRef, MessageRole
 from .progress import ProgressWatcher
@@ -99,8 +101,10 @@ def _redraw(ctx: BotContext, request_id: str, message: Message) -> None:
 
 
 def update_request(ctx: BotContext, request: DeletionRequest) -> None:
-    """Redraw the request message (votes, or the outcome without buttons)."""
+    """Redraw the request message (votes, or the outcome without buttons), and the Home
+    views of those it concerns."""
     _redraw(ctx, request.id, _request_message(ctx, request))
+    refresh_homes(ctx, request)
 
 
 def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEvent]) -> None:
@@ -376,10 +380,13 @@ def vote(
     approve: bool,
     response_url: str,
     clicked: tuple[str, str] | None = None,
+    tell: Callable[[Message], object] | None = None,
 ) -> None:
     """Approve or Reject on the request message. ``clicked`` is (channel, ts) of the
     message whose button was clicked: a vote counts only from the request's own
-    message."""
+    message (None: from the voter's Home, which lists only requests in front of them).
+    What the voter alone should read goes to ``response_url``, or to ``tell``."""
+    say: Callable[[Message], object] = tell or functools.partial(ctx.responder.send, response_url)
     service = ctx.deletions
     own = _where(ctx, request_id, MessageRole.REQUEST)
     try:
@@ -394,13 +401,13 @@ def vote(
             with _watch_progress(ctx, request_id):  # stopped before the outcome is drawn
                 result = service.vote(request_id, user, approve)
     except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
+        say(render_notice(refusal_text(exc)))
         return
     except ExecutionInterrupted as exc:
-        ctx.responder.send(response_url, render_notice(_interrupted(exc)))
+        say(render_notice(_interrupted(exc)))
         return
     if result.effect in TOLD_PRIVATELY:
-        ctx.responder.send(response_url, render_notice(effect_notice(result)))
+        say(render_notice(effect_notice(result)))
     if result.effect not in UNCHANGED:
         update_request(ctx, result.request)
     post_audit(ctx, result.request, result.events)

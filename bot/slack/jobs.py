@@ -29,11 +29,15 @@ class JobKind(StrEnum):
     SHARE_STORAGE = "share storage"  # FollowUp: post a storage report to the channel
     VOTE = "vote"  # Vote: Approve or Reject
     REGISTRY_EVENTS = "registry events"  # Announce: what the channel should see
+    HOME_OPENED = "home opened"  # HomeClick (value: the shown view's hash): publish it
+    HOME_APPROVE = "home approve"  # HomeClick (value: request ID): a vote from the Home
+    HOME_REJECT = "home reject"  # HomeClick (value: request ID)
+    HOME_RUN_POLICY = "home run policy"  # HomeClick (value: policy name): Run now
 
 
 # Jobs that may carry a request out (a cleanup: minutes): they run on workers of their
 # own, so the follow-ups of other clicks and commands never wait behind them.
-LONG_KINDS = frozenset({JobKind.VOTE})
+LONG_KINDS = frozenset({JobKind.VOTE, JobKind.HOME_APPROVE, JobKind.HOME_REJECT})
 
 
 @dataclass(frozen=True)
@@ -82,13 +86,22 @@ class Vote:
 
 
 @dataclass(frozen=True)
+class HomeClick:
+    """Something ``user`` did on their Home tab (its answer goes to their Home: a Home
+    has no ``response_url``)."""
+
+    value: str
+    user: str
+
+
+@dataclass(frozen=True)
 class Announce:
     """What the registry's events told, for the channel."""
 
     result: IngestResult
 
 
-Work = Command | Page | Click | FollowUp | Vote | Announce
+Work = Command | Page | Click | FollowUp | Vote | HomeClick | Announce
 
 
 @dataclass(frozen=True)

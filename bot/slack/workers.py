@@ -44,9 +44,21 @@ from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import browse_replies, command_replies, deleting, storage_replies
+from . import browse_replies, command_replies, deleting, home, home_clicks, storage_replies
 from .context import BotContext
-from .jobs import LONG_KINDS, Announce, Click, Command, FollowUp, Job, JobKind, Page, Vote
+from .jobs import (
+    LONG_KINDS,
+    Announce,
+    Click,
+    Command,
+    FollowUp,
+    HomeClick,
+    Job,
+    JobKind,
+    Page,
+    Vote,
+)
+from .render import Message
 from .render.failures import render_database_unreachable, render_internal_error
 from .web import Responder
 
@@ -54,6 +66,16 @@ log = logging.getLogger(__name__)
 THREADS = 32  # jobs at once: most of them wait on the registry or Slack, not the CPU
 EXECUTIONS = 8  # votes at once (each may carry a request out), beside the other jobs
 RESTART_SECONDS = 1.0  # a worker that dies is started again after this pause
+
+
+# Buttons that open a new request or post in the channel: (ctx, value, user,
+# response_url, channel).
+FOLLOW_UPS: dict[JobKind, Callable[[BotContext, str, str, str, str], None]] = {
+    JobKind.UNUSED_LAYERS: deleting.unused_layers,
+    JobKind.UNDO: deleting.undo,
+    JobKind.PUT_BACK: deleting.put_back,
+    JobKind.SHARE_STORAGE: storage_replies.share_storage,
+}
 
 
 def do(ctx: BotContext, job: Job) -> None:
@@ -67,21 +89,32 @@ def do(ctx: BotContext, job: Job) -> None:
             deleting.submit(ctx, request_id, user, url, as_untag=kind == JobKind.SUBMIT_UNTAG)
         case JobKind.CANCEL, Click(request_id, user, url):
             deleting.cancel_preview(ctx, request_id, user, url)
-        case JobKind.UNUSED_LAYERS, FollowUp(value, user, url, channel):
-            deleting.unused_layers(ctx, value, user, url, channel)
-        case JobKind.UNDO, FollowUp(value, user, url, channel):
-            deleting.undo(ctx, value, user, url, channel)
-        case JobKind.PUT_BACK, FollowUp(value, user, url, channel):
-            deleting.put_back(ctx, value, user, url, channel)
-        case JobKind.SHARE_STORAGE, FollowUp(value, user, url, channel):
-            storage_replies.share_storage(ctx, value, user, url, channel)
+        case kind, FollowUp(value, user, url, channel) if kind in FOLLOW_UPS:
+            FOLLOW_UPS[kind](ctx, value, user, url, channel)
         case JobKind.VOTE, Vote(request_id, user, approve, url, clicked):
             deleting.vote(ctx, request_id, user, approve, url, clicked)
+        case kind, HomeClick() as click if kind in HOME_KINDS:
+            _do_home(ctx, kind, click)
         case JobKind.REGISTRY_EVENTS, Announce(result):
             if ctx.announcer is not None:
                 ctx.announcer.tell(result)
         case _:
             raise TypeError(f"a {job.kind} job can't do {type(job.work).__name__}")
+
+
+HOME_KINDS = frozenset(
+    {JobKind.HOME_OPENED, JobKind.HOME_APPROVE, JobKind.HOME_REJECT, JobKind.HOME_RUN_POLICY}
+)
+
+
+def _do_home(ctx: BotContext, kind: JobKind, click: HomeClick) -> None:
+    """What a Home tab's job calls."""
+    if kind == JobKind.HOME_OPENED:
+        home.home_opened(ctx, click.user, click.value or None)
+    elif kind == JobKind.HOME_RUN_POLICY:
+        home_clicks.run_policy(ctx, click.value, click.user)
+    else:
+        home_clicks.vote(ctx, click.value, click.user, approve=kind == JobKind.HOME_APPROVE)
 
 
 def run_job(ctx: BotContext, job: Job) -> None:
@@ -91,12 +124,18 @@ def run_job(ctx: BotContext, job: Job) -> None:
         do(ctx, job)
     except SQLAlchemyError as exc:
         log.error("%s failed: the database failed (%s)", job.what, exc)
-        if job.response_url:
-            ctx.responder.send(job.response_url, render_database_unreachable())
+        _tell_failure(ctx, job, render_database_unreachable())
     except Exception:
         log.exception("%s failed", job.what)
-        if job.response_url:
-            ctx.responder.send(job.response_url, render_internal_error())
+        _tell_failure(ctx, job, render_internal_error())
+
+
+def _tell_failure(ctx: BotContext, job: Job, message: Message) -> None:
+    """Tell who asked that their job failed: at its ``response_url``, or on their Home."""
+    if job.response_url:
+        ctx.responder.send(job.response_url, message)
+    elif isinstance(job.work, HomeClick) and job.kind != JobKind.HOME_OPENED:
+        home.publish_home(ctx, job.work.user, notice=message.text)
 
 
 class Pools:

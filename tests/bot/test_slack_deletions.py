@@ -619,3 +619,61 @@ def test_a_backtracking_match_expression_holds_up_nobody(start_bot, standin, cli
     assert helped.status_code == 200 and "/registry tags" in helped.text
     reply = standin.wait_response(dry_run, timeout=10).body
     assert "Nothing to clean up" in str(reply) and "all 3 tags" in str(reply), reply
+
+
+def _home_buttons(view: dict) -> dict[str, dict]:
+    return {
+        e["action_id"]: e
+        for b in view.get("blocks", [])
+        for e in (b.get("elements") or []) + ([b["accessory"]] if b.get("accessory") else [])
+        if isinstance(e, dict) and "action_id" in e
+    }
+
+
+def test_an_approver_approves_from_the_home_tab(start_bot, standin, counting, client):
+    """app_home_opened publishes each person's Home: the approver's shows the request
+    with Approve, the requester's shows it and no Approve. Approve on the Home deletes
+    exactly once, redraws the channel message, and the Home says what came of it."""
+    from bot.slack.render.limits import view_problems
+    from testkit.slack_requests import home_action_body, home_opened_body
+
+    push_image(client, "shome/app", ["1.0"])
+    bot = start_bot()
+    request_id, _ = request_deletion(bot, standin, "shome/app:1.0", reason=EVIL)
+    request_ts = standin.wait_for(
+        lambda: [c for c in standin.messages(CHANNEL) if c.body.get("thread_ts")]
+    )[-1].body["thread_ts"]
+    for user in (APPROVER, REQUESTER):
+        opened = post_signed(
+            bot.events_url, home_opened_body(user), content_type="application/json"
+        )
+        assert opened.status_code == 200, opened.text
+
+    def home_of(user: str, having: str) -> dict:
+        return standin.wait_for(lambda: [v for v in standin.home_views(user) if having in str(v)])[
+            -1
+        ]
+
+    approver_home = home_of(APPROVER, "shome/app:1.0")
+    assert not view_problems(approver_home)
+    assert _home_buttons(approver_home)["home_approve"]["value"] == request_id
+    said = str(approver_home["blocks"])
+    assert "<!channel>" not in said and "&lt;!channel&gt;" in said
+    requester_home = home_of(REQUESTER, "shome/app:1.0")
+    assert "home_approve" not in _home_buttons(requester_home)
+    assert "waiting for approval" in str(requester_home["blocks"])
+
+    clicked = post_signed(
+        bot.events_url, home_action_body("home_approve", request_id, user=APPROVER)
+    )
+    assert clicked.status_code == 200
+    update = standin.wait_for(lambda: updates_of(standin, request_ts))[-1]
+    assert "*Deleted*" in str(update.body["blocks"])
+    assert deletes_of(counting, "shome/app") == 1
+    after = home_of(APPROVER, "Approved request")
+    assert "home_approve" not in _home_buttons(after) and not view_problems(after)
+    assert "*done*" in str(home_of(REQUESTER, "*done*")["blocks"])
+    # A second click, from a stale Home: refused, said on the Home, nothing deleted.
+    post_signed(bot.events_url, home_action_body("home_approve", request_id, user=APPROVER2))
+    standin.wait_for(lambda: standin.home_views(APPROVER2))
+    assert deletes_of(counting, "shome/app") == 1

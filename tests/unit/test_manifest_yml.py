@@ -56,6 +56,11 @@ def test_manifest_matches_the_app(manifest):
     assert command["usage_hint"] == usage_hint()  # every verb, from the command table
     assert command["url"].endswith("/slack/events")
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    # The Home tab: enabled, and its opening sent to the bot's one URL.
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"]
+    assert events["request_url"] == command["url"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {
         "commands",
         "chat:write",

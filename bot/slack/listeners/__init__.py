@@ -1,4 +1,4 @@
-"""Bolt listeners, grouped by kind (slash commands, block actions), and the one error
+"""Bolt listeners, grouped by kind (slash commands, block actions, the Home tab), and the one error
 handler for what a listener raises: it is logged, and the person who asked is told,
 never left without an answer (work after ``ack()`` has the same in ``ctx.background``).
 
@@ -16,7 +16,7 @@ from slack_bolt import App, BoltContext
 
 from ..context import BotContext
 from ..render.failures import render_internal_error
-from . import actions, commands
+from . import actions, commands, home
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ def register(app: App, ctx: BotContext) -> None:
     app.use(with_bot)
     commands.register(app)
     actions.register(app)
+    home.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """Block Kit limits. slack_sdk's models check most of them when a block is turned into
 a dict (section text 3000, 10 fields, header 150, 10 context elements, 25 actions,
 button text 75 and value 2000). Here are only those it lacks, checked on the final
-payload: at most 50 blocks, field text 2000, and a plain ``text`` fallback.
+payload: at most 50 blocks, field text 2000, and a plain ``text`` fallback; for a view
+(``view_problems``), 100 blocks and 250 KB.
 
 ``check_message`` checks a payload from anywhere (a test reading what the bot sent):
 each block is parsed back into slack_sdk's models, so their checks apply too.
@@ -9,12 +10,15 @@ each block is parsed back into slack_sdk's models, so their checks apply too.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # a Home tab or a modal
+MAX_VIEW_BYTES = 250_000
 MAX_SECTION_TEXT = 3000  # checked by slack_sdk; the renderers size their text by it
 MAX_FIELD_TEXT = 2000
 MAX_FALLBACK_TEXT = 40000
@@ -54,7 +58,25 @@ def own_problems(payload: Payload) -> list[str]:
 
 def problems_of(payload: Payload) -> list[str]:
     """Every limit ``payload`` breaks, slack_sdk's and ours (empty when it is fine)."""
-    problems = own_problems(payload)
+    return own_problems(payload) + _block_problems(payload)
+
+
+def view_problems(view: Payload) -> list[str]:
+    """Every limit a view (a Home tab, a modal) breaks: at most 100 blocks (a view's
+    limit, not a message's 50), 250 KB in all, and each block's own."""
+    problems = []
+    blocks = view.get("blocks") or []
+    if len(blocks) > MAX_VIEW_BLOCKS:
+        problems.append(f"{len(blocks)} blocks (limit {MAX_VIEW_BLOCKS})")
+    size = len(json.dumps(view).encode())
+    if size > MAX_VIEW_BYTES:
+        problems.append(f"{size} bytes (limit {MAX_VIEW_BYTES})")
+    return problems + _block_problems(view)
+
+
+def _block_problems(payload: Payload) -> list[str]:
+    """What slack_sdk's models find wrong with each block, parsed back."""
+    problems = []
     for i, block in enumerate(payload.get("blocks") or []):
         try:
             parsed = Block.parse(block)

@@ -53,7 +53,7 @@ def policy_refusal_text(refused: PolicyRefused) -> str:
     return _REFUSALS[refused.reason].format(name=refused.name)
 
 
-def _result(run: PolicyRun) -> str:
+def policy_result_text(run: PolicyRun) -> str:
     """What a run came to, in words."""
     late = f" (late since {slack_date(run.late_since)})" if run.late_since else ""
     match run.state:
@@ -109,7 +109,7 @@ def render_policies(
     for policy, last, next_run, late in policies[:MAX_LISTED]:
         state = ":double_vertical_bar: paused" if policy.paused else f"next {slack_date(next_run)}"
         overdue = " *overdue*" if late else ""
-        ran = f"last: {_result(last[0])}" if last else "not run yet"
+        ran = f"last: {policy_result_text(last[0])}" if last else "not run yet"
         lines.append(
             f"*{escape(policy.name)}* {code(policy.pattern, 100)} "
             f"{code(rules_text(policy.rules), 150)}, {escape(schedule_text(policy.schedule, zone))}"
@@ -123,7 +123,8 @@ def render_policies(
 def render_policy(policy: Policy, runs: list[PolicyRun], next_run: datetime) -> Message:
     """``policy show NAME``: its last runs."""
     lines = [
-        f"{slack_date(r.slot)}{' (on request)' if r.manual else ''}: {_result(r)}" for r in runs
+        f"{slack_date(r.slot)}{' (on request)' if r.manual else ''}: {policy_result_text(r)}"
+        for r in runs
     ]
     head = (
         f"*{escape(policy.name)}* {code(policy.pattern, 150)} {code(rules_text(policy.rules), 300)}"
@@ -135,7 +136,7 @@ def render_policy(policy: Policy, runs: list[PolicyRun], next_run: datetime) -> 
 
 def render_run(policy: Policy, run: PolicyRun) -> Message:
     """``policy run NAME``: what the run came to."""
-    text = f"Ran *{escape(policy.name)}* now: {_result(run)}."
+    text = f"Ran *{escape(policy.name)}* now: {policy_result_text(run)}."
     if run.state == RunState.POSTED:
         text += f" The plan is in <#{policy.channel}>."
     return Message(text=f"Ran {policy.name}: {run.state}", blocks=[section(text)])

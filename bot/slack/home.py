@@ -1,0 +1,115 @@
+"""The Home tab, drawn and published: what one person's Home shows is read from the
+rooms (``home_facts``), rendered, and sent with ``views.publish`` (debounced per person,
+carrying the hash of the view last published so a stale update never overwrites a newer
+one). Those who opened their Home lately get it published again when a request that
+concerns them (as requester, or as one who may vote on it) changes."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from ..deletions import DeletionRequest, ItemState, Kind, State
+from .context import BotContext
+from .render.home import HomeFacts, PolicyLine, render_home
+
+log = logging.getLogger(__name__)
+MINE_LISTED = 10
+
+
+def _radius(ctx: BotContext, request: DeletionRequest) -> tuple[int | None, int | None]:
+    """The tags and images a request deletes (None where it isn't known)."""
+    match request.kind:
+        case Kind.MANIFEST:
+            return len(request.siblings) + (1 if request.tag else 0), 1 + len(request.children)
+        case Kind.TAG:
+            return 1, 0
+        case Kind.PRUNE:
+            planned = [
+                i for i in ctx.deletions.cleanup_items(request.id) if i.state == ItemState.PLANNED
+            ]
+            return sum(len(i.tags) for i in planned), len(planned)
+    return None, None
+
+
+def home_facts(ctx: BotContext, user: str, notice: str | None = None) -> HomeFacts:
+    """What ``user``'s Home shows, read now."""
+    deletions, policies = ctx.deletions, ctx.policies
+    waiting = deletions.waiting_on(user)
+    mine = deletions.requested_by(user, MINE_LISTED)
+    radius = {r.id: _radius(ctx, r) for r in waiting[:10]}
+    undo = {}
+    for request in mine:
+        if request.state == State.DONE and (until := deletions.undo_until(request)) is not None:
+            undo[request.id] = until
+    lines = []
+    for policy in policies.all():
+        last = policies.runs(policy.name, 1)
+        lines.append(
+            PolicyLine(
+                policy,
+                last[0] if last else None,
+                policies.next_run(policy),
+                policies.overdue(policy),
+            )
+        )
+    shots = ctx.history.snapshots(30)
+    return HomeFacts(
+        user=user,
+        now=ctx.now(),
+        zone=policies.zone,
+        approver=deletions.is_approver(user),
+        waiting=waiting,
+        mine=mine,
+        radius=radius,
+        undo=undo,
+        policies=lines,
+        snapshot=shots[-1] if shots else None,
+        trend=ctx.history.trend() if shots else None,
+        alerts=ctx.events.alerts() if ctx.events_recorded else [],
+        events_recorded=ctx.events_recorded,
+        notice=notice,
+    )
+
+
+def _publish_now(ctx: BotContext, user: str) -> None:
+    """Draw ``user``'s Home and publish it (called one at a time per person)."""
+    view = render_home(home_facts(ctx, user, ctx.home.take_notice(user)))
+    known = ctx.home.hash_of(user)
+    try:
+        answer = ctx.web.views_publish(user_id=user, view=view, hash=known)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "hash_conflict":
+            raise
+        # Published elsewhere since (another replica): this view was just drawn from
+        # the newest state, so it goes out over that one.
+        answer = ctx.web.views_publish(user_id=user, view=view)
+    published = answer.get("view") or {}
+    ctx.home.published(user, published.get("hash") if isinstance(published, dict) else None)
+
+
+def publish_home(ctx: BotContext, user: str, notice: str | None = None) -> None:
+    """Publish ``user``'s Home now, or once the debounce allows."""
+
+    def publish(who: str) -> None:
+        try:
+            _publish_now(ctx, who)
+        except Exception:
+            log.exception("could not publish the Home of %s", who)
+
+    ctx.home.schedule(user, publish, notice)
+
+
+def home_opened(ctx: BotContext, user: str, view_hash: str | None) -> None:
+    """``app_home_opened`` on the Home tab: remember who, and publish their view."""
+    ctx.home.opened(user, view_hash)
+    publish_home(ctx, user)
+
+
+def refresh_homes(ctx: BotContext, request: DeletionRequest) -> None:
+    """Publish again the Home of each person who opened it lately and whom ``request``
+    concerns: its requester, and those who may vote on it."""
+    for user in ctx.home.recent():
+        if user == request.requester or ctx.deletions.is_approver(user):
+            publish_home(ctx, user)

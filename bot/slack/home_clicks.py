@@ -1,0 +1,31 @@
+"""What a click on the Home tab does: a vote, exactly as from the request's message
+(the same checks, audit and compare-and-set, and the channel message is redrawn), and a
+policy's Run now, as ``/registry policy run``. A Home has no ``response_url``: what the
+clicker alone should read shows at the top of their Home, published again."""
+
+from __future__ import annotations
+
+from . import deleting, policy_runs
+from .command_table import PolicyAction, PolicyCommand
+from .context import BotContext
+from .home import publish_home
+from .render import Message
+
+
+def vote(ctx: BotContext, request_id: str, user: str, approve: bool) -> None:
+    """Approve or Reject from the Home; the Home is published again whatever came of it
+    (the request leaves "Waiting on you" once voted on)."""
+    told: list[str] = []
+
+    def tell(message: Message) -> None:
+        told.append(message.text)
+
+    deleting.vote(ctx, request_id, user, approve, "", clicked=None, tell=tell)
+    done = "Approved" if approve else "Rejected"
+    publish_home(ctx, user, notice=" ".join(told) or f"{done} request {request_id}.")
+
+
+def run_policy(ctx: BotContext, name: str, user: str) -> None:
+    """Run now, on a policy of the Home (approvers only, as the command)."""
+    message = policy_runs.command_reply(ctx, PolicyCommand(PolicyAction.RUN, name), user)
+    publish_home(ctx, user, notice=message.text)
