@@ -68,6 +68,15 @@ class FakeWeb:
         self._record("views.publish", args)
         return {"ok": True, "view": {**args["view"], "hash": f"hash-{next(self._ts)}"}}
 
+    def views_open(self, **args: Any) -> dict[str, Any]:
+        """A modal opened: answered with the view (its ID) as Slack does."""
+        self._record("views.open", args)
+        return {"ok": True, "view": {**args["view"], "id": f"V{next(self._ts)}"}}
+
+    def modals(self) -> list[WebCall]:
+        """The modals opened, oldest first."""
+        return [c for c in self.calls if c.method == "views.open"]
+
     def homes(self, user: str) -> list[WebCall]:
         """The Home views published to ``user``, oldest first."""
         return [c for c in self.calls if c.method == "views.publish" and c.args["user_id"] == user]

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .slack_requests import action_body, command_body, post_signed
+from .slack_requests import action_body, command_body, post_signed, view_submission_body
 
 REQUESTER, APPROVER = "UREQUEST1", "UAPPROVE1"
 
@@ -43,16 +43,45 @@ def command(bot, standin, text: str, user: str = REQUESTER) -> str:
     return key
 
 
+REQUEST_BUTTONS = ("deletion_submit", "deletion_submit_untag")
+
+
+def confirm_in_modal(bot, standin, trigger_id: str, user: str, reason: str | None = None) -> dict:
+    """Wait for the request modal opened on ``trigger_id`` and submit it, with
+    ``reason`` (None: the reason it offers, or one made up when it asks for one); the
+    modal as it was opened."""
+    (modal,) = until(lambda: standin.modals(trigger_id))
+    offered = next(
+        (
+            b["element"].get("initial_value")
+            for b in modal["blocks"]
+            if b.get("block_id") == "reason"
+        ),
+        None,
+    )
+    typed = reason if reason is not None else (offered or "no longer needed")
+    body = view_submission_body(modal, user=user, values={"reason": {"reason_input": typed}})
+    response = post_signed(bot.events_url, body, timeout=3)
+    assert response.status_code == 200, response.text
+    return modal
+
+
 def click(bot, standin, action_id: str, value: str, user: str, message=None) -> str:
-    """Click a button (on the posted ``message``, for votes); the response_url key."""
+    """Click a button (on the posted ``message``, for votes); the response_url key. A
+    request button's modal is submitted too (with the reason it offers)."""
     key = uuid.uuid4().hex
     where = {"channel": message.body["channel"], "message_ts": message.ts} if message else {}
+    trigger = f"{uuid.uuid4().int % 10**12}.1.trigger"
     response = post_signed(
         bot.events_url,
-        action_body(action_id, value, standin.response_url(key), user=user, **where),
+        action_body(
+            action_id, value, standin.response_url(key), user=user, trigger_id=trigger, **where
+        ),
         timeout=3,
     )
     assert response.status_code == 200, response.text
+    if action_id in REQUEST_BUTTONS:
+        confirm_in_modal(bot, standin, trigger, user)
     return key
 
 

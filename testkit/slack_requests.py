@@ -79,6 +79,7 @@ def action_body(
     user: str = "U0USER01",
     channel: str = "C0CHAN01",
     message_ts: str = "1700000000.000100",
+    trigger_id: str | None = None,
 ) -> str:
     payload = {
         "type": "block_actions",
@@ -91,7 +92,7 @@ def action_body(
             "channel_id": channel,
             "is_ephemeral": True,
         },
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
+        "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**12}.1.abc",
         "team": {"id": "T0001", "domain": "example"},
         "channel": {"id": channel, "name": "ops"},
         "response_url": response_url,
@@ -151,5 +152,26 @@ def home_action_body(action_id: str, value: str, *, user: str) -> str:
         "team": {"id": "T0001", "domain": "example"},
         "view": {"id": f"V{user}", "type": "home", "hash": "any", "blocks": []},
         "actions": [_button_clicked(action_id, value)],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(view: dict, *, user: str, values: dict[str, dict[str, str]]) -> str:
+    """A modal submitted: ``view`` as the bot opened it, with what was typed
+    (``values``: block ID -> action ID -> text)."""
+    state = {
+        block: {
+            action: {"type": "plain_text_input", "value": text} for action, text in fields.items()
+        }
+        for block, fields in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": user, "username": "someone", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "token": "legacy-unused",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
+        "view": {**view, "id": "V0MODAL1", "state": {"values": state}},
     }
     return urlencode({"payload": json.dumps(payload)})

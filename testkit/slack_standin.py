@@ -66,6 +66,7 @@ class SlackStandIn:
             else {"ok": False, "error": "no_such_subteam"}
         )
         self.api_answers["views.publish"] = self._publish_view
+        self.api_answers["views.open"] = self._open_view
         self.homes: dict[str, tuple[str, dict]] = {}  # user -> (hash, the view they see)
         self._cond = threading.Condition()
         standin = self
@@ -132,6 +133,24 @@ class SlackStandIn:
         new = f"{self._ts:.0f}.home"
         self.homes[user] = (new, view)
         return {"ok": True, "view": {**view, "id": f"V{user}", "hash": new}}
+
+    def _open_view(self, call: Call) -> dict:
+        """views.open: a modal opened on the ``trigger_id`` (any one is taken)."""
+        view = call.body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not call.body.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        self._ts += 1
+        return {"ok": True, "view": {**view, "id": f"V{self._ts:.0f}", "hash": "h"}}
+
+    def modals(self, trigger_id: str | None = None) -> list[dict]:
+        """The modals opened (on ``trigger_id``), oldest first."""
+        return [
+            c.body["view"] if isinstance(c.body["view"], dict) else json.loads(c.body["view"])
+            for c in self.api_calls("views.open")
+            if trigger_id is None or c.body.get("trigger_id") == trigger_id
+        ]
 
     def home_views(self, user: str) -> list[dict]:
         """The Home views published to ``user`` that Slack took, oldest first."""

@@ -94,11 +94,12 @@ class Lifecycle:
         return request
 
     def claim_submit(
-        self, request_id: str, user: str, as_untag: bool = False
+        self, request_id: str, user: str, as_untag: bool = False, reason: str | None = None
     ) -> DeletionRequest | None:
         """The requester confirmed: claim the draft for posting (None when another click
         already did, or it was closed). ``as_untag`` turns an image preview into the
-        removal of its named tag only."""
+        removal of its named tag only; ``reason`` (given when they confirmed) replaces
+        the one typed with the command."""
         request = self.get(request_id)
         if user != request.requester:
             raise DeletionRefused(Refusal.NOT_PREVIEWER)
@@ -107,7 +108,9 @@ class Lifecycle:
             raise DeletionRefused(Refusal.PREVIEW_EXPIRED)
         if as_untag and (request.kind != Kind.MANIFEST or not request.tag):
             raise DeletionRefused(Refusal.NOT_A_TAG_PREVIEW)
-        return self.store.claim_for_posting(request_id, self.clock(), tag_only=as_untag)
+        return self.store.claim_for_posting(
+            request_id, self.clock(), tag_only=as_untag, reason=reason
+        )
 
     def release_submit(self, request_id: str) -> None:
         """Posting the request failed: back to draft, so it can be tried again."""

@@ -185,9 +185,9 @@ class DeletionService:
 
     # -- submit, cancel, vote ----------------------------------------------------------
     def claim_submit(
-        self, request_id: str, user: str, as_untag: bool = False
+        self, request_id: str, user: str, as_untag: bool = False, reason: str | None = None
     ) -> DeletionRequest | None:
-        return self.lifecycle.claim_submit(request_id, user, as_untag)
+        return self.lifecycle.claim_submit(request_id, user, as_untag, reason)
 
     def release_submit(self, request_id: str) -> None:
         self.lifecycle.release_submit(request_id)

@@ -248,13 +248,16 @@ class DeletionStore:
 
     # -- a request's steps, each a compare-and-set with its audit event ------------------
     def claim_for_posting(
-        self, request_id: str, at: datetime, *, tag_only: bool = False
+        self, request_id: str, at: datetime, *, tag_only: bool = False, reason: str | None = None
     ) -> DeletionRequest | None:
         """A draft claimed for its message to be posted (one click wins); ``tag_only``
-        turns an image's deletion into its named tag's removal alone."""
+        turns an image's deletion into its named tag's removal alone; ``reason``, when
+        given, replaces the one typed with the command."""
         extra: dict[str, Any] = {}
         if tag_only:
             extra = {"kind": Kind.TAG.value, "reclaimable": 0, "blobs": [], "reclaim_basis": None}
+        if reason is not None:
+            extra["reason"] = reason
         moved = self._move(request_id, [State.DRAFT], State.SUBMITTING, claimed_at=at, **extra)
         return moved.request if moved else None
 

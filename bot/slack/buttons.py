@@ -33,10 +33,11 @@ ACTION_PUT_BACK = "registry_put_back"
 # The storage report's: post it to the channel for everyone (value: StorageShare).
 ACTION_SHARE_STORAGE = "registry_storage_share"
 # The Home tab's votes (value: the request's ID): a vote as from the request message,
-# answered on the Home itself; and a policy's Run now (value: the policy's name).
+# answered on the Home itself; a policy's Run now (value: the policy's name); Undo.
 ACTION_HOME_APPROVE = "home_approve"
 ACTION_HOME_REJECT = "home_reject"
 ACTION_HOME_RUN_POLICY = "home_run_policy"
+ACTION_HOME_UNDO = "home_undo"  # value: the executed request's ID
 
 
 class PageKind(StrEnum):

@@ -71,6 +71,19 @@ def _where(ctx: BotContext, request_id: str, role: MessageRole) -> MessageRef | 
     return ctx.messages.get(request_id, role)
 
 
+# Where what the clicker alone should read goes, when not to the click's response_url
+# (a click on the Home tab has none).
+Tell = Callable[[Message], object]
+
+
+def _teller(ctx: BotContext, response_url: str, tell: Tell | None) -> Callable[..., object]:
+    """``say(message, replace_original=False)``: to ``tell`` when given, else to the
+    ``response_url``."""
+    if tell is not None:
+        return lambda message, replace_original=False: tell(message)
+    return functools.partial(ctx.responder.send, response_url)
+
+
 def _undo_until(ctx: BotContext, request: DeletionRequest) -> datetime | None:
     """Until when the outcome message may offer Undo (None: not at all)."""
     try:
@@ -262,19 +275,21 @@ def submit(
     *,
     as_untag: bool = False,
     replace_preview: bool = True,
+    tell: Tell | None = None,
+    reason: str | None = None,
 ) -> None:
-    """ "Request deletion" (or "Remove only tag") on the preview: post the request where
-    approvers see it."""
+    """ "Request deletion" (or "Remove only tag") on the preview, confirmed in its
+    modal with ``reason``: post the request where approvers see it. What the clicker
+    alone reads goes to ``response_url``, or to ``tell`` (a click on the Home)."""
+    say = _teller(ctx, response_url, tell)
     service = ctx.deletions
     try:
-        claimed = service.claim_submit(request_id, user, as_untag=as_untag)
+        claimed = service.claim_submit(request_id, user, as_untag=as_untag, reason=reason)
     except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
+        say(render_notice(refusal_text(exc)))
         return
     if claimed is None:
-        ctx.responder.send(
-            response_url, render_notice("This deletion was already requested or closed.")
-        )
+        say(render_notice("This deletion was already requested or closed."))
         return
     channel = ctx.approval_channel or claimed.channel
     try:
@@ -284,14 +299,13 @@ def submit(
         # goes back to the requester, never stuck half-submitted.
         service.release_submit(request_id)
         log.error("posting request %s failed: %s", request_id, type(exc).__name__)
-        ctx.responder.send(response_url, render_notice(_post_failure(ctx, exc)))
+        say(render_notice(_post_failure(ctx, exc)))
         return
     ctx.messages.put(request_id, MessageRole.REQUEST, posted)
     request, events = service.submitted(request_id)
     _open_audit_thread(ctx, request, posted)
     post_audit(ctx, request, events)
-    ctx.responder.send(
-        response_url,
+    say(
         render_notice(
             f"Requested. The approvers were asked in the request message (in <#{channel}>)."
             if channel.startswith("C")
@@ -302,23 +316,29 @@ def submit(
 
 
 def _follow_up(
-    ctx: BotContext, user: str, response_url: str, doing: str, make: Callable[[], Preview]
+    ctx: BotContext,
+    user: str,
+    response_url: str,
+    doing: str,
+    make: Callable[[], Preview],
+    tell: Tell | None = None,
 ) -> None:
     """A button that opens a new request (unused layers, Undo, Restore previous): make
     its preview, then submit it through the same approval. The message the button is
     on stays as it is; the new request gets its own message."""
+    say = _teller(ctx, response_url, tell)
     try:
         preview = make()
     except ValueError:
-        ctx.responder.send(response_url, render_notice("This button's data is not valid."))
+        say(render_notice("This button's data is not valid."))
         return
     except DeletionRefused as exc:
-        ctx.responder.send(response_url, render_notice(refusal_text(exc)))
+        say(render_notice(refusal_text(exc)))
         return
     except RegistryError as exc:
-        ctx.responder.send(response_url, render_error(exc, doing))
+        say(render_error(exc, doing))
         return
-    submit(ctx, preview.request.id, user, response_url, replace_preview=False)
+    submit(ctx, preview.request.id, user, response_url, replace_preview=False, tell=tell)
 
 
 def unused_layers(
@@ -336,7 +356,14 @@ def unused_layers(
     )
 
 
-def undo(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel: str) -> None:
+def undo(
+    ctx: BotContext,
+    deleted_id: str,
+    user: str,
+    response_url: str,
+    channel: str,
+    tell: Tell | None = None,
+) -> None:
     """ "Undo" on an executed deletion: a restore request."""
     service = ctx.deletions
     _follow_up(
@@ -345,6 +372,7 @@ def undo(ctx: BotContext, deleted_id: str, user: str, response_url: str, channel
         response_url,
         "preparing the restore",
         lambda: service.preview_restore(deleted_id, user, channel),
+        tell,
     )
 
 
@@ -380,13 +408,13 @@ def vote(
     approve: bool,
     response_url: str,
     clicked: tuple[str, str] | None = None,
-    tell: Callable[[Message], object] | None = None,
+    tell: Tell | None = None,
 ) -> None:
     """Approve or Reject on the request message. ``clicked`` is (channel, ts) of the
     message whose button was clicked: a vote counts only from the request's own
     message (None: from the voter's Home, which lists only requests in front of them).
     What the voter alone should read goes to ``response_url``, or to ``tell``."""
-    say: Callable[[Message], object] = tell or functools.partial(ctx.responder.send, response_url)
+    say = _teller(ctx, response_url, tell)
     service = ctx.deletions
     own = _where(ctx, request_id, MessageRole.REQUEST)
     try:

@@ -12,17 +12,36 @@ from .home import publish_home
 from .render import Message
 
 
+class _Told:
+    """What the bot would have said to the clicker alone, kept for their Home."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, message: Message) -> None:
+        self.texts.append(message.text)
+
+    def said(self, otherwise: str) -> str:
+        return " ".join(self.texts) or otherwise
+
+
 def vote(ctx: BotContext, request_id: str, user: str, approve: bool) -> None:
     """Approve or Reject from the Home; the Home is published again whatever came of it
     (the request leaves "Waiting on you" once voted on)."""
-    told: list[str] = []
-
-    def tell(message: Message) -> None:
-        told.append(message.text)
-
-    deleting.vote(ctx, request_id, user, approve, "", clicked=None, tell=tell)
+    told = _Told()
+    deleting.vote(ctx, request_id, user, approve, "", clicked=None, tell=told)
     done = "Approved" if approve else "Rejected"
-    publish_home(ctx, user, notice=" ".join(told) or f"{done} request {request_id}.")
+    publish_home(ctx, user, notice=told.said(f"{done} request {request_id}."))
+
+
+def undo(ctx: BotContext, request_id: str, user: str) -> None:
+    """Undo, on an executed deletion among the clicker's requests: a restore request,
+    posted for approval where the deletion was, as Undo on its message does."""
+    request = ctx.deletions.request(request_id)
+    told = _Told()
+    channel = request.channel if request is not None else ""
+    deleting.undo(ctx, request_id, user, "", channel, tell=told)
+    publish_home(ctx, user, notice=told.said(f"Asked to undo request {request_id}."))
 
 
 def run_policy(ctx: BotContext, name: str, user: str) -> None:

@@ -20,8 +20,9 @@ class JobKind(StrEnum):
 
     COMMAND = "command"  # Command: the reply to /registry ...
     PAGE = "page"  # Page: a Prev/Next button
-    SUBMIT = "submit"  # Click: Request deletion
-    SUBMIT_UNTAG = "submit untag"  # Click: Remove this tag only
+    OPEN_REQUEST = "open request"  # ModalOpen: Request deletion clicked: the modal
+    SUBMIT = "submit"  # Click: the request modal submitted (or a click without a modal)
+    SUBMIT_UNTAG = "submit untag"  # Click: the same, removing the tag only
     CANCEL = "cancel"  # Click: Cancel
     UNUSED_LAYERS = "unused layers"  # FollowUp: delete an executed deletion's layers
     UNDO = "undo"  # FollowUp: restore what an executed deletion took
@@ -33,11 +34,15 @@ class JobKind(StrEnum):
     HOME_APPROVE = "home approve"  # HomeClick (value: request ID): a vote from the Home
     HOME_REJECT = "home reject"  # HomeClick (value: request ID)
     HOME_RUN_POLICY = "home run policy"  # HomeClick (value: policy name): Run now
+    HOME_UNDO = "home undo"  # HomeClick (value: request ID): Undo an executed deletion
 
 
 # Jobs that may carry a request out (a cleanup: minutes): they run on workers of their
 # own, so the follow-ups of other clicks and commands never wait behind them.
 LONG_KINDS = frozenset({JobKind.VOTE, JobKind.HOME_APPROVE, JobKind.HOME_REJECT})
+# Jobs that open a modal: a trigger_id lasts 3 s, so they run on threads of their own,
+# never queued behind jobs waiting on a slow registry (they read the database only).
+VIEW_KINDS = frozenset({JobKind.OPEN_REQUEST})
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,24 @@ class Page:
 
 @dataclass(frozen=True)
 class Click:
-    """A button on a preview: the request it names, and who clicked."""
+    """A button on a preview (or the request modal submitted): the request it names,
+    who clicked, and the reason they gave in the modal (None: the typed one stands)."""
 
     request_id: str
     user: str
     response_url: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ModalOpen:
+    """Request deletion clicked: the modal to open with ``trigger_id`` (valid 3 s)."""
+
+    request_id: str
+    user: str
+    response_url: str
+    trigger_id: str
+    as_untag: bool
 
 
 @dataclass(frozen=True)
@@ -101,7 +119,7 @@ class Announce:
     result: IngestResult
 
 
-Work = Command | Page | Click | FollowUp | Vote | HomeClick | Announce
+Work = Command | Page | Click | ModalOpen | FollowUp | Vote | HomeClick | Announce
 
 
 @dataclass(frozen=True)

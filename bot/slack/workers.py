@@ -44,10 +44,19 @@ from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import browse_replies, command_replies, deleting, home, home_clicks, storage_replies
+from . import (
+    browse_replies,
+    command_replies,
+    deleting,
+    home,
+    home_clicks,
+    modals,
+    storage_replies,
+)
 from .context import BotContext
 from .jobs import (
     LONG_KINDS,
+    VIEW_KINDS,
     Announce,
     Click,
     Command,
@@ -55,6 +64,7 @@ from .jobs import (
     HomeClick,
     Job,
     JobKind,
+    ModalOpen,
     Page,
     Vote,
 )
@@ -65,6 +75,7 @@ from .web import Responder
 log = logging.getLogger(__name__)
 THREADS = 32  # jobs at once: most of them wait on the registry or Slack, not the CPU
 EXECUTIONS = 8  # votes at once (each may carry a request out), beside the other jobs
+VIEWS = 4  # modals opening at once (a database read and a views.open each)
 RESTART_SECONDS = 1.0  # a worker that dies is started again after this pause
 
 
@@ -85,8 +96,11 @@ def do(ctx: BotContext, job: Job) -> None:
             command_replies.reply(ctx, fields)
         case JobKind.PAGE, Page(value, url):
             browse_replies.replace_page(ctx, value, url)
-        case (JobKind.SUBMIT | JobKind.SUBMIT_UNTAG) as kind, Click(request_id, user, url):
-            deleting.submit(ctx, request_id, user, url, as_untag=kind == JobKind.SUBMIT_UNTAG)
+        case (JobKind.SUBMIT | JobKind.SUBMIT_UNTAG) as kind, Click(request_id, user, url, reason):
+            untag = kind == JobKind.SUBMIT_UNTAG
+            deleting.submit(ctx, request_id, user, url, as_untag=untag, reason=reason)
+        case JobKind.OPEN_REQUEST, ModalOpen() as opening:
+            modals.open_request_modal(ctx, opening)
         case JobKind.CANCEL, Click(request_id, user, url):
             deleting.cancel_preview(ctx, request_id, user, url)
         case kind, FollowUp(value, user, url, channel) if kind in FOLLOW_UPS:
@@ -103,7 +117,13 @@ def do(ctx: BotContext, job: Job) -> None:
 
 
 HOME_KINDS = frozenset(
-    {JobKind.HOME_OPENED, JobKind.HOME_APPROVE, JobKind.HOME_REJECT, JobKind.HOME_RUN_POLICY}
+    {
+        JobKind.HOME_OPENED,
+        JobKind.HOME_APPROVE,
+        JobKind.HOME_REJECT,
+        JobKind.HOME_RUN_POLICY,
+        JobKind.HOME_UNDO,
+    }
 )
 
 
@@ -113,6 +133,8 @@ def _do_home(ctx: BotContext, kind: JobKind, click: HomeClick) -> None:
         home.home_opened(ctx, click.user, click.value or None)
     elif kind == JobKind.HOME_RUN_POLICY:
         home_clicks.run_policy(ctx, click.value, click.user)
+    elif kind == JobKind.HOME_UNDO:
+        home_clicks.undo(ctx, click.value, click.user)
     else:
         home_clicks.vote(ctx, click.value, click.user, approve=kind == JobKind.HOME_APPROVE)
 
@@ -139,16 +161,23 @@ def _tell_failure(ctx: BotContext, job: Job, message: Message) -> None:
 
 
 class Pools:
-    """A pool for jobs, and one for those that may carry a request out (``LONG_KINDS``):
-    a cleanup of several minutes never holds a thread the other jobs need."""
+    """A pool for jobs, one for those that may carry a request out (``LONG_KINDS``): a
+    cleanup of several minutes never holds a thread the other jobs need; and one for
+    those that open a modal (``VIEW_KINDS``), which must not wait behind anything."""
 
-    def __init__(self, threads: int = THREADS, executions: int = EXECUTIONS) -> None:
+    def __init__(
+        self, threads: int = THREADS, executions: int = EXECUTIONS, views: int = VIEWS
+    ) -> None:
         self.jobs = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bot-work")
         self.long = ThreadPoolExecutor(max_workers=executions, thread_name_prefix="bot-exec")
+        self.views = ThreadPoolExecutor(max_workers=views, thread_name_prefix="bot-view")
 
     def submit(self, job: Job, run: Callable[[Job], None]) -> Future[None]:
         """Run ``run(job)`` on the pool its kind goes to."""
-        pool = self.long if job.kind in LONG_KINDS else self.jobs
+        if job.kind in VIEW_KINDS:
+            pool = self.views
+        else:
+            pool = self.long if job.kind in LONG_KINDS else self.jobs
         return pool.submit(run, job)
 
 

@@ -16,6 +16,7 @@ from bot.registry import RegistryClient, RegistrySettings
 from testkit.bot_process import BotProcess
 from testkit.images import manifest_exists, oci_layout, push_image
 from testkit.registry_server import RegistryServer, free_port
+from testkit.slack_flow import confirm_in_modal
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
 
@@ -134,10 +135,18 @@ def through_the_bot(bot, standin, text: str) -> dict:
     submit = button(standin.wait_response(key).body, "deletion_submit")
     before = len(standin.messages())
     k2 = "k" + str(time.monotonic_ns())
+    trigger = f"{time.monotonic_ns()}.1.trigger"
     post_signed(
         bot.events_url,
-        action_body("deletion_submit", submit["value"], standin.response_url(k2), user=REQUESTER),
+        action_body(
+            "deletion_submit",
+            submit["value"],
+            standin.response_url(k2),
+            user=REQUESTER,
+            trigger_id=trigger,
+        ),
     )
+    confirm_in_modal(bot, standin, trigger, REQUESTER)
     assert "Requested" in str(standin.wait_response(k2).body), standin.wait_response(k2).body
     return approve_request(bot, standin, before)
 

@@ -15,6 +15,7 @@ from bot.slack.render import check_message
 from testkit.bot_process import BotLauncher, BotProcess
 from testkit.images import manifest_exists, push_image
 from testkit.proxy import RegistryProxy
+from testkit.slack_flow import REQUEST_BUTTONS, confirm_in_modal
 from testkit.slack_requests import action_body, command_body, post_signed
 from testkit.slack_standin import SlackStandIn
 
@@ -85,13 +86,21 @@ def click(bot, standin, action_id, value, user, channel=CHANNEL, message=None) -
     where = {}
     if message is not None:
         where = {"channel": message.body["channel"], "message_ts": message.ts}
+    trigger = f"{uuid.uuid4().int % 10**12}.1.trigger"
     response = post_signed(
         bot.events_url,
         action_body(
-            action_id, value, standin.response_url(k), user=user, **{"channel": channel, **where}
+            action_id,
+            value,
+            standin.response_url(k),
+            user=user,
+            trigger_id=trigger,
+            **{"channel": channel, **where},
         ),
     )
     assert response.status_code == 200
+    if action_id in REQUEST_BUTTONS:  # the request modal opens: submit it
+        confirm_in_modal(bot, standin, trigger, user)
     return k
 
 
@@ -148,12 +157,15 @@ def test_full_flow_preview_request_approve_delete(start_bot, standin, counting, 
     assert "`1.0.1`" in text and "`stable`" in text
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     submit = buttons(preview)["deletion_submit"]
-    assert submit["confirm"]["confirm"]["text"] == "Request"
-    assert "3 tags will be deleted" in submit["confirm"]["text"]["text"]
+    assert "confirm" not in submit  # the request modal asks instead
     assert len(submit["value"]) == 16  # an opaque ID, nothing else
     assert deletes_of(counting, "sdel/app") == 0
 
     request_id, message = request_deletion(bot, standin, "sdel/app:1.0", reason=EVIL)
+    modal = standin.modals()[-1]
+    assert modal["callback_id"] == "deletion_request_modal" and modal["submit"]["text"] == "Request"
+    assert "3 tags will be deleted" in str(modal["blocks"])
+    assert "&lt;!channel&gt;" in str(modal["blocks"])  # the reason offered, escaped
     assert message.body["channel"] == CHANNEL
     body = str(message.body["blocks"])
     assert f"<@{REQUESTER}>" in body and "*Approvals* 0/1" in body
@@ -677,3 +689,63 @@ def test_an_approver_approves_from_the_home_tab(start_bot, standin, counting, cl
     post_signed(bot.events_url, home_action_body("home_approve", request_id, user=APPROVER2))
     standin.wait_for(lambda: standin.home_views(APPROVER2))
     assert deletes_of(counting, "shome/app") == 1
+
+
+def test_the_request_modal_opens_at_once_while_the_registry_is_slow(
+    start_bot, standin, counting, client
+):
+    """Request deletion opens the modal from the stored draft, never waiting on the
+    registry (here 5 s a request): within 1 s of the click. Its reason is required when
+    none was typed; the one typed in the modal goes into the request and its audit."""
+    from bot.slack.render.limits import view_problems
+    from testkit.slack_requests import view_submission_body
+
+    push_image(client, "smodal/app", ["1.0"])
+    bot = start_bot()
+    preview = slash(bot, standin, "delete smodal/app:1.0")  # no reason typed
+    value = buttons(preview)["deletion_submit"]["value"]
+    counting.delay = 5.0
+    try:
+        k, trigger = key(), f"{time.monotonic_ns()}.1.slow"
+        started = time.monotonic()
+        post_signed(
+            bot.events_url,
+            action_body(
+                "deletion_submit",
+                value,
+                standin.response_url(k),
+                user=REQUESTER,
+                trigger_id=trigger,
+            ),
+        )
+        (modal,) = standin.wait_for(lambda: standin.modals(trigger), timeout=5)
+        opened_in = time.monotonic() - started
+    finally:
+        counting.delay = 0.0
+    assert opened_in < 1.0, opened_in
+    assert not view_problems(modal) and "smodal/app:1.0" in str(modal["blocks"])
+    (reason_block,) = [b for b in modal["blocks"] if b.get("block_id") == "reason"]
+    assert not reason_block.get("optional")  # no reason was typed: one is required
+    # Submitted empty: an error on the field, in the acknowledgement itself.
+    empty = post_signed(
+        bot.events_url,
+        view_submission_body(modal, user=REQUESTER, values={"reason": {"reason_input": "  "}}),
+    )
+    assert empty.json() == {
+        "response_action": "errors",
+        "errors": {
+            "reason": "Say why this should go: the approvers read it, and the audit trail keeps it."
+        },
+    }
+    assert "smodal/app" not in str(slash(bot, standin, "pending"))
+    before = len(standin.messages())
+    typed = f"replaced by 2.0 {EVIL}"
+    done = post_signed(
+        bot.events_url,
+        view_submission_body(modal, user=REQUESTER, values={"reason": {"reason_input": typed}}),
+    )
+    assert done.status_code == 200 and not done.content.strip(b"{} ")
+    assert "Requested" in standin.wait_response(k).body["text"]
+    message = new_request_message(standin, before, "deletion_approve")
+    said = str(message.body["blocks"])
+    assert "replaced by 2.0" in said and "<!channel>" not in said

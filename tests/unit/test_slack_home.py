@@ -16,7 +16,12 @@ import pytest
 from bot.deletions import DeletionRequest, Kind, State
 from bot.registry import parse_reference
 from bot.slack import deleting, home, home_clicks
-from bot.slack.buttons import ACTION_HOME_APPROVE, ACTION_HOME_REJECT, ACTION_SUBMIT
+from bot.slack.buttons import (
+    ACTION_HOME_APPROVE,
+    ACTION_HOME_REJECT,
+    ACTION_HOME_UNDO,
+    ACTION_SUBMIT,
+)
 from bot.slack.command_table import Delete
 from bot.slack.home_views import HomeViews
 from bot.slack.jobs import HomeClick, JobKind
@@ -180,3 +185,33 @@ def test_publishing_is_debounced_and_coalesced():
     views.schedule("U2", published.append)  # another person's is not held up
     assert published == ["U1", "U2"]
     assert views.take_notice("U1") == "two"
+
+
+def test_undo_from_the_home_asks_for_the_restore_where_the_deletion_was(ctx, fake):
+    request_id = _requested(ctx, fake)
+    home_clicks.vote(ctx, request_id, APPROVER, approve=True)
+    assert ctx.deletions.request(request_id).state == State.DONE
+    home.home_opened(ctx, REQUESTER, None)
+    view = ctx.web.homes(REQUESTER)[-1].args["view"]
+    (undo,) = _buttons_anywhere(view, ACTION_HOME_UNDO)
+    assert undo["value"] == request_id
+    posted = len(ctx.web.posts(CHANNEL))
+    home_clicks.undo(ctx, request_id, REQUESTER)
+    restore = ctx.web.posts(CHANNEL)[posted]
+    assert "restore" in restore.text.lower() and "deletion_approve" in restore.text
+    assert "Requested." in str(ctx.web.homes(REQUESTER)[-1].args["view"]["blocks"])
+    # Someone else's Undo from a forged click: refused, nothing posted.
+    before = len(ctx.web.posts(CHANNEL))
+    home_clicks.undo(ctx, "no-such-request", REQUESTER)
+    assert len(ctx.web.posts(CHANNEL)) == before
+    assert ":information_source:" in str(ctx.web.homes(REQUESTER)[-1].args["view"]["blocks"])
+
+
+def _buttons_anywhere(view: dict, action_id: str) -> list[dict]:
+    """Buttons of ``action_id`` in actions blocks and as section accessories."""
+    found = _buttons(view, action_id)
+    return found + [
+        b["accessory"]
+        for b in view["blocks"]
+        if (b.get("accessory") or {}).get("action_id") == action_id
+    ]

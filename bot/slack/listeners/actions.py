@@ -27,7 +27,7 @@ from ..buttons import (
     PageRef,
 )
 from ..context import BotContext
-from ..jobs import Click, FollowUp, Job, JobKind, Page, Vote
+from ..jobs import Click, FollowUp, Job, JobKind, ModalOpen, Page, Vote
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
@@ -68,16 +68,30 @@ def _click(kind: JobKind, body: Body, action: Body, context: BoltContext) -> Non
     bot_of(context).background(Job(kind, click, f"{kind} {request_id}", response_url))
 
 
+def _request(as_untag: bool, body: Body, action: Body, context: BoltContext) -> None:
+    """Request deletion (or Remove only tag) on a preview: the request modal opens
+    (``trigger_id``); a click without one is taken as confirmed, with the typed reason."""
+    trigger_id = str(body.get("trigger_id") or "")
+    if not trigger_id:
+        _click(JobKind.SUBMIT_UNTAG if as_untag else JobKind.SUBMIT, body, action, context)
+        return
+    request_id = _value(action, REQUEST_ID_LIMIT)
+    user, response_url = body["user"]["id"], body["response_url"]
+    opening = ModalOpen(request_id, user, response_url, trigger_id[:200], as_untag)
+    job = Job(JobKind.OPEN_REQUEST, opening, f"request modal {request_id}", response_url)
+    bot_of(context).background(job)
+
+
 def on_submit(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
     """Request deletion, on a preview."""
     ack()
-    _click(JobKind.SUBMIT, body, action, context)
+    _request(False, body, action, context)
 
 
 def on_submit_untag(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
     """Remove this tag only, on a preview."""
     ack()
-    _click(JobKind.SUBMIT_UNTAG, body, action, context)
+    _request(True, body, action, context)
 
 
 def on_cancel(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:

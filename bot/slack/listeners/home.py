@@ -10,7 +10,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from ..buttons import ACTION_HOME_APPROVE, ACTION_HOME_REJECT, ACTION_HOME_RUN_POLICY
+from ..buttons import (
+    ACTION_HOME_APPROVE,
+    ACTION_HOME_REJECT,
+    ACTION_HOME_RUN_POLICY,
+    ACTION_HOME_UNDO,
+)
 from ..jobs import HomeClick, Job, JobKind
 from .actions import REQUEST_ID_LIMIT, bot_of
 
@@ -60,8 +65,15 @@ def on_home_run_policy(ack: Ack, body: Body, action: Body, context: BoltContext)
     _home_click(JobKind.HOME_RUN_POLICY, POLICY_NAME_LIMIT, body, action, context)
 
 
+def on_home_undo(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Undo, on one of the clicker's requests on the Home tab."""
+    ack()
+    _home_click(JobKind.HOME_UNDO, REQUEST_ID_LIMIT, body, action, context)
+
+
 def register(app: App) -> None:
     app.event("app_home_opened")(on_home_opened)
     app.action(ACTION_HOME_APPROVE)(on_home_approve)
     app.action(ACTION_HOME_REJECT)(on_home_reject)
     app.action(ACTION_HOME_RUN_POLICY)(on_home_run_policy)
+    app.action(ACTION_HOME_UNDO)(on_home_undo)

@@ -10,7 +10,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -231,17 +230,6 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
                     action_id=ACTION_SUBMIT,
                     value=request.id,
                     style="danger",
-                    confirm=ConfirmObject(
-                        title="Request this cleanup?",
-                        text=truncate(
-                            f"Once {n} approver{'s' if n != 1 else ''} agree, "
-                            f"{preview.images} images ({preview.tags} tags) of "
-                            f"{request.pattern} will be deleted.",
-                            300,
-                        ),
-                        confirm="Request",
-                        deny="Back",
-                    ),
                 ),
                 ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id),
             ]

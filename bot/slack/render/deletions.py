@@ -176,7 +176,9 @@ def _facts(request: DeletionRequest) -> list[str]:
     return lines
 
 
-def _details(request: DeletionRequest, items: list[CleanupItem] | None = None) -> list[Block]:
+def request_details(
+    request: DeletionRequest, items: list[CleanupItem] | None = None
+) -> list[Block]:
     """Facts, the tags it removes or keeps, and the blast radius, as sections (for a
     cleanup, the summary of its stored plan)."""
     if request.kind == Kind.PRUNE:
@@ -188,27 +190,21 @@ def _details(request: DeletionRequest, items: list[CleanupItem] | None = None) -
     return blocks
 
 
-def _confirm(request: DeletionRequest, untag: bool) -> ConfirmObject:
+def confirm_text(request: DeletionRequest, untag: bool) -> str:
+    """What requesting it asks for, in one sentence (the request modal says it)."""
     n = request.approvals_required
     who = f"Once {n} approver{'s' if n != 1 else ''} agree, "
     if _restoring(request):
-        text = f"{who}what request {request.restores} deleted is put back."
-    elif untag:
-        text = f"{who}the tag {request.tag} is removed; the other tags keep the image."
-    elif request.kind == Kind.MANIFEST:
+        return f"{who}what request {request.restores} deleted is put back."
+    if untag:
+        return f"{who}the tag {request.tag} is removed; the other tags keep the image."
+    if request.kind == Kind.MANIFEST:
         removed = len(request.tags_removed)
-        text = (
+        return (
             f"{who}{request.repository}@{request.digest[:19]}… and its {removed} "
             f"tag{'s' if removed != 1 else ''} will be deleted."
         )
-    else:
-        text = f"{who}the {_what(request)} will be deleted."
-    return ConfirmObject(
-        title="Request this restore?" if _restoring(request) else "Request this deletion?",
-        text=truncate(text, 300),
-        confirm="Request",
-        deny="Back",
-    )
+    return f"{who}the {_what(request)} will be deleted."
 
 
 def _verb(request: DeletionRequest) -> str:
@@ -230,14 +226,12 @@ def render_preview(
                 action_id=ACTION_SUBMIT_UNTAG,
                 value=request.id,
                 style="primary",
-                confirm=_confirm(request, untag=True),
             ),
             ButtonElement(
                 text=f"Delete image (all {total} tags)",
                 action_id=ACTION_SUBMIT,
                 value=request.id,
                 style="danger",
-                confirm=_confirm(request, False),
             ),
         ]
     else:
@@ -250,14 +244,13 @@ def render_preview(
                 action_id=ACTION_SUBMIT,
                 value=request.id,
                 style="danger",
-                confirm=_confirm(request, untag=False),
             )
         ]
     buttons.append(ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id))
     n = request.approvals_required
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"{_verb(request)} {target_text(request)}?", 150)),
-        *_details(request),
+        *request_details(request),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -311,7 +304,7 @@ def render_request(
         f":wastebasket: {mention(request.requester)} requests "
         f"{what.get(request.kind, 'the deletion of an ' + _what(request))}."
     )
-    blocks: list[Block] = [section(head), *_details(request, items)]
+    blocks: list[Block] = [section(head), *request_details(request, items)]
     blocks += [
         section(
             f"{_votes(request)} · approvers: "

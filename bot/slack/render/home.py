@@ -22,12 +22,17 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from ...deletions import DeletionRequest, Kind, State
+from ...deletions import DeletionRequest, State
 from ...events import Activity, ActivityKind
 from ...policies import Policy, PolicyRun
 from ...registry import human_size
 from ...storage import Snapshot, Trend
-from ..buttons import ACTION_HOME_APPROVE, ACTION_HOME_REJECT, ACTION_HOME_RUN_POLICY
+from ..buttons import (
+    ACTION_HOME_APPROVE,
+    ACTION_HOME_REJECT,
+    ACTION_HOME_RUN_POLICY,
+    ACTION_HOME_UNDO,
+)
 from .common import age, code, escape, freed_text, mention, section, slack_date, target_text
 from .limits import BlockKitLimitError, view_problems
 from .policies import policy_result_text, schedule_text
@@ -150,21 +155,19 @@ def _mine(facts: HomeFacts) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Your requests")]
     if not facts.mine:
         return [*blocks, section("You have not asked for a deletion lately.")]
-    lines = []
     for request in facts.mine[:MINE_SHOWN]:
-        state = STATE_WORDS[request.state]
         until = facts.undo.get(request.id)
-        undo = (
-            f"; *Undo* on its message in <#{request.channel}> until {slack_date(until)}"
-            if until is not None
-            else ""
+        undo = f" · Undo until {slack_date(until)}" if until is not None else ""
+        block = section(
+            f"{code(target_text(request), 150)} in <#{request.channel}>, "
+            f"{age(request.created_at, facts.now)}: *{STATE_WORDS[request.state]}*{undo}"
         )
-        what = "a restore" if request.kind == Kind.RESTORE else ""
-        lines.append(
-            f"{code(target_text(request), 150)} {what}{age(request.created_at, facts.now)}: "
-            f"*{state}*{undo}"
-        )
-    return [*blocks, section("\n".join(lines))]
+        if until is not None:
+            block.accessory = ButtonElement(
+                text="Undo", action_id=ACTION_HOME_UNDO, value=request.id
+            )
+        blocks.append(block)
+    return blocks
 
 
 def _policies(facts: HomeFacts) -> list[Block]:
