@@ -73,6 +73,15 @@ class FakeWeb:
         self._record("views.open", args)
         return {"ok": True, "view": {**args["view"], "id": f"V{next(self._ts)}"}}
 
+    def views_update(self, **args: Any) -> dict[str, Any]:
+        """A modal updated: answered with the view and a new hash."""
+        self._record("views.update", args)
+        return {"ok": True, "view": {**args["view"], "hash": f"hash-{next(self._ts)}"}}
+
+    def chat_postEphemeral(self, **args: Any) -> dict[str, Any]:
+        self._record("chat.postEphemeral", args)
+        return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+
     def modals(self) -> list[WebCall]:
         """The modals opened, oldest first."""
         return [c for c in self.calls if c.method == "views.open"]

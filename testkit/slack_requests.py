@@ -156,15 +156,23 @@ def home_action_body(action_id: str, value: str, *, user: str) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-def view_submission_body(view: dict, *, user: str, values: dict[str, dict[str, str]]) -> str:
+def view_submission_body(
+    view: dict,
+    *,
+    user: str,
+    values: dict[str, dict[str, str]] | None = None,
+    state: dict | None = None,
+) -> str:
     """A modal submitted: ``view`` as the bot opened it, with what was typed
-    (``values``: block ID -> action ID -> text)."""
-    state = {
-        block: {
-            action: {"type": "plain_text_input", "value": text} for action, text in fields.items()
+    (``values``: block ID -> action ID -> text), or its ``state.values`` as given."""
+    if state is None:
+        state = {
+            block: {
+                action: {"type": "plain_text_input", "value": text}
+                for action, text in fields.items()
+            }
+            for block, fields in (values or {}).items()
         }
-        for block, fields in values.items()
-    }
     payload = {
         "type": "view_submission",
         "team": {"id": "T0001", "domain": "example"},
@@ -172,6 +180,60 @@ def view_submission_body(view: dict, *, user: str, values: dict[str, dict[str, s
         "api_app_id": "A0001",
         "token": "legacy-unused",
         "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
-        "view": {**view, "id": "V0MODAL1", "state": {"values": state}},
+        "view": {"id": "V0MODAL1", **view, "state": {"values": state}},
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def message_shortcut_body(
+    callback_id: str, message: dict, response_url: str, *, user: str = "U0USER01"
+) -> str:
+    """A message shortcut chosen on ``message`` (``message_action``), as Slack posts it."""
+    payload = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": user, "username": "someone", "team_id": "T0001"},
+        "channel": {"id": "C0CHAN01", "name": "ops"},
+        "message": {"type": "message", "ts": "1700000000.000300", **message},
+        "message_ts": "1700000000.000300",
+        "response_url": response_url,
+        "token": "legacy-unused",
+        "action_ts": "1700000001.000400",
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def options_body(action_id: str, value: str, *, user: str = "U0USER01") -> str:
+    """An options request of an ``external_select`` in a modal (``block_suggestion``)."""
+    payload = {
+        "type": "block_suggestion",
+        "user": {"id": user, "username": "someone", "team_id": "T0001"},
+        "team": {"id": "T0001", "domain": "example"},
+        "api_app_id": "A0001",
+        "token": "legacy-unused",
+        "action_id": action_id,
+        "block_id": "pattern",
+        "value": value,
+        "container": {"type": "view", "view_id": "V0MODAL1"},
+        "view": {"id": "V0MODAL1", "type": "modal", "callback_id": "cleanup_builder_modal"},
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_action_body(action_id: str, view: dict, *, user: str, values: dict) -> str:
+    """A button clicked in a modal (block_actions with the view and its state):
+    ``values`` is the view's ``state.values``."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "token": "legacy-unused",
+        "container": {"type": "view", "view_id": view.get("id", "V0MODAL1")},
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.1.abc",
+        "team": {"id": "T0001", "domain": "example"},
+        "view": {**view, "state": {"values": values}},
+        "actions": [_button_clicked(action_id, "")],
     }
     return urlencode({"payload": json.dumps(payload)})

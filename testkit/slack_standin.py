@@ -67,7 +67,9 @@ class SlackStandIn:
         )
         self.api_answers["views.publish"] = self._publish_view
         self.api_answers["views.open"] = self._open_view
+        self.api_answers["views.update"] = self._update_view
         self.homes: dict[str, tuple[str, dict]] = {}  # user -> (hash, the view they see)
+        self.view_hashes: dict[str, str] = {}  # view ID -> its current hash (views.update)
         self._cond = threading.Condition()
         standin = self
 
@@ -143,6 +145,28 @@ class SlackStandIn:
             return {"ok": False, "error": "invalid_trigger_id"}
         self._ts += 1
         return {"ok": True, "view": {**view, "id": f"V{self._ts:.0f}", "hash": "h"}}
+
+    def _update_view(self, call: Call) -> dict:
+        """views.update: a stale ``hash`` is a conflict, as Slack answers it."""
+        view = call.body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        view_id = str(call.body.get("view_id") or "")
+        sent, current = call.body.get("hash"), self.view_hashes.get(view_id)
+        if sent and current and sent != current:
+            return {"ok": False, "error": "hash_conflict"}
+        self._ts += 1
+        new = f"{self._ts:.0f}.view"
+        self.view_hashes[view_id] = new
+        return {"ok": True, "view": {**view, "id": view_id, "hash": new}}
+
+    def updated_views(self, view_id: str | None = None) -> list[dict]:
+        """The views updated (``view_id``'s), oldest first."""
+        return [
+            c.body["view"] if isinstance(c.body["view"], dict) else json.loads(c.body["view"])
+            for c in self.api_calls("views.update")
+            if view_id is None or c.body.get("view_id") == view_id
+        ]
 
     def modals(self, trigger_id: str | None = None) -> list[dict]:
         """The modals opened (on ``trigger_id``), oldest first."""

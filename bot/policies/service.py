@@ -108,6 +108,27 @@ class PolicyService:
         self.deletions.audit_policy_change(author, f"added {_facts(policy)}")
         return policy
 
+    def change(
+        self,
+        name: str,
+        pattern: str,
+        rules: RetentionRules,
+        schedule: Schedule,
+        channel: str,
+        user: str,
+        reason: str = "",
+    ) -> Policy:
+        """Change what a policy does (approvers only), audited with the old and the new."""
+        self._check_approver(user, name)
+        old = self.get(name)
+        new = replace(
+            old, pattern=pattern, rules=rules, schedule=schedule, channel=channel, reason=reason
+        )
+        if not self.store.change(new):
+            raise PolicyRefused(PolicyRefusal.UNKNOWN, name)
+        self.deletions.audit_policy_change(user, f"changed {_facts(old)} to {_facts(new)}")
+        return new
+
     def get(self, name: str) -> Policy:
         policy = self.store.get(name)
         if policy is None:

@@ -154,6 +154,22 @@ class PolicyStore:
             rows = conn.execute(select(policies).order_by(policies.c.name)).all()
         return [_policy(r) for r in rows]
 
+    def change(self, policy: Policy) -> bool:
+        """Store what ``policy`` now says (its pattern, rules, schedule, channel and
+        reason); False when there is no policy of that name."""
+        values = {
+            "pattern": policy.pattern,
+            "rules": policy.rules.as_data(),
+            "schedule": policy.schedule.as_data(),
+            "channel": policy.channel,
+            "reason": policy.reason,
+        }
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(policies).where(policies.c.name == policy.name).values(**values)
+            ).rowcount
+        return bool(moved)
+
     def set_paused(self, name: str, paused: bool) -> bool:
         with self.engine.begin() as conn:
             moved = conn.execute(

@@ -28,6 +28,8 @@ from .http import load_json
 from .image import Image, PlatformImage
 from .manifest import Descriptor, IndexManifest, Platform
 from .mediatypes import short_name
+from .mentions import Mentions, find_references
+from .names import Found, NameIndex
 from .pages import RepoPage, TagPage, filter_names, is_glob, repo_page, sort_tags, tag_page
 from .reference import (
     Reference,
@@ -60,6 +62,7 @@ __all__ = [
     "Descriptor",
     "DigestMismatchError",
     "FetchedManifest",
+    "Found",
     "Image",
     "ImageCensus",
     "IndexManifest",
@@ -67,6 +70,8 @@ __all__ = [
     "ManifestHead",
     "ManifestNotFoundError",
     "ManifestsRead",
+    "Mentions",
+    "NameIndex",
     "NotFoundError",
     "PermissionDeniedError",
     "Platform",
@@ -92,6 +97,7 @@ __all__ = [
     "describe_digests",
     "describe_tags",
     "filter_names",
+    "find_references",
     "human_size",
     "is_digest",
     "is_glob",

@@ -11,12 +11,14 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..registry import RegistryError, describe, repo_page, tag_page
-from .buttons import PageKind, PageRef
+from ..registry import RegistryError, describe, find_references, repo_page, tag_page
+from .buttons import PageKind, PageRef, ShareRef
 from .command_table import ListRepos, ListTags, Show
 from .context import BotContext
 from .render import Message, render_error, render_image, render_repos, render_tags
 from .render.common import Usage
+from .render.image_details import INSPECTED_SHOWN, render_inspection
+from .render.sharing import with_share
 from .storage_replies import storage_reply
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,22 @@ def show(ctx: BotContext, command: Show) -> Message:
     return render_image(image, ctx.registry_url, ctx.now(), _usage(ctx, ref.repository))
 
 
+def inspect(ctx: BotContext, text: str) -> Message:
+    """Inspect images, on a message: the images of this registry it names, each shown
+    as ``/registry show`` shows it (the first few; the rest named)."""
+    host = ctx.registry_url.split("://", 1)[-1].rstrip("/")
+    found = find_references(text, host)
+    chosen = found.references[:INSPECTED_SHOWN]
+    shown = [show(ctx, Show(reference)) for reference in chosen]
+    others = [str(r) for r in found.references[INSPECTED_SHOWN:]]
+    return render_inspection(shown, others, found.elsewhere, ctx.registry_url)
+
+
+def inspect_reply(ctx: BotContext, text: str, response_url: str) -> None:
+    """Answer Inspect images privately, at the shortcut's ``response_url``."""
+    ctx.responder.send(response_url, inspect(ctx, text))
+
+
 def run_page(ctx: BotContext, ref: PageRef) -> Message:
     """The listing page a Prev/Next button asks for."""
     if ref.kind == PageKind.REPOS:
@@ -82,5 +100,10 @@ def run_page(ctx: BotContext, ref: PageRef) -> Message:
 
 
 def replace_page(ctx: BotContext, value: str, response_url: str) -> None:
-    """Redraw a listing message with the page its Prev/Next button (``value``) asks for."""
-    ctx.responder.send(response_url, run_page(ctx, PageRef.decode(value)), replace_original=True)
+    """Redraw a listing message with the page its Prev/Next button (``value``) asks for
+    (with Share in channel of that page, but for the storage report, which has its own)."""
+    ref = PageRef.decode(value)
+    message = run_page(ctx, ref)
+    if ref.kind != PageKind.STORAGE:
+        message = with_share(message, ShareRef.of_page(ref))
+    ctx.responder.send(response_url, message, replace_original=True)

@@ -32,12 +32,19 @@ ACTION_UNDO = "deletion_undo"
 ACTION_PUT_BACK = "registry_put_back"
 # The storage report's: post it to the channel for everyone (value: StorageShare).
 ACTION_SHARE_STORAGE = "registry_storage_share"
+# The cleanup builder (a modal): Preview, and its repository picker (options).
+ACTION_BUILDER_PREVIEW = "builder_preview"
+ACTION_PICK_REPOSITORY = "pick_repository"
+# Share in channel, on a listing, show or activity reply (value: ShareRef).
+ACTION_SHARE = "registry_share"
 # The Home tab's votes (value: the request's ID): a vote as from the request message,
 # answered on the Home itself; a policy's Run now (value: the policy's name); Undo.
 ACTION_HOME_APPROVE = "home_approve"
 ACTION_HOME_REJECT = "home_reject"
 ACTION_HOME_RUN_POLICY = "home_run_policy"
 ACTION_HOME_UNDO = "home_undo"  # value: the executed request's ID
+# Edit, on a policy (policy show, the Home): the builder opens with it (value: its name).
+ACTION_EDIT_POLICY = "policy_edit"
 
 
 class PageKind(StrEnum):
@@ -140,3 +147,41 @@ class StorageShare:
         except InvalidReferenceError:
             raise ValueError("malformed") from None
         return cls(pattern)
+
+
+SHARE_TEXT_LIMIT = 1900  # a button's value is at most 2,000 characters
+
+
+@dataclass(frozen=True)
+class ShareRef:
+    """What "Share in channel" carries: the command whose reply it shares, and the page
+    shown (listings). The reply is drawn again when clicked."""
+
+    text: str
+    page: int = 0
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"c": self.text[:SHARE_TEXT_LIMIT], "p": self.page}, separators=(",", ":")
+        )
+
+    @classmethod
+    def decode(cls, value: str) -> ShareRef:
+        """The button's value, validated as to its shape (ValueError otherwise); the
+        command is parsed again by who shares it."""
+        try:
+            data = json.loads(value[:2000])
+            text, page = data["c"], data["p"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise ValueError("malformed") from None
+        if not isinstance(text, str) or not isinstance(page, int) or page < 0:
+            raise ValueError("malformed")
+        return cls(text, page)
+
+    @classmethod
+    def of_page(cls, ref: PageRef) -> ShareRef:
+        """The share of a listing page (repositories or tags)."""
+        words = ["tags", ref.repository or ""] if ref.kind == PageKind.TAGS else ["repos"]
+        if ref.pattern:
+            words.append(ref.pattern)
+        return cls(" ".join(words), ref.page)

@@ -20,12 +20,15 @@ MAX_REASON = 500
 
 
 class UsageError(ValueError):
-    """The command text is wrong; ``usage`` is the line to show, when one applies."""
+    """The command text is wrong; ``usage`` is the line to show, when one applies;
+    ``flag``: the option whose value is wrong, when it is one option's (a form shows
+    the error on that option's field)."""
 
-    def __init__(self, message: str, usage: str | None = None) -> None:
+    def __init__(self, message: str, usage: str | None = None, flag: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.usage = usage
+        self.flag = flag
 
 
 PRUNE_FLAGS = (
@@ -49,18 +52,24 @@ _QUOTES = "'\"`\u2018\u2019\u201c\u201d"
 def prune_pattern(word: str, usage: str) -> str:
     """A repository name, or a glob over them (``*``, ``?``, ``**``)."""
     if len(word) > MAX_FILTER:
-        raise UsageError(f"The repository pattern is longer than {MAX_FILTER} characters.", usage)
+        raise UsageError(
+            f"The repository pattern is longer than {MAX_FILTER} characters.", usage, "pattern"
+        )
     try:
         validate_repository(word.replace("*", "a").replace("?", "a"))
     except InvalidReferenceError as exc:
-        raise UsageError(f"{word!r} is not a repository name or glob: {exc}", usage) from None
+        raise UsageError(
+            f"{word!r} is not a repository name or glob: {exc}", usage, "pattern"
+        ) from None
     return word
 
 
 def _regex(flag: str, value: str, usage: str) -> Pattern:
     text = value.strip(_QUOTES)
     if len(text) > MAX_FILTER:
-        raise UsageError(f"The {flag} expression is longer than {MAX_FILTER} characters.", usage)
+        raise UsageError(
+            f"The {flag} expression is longer than {MAX_FILTER} characters.", usage, flag
+        )
     try:
         return compile_regex(text)
     except PatternError as exc:
@@ -73,6 +82,7 @@ def _regex(flag: str, value: str, usage: str) -> Pattern:
             f"{flag} {text!r} can't be used: {exc.reason}. Expressions are in {SYNTAX}, "
             f"so matching never takes longer than the tag is long.{instead}",
             usage,
+            flag,
         ) from None
 
 
@@ -108,7 +118,7 @@ def duration_flag(values: dict[str, str], flag: str, usage: str) -> timedelta | 
     try:
         return parse_duration(values[flag])
     except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}.", usage) from None
+        raise UsageError(f"{flag}: {exc}.", usage, flag) from None
 
 
 def _keep_flag(values: dict[str, str], usage: str) -> int | None:
@@ -116,7 +126,7 @@ def _keep_flag(values: dict[str, str], usage: str) -> int | None:
         return None
     text = values["--keep"]
     if not (text.isascii() and text.isdigit()) or int(text) > MAX_KEEP:
-        raise UsageError(f"--keep takes a whole number from 0 to {MAX_KEEP:,}.", usage)
+        raise UsageError(f"--keep takes a whole number from 0 to {MAX_KEEP:,}.", usage, "--keep")
     return int(text)
 
 
@@ -126,6 +136,16 @@ def cleanup_words(args: list[str], usage: str) -> tuple[str, RetentionRules, str
         raise UsageError("Name the repository (or a glob like team/*) to clean up.", usage)
     pattern = prune_pattern(args[0], usage)
     values, reason = _prune_words(args[1:], usage)
+    rules = rules_of(values, usage)
+    text = " ".join(reason)
+    if len(text) > MAX_REASON:
+        raise UsageError(f"The reason is longer than {MAX_REASON} characters.", usage)
+    return pattern, rules, text
+
+
+def rules_of(values: dict[str, str], usage: str) -> RetentionRules:
+    """Prune's rules from its options' values (a switch such as ``--untagged`` given
+    when present), with prune's checks; a wrong value names its option."""
     match = _regex("--match", values["--match"], usage) if "--match" in values else None
     exclude = _regex("--exclude", values["--exclude"], usage) if "--exclude" in values else None
     keep = _keep_flag(values, usage)
@@ -161,11 +181,9 @@ def cleanup_words(args: list[str], usage: str) -> tuple[str, RetentionRules, str
             "These rules keep nothing: this would delete every tag. Use --keep N with N > 0, "
             "or --older-than.",
             usage,
+            "--keep",
         )
-    text = " ".join(reason)
-    if len(text) > MAX_REASON:
-        raise UsageError(f"The reason is longer than {MAX_REASON} characters.", usage)
-    return pattern, rules, text
+    return rules
 
 
 _CHANNEL = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,20})(\|[^>]*)?>$|^(?P<plain>[CG][A-Z0-9]{2,20})$")
@@ -203,14 +221,14 @@ def schedule_words(words: list[str], usage: str) -> tuple[Schedule, str | None, 
             raise UsageError("Give one schedule: --every DURATION or --cron EXPR.", usage)
         if flag == "--cron":
             expression, at = (value, at + 1) if has_value else _take_cron(words, at + 1, usage)
-            schedule = _cron(expression, usage)
+            schedule = cron_schedule(expression, usage)
             continue
         if not has_value:
             value = words[at + 1] if at + 1 < len(words) else ""
             at += 1
         at += 1
         if flag == "--every":
-            schedule = _every(value, usage)
+            schedule = every_schedule(value, usage)
         else:
             found = _CHANNEL.match(value)
             if found is None:
@@ -223,18 +241,20 @@ def schedule_words(words: list[str], usage: str) -> tuple[Schedule, str | None, 
     return schedule, channel, left
 
 
-def _every(text: str, usage: str) -> Schedule:
+def every_schedule(text: str, usage: str) -> Schedule:
+    """A policy's ``--every`` (at least 1h)."""
     try:
         return every(parse_duration(text))
     except ValueError as exc:
         if isinstance(exc, ScheduleError):
             raise UsageError(
-                "--every is at least 1h: policies don't run more often.", usage
+                "--every is at least 1h: policies don't run more often.", usage, "--every"
             ) from None
-        raise UsageError(f"--every: {exc}.", usage) from None
+        raise UsageError(f"--every: {exc}.", usage, "--every") from None
 
 
-def _cron(text: str, usage: str) -> Schedule:
+def cron_schedule(text: str, usage: str) -> Schedule:
+    """A policy's ``--cron`` (five fields, at most hourly)."""
     try:
         return cron(text, ZoneInfo("UTC"))  # checked again in POLICY_TIMEZONE when saved
     except ScheduleError as exc:
@@ -242,9 +262,11 @@ def _cron(text: str, usage: str) -> Schedule:
             raise UsageError(
                 f"--cron {text!r} runs more often than hourly; policies run at most once an hour.",
                 usage,
+                "--cron",
             ) from None
         raise UsageError(
             f"--cron {text!r} is not a five-field cron expression ({exc.answer}): minute hour "
             'day-of-month month day-of-week, like "0 3 * * 1-5".',
             usage,
+            "--cron",
         ) from None

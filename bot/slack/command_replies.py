@@ -10,7 +10,9 @@ from functools import singledispatch
 from ..registry import RegistryError
 from ..storage import find_untagged
 from . import browse_replies, deleting, policy_runs
+from .buttons import ShareRef
 from .command_table import (
+    SHAREABLE,
     Audit,
     Command,
     Delete,
@@ -34,6 +36,7 @@ from .context import BotContext
 from .render import Message, render_error, render_help, render_usage_error
 from .render.deletions import render_notice
 from .render.events import render_activity
+from .render.sharing import with_share
 from .render.untagged import render_untagged, render_untagged_unknown
 from .storage_replies import storage_reply
 
@@ -56,6 +59,8 @@ def reply(ctx: BotContext, command: dict[str, str]) -> None:
     else:
         asker = Asker(command["user_id"], command["channel_id"], command["response_url"])
         message = answer(parsed, ctx, asker)
+        if isinstance(parsed, SHAREABLE):
+            message = with_share(message, ShareRef(command.get("text") or ""))
     ctx.responder.send(command["response_url"], message)
 
 

@@ -141,6 +141,9 @@ class PolicyCommand:
     name: str
 
 
+# The commands whose replies offer Share in channel (read-only, drawn again when shared).
+SHAREABLE = (ListRepos, ListTags, Show, ShowActivity)
+
 Command = (
     Help
     | ListRepos

@@ -30,7 +30,7 @@ from slack_sdk import WebClient
 from ..deletions import DeletionService
 from ..events import EventFeed
 from ..policies import PolicyService
-from ..registry import RegistryClient
+from ..registry import NameIndex, RegistryClient
 from ..storage import StorageHistory
 from .home_views import HomeViews
 from .jobs import Job
@@ -75,6 +75,7 @@ class BotContext:
     runner: Runner | None = None
     announcer: Announcer | None = None  # what the channel sees of events, where jobs run
     home: HomeViews = field(default_factory=HomeViews)  # who keeps a Home view here
+    names: NameIndex | None = None  # the pickers' names, where Slack's requests come in
 
     @property
     def registry_url(self) -> str:

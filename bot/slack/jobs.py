@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..events import IngestResult
+from .render.builder import BuilderFields, BuilderPlace
 
 
 class JobKind(StrEnum):
@@ -21,6 +22,9 @@ class JobKind(StrEnum):
     COMMAND = "command"  # Command: the reply to /registry ...
     PAGE = "page"  # Page: a Prev/Next button
     OPEN_REQUEST = "open request"  # ModalOpen: Request deletion clicked: the modal
+    OPEN_BUILDER = "open builder"  # BuilderOpen: the cleanup builder (a modal)
+    BUILDER_PREVIEW = "builder preview"  # BuilderClick: Preview, in the builder
+    BUILDER_SUBMIT = "builder submit"  # BuilderClick: Request cleanup, in the builder
     SUBMIT = "submit"  # Click: the request modal submitted (or a click without a modal)
     SUBMIT_UNTAG = "submit untag"  # Click: the same, removing the tag only
     CANCEL = "cancel"  # Click: Cancel
@@ -28,8 +32,10 @@ class JobKind(StrEnum):
     UNDO = "undo"  # FollowUp: restore what an executed deletion took
     PUT_BACK = "put back"  # FollowUp: point a moved protected tag back
     SHARE_STORAGE = "share storage"  # FollowUp: post a storage report to the channel
+    SHARE = "share"  # FollowUp: post a listing, show or activity reply to the channel
     VOTE = "vote"  # Vote: Approve or Reject
     REGISTRY_EVENTS = "registry events"  # Announce: what the channel should see
+    INSPECT = "inspect"  # Inspect: the images a message names (a message shortcut)
     HOME_OPENED = "home opened"  # HomeClick (value: the shown view's hash): publish it
     HOME_APPROVE = "home approve"  # HomeClick (value: request ID): a vote from the Home
     HOME_REJECT = "home reject"  # HomeClick (value: request ID)
@@ -42,7 +48,7 @@ class JobKind(StrEnum):
 LONG_KINDS = frozenset({JobKind.VOTE, JobKind.HOME_APPROVE, JobKind.HOME_REJECT})
 # Jobs that open a modal: a trigger_id lasts 3 s, so they run on threads of their own,
 # never queued behind jobs waiting on a slow registry (they read the database only).
-VIEW_KINDS = frozenset({JobKind.OPEN_REQUEST})
+VIEW_KINDS = frozenset({JobKind.OPEN_REQUEST, JobKind.OPEN_BUILDER})
 
 
 @dataclass(frozen=True)
@@ -113,13 +119,59 @@ class HomeClick:
 
 
 @dataclass(frozen=True)
+class BuilderOpen:
+    """The cleanup builder to open with ``trigger_id``: from ``/registry prune`` (its
+    channel and ``response_url``) or the shortcut (neither); for a policy (``policy``:
+    "" a new one, else the name of the one to change; None: a cleanup)."""
+
+    trigger_id: str
+    user: str
+    channel: str = ""
+    response_url: str = ""
+    policy: str | None = None
+
+
+@dataclass(frozen=True)
+class BuilderClick:
+    """Preview or Request cleanup in the builder: the view (to update), what its fields
+    held, and where it was opened."""
+
+    view_id: str
+    view_hash: str | None
+    user: str
+    place: BuilderPlace
+    fields: BuilderFields
+
+
+@dataclass(frozen=True)
+class Inspect:
+    """Inspect images, on a message: its text, who asked, where to answer them."""
+
+    text: str
+    user: str
+    response_url: str
+
+
+@dataclass(frozen=True)
 class Announce:
     """What the registry's events told, for the channel."""
 
     result: IngestResult
 
 
-Work = Command | Page | Click | ModalOpen | FollowUp | Vote | HomeClick | Announce
+Work = (
+    Command
+    | Page
+    | Click
+    | ModalOpen
+    | BuilderOpen
+    | BuilderClick
+    | FollowUp
+    | Vote
+    | HomeClick
+    | Inspect
+    | Announce
+)
 
 
 @dataclass(frozen=True)

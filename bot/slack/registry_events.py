@@ -29,6 +29,7 @@ from ..events import (
     StorageFailed,
     parse_envelope,
 )
+from . import picker_names
 from .context import BotContext
 from .jobs import Announce, Job, JobKind
 from .render import Message
@@ -154,6 +155,7 @@ class RegistryEvents:
         except StorageFailed as exc:
             log.error("storing %d registry events failed: %s", len(events), exc)
             return 503, "could not store them"  # the registry delivers them again
+        picker_names.told(self.ctx, events)
         return 200, f"stored {new} of {len(events)}"
 
     def _tell_later(self, result: IngestResult) -> None:

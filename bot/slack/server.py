@@ -18,6 +18,7 @@ from ..config import Settings, SlackSettings
 from .app import build_app
 from .connections import guarded_protocol, raise_open_file_limit
 from .context import BotContext
+from .picker_names import start_names
 from .registry_events import EVENTS_PATH as EVENTS_FEED_PATH
 from .registry_events import RegistryEvents, header, reply
 from .web import web_client
@@ -127,6 +128,7 @@ def _front(settings: Settings) -> BotContext:
     hands every job to the worker process (which also runs the sweeper)."""
     ctx = build_context(settings, sweeper=False)
     ctx.runner = WorkerProcess(ctx.responder)
+    start_names(ctx)  # the pickers answer from here, never from the registry
     return ctx
 
 

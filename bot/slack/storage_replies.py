@@ -8,15 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from slack_sdk.errors import SlackApiError
-
 from ..registry import RegistryError
 from ..storage import REUSE_WITHIN, UntaggedReport, find_untagged, storage_report
 from .buttons import StorageShare
 from .context import BotContext
 from .render import Message, render_error
-from .render.deletions import render_notice
 from .render.storage import gc_text, render_storage
+from .shares import post_once
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +86,11 @@ def share_storage(ctx: BotContext, value: str, user: str, response_url: str, cha
     except ValueError:
         log.warning("ignored a share button with a malformed value")
         return
-    message = storage_reply(ctx, share.pattern, shared_by=user)
-    try:
-        ctx.web.chat_postMessage(channel=channel, **message.to_dict())
-    except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else "unknown"
-        ctx.responder.send(
-            response_url,
-            render_notice(
-                f"Slack refused to post the report in this channel ({error}). Invite me "
-                "with /invite @registry-bot, then click Share in channel again."
-            ),
-        )
-        return
-    ctx.responder.send(response_url, render_notice(f"Shared the storage report in <#{channel}>."))
+    post_once(
+        ctx,
+        (user, value),
+        lambda: storage_reply(ctx, share.pattern, shared_by=user),
+        channel,
+        response_url,
+        "the storage report",
+    )

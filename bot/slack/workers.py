@@ -46,11 +46,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import (
     browse_replies,
+    cleanup_builder,
     command_replies,
     deleting,
     home,
     home_clicks,
     modals,
+    sharing,
     storage_replies,
 )
 from .context import BotContext
@@ -58,10 +60,13 @@ from .jobs import (
     LONG_KINDS,
     VIEW_KINDS,
     Announce,
+    BuilderClick,
+    BuilderOpen,
     Click,
     Command,
     FollowUp,
     HomeClick,
+    Inspect,
     Job,
     JobKind,
     ModalOpen,
@@ -86,6 +91,7 @@ FOLLOW_UPS: dict[JobKind, Callable[[BotContext, str, str, str, str], None]] = {
     JobKind.UNDO: deleting.undo,
     JobKind.PUT_BACK: deleting.put_back,
     JobKind.SHARE_STORAGE: storage_replies.share_storage,
+    JobKind.SHARE: sharing.share,
 }
 
 
@@ -99,8 +105,8 @@ def do(ctx: BotContext, job: Job) -> None:
         case (JobKind.SUBMIT | JobKind.SUBMIT_UNTAG) as kind, Click(request_id, user, url, reason):
             untag = kind == JobKind.SUBMIT_UNTAG
             deleting.submit(ctx, request_id, user, url, as_untag=untag, reason=reason)
-        case JobKind.OPEN_REQUEST, ModalOpen() as opening:
-            modals.open_request_modal(ctx, opening)
+        case kind, (ModalOpen() | BuilderOpen() | BuilderClick()) as work:
+            _do_modal(ctx, kind, work)
         case JobKind.CANCEL, Click(request_id, user, url):
             deleting.cancel_preview(ctx, request_id, user, url)
         case kind, FollowUp(value, user, url, channel) if kind in FOLLOW_UPS:
@@ -109,6 +115,8 @@ def do(ctx: BotContext, job: Job) -> None:
             deleting.vote(ctx, request_id, user, approve, url, clicked)
         case kind, HomeClick() as click if kind in HOME_KINDS:
             _do_home(ctx, kind, click)
+        case JobKind.INSPECT, Inspect(text, _, url):
+            browse_replies.inspect_reply(ctx, text, url)
         case JobKind.REGISTRY_EVENTS, Announce(result):
             if ctx.announcer is not None:
                 ctx.announcer.tell(result)
@@ -125,6 +133,18 @@ HOME_KINDS = frozenset(
         JobKind.HOME_UNDO,
     }
 )
+
+
+def _do_modal(ctx: BotContext, kind: JobKind, work: ModalOpen | BuilderOpen | BuilderClick) -> None:
+    """What the modals' jobs call (the request form, the cleanup builder)."""
+    if isinstance(work, ModalOpen):
+        modals.open_request_modal(ctx, work)
+    elif isinstance(work, BuilderOpen):
+        cleanup_builder.open_builder(ctx, work)
+    elif kind == JobKind.BUILDER_PREVIEW:
+        cleanup_builder.preview(ctx, work)
+    else:
+        cleanup_builder.submit(ctx, work)
 
 
 def _do_home(ctx: BotContext, kind: JobKind, click: HomeClick) -> None:

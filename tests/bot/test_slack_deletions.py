@@ -749,3 +749,100 @@ def test_the_request_modal_opens_at_once_while_the_registry_is_slow(
     message = new_request_message(standin, before, "deletion_approve")
     said = str(message.body["blocks"])
     assert "replaced by 2.0" in said and "<!channel>" not in said
+
+
+def test_inspect_images_answers_privately_with_each_image(start_bot, standin, client):
+    """The message shortcut on a CI post: the images of this registry it names are shown
+    (the registry's own host stripped), another registry's are named apart, and a
+    message naming none says so."""
+    from testkit.slack_requests import message_shortcut_body
+
+    pushed = push_image(client, "sinspect/app", ["1.2"])
+    bot = start_bot()
+    host = bot.env["REGISTRY_URL"].split("://", 1)[1]  # the registry as the bot knows it
+    post = {
+        "text": f"CI pushed {host}/sinspect/app:1.2 (and docker.io/library/busybox:1.36)",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "ok <!channel>"}}],
+    }
+    k = key()
+    response = post_signed(
+        bot.events_url, message_shortcut_body("inspect_images", post, standin.response_url(k))
+    )
+    assert response.status_code == 200 and not response.content.strip()
+    answer = standin.wait_response(k).body
+    said = str(answer["blocks"])
+    assert pushed.digest in said and "sinspect/app" in said
+    assert "docker.io/library/busybox:1.36" in said and "not looked up" in said
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
+    k = key()
+    post_signed(
+        bot.events_url,
+        message_shortcut_body("inspect_images", {"text": "all green"}, standin.response_url(k)),
+    )
+    assert "No image references found" in standin.wait_response(k).body["text"]
+
+
+def test_the_cleanup_builder_checks_fields_previews_and_picks(
+    standin, own_registry, make_client, tmp_path
+):
+    """/registry prune alone opens the builder; its repository picker answers from the
+    names the bot keeps (10,000 repositories, filtered, at most 100 options); a bad
+    regex is an error on its field; Preview draws prune's own dry run into the modal."""
+    from testkit.images import add_repositories_on_disk
+
+    client = make_client(own_registry.url)  # 10,000 repositories of its own
+    for i in range(4):
+        push_image(client, "sbuild/app", [f"pr-{i}"], created=f"2026-11-0{i + 1}T10:00:00Z")
+    add_repositories_on_disk(own_registry.storage, [f"zbuild/r{i:05d}" for i in range(10_000)])
+    bots = BotLauncher(
+        standin.api_url, APPROVERS=APPROVERS, DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}"
+    )
+    try:
+        _builder_flow(bots.start(own_registry.url), standin)
+    finally:
+        bots.stop_all()
+
+
+def _builder_flow(bot, standin) -> None:
+    """The builder's steps, through ``bot``."""
+    from testkit.slack_flow import until
+    from testkit.slack_requests import options_body, view_action_body, view_submission_body
+
+    post_signed(bot.events_url, command_body("prune", standin.response_url(key()), user=REQUESTER))
+    (builder,) = standin.wait_for(
+        lambda: [m for m in standin.modals() if m.get("callback_id") == "cleanup_builder_modal"]
+    )
+
+    def options(query: str) -> list[dict]:
+        answer = post_signed(bot.events_url, options_body("pick_repository", query)).json()
+        return answer["options"]
+
+    # The picker: names from memory (filtered, prefix first), at most 100, within limits.
+    opts = until(lambda: (o := options("zbuild/r0001")) and "loading" not in str(o) and o)
+    assert [o["value"] for o in opts] == [f"zbuild/r0001{i}" for i in range(10)]
+    many = options("zbuild")
+    assert len(many) == 100 and all(len(o["text"]["text"]) <= 75 for o in many)
+    assert options("sbuild/*")[0]["value"] == "sbuild/*"  # a typed glob, offered first
+    # A bad regex: the error on its field, in the acknowledgement.
+    view = {**builder, "id": "V0BUILD1", "hash": "h0"}
+    state = {
+        "pattern": {"pick_repository": {"selected_option": {"value": "sbuild/app"}}},
+        "keep": {"keep": {"type": "plain_text_input", "value": "1"}},
+        "match": {"match": {"type": "plain_text_input", "value": "(pr-)\\1"}},
+    }
+    refused = post_signed(
+        bot.events_url, view_submission_body(view, user=REQUESTER, state=state)
+    ).json()
+    assert refused["response_action"] == "errors" and list(refused["errors"]) == ["match"]
+    # Preview: prune's own dry run, drawn into the modal.
+    state["match"]["match"]["value"] = "pr-.*"
+    post_signed(
+        bot.events_url, view_action_body("builder_preview", view, user=REQUESTER, values=state)
+    )
+    drawn = standin.wait_for(
+        lambda: [v for v in standin.updated_views("V0BUILD1") if "Dry run" in str(v)]
+    )[-1]
+    typed = slash(bot, standin, "prune sbuild/app --keep 1 --match pr-.*")
+    sections = [b["text"]["text"] for b in typed["blocks"] if b["type"] == "section"]
+    shown = [b["text"]["text"] for b in drawn["blocks"] if b["type"] == "section"]
+    assert sections and all(s in shown for s in sections), (sections, shown)

@@ -342,3 +342,44 @@ def test_slack_api_server_error_at_startup_is_retried(start_bot, standin, regist
     before = len(standin.api_calls("auth.test"))
     start_bot(registry.url)
     assert len(standin.api_calls("auth.test")) - before == 2
+
+
+def test_share_in_channel_posts_the_page_shown_naming_who_shared_it(bot, standin, seeded):
+    """Share in channel on page 2 of a listing: that page posted to the channel, naming
+    who shared it, with no buttons; the private reply replaced by a note; a second click
+    posts nothing more. show is shared the same way."""
+    _, k = command(bot, standin, "tags zzz/app")
+    first = standin.wait_response(k).body
+    nxt = buttons(first)["registry_page_next"]
+    k = key()
+    post_signed(bot.events_url, action_body("registry_page_next", nxt, standin.response_url(k)))
+    page2 = standin.wait_response(k).body
+    share = buttons(page2)["registry_share"]
+    before = len(standin.messages("C0CHAN01"))
+    clicks = [key(), key()]
+    for k in clicks:
+        post_signed(
+            bot.events_url,
+            action_body("registry_share", share, standin.response_url(k), user="USHARER1"),
+        )
+    note = standin.wait_response(clicks[0]).body
+    assert note["replace_original"] is True and "Shared it in <#C0CHAN01>" in str(note["blocks"])
+    time.sleep(0.5)  # a second post, were there one, would be in by now
+    (posted,) = standin.messages("C0CHAN01")[before:]
+    assert standin.responses(clicks[1]) == []  # the second click: nothing
+    shared = str(posted.body["blocks"])
+    assert "Shared by <@USHARER1>" in shared and "page 2 of 3" in shared
+    assert "registry_page_next" not in shared and "registry_share" not in shared
+    # show: shared too.
+    _, k = command(bot, standin, "show zzz/app:stable")
+    shown = standin.wait_response(k).body
+    before = len(standin.messages("C0CHAN01"))
+    k = key()
+    post_signed(
+        bot.events_url,
+        action_body("registry_share", buttons(shown)["registry_share"], standin.response_url(k)),
+    )
+    note = standin.wait_response(k).body
+    assert note["replace_original"] is True and "Shared it in <#C0CHAN01>" in str(note["blocks"])
+    (copy,) = standin.messages("C0CHAN01")[before:]
+    assert seeded["sharing"].digest in str(copy.body["blocks"])

@@ -187,3 +187,70 @@ def test_sigterm_stops_a_socket_mode_bot_and_its_worker(socket_bot):
         time.sleep(0.05)
     gone = [w for w in workers if not Path(f"/proc/{w}").exists()]
     assert workers and gone == workers, (workers, gone)
+
+
+@pytest.fixture
+def picked_repository(client):
+    """A repository there before the bot starts (its names are read at start)."""
+    push_image(client, "socket/picked", ["v1"])
+
+
+def test_socket_mode_serves_the_home_tab_pickers_and_modals(picked_repository, socket_bot):
+    """The newer surfaces over Socket Mode as over HTTP: app_home_opened publishes the
+    Home; a picker's options come back in the acknowledgement; a builder submission with
+    a bad regex is answered with the error on its field."""
+    from testkit.slack_flow import until
+
+    _, standin, endpoint = socket_bot
+    event = {
+        "envelope_id": uuid.uuid4().hex,
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "payload": {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "event_id": "Ev0SOCKET1",
+            "event_time": 1700000000,
+            "event": {"type": "app_home_opened", "user": "UHOME0001", "tab": "home"},
+        },
+    }
+    endpoint.to_bot.put(event)
+    _ack_for(endpoint, event["envelope_id"])
+    (home,) = standin.wait_for(lambda: standin.home_views("UHOME0001"))
+    assert home["type"] == "home" and "Waiting on you" in str(home["blocks"])
+
+    def interactive(payload: dict) -> dict:
+        envelope = {
+            "envelope_id": uuid.uuid4().hex,
+            "type": "interactive",
+            "accepts_response_payload": True,
+            "payload": payload,
+        }
+        endpoint.to_bot.put(envelope)
+        return _ack_for(endpoint, envelope["envelope_id"]).get("payload") or {}
+
+    user = {"id": "UREQUEST1", "username": "someone", "team_id": "T0001"}
+
+    def picked() -> list[str]:
+        suggestion = {"type": "block_suggestion", "user": user, "team": {"id": "T0001"}}
+        answer = interactive({**suggestion, "action_id": "pick_repository", "value": "socket/"})
+        return [o["value"] for o in answer.get("options", [])]
+
+    assert "socket/picked" in until(lambda: "socket/picked" in picked() and picked())
+    view = {
+        "id": "V0SOCKET1",
+        "type": "modal",
+        "callback_id": "cleanup_builder_modal",
+        "private_metadata": json.dumps({"ch": "C0CHAN01", "url": ""}),
+        "blocks": [],
+        "state": {
+            "values": {
+                "pattern": {"pick_repository": {"selected_option": {"value": "socket/picked"}}},
+                "keep": {"keep": {"type": "plain_text_input", "value": "1"}},
+                "match": {"match": {"type": "plain_text_input", "value": "(?<=a)b"}},
+            }
+        },
+    }
+    answer = interactive({"type": "view_submission", "user": user, "view": view})
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == ["match"]

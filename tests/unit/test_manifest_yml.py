@@ -61,6 +61,16 @@ def test_manifest_matches_the_app(manifest):
     events = manifest["settings"]["event_subscriptions"]
     assert events["bot_events"] == ["app_home_opened"]
     assert events["request_url"] == command["url"]
+    # The message shortcut, by the callback ID its listener answers.
+    from bot.slack.listeners.shortcuts import CALLBACK_CLEANUP, CALLBACK_INSPECT
+
+    assert [(s["type"], s["callback_id"]) for s in manifest["features"]["shortcuts"]] == [
+        ("message", CALLBACK_INSPECT),
+        ("global", CALLBACK_CLEANUP),
+    ]
+    # The pickers' options are asked at the same URL.
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"] == command["url"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {
         "commands",
         "chat:write",

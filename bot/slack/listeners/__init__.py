@@ -1,7 +1,7 @@
 """Bolt listeners, grouped by kind (slash commands, block actions, the Home tab, view
-submissions), and the one error handler for what a listener raises: it is logged, and
-the person who asked is told, never left without an answer (work after ``ack()`` has
-the same in ``ctx.background``).
+submissions, shortcuts, options), and the one error handler for what a listener
+raises: it is logged, and the person who asked is told, never left without an answer
+(work after ``ack()`` has the same in ``ctx.background``).
 
 Every request's Bolt context carries the bot's (``context["bot"]``): the listeners are
 named functions of what Bolt passes, callable directly in tests.
@@ -17,7 +17,7 @@ from slack_bolt import App, BoltContext
 
 from ..context import BotContext
 from ..render.failures import render_internal_error
-from . import actions, commands, home, views
+from . import actions, commands, home, options, shortcuts, views
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ def register(app: App, ctx: BotContext) -> None:
     actions.register(app)
     home.register(app)
     views.register(app)
+    shortcuts.register(app)
+    options.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

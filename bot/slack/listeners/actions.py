@@ -15,10 +15,12 @@ from slack_bolt import Ack, App, BoltContext
 from ..buttons import (
     ACTION_APPROVE,
     ACTION_CANCEL,
+    ACTION_EDIT_POLICY,
     ACTION_NEXT,
     ACTION_PREV,
     ACTION_PUT_BACK,
     ACTION_REJECT,
+    ACTION_SHARE,
     ACTION_SHARE_STORAGE,
     ACTION_SUBMIT,
     ACTION_SUBMIT_UNTAG,
@@ -27,13 +29,14 @@ from ..buttons import (
     PageRef,
 )
 from ..context import BotContext
-from ..jobs import Click, FollowUp, Job, JobKind, ModalOpen, Page, Vote
+from ..jobs import BuilderOpen, Click, FollowUp, Job, JobKind, ModalOpen, Page, Vote
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
 REQUEST_ID_LIMIT = 64  # a request's ID is 16 characters; a longer value is cut
 FOLLOW_UP_LIMIT = 64  # an executed request's ID
 PUT_BACK_LIMIT = 2000  # Slack's own cap on a button's value
+POLICY_NAME_LIMIT = 100
 
 
 def bot_of(context: BoltContext | dict[str, Any]) -> BotContext:
@@ -127,6 +130,28 @@ def on_put_back(ack: Ack, body: Body, action: Body, context: BoltContext) -> Non
     _follow_up(JobKind.PUT_BACK, PUT_BACK_LIMIT, body, action, context)
 
 
+def on_edit_policy(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Edit, on a policy (``policy show``, the Home): the builder opens with it."""
+    ack()
+    name = _value(action, POLICY_NAME_LIMIT)
+    trigger_id = str(body.get("trigger_id") or "")[:200]
+    user = str((body.get("user") or {}).get("id") or "")
+    if not (name and trigger_id and user):
+        log.warning("ignored an Edit button without a policy, a trigger or a user")
+        return
+    channel = str((body.get("channel") or {}).get("id") or "")
+    response_url = str(body.get("response_url") or "")
+    opening = BuilderOpen(trigger_id, user, channel, response_url, policy=name)
+    job = Job(JobKind.OPEN_BUILDER, opening, f"edit policy {name}", response_url or None)
+    bot_of(context).background(job)
+
+
+def on_share(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
+    """Share in channel, on a listing, show or activity reply."""
+    ack()
+    _follow_up(JobKind.SHARE, PUT_BACK_LIMIT, body, action, context)
+
+
 def on_share_storage(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
     """Share in channel, on a storage report."""
     ack()
@@ -165,6 +190,8 @@ LISTENERS = {
     ACTION_UNDO: on_undo,
     ACTION_PUT_BACK: on_put_back,
     ACTION_SHARE_STORAGE: on_share_storage,
+    ACTION_SHARE: on_share,
+    ACTION_EDIT_POLICY: on_edit_policy,
     ACTION_APPROVE: on_approve,
     ACTION_REJECT: on_reject,
 }

@@ -67,7 +67,8 @@ NO_DATE_WORDS = {
 }
 
 
-def _duration(value: timedelta) -> str:
+def duration_text(value: timedelta) -> str:
+    """A duration as prune's options take it (``30d``, ``12h``)."""
     seconds = int(value.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
@@ -75,26 +76,34 @@ def _duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
+def rules_values(rules: RetentionRules) -> dict[str, str]:
+    """The rules as ``/registry prune``'s options and their values (a switch: "yes"),
+    in the order the command shows them."""
+    values: dict[str, str] = {}
+    if rules.untagged:
+        values["--untagged"] = "yes"
+    if rules.keep is not None:
+        values["--keep"] = str(rules.keep)
+    if rules.older_than is not None:
+        values["--older-than"] = duration_text(rules.older_than)
+    if rules.match is not None:
+        values["--match"] = rules.match.pattern
+    if rules.exclude is not None:
+        values["--exclude"] = rules.exclude.pattern
+    if rules.keep_pulled_within is not None:
+        values["--keep-pulled-within"] = duration_text(rules.keep_pulled_within)
+    if rules.allow_empty:
+        values["--allow-empty"] = "yes"
+    if rules.orphaned_accessories:
+        values["--orphaned-accessories"] = "yes"
+    return values
+
+
 def rules_text(rules: RetentionRules) -> str:
     """The rules as the flags of ``/registry prune`` that give them."""
-    parts = []
-    if rules.keep is not None:
-        parts.append(f"--keep {rules.keep}")
-    if rules.older_than is not None:
-        parts.append(f"--older-than {_duration(rules.older_than)}")
-    if rules.match is not None:
-        parts.append(f"--match {rules.match.pattern}")
-    if rules.exclude is not None:
-        parts.append(f"--exclude {rules.exclude.pattern}")
-    if rules.keep_pulled_within is not None:
-        parts.append(f"--keep-pulled-within {_duration(rules.keep_pulled_within)}")
-    if rules.allow_empty:
-        parts.append("--allow-empty")
-    if rules.orphaned_accessories:
-        parts.append("--orphaned-accessories")
-    if rules.untagged:
-        parts.insert(0, "--untagged")
-    return " ".join(parts)
+    return " ".join(
+        flag if value == "yes" else f"{flag} {value}" for flag, value in rules_values(rules).items()
+    )
 
 
 def _tags(tags: list[str], limit: int = SAMPLE) -> str:

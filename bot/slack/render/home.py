@@ -28,18 +28,19 @@ from ...policies import Policy, PolicyRun
 from ...registry import human_size
 from ...storage import Snapshot, Trend
 from ..buttons import (
+    ACTION_EDIT_POLICY,
     ACTION_HOME_APPROVE,
     ACTION_HOME_REJECT,
     ACTION_HOME_RUN_POLICY,
     ACTION_HOME_UNDO,
 )
 from .common import age, code, escape, freed_text, mention, section, slack_date, target_text
-from .limits import BlockKitLimitError, view_problems
+from .limits import checked_view
 from .policies import policy_result_text, schedule_text
 
 WAITING_SHOWN = 10  # requests with buttons (3 blocks each)
 MINE_SHOWN = 10
-POLICIES_SHOWN = 10
+POLICIES_SHOWN = 8  # two blocks each
 ALERTS_SHOWN = 5
 STATE_WORDS = {
     State.DRAFT: "previewed, not requested",
@@ -186,12 +187,17 @@ def _policies(facts: HomeFacts) -> list[Block]:
             f"{escape(schedule_text(policy.schedule, facts.zone))}, to <#{policy.channel}>\n"
             f"{ran} · {state}{overdue}"
         )
-        block = section(text)
-        if facts.approver and not policy.paused:
-            block.accessory = ButtonElement(
-                text="Run now", action_id=ACTION_HOME_RUN_POLICY, value=policy.name[:2000]
-            )
-        blocks.append(block)
+        blocks.append(section(text))
+        if facts.approver:
+            buttons = [ButtonElement(text="Edit", action_id=ACTION_EDIT_POLICY, value=policy.name)]
+            if not policy.paused:
+                buttons.insert(
+                    0,
+                    ButtonElement(
+                        text="Run now", action_id=ACTION_HOME_RUN_POLICY, value=policy.name
+                    ),
+                )
+            blocks.append(ActionsBlock(elements=buttons))
     return blocks + _more(POLICIES_SHOWN, len(facts.policies), "/registry policy list")
 
 
@@ -258,8 +264,4 @@ def render_home(facts: HomeFacts) -> dict[str, Any]:
             elements=[MarkdownTextObject(text=f"As of {slack_date(facts.now)}. `/registry help`")]
         )
     )
-    view = View(type="home", blocks=blocks).to_dict()
-    problems = view_problems(view)
-    if problems:
-        raise BlockKitLimitError(problems)
-    return view
+    return checked_view(View(type="home", blocks=blocks).to_dict())

@@ -25,6 +25,7 @@ from .common import (
     date_with_age,
     escape,
     fit_lines,
+    section,
     short_digest,
     truncate,
 )
@@ -119,3 +120,40 @@ def render_image(
         + ", ".join(image.platform_names[:10])
     )
     return Message(text=text, blocks=blocks)
+
+
+INSPECTED_SHOWN = 3  # images shown in full; the rest are named
+
+
+def render_inspection(
+    shown: list[Message], others: list[str], elsewhere: list[str], registry_url: str
+) -> Message:
+    """Inspect images on a message: each image found shown as ``show`` shows it (the
+    first few), the rest named, and references to other registries said apart."""
+    if not shown and not elsewhere:
+        text = (
+            "No image references found in that message (like `team/app:1.2`, "
+            f"`team/app@sha256:…` or `{escape(_host(registry_url))}/team/app:1.2`)."
+        )
+        return Message(text="No image references found.", blocks=[section(text)])
+    blocks: list[Block] = []
+    for message in shown:
+        if blocks:
+            blocks.append(DividerBlock())
+        blocks += message.blocks
+    notes = []
+    if others:
+        names = ", ".join(code(o, 100) for o in others)
+        notes.append(f"Also named: {names} (`/registry show` each).")
+    if elsewhere:
+        names = ", ".join(code(e, 100) for e in elsewhere)
+        notes.append(f"On other registries (not looked up): {names}.")
+    if notes:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes)[:3000])]))
+    if not shown:
+        blocks.insert(0, section("No image of this registry is named in that message."))
+    return Message(text=f"{len(shown)} image(s) found in the message", blocks=blocks[:MAX_BLOCKS])
+
+
+def _host(registry_url: str) -> str:
+    return registry_url.split("://", 1)[-1].rstrip("/")

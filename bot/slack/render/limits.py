@@ -93,3 +93,12 @@ def check_message(payload: Payload) -> None:
     problems = problems_of(payload)
     if problems:
         raise BlockKitLimitError(problems)
+
+
+def checked_view(view: Payload) -> Payload:
+    """``view`` (a dict from slack_sdk's ``View``), or BlockKitLimitError naming each
+    limit it breaks."""
+    problems = view_problems(view)
+    if problems:
+        raise BlockKitLimitError(problems)
+    return view

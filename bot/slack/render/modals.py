@@ -20,7 +20,7 @@ from slack_sdk.models.views import View
 from ...deletions import CleanupItem, DeletionRequest, Kind
 from .common import code, section, truncate
 from .deletions import confirm_text, request_details
-from .limits import BlockKitLimitError, view_problems
+from .limits import checked_view
 
 CALLBACK_REQUEST = "deletion_request_modal"
 REASON_BLOCK = "reason"
@@ -109,10 +109,7 @@ def render_request_modal(
         private_metadata=modal.encode(),
         blocks=blocks,
     ).to_dict()
-    problems = view_problems(view)
-    if problems:
-        raise BlockKitLimitError(problems)
-    return view
+    return checked_view(view)
 
 
 def submitted_reason(view: dict[str, Any]) -> str:

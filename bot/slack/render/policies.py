@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from ...deletions import CleanupPreview, DeletionRefused
 from ...policies import Policy, PolicyRefusal, PolicyRefused, PolicyRun, RunState, Schedule
+from ..buttons import ACTION_EDIT_POLICY
 from .cleanups import rules_text
 from .common import Message, code, escape, fit_lines, freed_text, mention, section, slack_date
 from .limits import MAX_SECTION_TEXT
@@ -98,6 +100,17 @@ def render_policy_added(
     return Message(text=f"Saved the cleanup policy {policy.name}.", blocks=[section(text)])
 
 
+def render_policy_changed(policy: Policy, next_run: datetime, zone: ZoneInfo) -> Message:
+    """A policy changed (in the builder): what it does now, and its next run."""
+    text = (
+        f":calendar: Changed the cleanup policy *{escape(policy.name)}*: "
+        f"{code(policy.pattern, 150)} {code(rules_text(policy.rules), 300)}, "
+        f"{escape(schedule_text(policy.schedule, zone))}; plans go to <#{policy.channel}>. "
+        f"Next run: {slack_date(next_run)}."
+    )
+    return Message(text=f"Changed the cleanup policy {policy.name}.", blocks=[section(text)])
+
+
 def render_policies(
     policies: list[tuple[Policy, list[PolicyRun], datetime, bool]], zone: ZoneInfo
 ) -> Message:
@@ -131,7 +144,11 @@ def render_policy(policy: Policy, runs: list[PolicyRun], next_run: datetime) -> 
         f"; next run {slack_date(next_run)}{' (paused)' if policy.paused else ''}.\n"
     )
     text = fit_lines(head, lines or ["No run yet."], MAX_SECTION_TEXT)
-    return Message(text=f"Cleanup policy {policy.name}", blocks=[section(text)])
+    edit = ButtonElement(text="Edit", action_id=ACTION_EDIT_POLICY, value=policy.name)
+    return Message(
+        text=f"Cleanup policy {policy.name}",
+        blocks=[section(text), ActionsBlock(elements=[edit])],
+    )
 
 
 def render_run(policy: Policy, run: PolicyRun) -> Message:

@@ -1,0 +1,228 @@
+"""Benchmark of the real registry-bot process on Slack's newer surfaces.
+
+1. **Options.** A registry of 10,000 repositories (made straight in its storage); once
+   the bot has read the catalog into the pickers' names, 500 options requests of the
+   repository picker (typed queries of every kind: a prefix, a substring, a glob, one
+   letter, nothing) one after another over one connection: the answer time of each
+   (goal: p99 under 100 ms), side by side with the same number of Help commands (the
+   cheapest answer the bot gives: its acknowledgement alone).
+2. **A flood of the new kinds.** 200 interactions at once, mixed: options requests,
+   view submissions of the cleanup builder (a bad regex: answered in the
+   acknowledgement), Inspect images and Clean up images shortcuts; each one's
+   acknowledgement time (goal: p99 under 100 ms).
+
+Run: .venv/bin/python -m bench.interactions_bench
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import socket
+import statistics
+import sys
+import time
+import uuid
+
+import httpx
+
+from testkit.bot_process import BotProcess
+from testkit.images import add_repositories_on_disk
+from testkit.registry_server import RegistryServer
+from testkit.slack_requests import (
+    SIGNING_SECRET,
+    command_body,
+    message_shortcut_body,
+    options_body,
+    sign,
+    view_submission_body,
+)
+from testkit.slack_standin import SlackStandIn
+
+REPOSITORIES = 10_000
+SEQUENTIAL = 500
+FLOOD = 200
+QUERIES = ["team0", "app-0042", "team00*/app-0001?", "a", "", "team099/app-09999", "nope"]
+
+
+def _headers(body: str) -> dict[str, str]:
+    ts = int(time.time())
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": sign(body, ts, SIGNING_SECRET),
+    }
+
+
+def _timed(client: httpx.Client, url: str, bodies: list[str]) -> list[float]:
+    times = []
+    for body in bodies:
+        headers = _headers(body)
+        t0 = time.monotonic()
+        response = client.post(url, content=body.encode(), headers=headers)
+        times.append(time.monotonic() - t0)
+        assert response.status_code == 200, response.text
+    return sorted(times)
+
+
+def _p99(times: list[float]) -> float:
+    return times[int(len(times) * 0.99) - 1]
+
+
+def _raw(bot: BotProcess, body: str) -> bytes:
+    payload = body.encode()
+    head = "".join(
+        [
+            f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{bot.port}\r\n",
+            *(f"{k}: {v}\r\n" for k, v in _headers(body).items()),
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n",
+        ]
+    )
+    return head.encode() + payload
+
+
+def _builder_view() -> dict:
+    return {
+        "id": "V0BENCH1",
+        "type": "modal",
+        "callback_id": "cleanup_builder_modal",
+        "private_metadata": json.dumps({"ch": "C0CHAN01", "url": ""}),
+        "blocks": [],
+    }
+
+
+def _flood_bodies(standin: SlackStandIn) -> list[str]:
+    bad = {
+        "pattern": {"pick_repository": {"selected_option": {"value": "team000/app-00001"}}},
+        "keep": {"keep": {"type": "plain_text_input", "value": "1"}},
+        "match": {"match": {"type": "plain_text_input", "value": "(a)\\1"}},
+    }
+    bodies = []
+    for i in range(FLOOD):
+        match i % 4:
+            case 0:
+                bodies.append(options_body("pick_repository", QUERIES[i % len(QUERIES)]))
+            case 1:
+                bodies.append(view_submission_body(_builder_view(), user="U1", state=bad))
+            case 2:
+                message = {"text": "pushed team000/app-00001:1.0"}
+                url = standin.response_url(uuid.uuid4().hex)
+                bodies.append(message_shortcut_body("inspect_images", message, url))
+            case _:
+                payload = {
+                    "type": "shortcut",
+                    "callback_id": "cleanup_images",
+                    "trigger_id": f"{i}.1.bench",
+                    "user": {"id": "U1", "username": "someone", "team_id": "T0001"},
+                    "team": {"id": "T0001", "domain": "example"},
+                    "token": "legacy-unused",
+                    "action_ts": "1700000001.000400",
+                }
+                from urllib.parse import urlencode
+
+                bodies.append(urlencode({"payload": json.dumps(payload)}))
+    return bodies
+
+
+def _flood(bot: BotProcess, bodies: list[str]) -> list[float]:
+    requests = [_raw(bot, b) for b in bodies]
+    sockets = [socket.create_connection(("127.0.0.1", bot.port)) for _ in requests]
+    sent: dict[socket.socket, float] = {}
+    acks: list[float] = []
+    with selectors.DefaultSelector() as selector:
+        started = time.monotonic()
+        for sock, request in zip(sockets, requests, strict=True):
+            sent[sock] = time.monotonic()
+            sock.sendall(request)
+            selector.register(sock, selectors.EVENT_READ)
+        while len(acks) < len(requests) and time.monotonic() - started < 30:
+            for key, _ in selector.select(timeout=1):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                status = sock.recv(64)
+                acks.append(time.monotonic() - sent[sock])
+                assert status.startswith(b"HTTP/1.1 200"), status
+                selector.unregister(sock)
+                sock.close()
+    return sorted(acks)
+
+
+def main() -> int:
+    server = RegistryServer().start()
+    standin = SlackStandIn().start()
+    try:
+        names = [f"team{i // 100:03d}/app-{i:05d}" for i in range(REPOSITORIES)]
+        add_repositories_on_disk(server.storage, names)
+        bot = BotProcess(registry_url=server.url, slack_api_url=standin.api_url).start()
+        try:
+            with httpx.Client(timeout=10) as client:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:  # the names read into memory
+                    body = options_body("pick_repository", "team099/app-09999")
+                    answer = client.post(bot.events_url, content=body, headers=_headers(body))
+                    if "team099/app-09999" in answer.text:
+                        break
+                    time.sleep(0.2)
+                options = [
+                    options_body("pick_repository", QUERIES[i % len(QUERIES)])
+                    for i in range(SEQUENTIAL)
+                ]
+                helps = [
+                    command_body("help", standin.response_url(uuid.uuid4().hex))
+                    for _ in range(SEQUENTIAL)
+                ]
+                # Interleaved in rounds, so both see the same machine.
+                opt_times: list[float] = []
+                help_times: list[float] = []
+                for at in range(0, SEQUENTIAL, 50):
+                    opt_times += _timed(client, bot.events_url, options[at : at + 50])
+                    help_times += _timed(client, bot.events_url, helps[at : at + 50])
+            opt_times.sort()
+            help_times.sort()
+            bodies = _flood_bodies(standin)
+            flood = _flood(bot, bodies)
+            helps_at_once = [
+                command_body("help", standin.response_url(uuid.uuid4().hex)) for _ in range(FLOOD)
+            ]
+            help_flood = _flood(bot, helps_at_once)
+            kinds = ("options", "view submissions", "Inspect images", "Clean up images")
+            by_kind = {
+                kind: _flood(bot, [b for _ in range(4) for b in bodies[i::4]])
+                for i, kind in enumerate(kinds)
+            }
+        finally:
+            bot.stop()
+    finally:
+        standin.stop()
+        server.stop()
+    print(f"options over {REPOSITORIES:,} repositories, {SEQUENTIAL} one after another:")
+    print(
+        f"  options: median {statistics.median(opt_times) * 1000:.1f} ms, p99 "
+        f"{_p99(opt_times) * 1000:.1f} ms (goal p99 under 100 ms)"
+    )
+    print(
+        f"  help (the acknowledgement alone): median {statistics.median(help_times) * 1000:.1f}"
+        f" ms, p99 {_p99(help_times) * 1000:.1f} ms; options / help at p99 = "
+        f"{_p99(opt_times) / _p99(help_times):.2f}x"
+    )
+    print(f"{FLOOD} interactions at once (options, view submissions, shortcuts):")
+    print(
+        f"  acknowledgement: median {statistics.median(flood) * 1000:.1f} ms, p99 "
+        f"{_p99(flood) * 1000:.1f} ms, max {flood[-1] * 1000:.1f} ms of {len(flood)} "
+        "(goal p99 under 100 ms)"
+    )
+    print(
+        f"  {FLOOD} help commands at once, the same way: median "
+        f"{statistics.median(help_flood) * 1000:.1f} ms, p99 {_p99(help_flood) * 1000:.1f} ms; "
+        f"new kinds / help at p99 = {_p99(flood) / _p99(help_flood):.2f}x"
+    )
+    for kind, times in by_kind.items():
+        print(
+            f"  {len(times)} {kind} alone at once: median {statistics.median(times) * 1000:.1f} ms,"
+            f" p99 {_p99(times) * 1000:.1f} ms"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Names kept in memory for pickers: the registry's repositories (read in the background,
+added to as pushes are told), and recent tag lists of single repositories, searched by
+substring or glob with prefix matches first. A search never sends a request: while a
+list has not been read yet, it answers with what it has and says it is still loading."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .pages import filter_names, is_glob
+
+
+@dataclass(frozen=True)
+class Found:
+    """Names matching a query, best first; ``loading``: the list hasn't been read (yet),
+    ``cut``: more matched than were returned."""
+
+    names: list[str]
+    loading: bool = False
+    cut: bool = False
+
+
+class Sorted:
+    """Names sorted by their lowercase form, kept beside it: a prefix is found by
+    bisection, and nothing is lowered again per search."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        pairs = sorted((n.lower(), n) for n in set(names))
+        self.lowered = [p[0] for p in pairs]
+        self.names = [p[1] for p in pairs]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def starting(self, prefix: str) -> tuple[int, int]:
+        """The range of the names whose lowercase form starts with ``prefix``."""
+        start = bisect.bisect_left(self.lowered, prefix)
+        return start, bisect.bisect_left(self.lowered, prefix + "\U0010ffff", start)
+
+    def with_(self, name: str) -> Sorted:
+        return Sorted([*self.names, name])
+
+
+def search(names: Sorted, query: str, limit: int) -> tuple[list[str], bool]:
+    """Of ``names``, those ``query`` matches, at most ``limit``: names starting with it
+    first (found by bisection), then those containing it, in order, the scan stopping
+    once enough are found (a glob: those it matches whole). Matching ignores case.
+    Returns the names and whether more matched."""
+    query = query.strip()
+    if not query:
+        return names.names[:limit], len(names) > limit
+    if is_glob(query):  # only the names starting with its literal part can match
+        literal = query[: min(query.find(c) % (len(query) + 1) for c in "*?[")].lower()
+        start, end = names.starting(literal)
+        matched = filter_names(names.names[start:end], query)
+        return matched[:limit], len(matched) > limit
+    needle = query.lower()
+    start, end = names.starting(needle)
+    found = names.names[start : min(end, start + limit + 1)]
+    if len(found) > limit:
+        return found[:limit], True
+    for at, lowered in enumerate(names.lowered):
+        if start <= at < end or needle not in lowered:
+            continue
+        found.append(names.names[at])
+        if len(found) > limit:
+            return found[:limit], True
+    return found, False
+
+
+class NameIndex:
+    """The repositories, and the tags of recently asked repositories, in memory.
+    ``read_catalog`` and ``read_tags`` are the registry's lists (called off the request
+    path only: ``refresh``, and the loading threads a tag search starts)."""
+
+    def __init__(
+        self,
+        read_catalog: Callable[[], Sequence[str]],
+        read_tags: Callable[[str], Sequence[str]],
+        *,
+        tag_lists: int = 64,
+        max_tags: int = 100_000,
+        tags_fresh: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.read_catalog = read_catalog
+        self.read_tags = read_tags
+        self.tag_lists = tag_lists
+        self.max_tags = max_tags  # tags kept across the lists (a bigger one is cut)
+        self.tags_fresh = tags_fresh
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._repositories: Sorted | None = None
+        self._tags: OrderedDict[str, tuple[Sorted, float]] = OrderedDict()
+        self._loading: set[str] = set()
+
+    # -- keeping it -------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the catalog again (a failure keeps what was known, and raises)."""
+        names = Sorted(self.read_catalog())
+        with self._lock:
+            self._repositories = names
+
+    def pushed(self, repository: str, tag: str | None) -> None:
+        """A push the registry told: a new repository joins the list; a new tag joins a
+        list kept."""
+        with self._lock:
+            known = self._repositories
+            if known is not None and repository not in known.names:
+                self._repositories = known.with_(repository)
+            kept = self._tags.get(repository)
+            if tag and kept is not None and tag not in kept[0].names:
+                self._tags[repository] = (kept[0].with_(tag), kept[1])
+
+    # -- searching --------------------------------------------------------------------
+    def repositories(self, query: str, limit: int = 100) -> Found:
+        with self._lock:
+            names = self._repositories
+        if names is None:
+            return Found([], loading=True)
+        matched, cut = search(names, query, limit)
+        return Found(matched, cut=cut)
+
+    def tags(self, repository: str, query: str, limit: int = 100) -> Found:
+        """The tags of ``repository`` matching ``query``; a list not kept (or old) is
+        read in the background, and answered as loading meanwhile."""
+        with self._lock:
+            kept = self._tags.get(repository)
+            if kept is not None:
+                self._tags.move_to_end(repository)
+            stale = kept is None or self.clock() - kept[1] > self.tags_fresh
+            start = stale and repository not in self._loading
+            if start:
+                self._loading.add(repository)
+        if start:
+            threading.Thread(
+                target=self._load_tags, args=(repository,), name="tag-list", daemon=True
+            ).start()
+        if kept is None:
+            return Found([], loading=True)
+        matched, cut = search(kept[0], query, limit)
+        return Found(matched, loading=False, cut=cut)
+
+    def _load_tags(self, repository: str) -> None:
+        try:
+            tags: Sorted | None = Sorted(list(self.read_tags(repository))[: self.max_tags])
+        except Exception:  # the next search tries again
+            tags = None
+        with self._lock:
+            self._loading.discard(repository)
+            if tags is None:
+                return
+            self._tags[repository] = (tags, self.clock())
+            self._tags.move_to_end(repository)
+            while len(self._tags) > self.tag_lists or (
+                len(self._tags) > 1 and sum(len(t) for t, _ in self._tags.values()) > self.max_tags
+            ):
+                self._tags.popitem(last=False)

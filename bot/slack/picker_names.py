@@ -1,0 +1,34 @@
+"""The names the pickers offer, kept where Slack's requests come in (the acknowledging
+process): the catalog read at start and every few minutes in the background, and the
+pushes the registry tells added at once. An options request reads only this."""
+
+from __future__ import annotations
+
+import threading
+
+from ..events import EventAction, RegistryEvent
+from ..registry import NameIndex
+from .context import BotContext
+from .loops import every
+
+REFRESH_SECONDS = 300.0  # the catalog read again (repositories deleted drop out)
+
+
+def start_names(ctx: BotContext, interval: float = REFRESH_SECONDS) -> threading.Thread:
+    """Give ``ctx`` its names, and a daemon thread keeping the catalog."""
+    ctx.names = NameIndex(ctx.registry.catalog, ctx.registry.tags)
+
+    def refresh(c: BotContext) -> None:
+        if c.names is not None:
+            c.names.refresh()
+
+    return every(ctx, refresh, "picker-names", interval)
+
+
+def told(ctx: BotContext, events: list[RegistryEvent]) -> None:
+    """What a delivery of the registry's events adds to the names."""
+    if ctx.names is None:
+        return
+    for event in events:
+        if event.action == EventAction.PUSH:
+            ctx.names.pushed(event.repository, event.tag)

@@ -1,0 +1,42 @@
+"""Options for the repository and tag pickers (``external_select``), as pure functions:
+at most 100, each text within Slack's 75 characters and each value within 150; a typed
+glob is offered as itself first (the picker takes a pattern too); a list still loading
+says so in an option."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...registry import Found, is_glob
+from .common import truncate
+
+MAX_OPTIONS = 100
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+LOADING_VALUE = "__loading__"  # never a repository name: names are lowercase without _
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {
+        "text": {"type": "plain_text", "text": truncate(text, MAX_OPTION_TEXT)},
+        "value": value[:MAX_OPTION_VALUE],
+    }
+
+
+def name_options(found: Found, query: str, what: str = "repositories") -> list[dict[str, Any]]:
+    """The options for ``query``: the typed glob first (when it is one), then the names
+    found; a name too long for a value is left out (it can't be picked whole)."""
+    options = []
+    query = query.strip()
+    if query and is_glob(query) and len(query) <= MAX_OPTION_VALUE:
+        options.append(_option(f"{query}  (every match)", query))
+    if found.loading:
+        options.append(_option(f"The list of {what} is still loading…", LOADING_VALUE))
+    room = MAX_OPTIONS - len(options)
+    names = [n for n in found.names if len(n) <= MAX_OPTION_VALUE]
+    if found.cut or len(names) > room:
+        room -= 1  # keep one for "type more"
+    options += [_option(n, n) for n in names[:room]]
+    if found.cut or len(names) > room:
+        options.append(_option("More match: type more of the name", LOADING_VALUE))
+    return options[:MAX_OPTIONS]
