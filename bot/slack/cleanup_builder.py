@@ -11,7 +11,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from ..deletions import DeletionRefused, RetentionRules
-from ..policies import PolicyRefused, Schedule, ScheduleError, cron
+from ..policies import PolicyRefusal, PolicyRefused, Schedule, ScheduleError, cron
 from ..registry import RegistryError
 from . import deleting, policy_runs
 from .cleanup_words import (
@@ -52,6 +52,11 @@ def open_builder(ctx: BotContext, opening: BuilderOpen) -> None:
     kind = BuilderKind.POLICY if opening.policy is not None else BuilderKind.CLEANUP
     place = BuilderPlace(opening.channel, opening.response_url, kind, opening.policy or "")
     fields = None
+    if opening.policy is not None and not ctx.deletions.is_approver(opening.user):
+        refused = PolicyRefused(PolicyRefusal.NOT_APPROVER, opening.policy)
+        if opening.response_url:  # (from the Home, Edit is shown to approvers only)
+            ctx.responder.send(opening.response_url, render_notice(policy_refusal_text(refused)))
+        return
     if opening.policy:
         try:
             policy = ctx.policies.get(opening.policy)

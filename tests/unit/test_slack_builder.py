@@ -226,9 +226,12 @@ def test_the_builder_makes_and_changes_a_policy(ctx):
     old, new = audit.detail.split(" to ")
     assert "keep=2" in old and "every 1 day" in old
     assert "keep=5" in new and "every 12:00:00" in new
-    # A non-approver's change is refused, and changes nothing.
+    # A non-approver's change is refused, and changes nothing; Edit doesn't open for them.
     cleanup_builder.submit(ctx, BuilderClick("V3", None, REQUESTER, edit, fields))
     assert ctx.policies.get("nightly-ci").rules.keep == 5
+    opened = len(ctx.web.modals())
+    cleanup_builder.open_builder(ctx, BuilderOpen("t10", REQUESTER, CHANNEL, URL, "nightly-ci"))
+    assert len(ctx.web.modals()) == opened and "approver" in ctx.responder.texts(URL)[-1]
 
 
 def _initial_state(view: dict) -> dict:
@@ -243,3 +246,25 @@ def _initial_state(view: dict) -> dict:
                 element["action_id"]: {"selected_option": element["initial_option"]}
             }
     return values
+
+
+def test_the_search_finds_what_a_plain_scan_finds():
+    """Prefix matches (by bisection) then the rest containing the query (str.find over
+    one joined string) give exactly what testing every name would, in its order."""
+    import random
+
+    from bot.registry.names import Sorted, search
+
+    rng = random.Random(7)
+    alphabet = "ab/-.0"
+    names = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(3000)}
+    names |= {"Ab/Cd", "a", "ab"}
+    ordered = sorted(names, key=lambda n: (n.lower(), n))
+    index = Sorted(list(names))
+    for query in ["a", "ab", "b/", "-.", "0", "AB", "zz", "ab/ab", ".", "a\nb"]:
+        needle = query.lower()
+        first = [n for n in ordered if n.lower().startswith(needle)]
+        then = [n for n in ordered if needle in n.lower() and not n.lower().startswith(needle)]
+        matched = [] if "\n" in needle else first + then
+        for limit in (5, 100, 10_000):
+            assert search(index, query, limit) == (matched[:limit], len(matched) > limit), query
