@@ -305,6 +305,7 @@ def submit(
     request, events = service.submitted(request_id)
     _open_audit_thread(ctx, request, posted)
     post_audit(ctx, request, events)
+    refresh_homes(ctx, request)  # it now waits on its approvers
     say(
         render_notice(
             f"Requested. The approvers were asked in the request message (in <#{channel}>)."
@@ -498,6 +499,7 @@ def post_request(ctx: BotContext, request_id: str, user: str) -> DeletionRequest
     request, events = service.submitted(request_id)
     _open_audit_thread(ctx, request, posted)
     post_audit(ctx, request, events)
+    refresh_homes(ctx, request)  # it now waits on its approvers
     return request
 
 

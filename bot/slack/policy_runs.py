@@ -16,6 +16,7 @@ from .command_table import PolicyAction, PolicyAdd, PolicyCommand
 from .context import BotContext
 from .deleting import post_audit, post_request, update_request
 from .loops import every
+from .messages import MessageRole
 from .render import Message
 from .render.deletions import render_notice
 from .render.policies import (
@@ -102,8 +103,9 @@ def command_reply(ctx: BotContext, command: PolicyCommand, user: str) -> Message
 
 def run_policy(ctx: BotContext, policy: Policy, run: PolicyRun) -> PolicyRun:
     """Plan a claimed run and post its cleanup request (the previous run's request, if
-    it still waits for votes, is superseded by it); a run that fails, or a slot skipped
-    because the previous run has not finished, is said once in the policy's channel."""
+    it still waits for votes, is superseded by it); a run that fails is said once in the
+    policy's channel, a slot skipped because the previous run has not finished once in
+    that run's thread."""
     if run.state == RunState.SKIPPED:
         _tell(ctx, policy, run)
         return run
@@ -127,13 +129,29 @@ def run_policy(ctx: BotContext, policy: Policy, run: PolicyRun) -> PolicyRun:
 
 
 def _tell(ctx: BotContext, policy: Policy, run: PolicyRun) -> None:
+    """Say a skipped slot in the thread of the run still under way (its request message
+    owns the long work), when it has one; a failure, and a skip with no message yet, in
+    the channel."""
     said = render_run_skipped if run.state == RunState.SKIPPED else render_run_failed
+    thread = _running_message(ctx, policy) if run.state == RunState.SKIPPED else None
     try:
-        ctx.web.chat_postMessage(channel=policy.channel, **said(policy, run).to_dict())
+        ctx.web.chat_postMessage(
+            channel=policy.channel, thread_ts=thread, **said(policy, run).to_dict()
+        )
     except SlackApiError as exc:
         log.error(
             "policy %s: could not post its failure: %s", policy.name, exc.response.get("error")
         )
+
+
+def _running_message(ctx: BotContext, policy: Policy) -> str | None:
+    """The ts of the request message of the policy's latest run that posted one, when
+    it is in the policy's channel."""
+    for earlier in ctx.policies.runs(policy.name, 5):
+        if earlier.request_id:
+            where = ctx.messages.get(earlier.request_id, MessageRole.REQUEST)
+            return where.ts if where is not None and where.channel == policy.channel else None
+    return None
 
 
 def run_due(ctx: BotContext) -> None:

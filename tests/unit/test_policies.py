@@ -393,6 +393,36 @@ def test_a_slot_while_the_previous_run_is_carried_out_is_skipped_and_said_once(s
     assert len(ctx.web.posts("C0PLAT01")) == 1
 
 
+def test_a_slot_skipped_while_the_previous_cleanup_runs_is_said_in_its_thread(slack):
+    """The run under way owns its message: the skipped slot is said in its thread, not
+    as a new message in the channel."""
+    from sqlalchemy import update
+
+    from bot.deletions import State
+    from bot.deletions.schema import requests
+    from bot.slack import policy_runs
+    from bot.slack.messages import MessageRole
+
+    (ctx, _), fake, clock = slack
+    _hourly_keep_one(ctx, fake, clock)
+    policy_runs.run_due(ctx)
+    (posted,) = ctx.policies.runs("keep-one")
+    where = ctx.messages.get(posted.request_id, MessageRole.REQUEST)
+    with ctx.deletions.store.engine.begin() as conn:  # its cleanup is being carried out
+        conn.execute(
+            update(requests)
+            .where(requests.c.id == posted.request_id)
+            .values(state=State.EXECUTING.value)
+        )
+    top_level = len([c for c in ctx.web.posts("C0PLAT01") if not c.args.get("thread_ts")])
+    clock.now += timedelta(hours=1)
+    policy_runs.run_due(ctx)
+    assert ctx.policies.runs("keep-one")[0].state == RunState.SKIPPED
+    (said,) = ctx.web.posts("C0PLAT01", thread_ts=where.ts)[-1:]
+    assert "skipped its slot" in said.text
+    assert len([c for c in ctx.web.posts("C0PLAT01") if not c.args.get("thread_ts")]) == top_level
+
+
 def test_an_overdue_policy_is_said_once_whatever_the_number_of_processes(slack):
     from bot.slack import policy_runs
 

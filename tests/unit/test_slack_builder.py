@@ -268,3 +268,31 @@ def test_the_search_finds_what_a_plain_scan_finds():
         matched = [] if "\n" in needle else first + then
         for limit in (5, 100, 10_000):
             assert search(index, query, limit) == (matched[:limit], len(matched) > limit), query
+
+
+def test_policy_list_offers_edit_as_a_menu_of_the_policies(ctx):
+    from bot.slack import policy_runs
+    from bot.slack.buttons import ACTION_EDIT_POLICY
+    from bot.slack.listeners import actions
+    from testkit.deletions import APPROVER
+
+    for name in ("nightly", "weekly"):
+        fields = BuilderFields("ci/app", {"--keep": "2"}, "", CHANNEL, name, "1d")
+        place = BuilderPlace(CHANNEL, URL, BuilderKind.POLICY)
+        cleanup_builder.submit(ctx, BuilderClick("V1", None, APPROVER, place, fields))
+    listed = policy_runs.list_reply(ctx).to_dict()
+    (menu,) = [e for b in listed["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert menu["action_id"] == ACTION_EDIT_POLICY and menu["type"] == "static_select"
+    assert [o["value"] for o in menu["options"]] == ["nightly", "weekly"]
+    ack = Ack()
+    body = {
+        "user": {"id": APPROVER},
+        "trigger_id": "1.2.3",
+        "response_url": URL,
+        "channel": {"id": CHANNEL},
+    }
+    chosen = {"action_id": ACTION_EDIT_POLICY, "selected_option": {"value": "weekly"}}
+    actions.on_edit_policy(ack, body, chosen, {"bot": ctx})
+    (job,) = ctx.runner.jobs
+    assert ack.calls == [{}] and job.kind == JobKind.OPEN_BUILDER
+    assert job.work.policy == "weekly" and job.work.trigger_id == "1.2.3"

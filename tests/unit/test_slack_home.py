@@ -215,3 +215,14 @@ def _buttons_anywhere(view: dict, action_id: str) -> list[dict]:
         for b in view["blocks"]
         if (b.get("accessory") or {}).get("action_id") == action_id
     ]
+
+
+def test_a_new_request_is_published_to_the_approvers_who_keep_a_home(ctx, fake):
+    """An approver who opened their Home before a request was made sees it there once
+    it is posted, without opening the Home again; one who never opened it gets none."""
+    home.home_opened(ctx, APPROVER, None)
+    assert not _buttons(ctx.web.homes(APPROVER)[-1].args["view"], ACTION_HOME_APPROVE)
+    request_id = _requested(ctx, fake)
+    (approve,) = _buttons(ctx.web.homes(APPROVER)[-1].args["view"], ACTION_HOME_APPROVE)
+    assert approve["value"] == request_id
+    assert ctx.web.homes(APPROVER2) == []

@@ -131,9 +131,11 @@ def on_put_back(ack: Ack, body: Body, action: Body, context: BoltContext) -> Non
 
 
 def on_edit_policy(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
-    """Edit, on a policy (``policy show``, the Home): the builder opens with it."""
+    """Edit, on a policy (``policy show``, the Home; a menu of them on ``policy list``):
+    the builder opens with it."""
     ack()
-    name = _value(action, POLICY_NAME_LIMIT)
+    chosen = action.get("selected_option") or {}
+    name = str(action.get("value") or chosen.get("value") or "")[:POLICY_NAME_LIMIT]
     trigger_id = str(body.get("trigger_id") or "")[:200]
     user = str((body.get("user") or {}).get("id") or "")
     if not (name and trigger_id and user):

@@ -8,13 +8,23 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, Option, StaticSelectElement
 
 from ...deletions import CleanupPreview, DeletionRefused
 from ...policies import Policy, PolicyRefusal, PolicyRefused, PolicyRun, RunState, Schedule
 from ..buttons import ACTION_EDIT_POLICY
 from .cleanups import rules_text
-from .common import Message, code, escape, fit_lines, freed_text, mention, section, slack_date
+from .common import (
+    Message,
+    code,
+    escape,
+    fit_lines,
+    freed_text,
+    mention,
+    section,
+    slack_date,
+    truncate,
+)
 from .limits import MAX_SECTION_TEXT
 from .refusals import refusal_text
 
@@ -130,7 +140,16 @@ def render_policies(
         )
     head = f"*Cleanup policies* ({len(policies)})\n"
     text = fit_lines(head, lines, MAX_SECTION_TEXT)
-    return Message(text=f"{len(policies)} cleanup policies", blocks=[section(text)])
+    # Edit: a menu of the policies (up to 100: Slack's limit on a menu's options).
+    edit = StaticSelectElement(
+        action_id=ACTION_EDIT_POLICY,
+        placeholder="Edit a policy…",
+        options=[Option(text=truncate(p.name, 75), value=p.name) for p, _, _, _ in policies[:100]],
+    )
+    return Message(
+        text=f"{len(policies)} cleanup policies",
+        blocks=[section(text), ActionsBlock(elements=[edit])],
+    )
 
 
 def render_policy(policy: Policy, runs: list[PolicyRun], next_run: datetime) -> Message:
