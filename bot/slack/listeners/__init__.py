@@ -28,12 +28,15 @@ def register(app: App, ctx: BotContext) -> None:
         next()
 
     app.use(with_bot)
+    # Bolt tries each listener's matchers in this order until one matches (each try
+    # costs): the slash command, then the options a picker asks for at each keystroke,
+    # what modals send and the shortcuts, then the buttons (bench: docs/performance.md).
     commands.register(app)
-    actions.register(app)
-    home.register(app)
+    options.register(app)
     views.register(app)
     shortcuts.register(app)
-    options.register(app)
+    actions.register(app)
+    home.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
