@@ -20,7 +20,6 @@ Run: .venv/bin/python -m bench.capacity_bench [--flood-only | --memory-only] [--
 from __future__ import annotations
 
 import argparse
-import selectors
 import socket
 import statistics
 import sys
@@ -28,12 +27,13 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.floods import at_once, raw_request
 from bot.registry import RegistryClient, RegistrySettings
 from testkit.bot_process import BotProcess
 from testkit.images import add_tags_on_disk, push_image
 from testkit.proxy import RegistryProxy
 from testkit.registry_server import RegistryServer
-from testkit.slack_requests import SIGNING_SECRET, command_body, post_signed, sign
+from testkit.slack_requests import command_body, post_signed
 from testkit.slack_standin import SlackStandIn
 
 BIG_TAGS = 100_000
@@ -114,20 +114,6 @@ def bench_memory(server: RegistryServer, standin: SlackStandIn) -> None:
     )
 
 
-def _raw_request(bot: BotProcess, body: str) -> bytes:
-    """A signed POST to /slack/events, as bytes ready to send."""
-    ts = int(time.time())
-    payload = body.encode()
-    head = (
-        f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{bot.port}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"X-Slack-Request-Timestamp: {ts}\r\n"
-        f"X-Slack-Signature: {sign(body, ts, SIGNING_SECRET)}\r\n"
-        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + payload
-
-
 def bench_flood(
     server: RegistryServer, standin: SlackStandIn, text: str | None, stall: float
 ) -> None:
@@ -139,40 +125,21 @@ def bench_flood(
             keys = [uuid.uuid4().hex for _ in range(FLOOD)]
             texts = [text or ("repos" if i % 2 else "tags cap/small1") for i in range(FLOOD)]
             requests = [
-                _raw_request(bot, command_body(t, standin.response_url(k)))
+                raw_request(bot, command_body(t, standin.response_url(k)))
                 for t, k in zip(texts, keys, strict=True)
             ]
             # The same command alone, one at a time, for the side-by-side ratio.
             alone = []
             for _ in range(20):
                 extra = uuid.uuid4().hex
-                lone = _raw_request(bot, command_body(texts[0], standin.response_url(extra)))
+                lone = raw_request(bot, command_body(texts[0], standin.response_url(extra)))
                 with socket.create_connection(("127.0.0.1", bot.port)) as sock:
                     t0 = time.monotonic()
                     sock.sendall(lone)
                     sock.recv(64)
                     alone.append(time.monotonic() - t0)
-            sockets = [socket.create_connection(("127.0.0.1", bot.port)) for _ in keys]
-            # One thread and a selector: no load-generator threads competing with the
-            # bot for the two cores, and each answer timed from its own send.
-            sent: dict[socket.socket, float] = {}
-            acks: list[float] = []
-            with selectors.DefaultSelector() as selector:
-                started = time.monotonic()
-                for sock, request in zip(sockets, requests, strict=True):
-                    sent[sock] = time.monotonic()
-                    sock.sendall(request)
-                    selector.register(sock, selectors.EVENT_READ)
-                while len(acks) < FLOOD and time.monotonic() - started < 30:
-                    for key, _ in selector.select(timeout=1):
-                        sock = key.fileobj
-                        assert isinstance(sock, socket.socket)
-                        status = sock.recv(64)
-                        acks.append(time.monotonic() - sent[sock])
-                        assert status.startswith(b"HTTP/1.1 200"), status
-                        selector.unregister(sock)
-                        sock.close()
-            acks.sort()
+            started = time.monotonic()
+            acks = at_once(bot, requests)
             answered = 0
             for key in keys if text is None else ():  # a given text is answered inline
                 try:

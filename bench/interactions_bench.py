@@ -17,8 +17,6 @@ Run: .venv/bin/python -m bench.interactions_bench
 from __future__ import annotations
 
 import json
-import selectors
-import socket
 import statistics
 import sys
 import time
@@ -26,6 +24,7 @@ import uuid
 
 import httpx
 
+from bench.floods import at_once, raw_request
 from testkit.bot_process import BotProcess
 from testkit.images import add_repositories_on_disk
 from testkit.registry_server import RegistryServer
@@ -67,18 +66,6 @@ def _timed(client: httpx.Client, url: str, bodies: list[str]) -> list[float]:
 
 def _p99(times: list[float]) -> float:
     return times[int(len(times) * 0.99) - 1]
-
-
-def _raw(bot: BotProcess, body: str) -> bytes:
-    payload = body.encode()
-    head = "".join(
-        [
-            f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{bot.port}\r\n",
-            *(f"{k}: {v}\r\n" for k, v in _headers(body).items()),
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n",
-        ]
-    )
-    return head.encode() + payload
 
 
 def _builder_view() -> dict:
@@ -125,26 +112,7 @@ def _flood_bodies(standin: SlackStandIn) -> list[str]:
 
 
 def _flood(bot: BotProcess, bodies: list[str]) -> list[float]:
-    requests = [_raw(bot, b) for b in bodies]
-    sockets = [socket.create_connection(("127.0.0.1", bot.port)) for _ in requests]
-    sent: dict[socket.socket, float] = {}
-    acks: list[float] = []
-    with selectors.DefaultSelector() as selector:
-        started = time.monotonic()
-        for sock, request in zip(sockets, requests, strict=True):
-            sent[sock] = time.monotonic()
-            sock.sendall(request)
-            selector.register(sock, selectors.EVENT_READ)
-        while len(acks) < len(requests) and time.monotonic() - started < 30:
-            for key, _ in selector.select(timeout=1):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
-                status = sock.recv(64)
-                acks.append(time.monotonic() - sent[sock])
-                assert status.startswith(b"HTTP/1.1 200"), status
-                selector.unregister(sock)
-                sock.close()
-    return sorted(acks)
+    return at_once(bot, [raw_request(bot, b) for b in bodies])
 
 
 def main() -> int:

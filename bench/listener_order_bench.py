@@ -45,7 +45,7 @@ def _app(api_url: str, register: Callable[[App, BotContext], None]) -> App:
     fake = FakeRegistry()
     ctx = bot_context(f"sqlite:///{tempfile.mkdtemp()}/bench.db", fake.client())
     names = [f"team{i // 100:03d}/app-{i:05d}" for i in range(10_000)]
-    ctx.names = NameIndex(lambda: names, lambda repository: [])
+    ctx.names = NameIndex(lambda: names)
     ctx.names.refresh()
     app = App(
         client=WebClient(token="xoxb-test-token", base_url=api_url + "/api/"),

@@ -1,15 +1,12 @@
 """Names kept in memory for pickers: the registry's repositories (read in the background,
-added to as pushes are told), and recent tag lists of single repositories, searched by
-substring or glob with prefix matches first. A search never sends a request: while a
-list has not been read yet, it answers with what it has and says it is still loading."""
+added to as pushes are told), searched by substring or glob with prefix matches first.
+A search never sends a request: while the list has not been read yet, it says so."""
 
 from __future__ import annotations
 
 import bisect
 import itertools
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -54,6 +51,12 @@ class Sorted:
     def __len__(self) -> int:
         return len(self.names)
 
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        start, end = self.starting(name.lower())
+        return name in self.names[start:end]
+
     def starting(self, prefix: str) -> tuple[int, int]:
         """The range of the names whose lowercase form starts with ``prefix``."""
         start = bisect.bisect_left(self.lowered, prefix)
@@ -91,90 +94,32 @@ def search(names: Sorted, query: str, limit: int) -> tuple[list[str], bool]:
 
 
 class NameIndex:
-    """The repositories, and the tags of recently asked repositories, in memory.
-    ``read_catalog`` and ``read_tags`` are the registry's lists (called off the request
-    path only: ``refresh``, and the loading threads a tag search starts)."""
+    """The registry's repositories, in memory. ``read_catalog`` is the registry's list
+    (called off the request path only: ``refresh``)."""
 
-    def __init__(
-        self,
-        read_catalog: Callable[[], Sequence[str]],
-        read_tags: Callable[[str], Sequence[str]],
-        *,
-        tag_lists: int = 64,
-        max_tags: int = 100_000,
-        tags_fresh: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, read_catalog: Callable[[], Sequence[str]]) -> None:
         self.read_catalog = read_catalog
-        self.read_tags = read_tags
-        self.tag_lists = tag_lists
-        self.max_tags = max_tags  # tags kept across the lists (a bigger one is cut)
-        self.tags_fresh = tags_fresh
-        self.clock = clock
         self._lock = threading.Lock()
         self._repositories: Sorted | None = None
-        self._tags: OrderedDict[str, tuple[Sorted, float]] = OrderedDict()
-        self._loading: set[str] = set()
 
-    # -- keeping it -------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the catalog again (a failure keeps what was known, and raises)."""
         names = Sorted(self.read_catalog())
         with self._lock:
             self._repositories = names
 
-    def pushed(self, repository: str, tag: str | None) -> None:
-        """A push the registry told: a new repository joins the list; a new tag joins a
-        list kept."""
+    def pushed(self, repository: str) -> None:
+        """A push the registry told: a repository not known yet joins the list."""
         with self._lock:
             known = self._repositories
-            if known is not None and repository not in known.names:
+            if known is not None and repository not in known:
                 self._repositories = known.with_(repository)
-            kept = self._tags.get(repository)
-            if tag and kept is not None and tag not in kept[0].names:
-                self._tags[repository] = (kept[0].with_(tag), kept[1])
 
-    # -- searching --------------------------------------------------------------------
     def repositories(self, query: str, limit: int = 100) -> Found:
+        """The repositories matching ``query``, best first (loading: not read yet)."""
         with self._lock:
             names = self._repositories
         if names is None:
             return Found([], loading=True)
         matched, cut = search(names, query, limit)
         return Found(matched, cut=cut)
-
-    def tags(self, repository: str, query: str, limit: int = 100) -> Found:
-        """The tags of ``repository`` matching ``query``; a list not kept (or old) is
-        read in the background, and answered as loading meanwhile."""
-        with self._lock:
-            kept = self._tags.get(repository)
-            if kept is not None:
-                self._tags.move_to_end(repository)
-            stale = kept is None or self.clock() - kept[1] > self.tags_fresh
-            start = stale and repository not in self._loading
-            if start:
-                self._loading.add(repository)
-        if start:
-            threading.Thread(
-                target=self._load_tags, args=(repository,), name="tag-list", daemon=True
-            ).start()
-        if kept is None:
-            return Found([], loading=True)
-        matched, cut = search(kept[0], query, limit)
-        return Found(matched, loading=False, cut=cut)
-
-    def _load_tags(self, repository: str) -> None:
-        try:
-            tags: Sorted | None = Sorted(list(self.read_tags(repository))[: self.max_tags])
-        except Exception:  # the next search tries again
-            tags = None
-        with self._lock:
-            self._loading.discard(repository)
-            if tags is None:
-                return
-            self._tags[repository] = (tags, self.clock())
-            self._tags.move_to_end(repository)
-            while len(self._tags) > self.tag_lists or (
-                len(self._tags) > 1 and sum(len(t) for t, _ in self._tags.values()) > self.max_tags
-            ):
-                self._tags.popitem(last=False)

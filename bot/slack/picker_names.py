@@ -16,7 +16,7 @@ REFRESH_SECONDS = 300.0  # the catalog read again (repositories deleted drop out
 
 def start_names(ctx: BotContext, interval: float = REFRESH_SECONDS) -> threading.Thread:
     """Give ``ctx`` its names, and a daemon thread keeping the catalog."""
-    ctx.names = NameIndex(ctx.registry.catalog, ctx.registry.tags)
+    ctx.names = NameIndex(ctx.registry.catalog)
 
     def refresh(c: BotContext) -> None:
         if c.names is not None:
@@ -31,4 +31,4 @@ def told(ctx: BotContext, events: list[RegistryEvent]) -> None:
         return
     for event in events:
         if event.action == EventAction.PUSH:
-            ctx.names.pushed(event.repository, event.tag)
+            ctx.names.pushed(event.repository)

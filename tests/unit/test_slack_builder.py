@@ -6,7 +6,6 @@ modal; Request cleanup posts the request."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -39,32 +38,30 @@ MANY = [f"team{i // 100:03d}/app-{i:05d}" for i in range(10_000)]
 
 def test_names_are_searched_prefix_first_and_never_read_while_asked():
     reads = []
+    listed = ["web/app", "team/web", "team/api", "webhooks", "ops/tools"]
 
     def catalog():
         reads.append("catalog")
-        return ["web/app", "team/web", "team/api", "webhooks", "ops/tools"]
+        return listed
 
-    names = NameIndex(catalog, lambda repo: ["1.0", "latest"])
+    names = NameIndex(catalog)
     assert names.repositories("web") == Found([], loading=True)  # not read yet
     assert reads == []
     names.refresh()
     assert names.repositories("web").names == ["web/app", "webhooks", "team/web"]  # prefix first
     assert names.repositories("team/*").names == ["team/api", "team/web"]
-    assert names.repositories("").names == sorted(catalog())
+    assert names.repositories("").names == sorted(listed)
     found = names.repositories("", limit=2)
     assert found.cut and len(found.names) == 2
-    names.pushed("new/one", "v1")
+    names.pushed("new/one")
+    names.pushed("web/app")  # known: nothing changes
     assert names.repositories("new").names == ["new/one"]
-    # Tags: loading at first (read in the background), then kept.
-    assert names.tags("web/app", "").loading
-    deadline = time.monotonic() + 5
-    while names.tags("web/app", "").loading and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert names.tags("web/app", "lat").names == ["latest"]
+    assert names.repositories("web/app").names == ["web/app"]
+    assert reads == ["catalog"]
 
 
 def test_options_stay_within_slacks_limits_over_10000_repositories():
-    names = NameIndex(lambda: MANY, lambda repo: [])
+    names = NameIndex(lambda: MANY)
     names.refresh()
     for query in ("", "app", "team004/", "team00*/app-0001?", "app-09999", "nothing-like-it"):
         opts = name_options(names.repositories(query), query)
@@ -90,7 +87,7 @@ def test_the_options_listener_answers_from_memory(tmp_path):
         ack = Ack()
         options.on_repository_options(ack, {"value": "te"}, {"bot": ctx})  # no names here
         assert [o["value"] for o in ack.calls[0]["options"]] == [LOADING_VALUE]
-        ctx.names = NameIndex(lambda: MANY, lambda repo: [])
+        ctx.names = NameIndex(lambda: MANY)
         ctx.names.refresh()
         ack = Ack()
         options.on_repository_options(ack, {"value": "app-0000"}, {"bot": ctx})

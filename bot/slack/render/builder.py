@@ -7,7 +7,6 @@ add`` take, so the same checks answer both; a wrong value is shown on its own fi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,7 +30,7 @@ from slack_sdk.models.views import View
 
 from ..buttons import ACTION_BUILDER_PREVIEW, ACTION_PICK_REPOSITORY
 from .common import code, section, truncate
-from .limits import checked_view
+from .limits import checked_view, decode_metadata, encode_metadata
 
 CALLBACK_BUILDER = "cleanup_builder_modal"
 PATTERN_BLOCK = "pattern"
@@ -65,7 +64,6 @@ BLOCK_OF_FLAG = {flag: block for block, flag, _, _ in RULE_FIELDS} | {
     "--every": EVERY_BLOCK,
     "--cron": CRON_BLOCK,
 }
-MAX_METADATA = 3000
 
 
 @dataclass(frozen=True)
@@ -102,16 +100,12 @@ class BuilderPlace:
         data = {"ch": self.channel, "url": self.response_url, "k": self.kind.value}
         if self.policy:
             data["p"] = self.policy
-        return json.dumps(data)[:MAX_METADATA]
+        return encode_metadata(data)
 
     @classmethod
     def decode(cls, text: str) -> BuilderPlace:
-        try:
-            data = json.loads(text[:MAX_METADATA])
-        except json.JSONDecodeError as exc:
-            raise ValueError("not the builder's metadata") from exc
-        if not isinstance(data, dict):
-            raise ValueError("not the builder's metadata")
+        """The fields back (ValueError for anything the bot didn't write)."""
+        data = decode_metadata(text)
         channel, url = data.get("ch"), data.get("url")
         kind, policy = data.get("k", "cleanup"), data.get("p", "")
         if not (

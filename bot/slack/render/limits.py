@@ -102,3 +102,25 @@ def checked_view(view: Payload) -> Payload:
     if problems:
         raise BlockKitLimitError(problems)
     return view
+
+
+MAX_METADATA = 3000  # a view's private_metadata
+
+
+def encode_metadata(data: dict[str, Any]) -> str:
+    """What a view carries back in ``private_metadata`` (ValueError over 3,000)."""
+    text = json.dumps(data, separators=(",", ":"))
+    if len(text) > MAX_METADATA:
+        raise ValueError("private_metadata over 3,000 characters")
+    return text
+
+
+def decode_metadata(text: str) -> dict[str, Any]:
+    """The fields a view carried back (ValueError for anything but a JSON object)."""
+    try:
+        data = json.loads(text[:MAX_METADATA])
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError("not metadata the bot wrote") from exc
+    if not isinstance(data, dict):
+        raise ValueError("not metadata the bot wrote")
+    return data

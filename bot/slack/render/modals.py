@@ -4,7 +4,6 @@ in ``private_metadata`` (a view submission has no ``response_url`` of its own)."
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +19,12 @@ from slack_sdk.models.views import View
 from ...deletions import CleanupItem, DeletionRequest, Kind
 from .common import code, section, truncate
 from .deletions import confirm_text, request_details
-from .limits import checked_view
+from .limits import checked_view, decode_metadata, encode_metadata
 
 CALLBACK_REQUEST = "deletion_request_modal"
 REASON_BLOCK = "reason"
 REASON_INPUT = "reason_input"
 MAX_REASON = 500
-MAX_METADATA = 3000  # Slack's limit on private_metadata
 
 
 @dataclass(frozen=True)
@@ -39,20 +37,12 @@ class RequestModal:
     response_url: str
 
     def encode(self) -> str:
-        text = json.dumps({"r": self.request_id, "u": self.as_untag, "url": self.response_url})
-        if len(text) > MAX_METADATA:
-            raise ValueError("private_metadata over 3,000 characters")
-        return text
+        return encode_metadata({"r": self.request_id, "u": self.as_untag, "url": self.response_url})
 
     @classmethod
     def decode(cls, text: str) -> RequestModal:
         """The fields back (ValueError for anything the bot didn't write)."""
-        try:
-            data = json.loads(text[:MAX_METADATA])
-        except json.JSONDecodeError as exc:
-            raise ValueError("not the request modal's metadata") from exc
-        if not isinstance(data, dict):
-            raise ValueError("not the request modal's metadata")
+        data = decode_metadata(text)
         request_id, untag, url = data.get("r"), data.get("u"), data.get("url")
         if not (isinstance(request_id, str) and isinstance(untag, bool) and isinstance(url, str)):
             raise ValueError("not the request modal's metadata")
