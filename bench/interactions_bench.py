@@ -6,7 +6,11 @@
    letter, nothing) one after another over one connection: the answer time of each
    (goal: p99 under 100 ms), side by side with the same number of Help commands (the
    cheapest answer the bot gives: its acknowledgement alone).
-2. **A flood of the new kinds.** 200 interactions at once, mixed: options requests,
+2. **Tag options.** A repository of 100,000 tags in the same registry; once the tag
+   picker has them (read in the background when first asked), 500 options requests of
+   the tag picker (that repository picked in the view; prefix, substring, nothing, a
+   miss) one after another: p99 beside Help's, interleaved the same way.
+3. **A flood of the new kinds.** 200 interactions at once, mixed: options requests,
    view submissions of the cleanup builder (a bad regex: answered in the
    acknowledgement), Inspect images and Clean up images shortcuts; each one's
    acknowledgement time (goal: p99 under 100 ms).
@@ -25,8 +29,9 @@ import uuid
 import httpx
 
 from bench.floods import at_once, raw_request
+from bot.registry import RegistryClient, RegistrySettings
 from testkit.bot_process import BotProcess
-from testkit.images import add_repositories_on_disk
+from testkit.images import add_repositories_on_disk, add_tags_on_disk, push_image
 from testkit.registry_server import RegistryServer
 from testkit.slack_requests import (
     SIGNING_SECRET,
@@ -42,6 +47,9 @@ REPOSITORIES = 10_000
 SEQUENTIAL = 500
 FLOOD = 200
 QUERIES = ["team0", "app-0042", "team00*/app-0001?", "a", "", "team099/app-09999", "nope"]
+TAGS = 100_000
+TAG_QUERIES = ["build-0424", "99", "", "build-099999", "nope", "1"]
+BIG = "big/app"
 
 
 def _headers(body: str) -> dict[str, str]:
@@ -111,6 +119,34 @@ def _flood_bodies(standin: SlackStandIn) -> list[str]:
     return bodies
 
 
+def _tag_options(query: str) -> str:
+    """The tag picker's options request, with ``BIG`` picked in the same view."""
+    picked = {"form_repository": {"pick_image_repository": {"selected_option": {"value": BIG}}}}
+    view = {"id": "V0BENCH2", "type": "modal", "state": {"values": picked}}
+    return options_body("pick_tag", query, block_id="form_tag", view=view)
+
+
+def _interleaved(
+    client: httpx.Client, url: str, bodies: list[str], helps: list[str]
+) -> tuple[list[float], list[float]]:
+    """``bodies`` and ``helps`` timed in rounds of 50 each (both see the same machine)."""
+    times: list[float] = []
+    help_times: list[float] = []
+    for at in range(0, len(bodies), 50):
+        times += _timed(client, url, bodies[at : at + 50])
+        help_times += _timed(client, url, helps[at : at + 50])
+    return sorted(times), sorted(help_times)
+
+
+def _until_answered(client: httpx.Client, url: str, body: str, wanted: str) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # read into memory, in the background
+        if wanted in client.post(url, content=body, headers=_headers(body)).text:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"never answered with {wanted!r}")
+
+
 def _flood(bot: BotProcess, bodies: list[str]) -> list[float]:
     return at_once(bot, [raw_request(bot, b) for b in bodies])
 
@@ -121,32 +157,31 @@ def main() -> int:
     try:
         names = [f"team{i // 100:03d}/app-{i:05d}" for i in range(REPOSITORIES)]
         add_repositories_on_disk(server.storage, names)
+        pusher = RegistryClient(RegistrySettings(url=server.url))
+        base = push_image(pusher, BIG, ["0"])
+        pusher.close()
+        add_tags_on_disk(server.storage, BIG, base.digest, [f"build-{i:06d}" for i in range(TAGS)])
         bot = BotProcess(registry_url=server.url, slack_api_url=standin.api_url).start()
         try:
             with httpx.Client(timeout=10) as client:
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:  # the names read into memory
-                    body = options_body("pick_repository", "team099/app-09999")
-                    answer = client.post(bot.events_url, content=body, headers=_headers(body))
-                    if "team099/app-09999" in answer.text:
-                        break
-                    time.sleep(0.2)
+                url = bot.events_url
+                wanted = options_body("pick_repository", "team099/app-09999")
+                _until_answered(client, url, wanted, "team099/app-09999")
+                _until_answered(client, url, _tag_options("build-099999"), "build-099999")
+
+                def helps() -> list[str]:
+                    return [
+                        command_body("help", standin.response_url(uuid.uuid4().hex))
+                        for _ in range(SEQUENTIAL)
+                    ]
+
                 options = [
                     options_body("pick_repository", QUERIES[i % len(QUERIES)])
                     for i in range(SEQUENTIAL)
                 ]
-                helps = [
-                    command_body("help", standin.response_url(uuid.uuid4().hex))
-                    for _ in range(SEQUENTIAL)
-                ]
-                # Interleaved in rounds, so both see the same machine.
-                opt_times: list[float] = []
-                help_times: list[float] = []
-                for at in range(0, SEQUENTIAL, 50):
-                    opt_times += _timed(client, bot.events_url, options[at : at + 50])
-                    help_times += _timed(client, bot.events_url, helps[at : at + 50])
-            opt_times.sort()
-            help_times.sort()
+                opt_times, help_times = _interleaved(client, url, options, helps())
+                tags = [_tag_options(TAG_QUERIES[i % len(TAG_QUERIES)]) for i in range(SEQUENTIAL)]
+                tag_times, tag_help_times = _interleaved(client, url, tags, helps())
             bodies = _flood_bodies(standin)
             flood = _flood(bot, bodies)
             helps_at_once = [
@@ -172,6 +207,12 @@ def main() -> int:
         f"  help (the acknowledgement alone): median {statistics.median(help_times) * 1000:.1f}"
         f" ms, p99 {_p99(help_times) * 1000:.1f} ms; options / help at p99 = "
         f"{_p99(opt_times) / _p99(help_times):.2f}x"
+    )
+    print(f"tag options over a repository of {TAGS:,} tags, {SEQUENTIAL} one after another:")
+    print(
+        f"  tag options: median {statistics.median(tag_times) * 1000:.1f} ms, p99 "
+        f"{_p99(tag_times) * 1000:.1f} ms; help p99 {_p99(tag_help_times) * 1000:.1f} ms; "
+        f"tag options / help at p99 = {_p99(tag_times) / _p99(tag_help_times):.2f}x"
     )
     print(f"{FLOOD} interactions at once (options, view submissions, shortcuts):")
     print(

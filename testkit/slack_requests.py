@@ -205,8 +205,16 @@ def message_shortcut_body(
     return urlencode({"payload": json.dumps(payload)})
 
 
-def options_body(action_id: str, value: str, *, user: str = "U0USER01") -> str:
-    """An options request of an ``external_select`` in a modal (``block_suggestion``)."""
+def options_body(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U0USER01",
+    block_id: str = "pattern",
+    view: dict | None = None,
+) -> str:
+    """An options request of an ``external_select`` in a modal (``block_suggestion``);
+    ``view``: the modal as it stands (its ``state`` holds what was picked in it)."""
     payload = {
         "type": "block_suggestion",
         "user": {"id": user, "username": "someone", "team_id": "T0001"},
@@ -214,10 +222,10 @@ def options_body(action_id: str, value: str, *, user: str = "U0USER01") -> str:
         "api_app_id": "A0001",
         "token": "legacy-unused",
         "action_id": action_id,
-        "block_id": "pattern",
+        "block_id": block_id,
         "value": value,
         "container": {"type": "view", "view_id": "V0MODAL1"},
-        "view": {"id": "V0MODAL1", "type": "modal", "callback_id": "cleanup_builder_modal"},
+        "view": view or {"id": "V0MODAL1", "type": "modal", "callback_id": "cleanup_builder_modal"},
     }
     return urlencode({"payload": json.dumps(payload)})
 

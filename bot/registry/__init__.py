@@ -29,7 +29,7 @@ from .image import Image, PlatformImage
 from .manifest import Descriptor, IndexManifest, Platform
 from .mediatypes import short_name
 from .mentions import Mentions, find_references
-from .names import Found, NameIndex
+from .names import Found, NameIndex, TagIndex
 from .pages import RepoPage, TagPage, filter_names, is_glob, repo_page, sort_tags, tag_page
 from .reference import (
     Reference,
@@ -87,6 +87,7 @@ __all__ = [
     "RepoPage",
     "RepoScan",
     "RepositoryNotFoundError",
+    "TagIndex",
     "TagPage",
     "Unreachable",
     "UntagMethod",

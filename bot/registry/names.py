@@ -1,12 +1,15 @@
 """Names kept in memory for pickers: the registry's repositories (read in the background,
-added to as pushes are told), searched by substring or glob with prefix matches first.
-A search never sends a request: while the list has not been read yet, it says so."""
+added to as pushes are told), and the tags of the few repositories pickers asked about
+lately (read in the background when first asked), searched by substring or glob with
+prefix matches first. A search never sends a request: while a list has not been read
+yet, it says so."""
 
 from __future__ import annotations
 
 import bisect
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ class Found:
     names: list[str]
     loading: bool = False
     cut: bool = False
+    unreadable: bool = False  # the last read failed (what was known before, if anything)
 
 
 class Sorted:
@@ -63,7 +67,27 @@ class Sorted:
         return start, bisect.bisect_left(self.lowered, prefix + "\U0010ffff", start)
 
     def with_(self, name: str) -> Sorted:
-        return Sorted([*self.names, name])
+        """These names and ``name``: inserted in place (no sort: a push told to a list of
+        100,000 tags costs copies, not a sort), the same as sorting them all again."""
+        if "\n" in name or name in self:
+            return self
+        if not self.names:
+            return Sorted([name])
+        low = name.lower()
+        at = bisect.bisect_left(self.lowered, low)
+        while at < len(self.names) and self.lowered[at] == low and self.names[at] < name:
+            at += 1  # ties (names differing in case only) are in name order
+        new = Sorted([])
+        new.lowered = [*self.lowered[:at], low, *self.lowered[at:]]
+        new.names = [*self.names[:at], name, *self.names[at:]]
+        if at == len(self.names):
+            new.joined = f"{self.joined}\n{low}"
+            new.starts = [*self.starts, len(self.joined) + 1]
+        else:
+            start, width = self.starts[at], len(low) + 1
+            new.joined = f"{self.joined[:start]}{low}\n{self.joined[start:]}"
+            new.starts = [*self.starts[:at], start, *(s + width for s in self.starts[at:])]
+        return new
 
 
 def search(names: Sorted, query: str, limit: int) -> tuple[list[str], bool]:
@@ -123,3 +147,104 @@ class NameIndex:
             return Found([], loading=True)
         matched, cut = search(names, query, limit)
         return Found(matched, cut=cut)
+
+
+@dataclass
+class _Tags:
+    names: Sorted | None = None
+    read_at: float = 0.0
+    asked_at: float = 0.0
+    reading: bool = False
+    failed: bool = False
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="picker-tags", daemon=True).start()
+
+
+class TagIndex:
+    """The tags of the repositories pickers asked about lately, in memory: a repository
+    asked about is read in the background (``start`` runs the read; a daemon thread by
+    default), read again once older than ``max_age`` seconds (the older list answers
+    meanwhile), and added to as pushes are told. At most ``keep`` repositories are kept
+    (the least recently asked go) and ``reads`` read at once; a failed read is tried
+    again after ``retry`` seconds. ``read_tags`` is the registry's list."""
+
+    def __init__(
+        self,
+        read_tags: Callable[[str], Sequence[str]],
+        *,
+        keep: int = 4,
+        reads: int = 2,
+        max_age: float = 300.0,
+        retry: float = 30.0,
+        start: Callable[[Callable[[], None]], None] = _in_thread,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.read_tags = read_tags
+        self.keep, self.reads, self.max_age, self.retry = keep, reads, max_age, retry
+        self.start, self.clock = start, clock
+        self._lock = threading.Lock()
+        self._repositories: dict[str, _Tags] = {}
+
+    def want(self, repository: str) -> None:
+        """Read ``repository``'s tags in the background, unless known and fresh, being
+        read already, or too many reads are under way (the next ask tries again)."""
+        now = self.clock()
+        with self._lock:
+            entry = self._repositories.get(repository)
+            if entry is None:
+                entry = self._repositories[repository] = _Tags()
+            entry.asked_at = now
+            self._forget_oldest(repository)
+            age = now - entry.read_at
+            fresh = entry.names is not None and age < self.max_age
+            if entry.reading or fresh or (entry.failed and age < self.retry):
+                return
+            if sum(e.reading for e in self._repositories.values()) >= self.reads:
+                return
+            entry.reading = True
+        self.start(lambda: self._read(repository))
+
+    def _forget_oldest(self, keeping: str) -> None:
+        """(Lock held.) Drop the least recently asked repositories beyond ``keep``."""
+        while len(self._repositories) > self.keep:
+            idle = [r for r, e in self._repositories.items() if r != keeping and not e.reading]
+            if not idle:
+                return
+            del self._repositories[min(idle, key=lambda r: self._repositories[r].asked_at)]
+
+    def _read(self, repository: str) -> None:
+        try:
+            names: Sorted | None = Sorted(self.read_tags(repository))
+        except Exception:  # the picker says the list could not be read
+            names = None
+        with self._lock:
+            entry = self._repositories.get(repository)
+            if entry is None:
+                return
+            entry.reading, entry.read_at = False, self.clock()
+            entry.failed = names is None
+            if names is not None:
+                entry.names = names
+
+    def pushed(self, repository: str, tag: str) -> None:
+        """A push the registry told: the tag joins a list read already."""
+        with self._lock:
+            entry = self._repositories.get(repository)
+            if entry is not None and entry.names is not None and tag not in entry.names:
+                entry.names = entry.names.with_(tag)
+
+    def tags(self, repository: str, query: str, limit: int = 100) -> Found:
+        """``repository``'s tags matching ``query``, best first; asking starts a read
+        when the list is unknown or old (loading: not read yet)."""
+        self.want(repository)
+        with self._lock:
+            entry = self._repositories.get(repository)
+            names = entry.names if entry is not None else None
+            failed = entry is not None and entry.failed
+            reading = entry is not None and entry.reading
+        if names is None:
+            return Found([], loading=reading or not failed, unreadable=failed)
+        matched, cut = search(names, query, limit)
+        return Found(matched, cut=cut, unreadable=failed)

@@ -35,6 +35,10 @@ ACTION_SHARE_STORAGE = "registry_storage_share"
 # The cleanup builder (a modal): Preview, and its repository picker (options).
 ACTION_BUILDER_PREVIEW = "builder_preview"
 ACTION_PICK_REPOSITORY = "pick_repository"
+# The deletion form (a modal): its repository picker (options; picking it reads its tags)
+# and its tag picker (options: the tags of the repository picked in the same view).
+ACTION_PICK_IMAGE_REPOSITORY = "pick_image_repository"
+ACTION_PICK_TAG = "pick_tag"
 # Share in channel, on a listing, show or activity reply (value: ShareRef).
 ACTION_SHARE = "registry_share"
 # The Home tab's votes (value: the request's ID): a vote as from the request message,

@@ -30,7 +30,7 @@ from slack_sdk import WebClient
 from ..deletions import DeletionService
 from ..events import EventFeed
 from ..policies import PolicyService
-from ..registry import NameIndex, RegistryClient
+from ..registry import NameIndex, RegistryClient, TagIndex
 from ..storage import StorageHistory
 from .home_views import HomeViews
 from .jobs import Job
@@ -76,6 +76,7 @@ class BotContext:
     announcer: Announcer | None = None  # what the channel sees of events, where jobs run
     home: HomeViews = field(default_factory=HomeViews)  # who keeps a Home view here
     names: NameIndex | None = None  # the pickers' names, where Slack's requests come in
+    tags: TagIndex | None = None  # the tag picker's, of the repositories it was asked about
 
     @property
     def registry_url(self) -> str:

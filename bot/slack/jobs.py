@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from ..events import IngestResult
 from .render.builder import BuilderFields, BuilderPlace
+from .render.deletion_form import FormFields, FormPlace
 
 
 class JobKind(StrEnum):
@@ -25,6 +26,8 @@ class JobKind(StrEnum):
     OPEN_BUILDER = "open builder"  # BuilderOpen: the cleanup builder (a modal)
     BUILDER_PREVIEW = "builder preview"  # BuilderClick: Preview, in the builder
     BUILDER_SUBMIT = "builder submit"  # BuilderClick: Request cleanup, in the builder
+    OPEN_FORM = "open form"  # FormOpen: the deletion form (a modal)
+    FORM_PLAN = "form plan"  # FormClick: the deletion form submitted: plan, then ask why
     SUBMIT = "submit"  # Click: the request modal submitted (or a click without a modal)
     SUBMIT_UNTAG = "submit untag"  # Click: the same, removing the tag only
     CANCEL = "cancel"  # Click: Cancel
@@ -48,7 +51,7 @@ class JobKind(StrEnum):
 LONG_KINDS = frozenset({JobKind.VOTE, JobKind.HOME_APPROVE, JobKind.HOME_REJECT})
 # Jobs that open a modal: a trigger_id lasts 3 s, so they run on threads of their own,
 # never queued behind jobs waiting on a slow registry (they read the database only).
-VIEW_KINDS = frozenset({JobKind.OPEN_REQUEST, JobKind.OPEN_BUILDER})
+VIEW_KINDS = frozenset({JobKind.OPEN_REQUEST, JobKind.OPEN_BUILDER, JobKind.OPEN_FORM})
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,15 @@ class Page:
 @dataclass(frozen=True)
 class Click:
     """A button on a preview (or the request modal submitted): the request it names,
-    who clicked, and the reason they gave in the modal (None: the typed one stands)."""
+    who clicked, the reason they gave in the modal (None: the typed one stands), and
+    whether the answer replaces a preview at ``response_url`` (there is none when the
+    deletion form made the request)."""
 
     request_id: str
     user: str
     response_url: str
     reason: str | None = None
+    replace_preview: bool = True
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,29 @@ class BuilderClick:
 
 
 @dataclass(frozen=True)
+class FormOpen:
+    """The deletion form to open with ``trigger_id``, from ``/registry delete`` (or
+    ``untag``, ``untag``: the tag alone, ticked) alone: its channel and ``response_url``."""
+
+    trigger_id: str
+    user: str
+    channel: str
+    response_url: str
+    untag: bool = False
+
+
+@dataclass(frozen=True)
+class FormClick:
+    """The deletion form submitted: the view (to update), where it was opened, and what
+    its fields held."""
+
+    view_id: str
+    user: str
+    place: FormPlace
+    fields: FormFields
+
+
+@dataclass(frozen=True)
 class Inspect:
     """Inspect images, on a message: its text, who asked, where to answer them."""
 
@@ -166,6 +195,8 @@ Work = (
     | ModalOpen
     | BuilderOpen
     | BuilderClick
+    | FormOpen
+    | FormClick
     | FollowUp
     | Vote
     | HomeClick

@@ -1,13 +1,14 @@
 """The names the pickers offer, kept where Slack's requests come in (the acknowledging
-process): the catalog read at start and every few minutes in the background, and the
-pushes the registry tells added at once. An options request reads only this."""
+process): the catalog read at start and every few minutes in the background, the tags
+of a repository read in the background once a picker asks for them, and the pushes the
+registry tells added at once. An options request reads only this."""
 
 from __future__ import annotations
 
 import threading
 
 from ..events import EventAction, RegistryEvent
-from ..registry import NameIndex
+from ..registry import NameIndex, TagIndex
 from .context import BotContext
 from .loops import every
 
@@ -15,8 +16,9 @@ REFRESH_SECONDS = 300.0  # the catalog read again (repositories deleted drop out
 
 
 def start_names(ctx: BotContext, interval: float = REFRESH_SECONDS) -> threading.Thread:
-    """Give ``ctx`` its names, and a daemon thread keeping the catalog."""
+    """Give ``ctx`` its names (and tags), and a daemon thread keeping the catalog."""
     ctx.names = NameIndex(ctx.registry.catalog)
+    ctx.tags = TagIndex(ctx.registry.tags)
 
     def refresh(c: BotContext) -> None:
         if c.names is not None:
@@ -27,8 +29,10 @@ def start_names(ctx: BotContext, interval: float = REFRESH_SECONDS) -> threading
 
 def told(ctx: BotContext, events: list[RegistryEvent]) -> None:
     """What a delivery of the registry's events adds to the names."""
-    if ctx.names is None:
-        return
     for event in events:
-        if event.action == EventAction.PUSH:
+        if event.action != EventAction.PUSH:
+            continue
+        if ctx.names is not None:
             ctx.names.pushed(event.repository)
+        if ctx.tags is not None and event.tag:
+            ctx.tags.pushed(event.repository, event.tag)

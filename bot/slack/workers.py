@@ -50,6 +50,7 @@ from . import (
     cleanup_builder,
     command_replies,
     deleting,
+    deletion_form,
     home,
     home_clicks,
     modals,
@@ -66,6 +67,8 @@ from .jobs import (
     Click,
     Command,
     FollowUp,
+    FormClick,
+    FormOpen,
     HomeClick,
     Inspect,
     Job,
@@ -103,11 +106,18 @@ def do(ctx: BotContext, job: Job) -> None:
             command_replies.reply(ctx, fields)
         case JobKind.PAGE, Page(value, url):
             browse_replies.replace_page(ctx, value, url)
-        case (JobKind.SUBMIT | JobKind.SUBMIT_UNTAG) as kind, Click(request_id, user, url, reason):
-            untag = kind == JobKind.SUBMIT_UNTAG
-            deleting.submit(ctx, request_id, user, url, as_untag=untag, reason=reason)
-        case kind, (ModalOpen() | BuilderOpen() | BuilderClick()) as work:
-            _do_modal(ctx, kind, work)
+        case (JobKind.SUBMIT | JobKind.SUBMIT_UNTAG) as kind, Click() as click:
+            deleting.submit(
+                ctx,
+                click.request_id,
+                click.user,
+                click.response_url,
+                as_untag=kind == JobKind.SUBMIT_UNTAG,
+                replace_preview=click.replace_preview,
+                reason=click.reason,
+            )
+        case kind, (ModalOpen() | BuilderOpen() | BuilderClick() | FormOpen() | FormClick()) as w:
+            _do_modal(ctx, kind, w)
         case JobKind.CANCEL, Click(request_id, user, url):
             deleting.cancel_preview(ctx, request_id, user, url)
         case kind, FollowUp(value, user, url, channel) if kind in FOLLOW_UPS:
@@ -136,9 +146,18 @@ HOME_KINDS = frozenset(
 )
 
 
-def _do_modal(ctx: BotContext, kind: JobKind, work: ModalOpen | BuilderOpen | BuilderClick) -> None:
-    """What the modals' jobs call (the request form, the cleanup builder)."""
-    if isinstance(work, ModalOpen):
+def _do_modal(
+    ctx: BotContext,
+    kind: JobKind,
+    work: ModalOpen | BuilderOpen | BuilderClick | FormOpen | FormClick,
+) -> None:
+    """What the modals' jobs call (the request modal, the cleanup builder, the deletion
+    form)."""
+    if isinstance(work, FormOpen):
+        deletion_form.open_form(ctx, work)
+    elif isinstance(work, FormClick):
+        deletion_form.plan(ctx, work)
+    elif isinstance(work, ModalOpen):
         modals.open_request_modal(ctx, work)
     elif isinstance(work, BuilderOpen):
         cleanup_builder.open_builder(ctx, work)

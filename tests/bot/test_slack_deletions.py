@@ -751,6 +751,73 @@ def test_the_request_modal_opens_at_once_while_the_registry_is_slow(
     assert "replaced by 2.0" in said and "<!channel>" not in said
 
 
+def test_the_deletion_form_picks_a_tag_of_the_repository_picked(
+    start_bot, standin, counting, client
+):
+    """/registry delete alone opens the form; its tag picker lists the tags of the
+    repository picked in the same view, answering at once while the registry is slow
+    (they are read in the background); Next turns the modal into the request modal
+    (the other tag on the digest named), whose submission posts the request."""
+    from testkit.slack_flow import until
+    from testkit.slack_requests import options_body, view_submission_body
+
+    push_image(client, "sform/app", ["1.0", "keep"])
+    push_image(client, "sform/app", ["2.0"])
+    bot = start_bot()
+    k = key()
+    post_signed(bot.events_url, command_body("delete", standin.response_url(k), user=REQUESTER))
+    (form,) = standin.wait_for(
+        lambda: [m for m in standin.modals() if m.get("callback_id") == "deletion_form_modal"]
+    )
+    form = {**form, "id": "V0FORM1"}
+
+    def ask(action_id: str, query: str, state: dict) -> list[str]:
+        body = options_body(action_id, query, block_id="b", view={**form, "state": state})
+        opts = post_signed(bot.events_url, body).json()["options"]
+        assert len(opts) <= 100
+        return [o["value"] if o["value"] != "__loading__" else o["text"]["text"] for o in opts]
+
+    assert until(lambda: "sform/app" in ask("pick_image_repository", "sform", {})) is True
+    picked = {
+        "form_repository": {"pick_image_repository": {"selected_option": {"value": "sform/app"}}}
+    }
+    assert ask("pick_tag", "", {}) == ["Pick the repository first"]
+    counting.delay = 5.0
+    try:
+        started = time.monotonic()
+        first = ask("pick_tag", "", {"values": picked})
+        answered_in = time.monotonic() - started
+    finally:
+        counting.delay = 0.0
+    assert answered_in < 1.0 and first == ["The list of tags is still loading…"], first
+    assert until(lambda: ask("pick_tag", "", {"values": picked}) == ["1.0", "2.0", "keep"])
+    assert ask("pick_tag", "1", {"values": picked}) == ["1.0"]
+    # Next: the modal shows the registry being read, then asks why.
+    state = {**picked, "form_tag": {"pick_tag": {"selected_option": {"value": "1.0"}}}}
+    answer = post_signed(
+        bot.events_url, view_submission_body(form, user=REQUESTER, state=state)
+    ).json()
+    assert answer["response_action"] == "update" and "Reading the registry" in str(answer)
+    (modal,) = standin.wait_for(
+        lambda: [
+            v
+            for v in standin.updated_views("V0FORM1")
+            if v.get("callback_id") == "deletion_request_modal"
+        ]
+    )
+    assert "keep" in str(modal["blocks"])  # the other tag on the digest goes with it
+    before = len(standin.messages())
+    post_signed(
+        bot.events_url,
+        view_submission_body(
+            {**modal, "id": "V0FORM1"}, user=REQUESTER, values={"reason": {"reason_input": "old"}}
+        ),
+    )
+    assert "Requested" in standin.wait_response(k).body["text"]
+    message = new_request_message(standin, before, "deletion_approve")
+    assert "sform/app" in str(message.body["blocks"])
+
+
 def test_inspect_images_answers_privately_with_each_image(start_bot, standin, client):
     """The message shortcut on a CI post: the images of this registry it names are shown
     (the registry's own host stripped), another registry's are named apart, and a

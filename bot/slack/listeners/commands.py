@@ -1,6 +1,7 @@
 """The ``/registry`` slash command. ``ack()`` comes first, always: a usage error or the
 help is the acknowledgement itself; ``prune`` or ``policy add`` alone opens the builder
-(a modal, on the command's trigger); anything else is acknowledged at once and handed over as a
+and ``delete`` or ``untag`` alone the deletion form (modals, on the command's trigger,
+opened by a job of their own); anything else is acknowledged at once and handed over as a
 job (``command_replies`` does it, and answers at the command's ``response_url``)."""
 
 from __future__ import annotations
@@ -8,17 +9,34 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 
 from ..command_table import Help, UsageError, parse_command
-from ..jobs import BuilderOpen, Command, Job, JobKind
+from ..jobs import BuilderOpen, Command, FormOpen, Job, JobKind
 from ..render import Message, render_help, render_usage_error
 from .actions import bot_of
 
 COMMAND = "/registry"
 # The commands that, alone, open the builder: for a cleanup (None), or a new policy ("").
 BUILDERS: dict[str, str | None] = {"prune": None, "policy add": ""}
+# The commands that, alone, open the deletion form (True: only the tag goes, ticked).
+FORMS = {"delete": False, "untag": True}
 
 
 def _ack_with(ack: Ack, message: Message) -> None:
     ack(response_type="ephemeral", **message.to_dict())
+
+
+def _form_opening(words: str, command: dict[str, str]) -> Job | None:
+    """The job opening the builder or the deletion form, when ``words`` alone ask for
+    one (None: a command to parse)."""
+    trigger = str(command.get("trigger_id") or "")[:200]
+    if not trigger or (words not in BUILDERS and words not in FORMS):
+        return None
+    user, channel = command.get("user_id", ""), command.get("channel_id", "")
+    url = command.get("response_url", "")
+    if words in FORMS:
+        form = FormOpen(trigger, user, channel, url, untag=FORMS[words])
+        return Job(JobKind.OPEN_FORM, form, "deletion form", url)
+    builder = BuilderOpen(trigger, user, channel, url, policy=BUILDERS[words])
+    return Job(JobKind.OPEN_BUILDER, builder, "cleanup builder", url)
 
 
 def on_registry(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
@@ -26,16 +44,10 @@ def on_registry(ack: Ack, command: dict[str, str], context: BoltContext) -> None
     ctx = bot_of(context)
     text = command.get("text") or ""
     words = " ".join(text.lower().split())
-    if words in BUILDERS and command.get("trigger_id"):  # the builder: a cleanup or a policy
+    opening = _form_opening(words, command)
+    if opening is not None:  # a modal: opened by a job of its own, on the trigger
         ack()
-        opening = BuilderOpen(
-            str(command["trigger_id"])[:200],
-            command.get("user_id", ""),
-            command.get("channel_id", ""),
-            command.get("response_url", ""),
-            policy=BUILDERS[words],
-        )
-        ctx.background(Job(JobKind.OPEN_BUILDER, opening, "cleanup builder", opening.response_url))
+        ctx.background(opening)
         return
     try:
         parsed = parse_command(text)

@@ -1,8 +1,8 @@
-"""View submissions, and clicks in a modal: the request modal, and the cleanup builder
-(its Preview, and Request cleanup). Its answer is the acknowledgement itself (a
-missing reason is an error on the field, ``response_action: errors``, within Slack's
-3 s); a request to post is handed over as a job, answered at the preview's
-``response_url`` carried in the modal's ``private_metadata``."""
+"""View submissions, and clicks in a modal: the request modal, the cleanup builder (its
+Preview, and Request cleanup), and the deletion form (a repository picked; Next). The
+answer is the acknowledgement itself (a missing field is an error on the field,
+``response_action: errors``, within Slack's 3 s); the work after it is handed over as a
+job, answered at the ``response_url`` carried in the modal's ``private_metadata``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from .. import cleanup_builder
-from ..buttons import ACTION_BUILDER_PREVIEW
-from ..jobs import BuilderClick, Click, Job, JobKind
+from ...registry import InvalidReferenceError, validate_repository
+from .. import cleanup_builder, deletion_form
+from ..buttons import ACTION_BUILDER_PREVIEW, ACTION_PICK_IMAGE_REPOSITORY
+from ..jobs import BuilderClick, Click, FormClick, Job, JobKind
 from ..render.builder import CALLBACK_BUILDER, BuilderPlace, builder_fields
+from ..render.deletion_form import (
+    CALLBACK_DELETION_FORM,
+    FormPlace,
+    form_fields,
+    render_form_reading,
+)
 from ..render.modals import CALLBACK_REQUEST, REASON_BLOCK, RequestModal, submitted_reason
 from .actions import bot_of
 
@@ -46,7 +53,7 @@ def on_request_submitted(ack: Ack, body: Body, view: Body, context: BoltContext)
     ack()
     user = str((body.get("user") or {}).get("id") or "")
     kind = JobKind.SUBMIT_UNTAG if modal.as_untag else JobKind.SUBMIT
-    click = Click(modal.request_id, user, modal.response_url, reason or None)
+    click = Click(modal.request_id, user, modal.response_url, reason or None, modal.has_preview)
     bot_of(context).background(
         Job(kind, click, f"{kind} {modal.request_id}", modal.response_url or None)
     )
@@ -90,7 +97,44 @@ def on_builder_preview(ack: Ack, body: Body, context: BoltContext) -> None:
         bot_of(context).background(Job(JobKind.BUILDER_PREVIEW, click, "cleanup builder preview"))
 
 
+def on_form_submitted(ack: Ack, body: Body, view: Body, context: BoltContext) -> None:
+    """Next, in the deletion form: each missing field answered on itself; else the modal
+    shows the registry being read, and the plan is made as a job."""
+    try:
+        place = FormPlace.decode(str(view.get("private_metadata") or ""))
+    except ValueError:
+        log.warning("ignored a deletion form whose metadata the bot did not write")
+        ack()
+        return
+    fields = form_fields(view)
+    errors = deletion_form.check(fields)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack(response_action="update", view=render_form_reading(fields))
+    user = str((body.get("user") or {}).get("id") or "")
+    click = FormClick(str(view.get("id") or "")[:40], user, place, fields)
+    what = f"the deletion form's plan of {fields.repository}:{fields.tag}"
+    bot_of(context).background(Job(JobKind.FORM_PLAN, click, what, place.response_url or None))
+
+
+def on_form_repository_picked(ack: Ack, body: Body, context: BoltContext) -> None:
+    """A repository picked in the deletion form: its tags read now, in the background,
+    so the tag picker has them when it asks."""
+    ack()
+    repository = form_fields(body.get("view") or {}).repository
+    tags = bot_of(context).tags
+    try:
+        validate_repository(repository)
+    except InvalidReferenceError:
+        return
+    if tags is not None:
+        tags.want(repository)
+
+
 def register(app: App) -> None:
     app.view(CALLBACK_REQUEST)(on_request_submitted)
     app.view(CALLBACK_BUILDER)(on_builder_submitted)
     app.action(ACTION_BUILDER_PREVIEW)(on_builder_preview)
+    app.view(CALLBACK_DELETION_FORM)(on_form_submitted)
+    app.action(ACTION_PICK_IMAGE_REPOSITORY)(on_form_repository_picked)

@@ -33,7 +33,8 @@ def render_help(registry_url: str) -> Message:
                     MarkdownTextObject(
                         text="FILTER is a substring, or a glob with `*`, `?` or `[...]`. "
                         "REF is `REPO`, `REPO:TAG` or `REPO@sha256:…`. "
-                        "Replies are visible only to you."
+                        "`delete`, `untag`, `prune` or `policy add` alone opens a form "
+                        "with pickers. Replies are visible only to you."
                     )
                 ]
             ),

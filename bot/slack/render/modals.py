@@ -35,9 +35,13 @@ class RequestModal:
     request_id: str
     as_untag: bool
     response_url: str
+    has_preview: bool = True  # False: made by the deletion form (no preview to replace)
 
     def encode(self) -> str:
-        return encode_metadata({"r": self.request_id, "u": self.as_untag, "url": self.response_url})
+        data = {"r": self.request_id, "u": self.as_untag, "url": self.response_url}
+        if not self.has_preview:
+            data["np"] = True
+        return encode_metadata(data)
 
     @classmethod
     def decode(cls, text: str) -> RequestModal:
@@ -46,7 +50,7 @@ class RequestModal:
         request_id, untag, url = data.get("r"), data.get("u"), data.get("url")
         if not (isinstance(request_id, str) and isinstance(untag, bool) and isinstance(url, str)):
             raise ValueError("not the request modal's metadata")
-        return cls(request_id[:64], untag, url[:2000])
+        return cls(request_id[:64], untag, url[:2000], data.get("np") is not True)
 
 
 def _title(request: DeletionRequest, untag: bool) -> str:

@@ -23,13 +23,18 @@ def _option(text: str, value: str) -> dict[str, Any]:
     }
 
 
-def name_options(found: Found, query: str, what: str = "repositories") -> list[dict[str, Any]]:
-    """The options for ``query``: the typed glob first (when it is one), then the names
-    found; a name too long for a value is left out (it can't be picked whole)."""
+def name_options(
+    found: Found, query: str, what: str = "repositories", patterns: bool = True
+) -> list[dict[str, Any]]:
+    """The options for ``query``: the typed glob first (when it is one and ``patterns``
+    are taken), then the names found; a name too long for a value is left out (it can't
+    be picked whole)."""
     options = []
     query = query.strip()
-    if query and is_glob(query) and len(query) <= MAX_OPTION_VALUE:
+    if patterns and query and is_glob(query) and len(query) <= MAX_OPTION_VALUE:
         options.append(_option(f"{query}  (every match)", query))
+    if found.unreadable:
+        options.append(_option(f"The registry did not list the {what}; try again", LOADING_VALUE))
     if found.loading:
         options.append(_option(f"The list of {what} is still loading…", LOADING_VALUE))
     room = MAX_OPTIONS - len(options)
@@ -40,3 +45,8 @@ def name_options(found: Found, query: str, what: str = "repositories") -> list[d
     if found.cut or len(names) > room:
         options.append(_option("More match: type more of the name", LOADING_VALUE))
     return options[:MAX_OPTIONS]
+
+
+def notice_option(text: str) -> list[dict[str, Any]]:
+    """One option that only says something (picking it is refused on submission)."""
+    return [_option(text, LOADING_VALUE)]
