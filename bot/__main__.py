@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print("Every setting is described in .env.example.", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings)
+    for warning in settings.warnings:
+        logging.getLogger("bot").warning("%s", warning)
     from .deletions import DatabaseUnavailable, check_database
     from .slack.server import SlackUnavailable, check_slack, serve_http, serve_socket_mode
 

@@ -1,8 +1,10 @@
-"""Settings from the environment and a ``.env`` file, validated once at start.
+"""Settings from the environment and a ``.env`` file (and the configuration file that
+``REGISTRY_BOT_CONFIG`` names, for several registries and owner rules: see
+``config_file``), validated once at start.
 
 Real environment variables win over ``.env``. ``load_settings`` collects every problem
-and raises one ``ConfigError`` naming each bad or missing variable and what it is for.
-Every variable is documented in ``.env.example``.
+and raises one ``ConfigError`` naming each bad or missing variable (or key of the file,
+with where it is) and what it is for. Every variable is documented in ``.env.example``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import httpx
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
+from .config_file import RegistryEntry, read_config_file
 from .database import DEFAULT_DATABASE_URL, normalize_url
-from .deletions import DEFAULT_LEASE, DEFAULT_TTL, DEFAULT_UNDO_RETENTION
+from .deletions import DEFAULT_LEASE, DEFAULT_TTL, DEFAULT_UNDO_RETENTION, OwnerRule
 from .durations import parse_duration
 from .patterns import SYNTAX, Pattern, PatternError, compile_regex
 from .registry import DEFAULT_URL, RegistrySettings
@@ -97,12 +100,18 @@ class PolicySettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting. ``registry`` is the default registry's (the first of
+    ``registries``: the environment's one, named ``default``, without a file)."""
+
     registry: RegistrySettings
     slack: SlackSettings | None = None
     log_level: str = "INFO"
     deletions: DeletionSettings = field(default_factory=DeletionSettings)
     events: EventSettings = field(default_factory=EventSettings)
     policies: PolicySettings = field(default_factory=PolicySettings)
+    registries: tuple[RegistryEntry, ...] = ()
+    owners: tuple[OwnerRule, ...] = ()  # the configuration file's [[owners]], in order
+    warnings: tuple[str, ...] = ()  # said in the log at start (nothing stops the bot)
 
 
 class _Reader:
@@ -259,6 +268,10 @@ def _deletions(read: _Reader) -> DeletionSettings:
     )
 
 
+# The settings of the one registry a configuration file's registries replace.
+ENV_REGISTRY = ("REGISTRY_URL", "REGISTRY_USERNAME", "REGISTRY_PASSWORD", "REGISTRY_CA_BUNDLE")
+
+
 def _registry(read: _Reader) -> RegistrySettings:
     url = read.text("REGISTRY_URL") or DEFAULT_URL
     username = read.text("REGISTRY_USERNAME")
@@ -358,13 +371,41 @@ def load_settings(
     """
     env = dict(environ) if environ is not None else _environment(dotenv_path)
     read = _Reader(env)
+    registry, events = _registry(read), _events(read)
+    registries: tuple[RegistryEntry, ...] = (RegistryEntry("default", registry, events.token),)
+    owners: tuple[OwnerRule, ...] = ()
+    warnings = []
+    path = read.text("REGISTRY_BOT_CONFIG")
+    if path:
+        found, problems = read_config_file(path, env)
+        read.problems += problems
+        owners = found.owners
+        if found.registries:
+            set_too = [n for n in ENV_REGISTRY if read.text(n)]
+            if set_too:
+                warnings.append(
+                    f"{', '.join(set_too)} {'is' if len(set_too) == 1 else 'are'} set, but "
+                    f"the registries of {path} replace {'it' if len(set_too) == 1 else 'them'}."
+                )
+            registries = found.registries
+            registry = registries[0].settings
+            events = EventSettings(registries[0].events_token, events.channel)
+            if len(registries) > 1:
+                others = ", ".join(r.name for r in registries[1:])
+                warnings.append(
+                    f"{path} configures {len(registries)} registries; this version serves "
+                    f"the first, {registries[0].name}, and not yet the others ({others})."
+                )
     settings = Settings(
         slack=_slack(read) if require_slack else None,
         log_level=_log_level(read),
-        registry=_registry(read),
+        registry=registry,
         deletions=_deletions(read),
-        events=_events(read),
+        events=events,
         policies=_policies(read),
+        registries=registries,
+        owners=owners,
+        warnings=tuple(warnings),
     )
     if read.problems:
         raise ConfigError(read.problems)

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.deletions import ApproverPolicy, DeletionService, open_store
+from bot.deletions import (
+    ApproverPolicy,
+    DeletionService,
+    OwnerRule,
+    Owners,
+    global_terms,
+    open_store,
+)
 from bot.events import EventFeed, EventStore
 from bot.policies import PolicyService, PolicyStore
 from bot.registry import RegistryClient
@@ -155,13 +162,18 @@ def bot_context(
     clock: Callable[[], datetime] | None = None,
     channel: str | None = None,
     audit_channel: str | None = None,
+    owner_rules: tuple[OwnerRule, ...] = (),
 ) -> BotContext:
     """A context over real stores on ``database_url`` and ``registry``, with a
     ``FakeWeb``, a ``FakeResponder`` and a ``RecordingRunner``."""
     store = open_store(database_url)
     options: dict[str, Any] = {"clock": clock} if clock else {}
+    policy = ApproverPolicy(
+        [a for a in approvers if not a.startswith("S")], [a for a in approvers if a.startswith("S")]
+    )
+    owners = Owners(owner_rules, default=global_terms(policy.users, policy.groups, required))
     service = DeletionService(
-        store, registry, ApproverPolicy(approvers), approvals_required=required, **options
+        store, registry, policy, approvals_required=required, owners=owners, **options
     )
     messages = SlackMessages(store.engine)
     messages.ensure_schema()

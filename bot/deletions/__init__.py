@@ -20,6 +20,18 @@ from .models import (
 )
 from .outcomes import Fact, Finding, Outcome, Subject, Verdict
 from .own_writes import WriteAction
+from .owners import (
+    Approval,
+    ApprovalGroup,
+    ApprovalPart,
+    OwnerRule,
+    Owners,
+    Ownership,
+    PartStanding,
+    Standing,
+    Terms,
+    global_terms,
+)
 from .policy import ApproverPolicy
 from .results import (
     CleanupPreview,
@@ -51,6 +63,9 @@ __all__ = [
     "DEFAULT_TTL",
     "DEFAULT_UNDO_RETENTION",
     "OPEN",
+    "Approval",
+    "ApprovalGroup",
+    "ApprovalPart",
     "ApproverPolicy",
     "AuditAction",
     "AuditEvent",
@@ -74,6 +89,10 @@ __all__ = [
     "NoApprovers",
     "NoDate",
     "Outcome",
+    "OwnerRule",
+    "Owners",
+    "Ownership",
+    "PartStanding",
     "PlatformChild",
     "Preview",
     "Refusal",
@@ -82,11 +101,14 @@ __all__ = [
     "Result",
     "RetentionRules",
     "Running",
+    "Standing",
     "State",
     "Subject",
+    "Terms",
     "Verdict",
     "WriteAction",
     "check_database",
+    "global_terms",
     "legacy_posts",
     "open_store",
     "parse_duration",

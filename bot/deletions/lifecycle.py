@@ -18,6 +18,7 @@ from typing import Any
 from .claims import Claim
 from .models import OPEN, AuditAction, AuditEntry, AuditEvent, DeletionRequest, Kind, State
 from .outcomes import Outcome, Verdict
+from .owners import Approval, ApprovalPart, Owners, Standing, standing
 from .policy import ApproverPolicy
 from .reports import blast_radius
 from .results import DeletionRefused, Effect, NoApprovers, Refusal, Result
@@ -25,6 +26,13 @@ from .store import DeletionStore
 
 # States that expiry closes (OPEN). A request left "submitting" by a crash expires too.
 OPEN_STATES = sorted(OPEN)
+
+
+def _repositories(request: DeletionRequest) -> list[str]:
+    """The repositories a request deletes from, as far as the request itself says."""
+    if request.restore_tags:
+        return sorted({t.repository for t in request.restore_tags})
+    return [request.repository]
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,54 @@ class Lifecycle:
         approvals_required: int,
         ttl: timedelta,
         clock: Callable[[], datetime],
+        owners: Owners,
     ) -> None:
         self.store = store
         self.policy = policy
         self.approvals_required = approvals_required
         self.ttl = ttl
         self.clock = clock
+        self.owners = owners
+        # The repositories a request deletes from (the service knows a cleanup's).
+        self.repositories_of: Callable[[DeletionRequest], list[str]] = _repositories
+
+    # -- what approving takes ----------------------------------------------------------
+    def approval_for(self, repositories: list[str]) -> Approval:
+        """What approving a deletion from ``repositories`` takes now: what each of their
+        owners asks (one owner, as a request is made; more, when rules changed since)."""
+        approval: Approval | None = None
+        for repository in dict.fromkeys(repositories) or [""]:
+            terms = self.owners.terms_for(repository).approval
+            approval = terms if approval is None else approval.with_(terms)
+        assert approval is not None
+        return approval
+
+    def pinned(self, request: DeletionRequest) -> Approval:
+        """What approving ``request`` took when it was made (made before owners: the
+        global approvers, and its own quorum)."""
+        if request.approval is not None:
+            return request.approval
+        default = self.owners.default.approval.parts[0]
+        return Approval((ApprovalPart(default.users, default.groups, request.approvals_required),))
+
+    def standing(self, request: DeletionRequest) -> Standing:
+        """Where ``request`` stands: its approvals against what it was pinned to, and
+        what its owner asks now when that is more (a rule made stricter since)."""
+        pinned = self.pinned(request)
+        effective = pinned.with_(self.approval_for(self.repositories_of(request)))
+        raised = effective.parts != pinned.parts
+        return standing(
+            effective, request.approvals, request.requester, self.policy.is_member, raised
+        )
+
+    def may_vote(self, user: str, request: DeletionRequest) -> Refusal | None:
+        """Why ``user`` may not vote on ``request`` (None: they may)."""
+        if user == request.requester:
+            return Refusal.OWN_REQUEST
+        parts = self.standing(request).approval.parts
+        if not any(self.policy.is_member(user, part) for part in parts):
+            return Refusal.NOT_APPROVER
+        return None
 
     # -- reading and auditing ----------------------------------------------------------
     def get(self, request_id: str) -> DeletionRequest:
@@ -82,12 +132,16 @@ class Lifecycle:
         request_id = secrets.token_hex(8)
         if restores_itself:
             fields["restores"] = request_id
+        tags = fields.get("restore_tags") or ()
+        repositories = sorted({t.repository for t in tags}) or [fields["repository"]]
+        approval = fields.pop("approval", None) or self.approval_for(repositories)
         request = DeletionRequest(
             id=request_id,
             state=State.DRAFT,
             created_at=now,
             expires_at=now + self.ttl,
-            approvals_required=self.approvals_required,
+            approvals_required=sum(p.approvals for p in approval.parts),
+            approval=approval,
             **fields,
         )
         self.store.insert(request)
@@ -193,18 +247,17 @@ class Lifecycle:
             return Counted(Result(Effect.EXPIRED, self.get(request_id), events=events))
         if not approve and user == request.requester:
             return Counted(self.cancel(request_id, user))
-        decision = self.policy.check(user, request)
-        if not decision.allowed:
-            assert decision.reason is not None
-            return Counted(self.refuse(request_id, user, attempt, decision.reason))
+        refusal = self.may_vote(user, request)
+        if refusal is not None:
+            return Counted(self.refuse(request_id, user, attempt, refusal))
         if not approve:
             return Counted(self._close(request_id, [State.PENDING], State.REJECTED, user))
         approved = self.store.approve(request_id, user, self.entry(AuditAction.APPROVED, user))
         if approved is None:
             return Counted(Result(Effect.DUPLICATE, request))
-        approvals = [u for u in self.store.approvals(request_id) if u != request.requester]
-        counted = Result(Effect.APPROVED, self.get(request_id), events=[approved])
-        return Counted(counted, len(approvals) >= request.approvals_required, [approved])
+        now = self.get(request_id)
+        counted = Result(Effect.APPROVED, now, events=[approved])
+        return Counted(counted, self.standing(now).met, [approved])
 
     # -- execution's beginning and end -------------------------------------------------
     def claim(self, request_id: str) -> DeletionRequest | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..blobindex import Basis
 from .outcomes import Fact, Outcome
+from .owners import Approval
 from .retention import KeptTag, RetentionRules
 
 
@@ -133,6 +134,12 @@ class DeletionRequest:
     rules: RetentionRules | None = None
     # A restore: the tags it points back at what it puts back.
     restore_tags: tuple[TagRef, ...] = ()
+    # What approving it takes, pinned when it was made (its owner's, or the global
+    # settings'; None: made before owners, the global approvers and approvals_required).
+    approval: Approval | None = None
+    # A cleanup over repositories of several owners is one draft per owner, all with
+    # the same ``batch`` (requested together, each approved by its own owner).
+    batch: str | None = None
 
     @property
     def undoable(self) -> bool:

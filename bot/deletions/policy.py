@@ -1,9 +1,10 @@
-"""Who may vote on a deletion request.
+"""Who is an approver: the global approvers, and whether someone is one of a part's
+(what approving a request takes is ``owners``'; the requester never counts, which
+``owners.standing`` sees to).
 
 Approvers are people (user IDs) and groups (group IDs), given apart by the caller:
 what an ID looks like is the front end's business. Group members come from a lookup
-the front end provides, cached briefly. The requester never counts, even when listed
-as an approver.
+the front end provides, cached briefly.
 """
 
 from __future__ import annotations
@@ -12,19 +13,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
-from .models import DeletionRequest
-from .results import Refusal
+from .owners import ApprovalPart
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: Refusal | None = None
 
 
 class ApproverPolicy:
@@ -69,10 +62,6 @@ class ApproverPolicy:
     def is_approver(self, user: str) -> bool:
         return user in self.users or any(user in self.members_of(g) for g in self.groups)
 
-    def check(self, user: str, request: DeletionRequest) -> Decision:
-        """May ``user`` vote on ``request``?"""
-        if user == request.requester:
-            return Decision(False, Refusal.OWN_REQUEST)
-        if self.is_approver(user):
-            return Decision(True)
-        return Decision(False, Refusal.NOT_APPROVER)
+    def is_member(self, user: str, part: ApprovalPart) -> bool:
+        """Is ``user`` one of ``part``'s approvers (named, or in one of its groups)?"""
+        return user in part.users or any(user in self.members_of(g) for g in part.groups)

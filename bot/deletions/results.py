@@ -132,6 +132,23 @@ class CleanupPreview:
     plans: list[RepoPlan]
     reclaimable: dict[str, int]
     unverified: int = 0  # tags not looked up: push events or recent lookups said where
+    # A cleanup over repositories of several owners is one draft per owner (``request``
+    # the first), each approved by its owner; ``part_of``: each repository's draft ID.
+    parts: tuple[DeletionRequest, ...] = ()
+    part_of: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> tuple[DeletionRequest, ...]:
+        """Every draft the cleanup is (one, unless it spans owners)."""
+        return self.parts or (self.request,)
+
+    def images_of(self, request_id: str) -> int:
+        """How many images the draft ``request_id`` deletes."""
+        return sum(
+            len(p.delete)
+            for p in self.plans
+            if self.part_of.get(p.repository, self.request.id) == request_id
+        )
 
     @property
     def images(self) -> int:

@@ -95,6 +95,11 @@ requests = Table(
     # What ``reclaimable`` rests on when drawn from the registry-wide index (how much of
     # the registry was known); null for figures counted within the repository.
     Column("reclaim_basis", JSONText),
+    # What approving it takes, pinned at preview (``Approval.as_data``: its owner's
+    # approvers and quorum, or the global ones); null for requests made before owners.
+    Column("approval", JSONText),
+    # The drafts of one cleanup split among owners share it (null: not split).
+    Column("batch", CleanString(32)),
     Index("ix_deletion_requests_state", "state"),
 )
 
@@ -264,6 +269,11 @@ def _v9(conn: Connection) -> None:
     add_column(conn, requests, "reclaim_basis")
 
 
+def _v10(conn: Connection) -> None:
+    add_column(conn, requests, "approval")
+    add_column(conn, requests, "batch")
+
+
 MIGRATIONS: list[Migration] = [
     (1, _v1),
     (2, _v2),
@@ -274,6 +284,7 @@ MIGRATIONS: list[Migration] = [
     (7, _v7),
     (8, _v8),
     (9, _v9),
+    (10, _v10),
 ]
 
 

@@ -31,10 +31,13 @@ from .models import (
     CleanupItem,
     CleanupProgress,
     DeletionRequest,
+    ItemState,
+    Kind,
     State,
 )
 from .outcomes import Verdict
 from .own_writes import OwnWrites, WriteAction
+from .owners import ApprovalPart, Owners, Standing, Terms, global_terms
 from .policy import ApproverPolicy
 from .results import CleanupPreview, ExecutionInterrupted, Preview, Refusal, Result, Running
 from .retention import RepoUsage, RetentionRules
@@ -73,6 +76,7 @@ class DeletionService:
         usage: Callable[[str], RepoUsage] | None = None,
         dry_run_limit: timedelta = prune.DRY_RUN_LIMIT,
         index: BlobIndex | None = None,
+        owners: Owners | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -81,9 +85,16 @@ class DeletionService:
         self.undo = UndoStore(store.engine)
         self.cleanup = CleanupStore(store.engine)
         self.writes = OwnWrites(store.engine)
+        default = global_terms(policy.users, policy.groups, approvals_required, protected)
         self.lifecycle = Lifecycle(
-            store, policy, approvals_required=approvals_required, ttl=ttl, clock=clock
+            store,
+            policy,
+            approvals_required=approvals_required,
+            ttl=ttl,
+            clock=clock,
+            owners=owners or Owners(default=default),
         )
+        self.lifecycle.repositories_of = self._repositories_of
         self.claims = Claims(store, lease, clock)
         # The registry-wide index reclaim figures come from (without the registry's
         # events to tell what changed, its figures say when the other repositories were
@@ -99,7 +110,7 @@ class DeletionService:
             cleanup=self.cleanup,
             writes=self.writes,
             clock=clock,
-            protected=protected,
+            owners=self.lifecycle.owners,
             undo_retention=undo_retention,
             dry_run_limit=dry_run_limit,
             usage=usage,
@@ -309,8 +320,58 @@ class DeletionService:
         return self.store.audit(None, entry, conn)
 
     def is_approver(self, user: str) -> bool:
-        """Whether ``user`` may vote (and so change what runs on its own: policies)."""
+        """Whether ``user`` is one of the global approvers (who may change what runs
+        on its own: policies)."""
         return self.lifecycle.policy.is_approver(user)
+
+    # -- owners ------------------------------------------------------------------------
+    @property
+    def owners(self) -> Owners:
+        return self.lifecycle.owners
+
+    def terms_for(self, repository: str) -> Terms:
+        """What deleting from ``repository`` takes: its owner's terms, or the global."""
+        return self.owners.terms_for(repository)
+
+    def standing(self, request: DeletionRequest) -> Standing:
+        """Where ``request`` stands against what approving it takes (its owner's, and
+        more when the owner's rule became stricter since it was made)."""
+        return self.lifecycle.standing(request)
+
+    def terms_of(self, request: DeletionRequest) -> Terms:
+        """The terms of the repositories ``request`` deletes from (one owner's: a
+        request never spans owners), as they are now."""
+        repositories = self._repositories_of(request)
+        return self.owners.terms_for(repositories[0] if repositories else "")
+
+    def approves_anywhere(self, user: str) -> bool:
+        """Whether ``user`` may approve some deletions: a global approver, or one of an
+        owner rule's."""
+        if self.is_approver(user):
+            return True
+        policy = self.lifecycle.policy
+        return any(
+            policy.is_member(user, part)
+            for rule in self.owners.rules
+            for part in self.owners.rule_terms(rule).approval.parts
+        )
+
+    def may_vote(self, user: str, request: DeletionRequest) -> bool:
+        return self.lifecycle.may_vote(user, request) is None
+
+    def may_approve_for(self, user: str, terms: Terms) -> list[ApprovalPart]:
+        """The parts of ``terms``' approval ``user`` counts for."""
+        policy = self.lifecycle.policy
+        return [p for p in terms.approval.parts if policy.is_member(user, p)]
+
+    def _repositories_of(self, request: DeletionRequest) -> list[str]:
+        """The repositories a request deletes from (a cleanup: its plan's)."""
+        if request.kind == Kind.PRUNE:  # what it deletes from (kept images: no approval)
+            items = self.cleanup.items(request.id)
+            return sorted({i.repository for i in items if i.state != ItemState.KEPT})
+        if request.restore_tags:
+            return sorted({t.repository for t in request.restore_tags})
+        return [request.repository]
 
     def audit_policy_change(self, actor: str, detail: str) -> AuditEvent:
         """A cleanup policy changed (``detail``: the facts of the change)."""
@@ -329,17 +390,23 @@ class DeletionService:
         since may have given some back already."""
         return self.store.freed_since(since)
 
+    def batch_of(self, request: DeletionRequest) -> list[DeletionRequest]:
+        """The requests made with ``request`` (a cleanup split among owners: one per
+        owner, in order); just ``request`` when it stands alone."""
+        if request.batch is None:
+            return [request]
+        return self.store.in_batch(request.batch) or [request]
+
     def pending(self) -> list[DeletionRequest]:
         return self.store.in_states([State.PENDING])
 
     def waiting_on(self, user: str, limit: int = 200) -> list[DeletionRequest]:
         """The requests waiting for approval that ``user`` may vote on and hasn't (an
         approver, not the requester), oldest first."""
-        policy = self.lifecycle.policy
         return [
             r
             for r in self.store.in_states([State.PENDING], limit)
-            if user not in r.approvals and policy.check(user, r).allowed
+            if user not in r.approvals and self.may_vote(user, r)
         ]
 
     def requested_by(self, user: str, limit: int = 20) -> list[DeletionRequest]:

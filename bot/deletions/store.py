@@ -31,6 +31,7 @@ from .models import (
     TagRef,
 )
 from .outcomes import Outcome
+from .owners import Approval
 from .retention import RetentionRules
 from .schema import ROOM, audit_events, migrate, requests, votes
 
@@ -68,6 +69,8 @@ def _row_to_request(row: Any, approvals: Iterable[str] = ()) -> DeletionRequest:
         rules=RetentionRules.from_data(row.rules) if isinstance(row.rules, dict) else None,
         restore_tags=tuple(TagRef(r, t) for r, t in row.restore_tags),
         claim_token=row.claim_token or 0,
+        approval=Approval.from_data(row.approval) if isinstance(row.approval, dict) else None,
+        batch=row.batch,
     )
 
 
@@ -190,6 +193,8 @@ class DeletionStore:
             "pattern": request.pattern,
             "rules": request.rules.as_data() if request.rules else None,
             "restore_tags": [[t.repository, t.tag] for t in request.restore_tags],
+            "approval": request.approval.as_data() if request.approval else None,
+            "batch": request.batch,
         }
         with self.engine.begin() as conn:
             conn.execute(insert(requests).values(**row))
@@ -221,6 +226,14 @@ class DeletionStore:
                 .where(requests.c.state.in_([s.value for s in states]))
                 .order_by(requests.c.created_at)
                 .limit(limit)
+            ).all()
+            return [_row_to_request(r, self._approvals(conn, r.id)) for r in rows]
+
+    def in_batch(self, batch: str) -> list[DeletionRequest]:
+        """The drafts of one cleanup split among owners, in the order they were made."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(requests).where(requests.c.batch == batch).order_by(requests.c.created_at)
             ).all()
             return [_row_to_request(r, self._approvals(conn, r.id)) for r in rows]
 

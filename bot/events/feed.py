@@ -90,14 +90,17 @@ class EventFeed:
         *,
         is_own: IsOwn,
         own_agent: str,
-        protected: Pattern | None = None,
+        protected: Pattern | Callable[[str], Pattern | None] | None = None,
         on_outside_deletion: OnOutsideDeletion | None = None,
     ) -> None:
         self.store = store
         self.is_own = is_own
         self.on_outside_deletion = on_outside_deletion
         self.own_agent = own_agent  # only tells the bot's own pulls (its listings) apart
-        self.protected = protected
+        # A repository's protected tags (its owner's): one pattern for all, or by name.
+        self.protected_for: Callable[[str], Pattern | None] = (
+            protected if callable(protected) else (lambda repository: protected)
+        )
         self.recent_pulls = RecentIds()
         self._lock = threading.Lock()  # one ingest at a time (it keeps per-group state)
         self._tags: dict[tuple[str, str], TagRecord] = {}
@@ -130,7 +133,7 @@ class EventFeed:
                 line.kind == ActivityKind.PUSH
                 and line.previous is not None
                 and line.previous != line.digest
-                and self._is_protected(line.tag)
+                and self._is_protected(line.repository, line.tag)
                 and not (self.own_agent and line.user_agent.startswith(self.own_agent))
             )
             if line.kind == ActivityKind.OUTSIDE_DELETE or moved:
@@ -156,8 +159,9 @@ class EventFeed:
         falsely only hides its pulls from --keep-pulled-within."""
         return bool(self.own_agent) and event.user_agent.startswith(self.own_agent)
 
-    def _is_protected(self, tag: str | None) -> bool:
-        return bool(tag and self.protected is not None and self.protected.search(tag))
+    def _is_protected(self, repository: str, tag: str | None) -> bool:
+        protected = self.protected_for(repository) if tag else None
+        return bool(tag and protected is not None and protected.search(tag))
 
     def ingest(self, events: list[RegistryEvent], now: datetime) -> IngestResult:
         """Store what ``events`` bring, each event once. Pushes and deletions are
@@ -258,7 +262,7 @@ class EventFeed:
         )
         if not self.is_own(event):
             result.pushes.append(entry)
-            if before is not None and self._is_protected(event.tag):
+            if before is not None and self._is_protected(event.repository, event.tag):
                 result.protected_alerts.append(entry)
         return [entry]
 
@@ -310,6 +314,6 @@ class EventFeed:
             result.outside_deletions.append(entry)
             if self.on_outside_deletion is not None:
                 self.on_outside_deletion(conn, entry)
-            if any(self._is_protected(t) for t in gone):
+            if any(self._is_protected(event.repository, t) for t in gone):
                 result.protected_alerts.append(entry)
         return [entry]

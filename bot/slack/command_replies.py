@@ -28,14 +28,17 @@ from .command_table import (
     Restore,
     Show,
     ShowActivity,
+    ShowOwners,
     ShowStorage,
     UsageError,
+    WhoAmI,
     parse_command,
 )
 from .context import BotContext
 from .render import Message, render_error, render_help, render_usage_error
 from .render.deletions import render_notice
 from .render.events import render_activity
+from .render.owners import render_owner_of, render_owners, render_whoami
 from .render.sharing import with_share
 from .render.untagged import render_untagged, render_untagged_unknown
 from .storage_replies import storage_reply
@@ -134,6 +137,24 @@ def _(command: PolicyList, ctx: BotContext, asker: Asker) -> Message:
 @answer.register
 def _(command: PolicyCommand, ctx: BotContext, asker: Asker) -> Message:
     return policy_runs.command_reply(ctx, command, asker.user)
+
+
+@answer.register
+def _(command: ShowOwners, ctx: BotContext, asker: Asker) -> Message:
+    deletions = ctx.deletions
+    if command.repository is not None:
+        return render_owner_of(command.repository, deletions.terms_for(command.repository))
+    owners = deletions.owners
+    rules = [owners.rule_terms(rule) for rule in owners.rules if rule.covers(owners.registry)]
+    return render_owners(rules, owners.default, None)
+
+
+@answer.register
+def _(command: WhoAmI, ctx: BotContext, asker: Asker) -> Message:
+    owners, deletions = ctx.deletions.owners, ctx.deletions
+    every = [owners.rule_terms(rule) for rule in owners.rules if rule.covers(owners.registry)]
+    places = [(t, deletions.may_approve_for(asker.user, t)) for t in [*every, owners.default]]
+    return render_whoami(asker.user, [(t, parts) for t, parts in places if parts])
 
 
 @answer.register

@@ -144,6 +144,19 @@ class PolicyCommand:
 # The commands whose replies offer Share in channel (read-only, drawn again when shared).
 SHAREABLE = (ListRepos, ListTags, Show, ShowActivity)
 
+
+@dataclass(frozen=True)
+class ShowOwners:
+    """Who owns ``repository`` (None: every owner rule) and what approving takes."""
+
+    repository: str | None = None
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    """Where the caller may approve deletions."""
+
+
 Command = (
     Help
     | ListRepos
@@ -160,6 +173,8 @@ Command = (
     | PolicyAdd
     | PolicyList
     | PolicyCommand
+    | ShowOwners
+    | WhoAmI
 )
 MAX_AUDIT = 50
 
@@ -300,7 +315,8 @@ def _restore(spec: CommandSpec, args: list[str]) -> Command:
     return Restore(args[0].strip("`"))
 
 
-def _activity(spec: CommandSpec, args: list[str]) -> Command:
+def _one_repository(spec: CommandSpec, args: list[str]) -> str | None:
+    """The one repository name ``args`` may hold (None: none)."""
     if len(args) > 1:
         raise UsageError("Name at most one repository.", spec.usage)
     if args:
@@ -308,7 +324,11 @@ def _activity(spec: CommandSpec, args: list[str]) -> Command:
             validate_repository(args[0])
         except InvalidReferenceError as exc:
             raise UsageError(str(exc), spec.usage) from None
-    return ShowActivity(args[0] if args else None)
+    return args[0] if args else None
+
+
+def _activity(spec: CommandSpec, args: list[str]) -> Command:
+    return ShowActivity(_one_repository(spec, args))
 
 
 def _untagged(spec: CommandSpec, args: list[str]) -> Command:
@@ -342,6 +362,16 @@ def _pending(spec: CommandSpec, args: list[str]) -> Command:
     if args:
         raise UsageError("`pending` takes no arguments.", spec.usage)
     return Pending()
+
+
+def _owners(spec: CommandSpec, args: list[str]) -> Command:
+    return ShowOwners(_one_repository(spec, args))
+
+
+def _whoami(spec: CommandSpec, args: list[str]) -> Command:
+    if args:
+        raise UsageError("`whoami` takes no arguments.", spec.usage)
+    return WhoAmI()
 
 
 def _audit(spec: CommandSpec, args: list[str]) -> Command:
@@ -458,6 +488,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         aliases=("policies",),
     ),
     CommandSpec("pending", "", "", "Deletion requests waiting for approval.", "", _pending),
+    CommandSpec(
+        "owners",
+        "[REPO]",
+        "[REPO]",
+        "Who owns a repository, and what approving its deletions takes.",
+        "team-a/api",
+        _owners,
+    ),
+    CommandSpec("whoami", "", "", "Where you may approve deletions.", "", _whoami),
     CommandSpec(
         "audit",
         f"[N, at most {MAX_AUDIT}]",

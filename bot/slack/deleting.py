@@ -99,7 +99,8 @@ def _request_message(ctx: BotContext, request: DeletionRequest) -> Message:
     items = None
     if request.kind == Kind.PRUNE and not request.state.is_closed:
         items = ctx.deletions.cleanup_items(request.id)
-    return render_request(request, ctx.approvers, _undo_until(ctx, request), items)
+    standing = ctx.deletions.standing(request)
+    return render_request(request, standing, _undo_until(ctx, request), items)
 
 
 def _redraw(ctx: BotContext, request_id: str, message: Message) -> None:
@@ -140,7 +141,9 @@ def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEven
 # -- commands -----------------------------------------------------------------------------
 def pending_reply(ctx: BotContext) -> Message:
     """``/registry pending``."""
-    return render_pending(ctx.deletions.pending(), ctx.now())
+    pending = ctx.deletions.pending()
+    standings = {r.id: ctx.deletions.standing(r) for r in pending}
+    return render_pending(pending, standings, ctx.now())
 
 
 def audit_reply(ctx: BotContext, command: Audit) -> Message:
@@ -154,7 +157,7 @@ def restore_reply(ctx: BotContext, command: Restore, user: str, channel: str) ->
         preview = ctx.deletions.preview_restore(command.request_id, user, channel)
     except DeletionRefused as exc:
         return render_notice(refusal_text(exc))
-    return render_preview(preview.request, None, ctx.approvers, ctx.now())
+    return render_preview(preview.request, None, ctx.now())
 
 
 def delete_reply(
@@ -191,7 +194,7 @@ def delete_reply(
         return render_notice(refusal_text(exc))
     except RegistryError as exc:
         return render_error(exc, doing)
-    return render_preview(preview.request, preview.image, ctx.approvers, ctx.now())
+    return render_preview(preview.request, preview.image, ctx.now())
 
 
 def _scan_notice(
@@ -231,7 +234,7 @@ def prune_reply(
         return render_notice(refusal_text(exc))
     except RegistryError as exc:
         return render_error(exc, f"planning the cleanup of {command.pattern}")
-    return render_cleanup_preview(preview, ctx.approvers, ctx.now())
+    return render_cleanup_preview(preview, ctx.now())
 
 
 # -- buttons ------------------------------------------------------------------------------
@@ -279,19 +282,53 @@ def submit(
     reason: str | None = None,
 ) -> None:
     """ "Request deletion" (or "Remove only tag") on the preview, confirmed in its
-    modal with ``reason``: post the request where approvers see it. What the clicker
-    alone reads goes to ``response_url``, or to ``tell`` (a click on the Home)."""
+    modal with ``reason``: post the request where approvers see it (a cleanup split
+    among owners: each owner's, in its channel). What the clicker alone reads goes to
+    ``response_url``, or to ``tell`` (a click on the Home)."""
     say = _teller(ctx, response_url, tell)
+    first = ctx.deletions.request(request_id)
+    batch = ctx.deletions.batch_of(first) if first is not None else []
+    channels = []
+    for part in [r.id for r in batch] or [request_id]:
+        channel = _submit_one(ctx, part, user, say, as_untag, reason)
+        if channel is None:  # refused or failed, and said: the rest wait for a retry
+            return
+        channels.append(channel)
+    where = ", ".join(f"<#{c}>" for c in dict.fromkeys(channels) if c.startswith("C"))
+    if len(channels) > 1:
+        text = f"Requested: {len(channels)} requests, one per owner, each asking its approvers" + (
+            f" (in {where})." if where else "."
+        )
+    else:
+        text = (
+            f"Requested. The approvers were asked in the request message (in {where})."
+            if where
+            else "Requested."
+        )
+    say(render_notice(text), replace_original=replace_preview)
+
+
+def _submit_one(
+    ctx: BotContext,
+    request_id: str,
+    user: str,
+    say: Callable[..., object],
+    as_untag: bool,
+    reason: str | None,
+) -> str | None:
+    """Claim one draft and post it in its owner's (or the approval) channel: where it
+    went (None: refused or failed, and said to the clicker)."""
     service = ctx.deletions
     try:
         claimed = service.claim_submit(request_id, user, as_untag=as_untag, reason=reason)
     except DeletionRefused as exc:
         say(render_notice(refusal_text(exc)))
-        return
+        return None
     if claimed is None:
         say(render_notice("This deletion was already requested or closed."))
-        return
-    channel = ctx.approval_channel or claimed.channel
+        return None
+    owners = service.terms_of(claimed).approval_channel
+    channel = owners or ctx.approval_channel or claimed.channel
     try:
         posted = MessageRef(channel, _post(ctx, channel, _request_message(ctx, claimed)))
     except Exception as exc:
@@ -300,20 +337,13 @@ def submit(
         service.release_submit(request_id)
         log.error("posting request %s failed: %s", request_id, type(exc).__name__)
         say(render_notice(_post_failure(ctx, exc)))
-        return
+        return None
     ctx.messages.put(request_id, MessageRole.REQUEST, posted)
     request, events = service.submitted(request_id)
     _open_audit_thread(ctx, request, posted)
     post_audit(ctx, request, events)
     refresh_homes(ctx, request)  # it now waits on its approvers
-    say(
-        render_notice(
-            f"Requested. The approvers were asked in the request message (in <#{channel}>)."
-            if channel.startswith("C")
-            else "Requested."
-        ),
-        replace_original=replace_preview,
-    )
+    return channel
 
 
 def _follow_up(
@@ -392,14 +422,19 @@ def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel:
 
 
 def cancel_preview(ctx: BotContext, request_id: str, user: str, response_url: str) -> None:
+    """Cancel on a preview: its draft dropped (a cleanup split among owners: each)."""
     service = ctx.deletions
+    first = service.request(request_id)
+    parts = [r.id for r in service.batch_of(first)] if first is not None else [request_id]
     try:
-        result = service.cancel(request_id, user)
+        results = [service.cancel(part, user) for part in parts]
     except DeletionRefused as exc:
         ctx.responder.send(response_url, render_notice(refusal_text(exc)))
         return
-    post_audit(ctx, result.request, result.events)
-    ctx.responder.send(response_url, render_notice(effect_notice(result)), replace_original=True)
+    for result in results:
+        post_audit(ctx, result.request, result.events)
+    notice = render_notice(effect_notice(results[0]))
+    ctx.responder.send(response_url, notice, replace_original=True)
 
 
 def vote(
@@ -489,7 +524,7 @@ def post_request(ctx: BotContext, request_id: str, user: str) -> DeletionRequest
     claimed = service.claim_submit(request_id, user)
     if claimed is None:
         raise DeletionRefused(Refusal.REQUEST_GONE, request_id=request_id)
-    channel = claimed.channel
+    channel = service.terms_of(claimed).approval_channel or claimed.channel  # its owner's
     try:
         posted = MessageRef(channel, _post(ctx, channel, _request_message(ctx, claimed)))
     except Exception:

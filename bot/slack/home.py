@@ -59,8 +59,9 @@ def home_facts(ctx: BotContext, user: str, notice: str | None = None) -> HomeFac
         user=user,
         now=ctx.now(),
         zone=policies.zone,
-        approver=deletions.is_approver(user),
+        approver=deletions.approves_anywhere(user),
         waiting=waiting,
+        standings={r.id: deletions.standing(r) for r in waiting[:10]},
         mine=mine,
         radius=radius,
         undo=undo,
@@ -111,5 +112,5 @@ def refresh_homes(ctx: BotContext, request: DeletionRequest) -> None:
     """Publish again the Home of each person who opened it lately and whom ``request``
     concerns: its requester, and those who may vote on it."""
     for user in ctx.home.recent():
-        if user == request.requester or ctx.deletions.is_approver(user):
+        if user == request.requester or ctx.deletions.may_vote(user, request):
             publish_home(ctx, user)

@@ -42,10 +42,10 @@ def open_request_modal(ctx: BotContext, opening: ModalOpen) -> None:
         return
     items = service.cleanup_items(request.id) if request.kind == Kind.PRUNE else None
     modal = RequestModal(request.id, opening.as_untag, opening.response_url)
+    parts = len(service.batch_of(request))
     try:
-        ctx.web.views_open(
-            trigger_id=opening.trigger_id, view=render_request_modal(request, modal, items)
-        )
+        view = render_request_modal(request, modal, items, parts)
+        ctx.web.views_open(trigger_id=opening.trigger_id, view=view)
     except SlackApiError as exc:
         error = exc.response.get("error")
         log.warning("the request modal of %s did not open: %s", request.id, error)

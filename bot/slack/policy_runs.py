@@ -114,17 +114,22 @@ def run_policy(ctx: BotContext, policy: Policy, run: PolicyRun) -> PolicyRun:
         if planned.run.state == RunState.FAILED:
             _tell(ctx, policy, planned.run)
         return planned.run
-    try:
-        request = post_request(ctx, planned.preview.request.id, policy.author)
-    except (SlackApiError, DeletionRefused, OSError, TimeoutError) as exc:
-        failed = ctx.policies.failed(run, f"posting the plan failed: {type(exc).__name__}")
-        log.error("policy %s: posting its plan failed: %s", policy.name, type(exc).__name__)
-        return failed
+    posted = []
+    for part in planned.preview.requests:  # one per owner of its repositories
+        try:
+            posted.append(post_request(ctx, part.id, policy.author))
+        except (SlackApiError, DeletionRefused, OSError, TimeoutError) as exc:
+            log.error("policy %s: posting its plan failed: %s", policy.name, type(exc).__name__)
+            if not posted:
+                return ctx.policies.failed(run, f"posting the plan failed: {type(exc).__name__}")
+    request = posted[0]
     older = ctx.policies.waiting(policy, run)
-    if older is not None:
-        closed = ctx.deletions.supersede(older, request.id)
-        update_request(ctx, closed.request)
-        post_audit(ctx, closed.request, closed.events)
+    earlier = ctx.deletions.request(older) if older is not None else None
+    for waiting in ctx.deletions.batch_of(earlier) if earlier is not None else []:
+        closed = ctx.deletions.supersede(waiting.id, request.id)  # those still open
+        if closed.events:
+            update_request(ctx, closed.request)
+            post_audit(ctx, closed.request, closed.events)
     return ctx.policies.posted(run, request.id)
 
 

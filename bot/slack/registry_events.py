@@ -113,7 +113,14 @@ class RegistryEvents:
     """The ASGI endpoint: each delivery stored before it is answered, and what it
     brought handed over as a job for the ``Announcer``."""
 
-    def __init__(self, feed: EventFeed, token: str, ctx: BotContext) -> None:
+    def __init__(
+        self,
+        feed: EventFeed,
+        token: str,
+        ctx: BotContext,
+        paths: frozenset[str] = frozenset({EVENTS_PATH}),
+    ) -> None:
+        self.paths = paths  # /registry/events, and /registry/events/NAME of its registry
         self.feed = feed
         self.token = token.encode()
         self.ctx = ctx
@@ -189,8 +196,14 @@ class Announcer:
         for deletion in result.outside_deletions:
             # The audit trail has it already (written with the event: see wiring); the
             # channels hear of it here.
-            for channel in {c for c in (self.channel, self.ctx.audit_channel) if c}:
+            for channel in self._channels(deletion.repository):
                 self._post(channel, render_outside_deletion(deletion))
         for alert in result.protected_alerts:
-            for channel in {c for c in (self.channel, self.ctx.audit_channel) if c}:
+            for channel in self._channels(alert.repository):
                 self._post(channel, render_protected_alert(alert))
+
+    def _channels(self, repository: str) -> list[str]:
+        """Where an alert about ``repository`` goes: its owner's events channel (else
+        EVENTS_CHANNEL), and the audit channel."""
+        owners = self.ctx.deletions.terms_for(repository).events_channel or self.channel
+        return list(dict.fromkeys(c for c in (owners, self.ctx.audit_channel) if c))

@@ -86,10 +86,10 @@ def asgi_app(bolt: Callable | None, events: RegistryEvents | None = None) -> Cal
         if method == "GET" and path in HEALTH_PATHS:
             await reply(send, 200, "ok")
             return
-        if path == EVENTS_FEED_PATH and events is not None:
+        if events is not None and path in events.paths:
             await events.asgi(scope, receive, send)  # it answers 400 to an oversized body
             return
-        if bolt is None or path == EVENTS_FEED_PATH:
+        if bolt is None or path.startswith(EVENTS_FEED_PATH):
             await reply(send, 404, "not found")
             return
         problem = _body_problem(method, header(scope, b"content-length"))
@@ -146,7 +146,9 @@ def _events_endpoint(settings: Settings, ctx: BotContext) -> RegistryEvents | No
     """The registry's notifications endpoint, when REGISTRY_EVENTS_TOKEN is set."""
     if not settings.events.token:
         return None
-    return RegistryEvents(ctx.events, settings.events.token, ctx)
+    name = settings.registries[0].name if settings.registries else "default"
+    paths = frozenset({EVENTS_FEED_PATH, f"{EVENTS_FEED_PATH}/{name}"})
+    return RegistryEvents(ctx.events, settings.events.token, ctx, paths)
 
 
 def serve_socket_mode(settings: Settings) -> None:

@@ -11,7 +11,15 @@ from sqlalchemy import Connection
 
 from ..blobindex import BlobIndex
 from ..config import Settings
-from ..deletions import ApproverPolicy, DeletionService, RepoUsage, WriteAction, open_store
+from ..deletions import (
+    ApproverPolicy,
+    DeletionService,
+    Owners,
+    RepoUsage,
+    WriteAction,
+    global_terms,
+    open_store,
+)
 from ..events import Activity, EventAction, EventFeed, EventStore, RegistryEvent
 from ..policies import PolicyService, PolicyStore
 from ..registry import USER_AGENT, RegistryClient
@@ -60,10 +68,18 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
             left_by,
         )
 
+    owners = Owners(
+        settings.owners,
+        default=global_terms(
+            d.approver_users, d.approver_groups, d.approvals_required, d.protected_tags
+        ),
+        registry=settings.registries[0].name if settings.registries else "default",
+    )
     service = DeletionService(
         store,
         registry,
         ApproverPolicy(d.approver_users, d.approver_groups, group_members),
+        owners=owners,
         approvals_required=d.approvals_required,
         ttl=d.ttl,
         protected=d.protected_tags,
@@ -103,7 +119,7 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         event_store,
         is_own=is_own,
         own_agent=USER_AGENT.split("/")[0] + "/",
-        protected=d.protected_tags,
+        protected=lambda repository: service.terms_for(repository).protected,
         on_outside_deletion=audit_outside_deletion,
     )
     policy_store = PolicyStore(store.engine)

@@ -32,3 +32,35 @@ def test_console_script_reads_dotenv_from_working_directory(tmp_path):
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is missing" not in result.stderr
     assert "REGISTRY_URL must be" in result.stderr
+
+
+def test_a_configuration_file_with_several_mistakes_exits_2_listing_them_all(tmp_path):
+    (tmp_path / "bot.toml").write_text(
+        "[registries.prod]\n"
+        'url = "ftp://nope"\n'
+        'password_env = "UNSET_PASSWORD"\n'
+        'username_env = "UNSET_USER"\n'
+        "[[owners]]\n"
+        'registries = ["qa"]\n'
+        'repositories = ["team-a/**"]\n'
+        'approvers = ["bob"]\n'
+        'protected_tags = "(?=x)"\n'
+        "colour = 1\n"
+    )
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "REGISTRY_BOT_CONFIG": str(tmp_path / "bot.toml"),
+    }
+    result = _run(env, tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    for part in (
+        "[registries.prod] url",
+        "UNSET_PASSWORD, which is not set",
+        "UNSET_USER, which is not set",
+        "[[owners]] #1 registries: names 'qa'",
+        "[[owners]] #1 approvers",
+        "[[owners]] #1 protected_tags",
+        "[[owners]] #1: unknown key 'colour'",
+    ):
+        assert part in result.stderr, (part, result.stderr)

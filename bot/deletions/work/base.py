@@ -18,6 +18,7 @@ from ..lifecycle import Lifecycle
 from ..models import DeletionRequest, SavedManifest
 from ..outcomes import Outcome, Verdict
 from ..own_writes import BeforeWrite, OwnWrites, Write
+from ..owners import Owners
 from ..results import DeletionRefused, Refusal
 from ..retention import RepoUsage
 from ..store import DeletionStore
@@ -36,7 +37,7 @@ class WorkContext:
     cleanup: CleanupStore
     writes: OwnWrites
     clock: Callable[[], datetime]
-    protected: Pattern | None
+    owners: Owners  # whose terms (approval, protected tags) each repository's deletions take
     undo_retention: timedelta
     dry_run_limit: timedelta
     # What the registry's events told of a repository (push and pull times), when the
@@ -82,14 +83,17 @@ class WorkContext:
             self.index.forget(repository, digests)
         return outcome
 
-    def check_protected(self, tags: list[str] | tuple[str, ...]) -> None:
-        if self.protected is None:
+    def protected(self, repository: str) -> Pattern | None:
+        """The tags of ``repository`` that are never deleted (its owner's pattern)."""
+        return self.owners.terms_for(repository).protected
+
+    def check_protected(self, repository: str, tags: list[str] | tuple[str, ...]) -> None:
+        protected = self.protected(repository)
+        if protected is None:
             return
-        hit = [t for t in tags if self.protected.search(t)]
+        hit = [t for t in tags if protected.search(t)]
         if hit:
-            raise DeletionRefused(
-                Refusal.PROTECTED, names=tuple(hit), pattern=self.protected.pattern
-            )
+            raise DeletionRefused(Refusal.PROTECTED, names=tuple(hit), pattern=protected.pattern)
 
 
 def check_complete(scan: RepoScan) -> RepoScan:

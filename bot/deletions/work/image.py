@@ -37,7 +37,7 @@ def preview(
     if ref.tag and ref.tag not in tags:
         tags.append(ref.tag)  # moved between the HEAD and the scan: keep what we saw
     siblings = tuple(t for t in tags if t != ref.tag)
-    ctx.check_protected([ref.tag] if untag and ref.tag else tags)
+    ctx.check_protected(ref.repository, [ref.tag] if untag and ref.tag else tags)
     if not untag:
         _check_not_a_platform(scan, digest)
     removed = set() if untag else scan.manifests_removed({digest}, set(scan.tags_on(digest)))
@@ -118,7 +118,11 @@ class ImageWork:
             {request.digest},
             or_verified(
                 lambda: delete_image(
-                    ctx.registry, request, ctx.protected, ctx.saver(request), before
+                    ctx.registry,
+                    request,
+                    ctx.protected(request.repository),
+                    ctx.saver(request),
+                    before,
                 ),
                 lambda: verify_image(ctx.registry, request),
             ),

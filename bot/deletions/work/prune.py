@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from ...registry import RegistryError, RepoScan, scan_repository
 from .. import cleanup
@@ -48,6 +50,13 @@ MAX_CLEANUP_REPOSITORIES = 200
 Change = tuple[CleanupItem, ItemState, Fact | None]
 # Writes changes (compare-and-sets from the given states); for each, whether it was made.
 Record = Callable[[list[Change], list[ItemState]], list[bool]]
+
+
+def _by_owner(ctx: WorkContext, plans: list[RepoPlan]) -> list[list[str]]:
+    """The repositories the cleanup deletes from, one list per owner (in order): each
+    becomes a request of its own, approved by its owner."""
+    touched = [p.repository for p in plans if p.delete]
+    return list(ctx.owners.by_owner(touched).values())
 
 
 def preview(
@@ -113,7 +122,9 @@ def preview(
             ctx.index.record(scan, untagged=set(plan.delete) | set(plan.untagged_kept))
         else:
             ctx.index.record(scan)
-            plan = cleanup.plan_scan(ctx.registry, scan, rules, now, ctx.protected, usage)
+            plan = cleanup.plan_scan(
+                ctx.registry, scan, rules, now, ctx.protected(scan.repository), usage
+            )
         plans.append(plan)
         items += cleanup.plan_items(scan, plan)
         removed[repository] = cleanup.removed_manifests(scan, plan)
@@ -126,22 +137,59 @@ def preview(
             raise DeletionRefused(Refusal.NO_UNTAGGED, count=kept, total=len(plans))
         kept = sum(len(p.kept) for p in plans)
         raise DeletionRefused(Refusal.NOTHING_TO_CLEAN, count=kept, total=len(plans))
-    reclaim = ctx.reclaim(removed)
-    request = ctx.lifecycle.new_draft(
-        kind=Kind.PRUNE,
-        repository="",  # a cleanup spans the repositories its pattern names
-        pattern=pattern,
-        rules=rules,
-        digest="",
-        reason=reason,
-        requester=requester,
-        channel=channel,
-        size=sum(i.size or 0 for i in items if i.state == ItemState.PLANNED),
-        reclaimable=reclaim.bytes,
-        reclaim_basis=reclaim.basis,
+    groups = _by_owner(ctx, plans)
+    batch = secrets.token_hex(8) if len(groups) > 1 else None
+    fields = {"pattern": pattern, "rules": rules, "reason": reason, "requester": requester}
+    drafts, part_of, reclaimable = _drafts(
+        ctx, groups, plans, items, removed, batch, channel=channel, **fields
     )
-    ctx.cleanup.add(request.id, items)
-    return CleanupPreview(request, rules, plans, reclaim.by_repository, unverified)
+    return CleanupPreview(
+        drafts[0],
+        rules,
+        plans,
+        reclaimable,
+        unverified,
+        parts=tuple(drafts) if batch else (),
+        part_of=part_of if batch else {},
+    )
+
+
+def _drafts(
+    ctx: WorkContext,
+    groups: list[list[str]],
+    plans: list[RepoPlan],
+    items: list[CleanupItem],
+    removed: dict[str, set[str]],
+    batch: str | None,
+    **fields: Any,
+) -> tuple[list[DeletionRequest], dict[str, str], dict[str, int]]:
+    """A draft per owner's ``groups`` of repositories, each with its plan and what
+    collection would reclaim after it; with each repository's draft ID, and the
+    reclaim by repository."""
+    drafts: list[DeletionRequest] = []
+    part_of: dict[str, str] = {}
+    reclaimable: dict[str, int] = {}
+    for group in groups:
+        # One owner alone: every repository's plan (kept ones too) is the one request's.
+        mine = set(group) if batch else {p.repository for p in plans}
+        reclaim = ctx.reclaim({r: d for r, d in removed.items() if r in mine})
+        held = [i for i in items if i.repository in mine]
+        request = ctx.lifecycle.new_draft(
+            approval=ctx.lifecycle.approval_for(group),
+            kind=Kind.PRUNE,
+            repository="",  # a cleanup spans the repositories its pattern names
+            digest="",
+            size=sum(i.size or 0 for i in held if i.state == ItemState.PLANNED),
+            reclaimable=reclaim.bytes,
+            reclaim_basis=reclaim.basis,
+            batch=batch,
+            **fields,
+        )
+        ctx.cleanup.add(request.id, held)
+        drafts.append(request)
+        part_of |= dict.fromkeys(mine, request.id)
+        reclaimable |= reclaim.by_repository
+    return drafts, part_of, reclaimable
 
 
 class PruneWork:
@@ -332,7 +380,8 @@ class PruneWork:
         """Check a batch against the scan, claim what is still safe and keep it for
         undo; returns what may be deleted, with the planned tags that moved elsewhere."""
         claim.check()
-        checked = [(i, *cleanup.why_not_now(scan, i, self.ctx.protected)) for i in batch]
+        protected = self.ctx.protected(scan.repository)
+        checked = [(i, *cleanup.why_not_now(scan, i, protected)) for i in batch]
         sources = [ItemState.PLANNED, ItemState.DELETING]
         record([(i, ItemState.SKIPPED, why) for i, why, _ in checked if why], sources)
         candidates = [(i, moved) for i, why, moved in checked if why is None]

@@ -28,6 +28,7 @@ from ...deletions import (
 )
 from ...registry import human_size
 from ..buttons import ACTION_CANCEL, ACTION_SUBMIT  # the same as any deletion's preview
+from .approvals import agree_text
 from .common import (
     Message,
     code,
@@ -181,12 +182,32 @@ def _what(preview: CleanupPreview) -> str:
     return f"{preview.images} images ({preview.tags} tags)"
 
 
-def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: datetime) -> Message:
+def _split_text(preview: CleanupPreview) -> str:
+    """What a cleanup over several owners' repositories becomes: a request per owner."""
+    lines = [
+        f"*This cleanup spans {len(preview.parts)} owners*: Request cleanup posts "
+        f"{len(preview.parts)} requests, each approved by its owner:"
+    ]
+    for part in preview.parts:
+        owner = part.approval.owner if part.approval else None
+        whose = f"owner {code(owner, 100)}" if owner else "the global approvers"
+        agree = agree_text(part.approval) if part.approval else "its approvers agree"
+        images = preview.images_of(part.id)
+        lines.append(f"• {whose}: {images} image{'s' if images != 1 else ''}, once {agree}")
+    return fit_lines("", lines, MAX_SECTION_TEXT)
+
+
+def render_cleanup_preview(preview: CleanupPreview, now: datetime) -> Message:
     """The dry run: per repository what goes and what stays (and why), the space
     garbage collection would reclaim, and Request cleanup / Cancel. Nothing has
     changed yet."""
     request = preview.request
     n = request.approvals_required
+    agree = (
+        agree_text(request.approval)
+        if request.approval is not None
+        else f"{n} approver{'s' if n != 1 else ''} agree"
+    )
     plans = [p for p in preview.plans if p.delete or p.kept or p.untagged_kept]
     freed = freed_text(request.reclaimable, request.reclaim_basis)
     certain = request.reclaim_basis is None or request.reclaim_basis.certain
@@ -207,13 +228,14 @@ def render_cleanup_preview(preview: CleanupPreview, approvers: list[str], now: d
         )
     if len(plans) > MAX_REPOS_SHOWN:
         blocks.append(section(f"… and {len(plans) - MAX_REPOS_SHOWN} more repositories."))
+    if preview.parts:
+        blocks.append(section(_split_text(preview)))
     blocks += [
         ContextBlock(
             elements=[
                 MarkdownTextObject(
                     text=truncate(
-                        f"Nothing changes until {n} approver{'s' if n != 1 else ''} agree "
-                        f"({', '.join(mention(a) for a in approvers[:10])}). The plan is "
+                        f"Nothing changes until {agree}. The plan is "
                         "pinned now: a tag that moves to another image, or an image a new tag "
                         "starts using, is skipped. "
                         + (

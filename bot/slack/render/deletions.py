@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
 )
 
-from ...deletions import AuditEvent, CleanupItem, DeletionRequest, Kind, State
+from ...deletions import AuditEvent, CleanupItem, DeletionRequest, Kind, Standing, State
 from ...registry import Image, human_size
 from ..buttons import (
     ACTION_APPROVE,
@@ -29,6 +29,7 @@ from ..buttons import (
     ACTION_UNDO,
     ACTION_UNUSED_LAYERS,
 )
+from .approvals import agree_text, short_votes, votes_text
 from .cleanups import plan_summary
 from .common import (
     Message,
@@ -190,10 +191,17 @@ def request_details(
     return blocks
 
 
+def _agree(request: DeletionRequest) -> str:
+    """Who must agree to ``request`` (as pinned when it was made)."""
+    if request.approval is not None:
+        return agree_text(request.approval)
+    n = request.approvals_required
+    return f"{n} approver{'s' if n != 1 else ''} agree"
+
+
 def confirm_text(request: DeletionRequest, untag: bool) -> str:
     """What requesting it asks for, in one sentence (the request modal says it)."""
-    n = request.approvals_required
-    who = f"Once {n} approver{'s' if n != 1 else ''} agree, "
+    who = f"Once {_agree(request)}, "
     if _restoring(request):
         return f"{who}what request {request.restores} deleted is put back."
     if untag:
@@ -212,9 +220,7 @@ def _verb(request: DeletionRequest) -> str:
     return {Kind.TAG: "Remove", Kind.RESTORE: "Restore"}.get(request.kind, "Delete")
 
 
-def render_preview(
-    request: DeletionRequest, image: Image | None, approvers: list[str], now: datetime
-) -> Message:
+def render_preview(request: DeletionRequest, image: Image | None, now: datetime) -> Message:
     """The ephemeral preview: what would go, with the choices and Cancel. When other
     tags share the digest, the choice is between removing only the named tag and
     deleting the image with all its tags."""
@@ -247,7 +253,6 @@ def render_preview(
             )
         ]
     buttons.append(ButtonElement(text="Cancel", action_id=ACTION_CANCEL, value=request.id))
-    n = request.approvals_required
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"{_verb(request)} {target_text(request)}?", 150)),
         *request_details(request),
@@ -255,8 +260,7 @@ def render_preview(
             elements=[
                 MarkdownTextObject(
                     text=truncate(
-                        f"Nothing changes until {n} approver{'s' if n != 1 else ''} agree "
-                        f"({', '.join(mention(a) for a in approvers[:10])}). "
+                        f"Nothing changes until {_agree(request)}. "
                         + (
                             "A tag that points at another image by then is left alone. "
                             if _restoring(request)
@@ -278,20 +282,21 @@ def render_preview(
 
 
 def _votes(request: DeletionRequest) -> str:
+    """Who approved a closed request."""
     approvals = [a for a in request.approvals if a != request.requester]
     who = f" ({', '.join(mention(a) for a in approvals)})" if approvals else ""
-    return f"*Approvals* {len(approvals)}/{request.approvals_required}{who}"
+    return f"*Approvals* {len(approvals)}{who}"
 
 
 def render_request(
     request: DeletionRequest,
-    approvers: list[str],
+    standing: Standing,
     undo_until: datetime | None = None,
     items: list[CleanupItem] | None = None,
 ) -> Message:
-    """The request in the channel: who, what, votes, expiry, Approve / Reject; once
-    closed, its outcome (with Undo while ``undo_until`` is ahead). ``items``: a
-    cleanup's stored plan."""
+    """The request in the channel: who, what, the votes against what approving it
+    takes (``standing``), expiry, Approve / Reject; once closed, its outcome (with Undo
+    while ``undo_until`` is ahead). ``items``: a cleanup's stored plan."""
     if request.state.is_closed or request.state == State.EXECUTING:
         return render_closed(request, undo_until)
     what = {
@@ -306,11 +311,7 @@ def render_request(
     )
     blocks: list[Block] = [section(head), *request_details(request, items)]
     blocks += [
-        section(
-            f"{_votes(request)} · approvers: "
-            + ", ".join(mention(a) for a in approvers[:20])
-            + f"\n*Expires* {slack_date(request.expires_at)}"
-        ),
+        section(f"{votes_text(standing)}\n*Expires* {slack_date(request.expires_at)}"),
         ActionsBlock(
             elements=[
                 ButtonElement(
@@ -475,7 +476,9 @@ def render_audit_event(event: AuditEvent) -> Message:
     )
 
 
-def render_pending(requests: list[DeletionRequest], now: datetime) -> Message:
+def render_pending(
+    requests: list[DeletionRequest], standings: dict[str, Standing], now: datetime
+) -> Message:
     if not requests:
         return Message(
             text="No deletion requests are waiting for approval.",
@@ -483,7 +486,7 @@ def render_pending(requests: list[DeletionRequest], now: datetime) -> Message:
         )
     lines = [
         f"{code(target_text(r), 200)} by {mention(r.requester)}, {age(r.created_at, now)}: "
-        f"{len([a for a in r.approvals if a != r.requester])}/{r.approvals_required} "
+        f"{short_votes(standings[r.id]) if r.id in standings else '?'} "
         f"approvals, expires {slack_date(r.expires_at)}"
         for r in requests
     ]

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from ...deletions import DeletionRequest, State
+from ...deletions import DeletionRequest, Standing, State
 from ...events import Activity, ActivityKind
 from ...policies import Policy, PolicyRun
 from ...registry import human_size
@@ -34,6 +34,7 @@ from ..buttons import (
     ACTION_HOME_RUN_POLICY,
     ACTION_HOME_UNDO,
 )
+from .approvals import short_votes
 from .common import age, code, escape, freed_text, mention, section, slack_date, target_text
 from .limits import checked_view
 from .policies import policy_result_text, schedule_text
@@ -80,6 +81,7 @@ class HomeFacts:
     waiting: list[DeletionRequest] = field(default_factory=list)
     mine: list[DeletionRequest] = field(default_factory=list)
     radius: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    standings: dict[str, Standing] = field(default_factory=dict)  # of the requests shown
     undo: dict[str, datetime] = field(default_factory=dict)
     policies: list[PolicyLine] = field(default_factory=list)
     snapshot: Snapshot | None = None
@@ -120,13 +122,14 @@ def _waiting(facts: HomeFacts) -> list[Block]:
         return [*blocks, section(nothing)]
     for request in facts.waiting[:WAITING_SHOWN]:
         reason = f"\n_{escape(request.reason[:300])}_" if request.reason else ""
-        votes = len([a for a in request.approvals if a != request.requester])
+        standing = facts.standings.get(request.id)
+        votes = short_votes(standing) if standing is not None else "?"
         blocks.append(
             section(
                 f"{code(target_text(request), 200)} by {mention(request.requester)}, "
                 f"{age(request.created_at, facts.now)} in <#{request.channel}>{reason}\n"
                 f"{escape(_radius_text(request, facts.radius.get(request.id)))} · "
-                f"approvals {votes}/{request.approvals_required} · "
+                f"approvals {votes} · "
                 f"expires {slack_date(request.expires_at)}"
             )
         )

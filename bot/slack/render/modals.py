@@ -65,20 +65,24 @@ def render_request_modal(
     request: DeletionRequest,
     modal: RequestModal,
     items: list[CleanupItem] | None = None,
+    parts: int = 1,
 ) -> dict[str, Any]:
     """Ask for the reason (required when none was typed with the command), beside what
-    the request deletes; its submission posts the request for approval."""
+    the request deletes; its submission posts the request for approval (``parts``: a
+    cleanup split among owners posts one request per owner)."""
     blocks: list[Block] = []
     if modal.as_untag:
         target = code(f"{request.repository}:{request.tag}", 300)
         blocks.append(section(f"*Target* {target} (this tag only)"))
     else:
         blocks += request_details(request, items)
-    blocks.append(
-        ContextBlock(
-            elements=[MarkdownTextObject(text=truncate(confirm_text(request, modal.as_untag), 300))]
+    said = confirm_text(request, modal.as_untag)
+    if parts > 1:
+        said = (
+            f"This cleanup spans {parts} owners: Request posts {parts} requests, each "
+            "approved by its owner (the plan above is the first's)."
         )
-    )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(said, 300))]))
     blocks.append(
         InputBlock(
             block_id=REASON_BLOCK,
