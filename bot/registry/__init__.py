@@ -35,6 +35,7 @@ from .reference import (
     Reference,
     is_digest,
     parse_reference,
+    split_registry_host,
     validate_repository,
     validate_tag,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "scan_repository",
     "short_name",
     "sort_tags",
+    "split_registry_host",
     "tag_page",
     "validate_repository",
     "validate_tag",

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import InvalidReferenceError
-from .reference import Reference, parse_reference
+from .reference import Reference, is_registry_host, parse_reference
 
 MAX_TEXT = 40_000  # characters of a message looked through
 # A candidate: a run of the characters references are made of (bounded: linear).
@@ -27,10 +27,6 @@ class Mentions:
     elsewhere: list[str] = field(default_factory=list)
 
 
-def _is_host(component: str) -> bool:
-    return "." in component or ":" in component or component == "localhost"
-
-
 def find_references(text: str, host: str | None, limit: int = 10) -> Mentions:
     """The image references in ``text`` (at most ``limit`` of each kind). ``host``: the
     configured registry's ``host[:port]``, stripped where a reference names it. A bare
@@ -42,7 +38,7 @@ def find_references(text: str, host: str | None, limit: int = 10) -> Mentions:
     for match in _CANDIDATE_RE.finditer(text[:MAX_TEXT]):
         candidate = _URL_PREFIX_RE.sub("", match.group(0)).rstrip(".:,-")
         first, slash, rest = candidate.partition("/")
-        if slash and _is_host(first):
+        if slash and is_registry_host(first):
             if host is None or first.lower() != host.lower():
                 if len(found.elsewhere) < limit and candidate not in found.elsewhere:
                     found.elsewhere.append(candidate)

@@ -105,10 +105,26 @@ def reference_text(repository: str, reference: str) -> str:
     return f"{repository}@{reference}" if is_digest(reference) else f"{repository}:{reference}"
 
 
+def is_registry_host(component: str) -> bool:
+    """Docker's rule: a reference's first component names a registry host when it has
+    a ``.`` or a ``:``, or is ``localhost`` (otherwise it is a namespace)."""
+    return "." in component or ":" in component or component == "localhost"
+
+
+def split_registry_host(text: str) -> tuple[str | None, str]:
+    """``registry.example.com/team/app:1.2`` -> ("registry.example.com", "team/app:1.2");
+    a reference naming no host -> (None, the reference)."""
+    first, slash, rest = text.partition("/")
+    if slash and is_registry_host(first):
+        return first.lower(), rest
+    return None, text
+
+
 def parse_reference(text: str) -> Reference:
     """Parse ``REPO``, ``REPO:TAG``, ``REPO@DIGEST`` or ``REPO:TAG@DIGEST``.
 
-    A registry host prefix is not accepted: the bot talks to one configured registry.
+    A registry host prefix is not accepted here: the front end chooses the registry
+    (``split_registry_host``) and passes what follows the host.
     """
     text = text.strip()
     if not text:

@@ -32,9 +32,9 @@ from .command_table import (
     ShowStorage,
     UsageError,
     WhoAmI,
-    parse_command,
 )
 from .context import BotContext
+from .registry_choice import parse_for
 from .render import Message, render_error, render_help, render_usage_error
 from .render.deletions import render_notice
 from .render.events import render_activity
@@ -56,7 +56,7 @@ class Asker:
 def reply(ctx: BotContext, command: dict[str, str]) -> None:
     """Do the work of the command in ``command`` (Slack's fields) and send the reply."""
     try:
-        parsed = parse_command(command.get("text") or "")
+        parsed = parse_for(command.get("text") or "", ctx.registries)
     except UsageError as exc:  # refused with the acknowledgement already; said again
         message = render_usage_error(exc.message, exc.usage)
     else:

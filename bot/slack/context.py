@@ -35,6 +35,7 @@ from ..storage import StorageHistory
 from .home_views import HomeViews
 from .jobs import Job
 from .messages import SlackMessages
+from .registry_choice import KnownRegistry
 from .web import Responder
 
 if TYPE_CHECKING:
@@ -77,10 +78,20 @@ class BotContext:
     home: HomeViews = field(default_factory=HomeViews)  # who keeps a Home view here
     names: NameIndex | None = None  # the pickers' names, where Slack's requests come in
     tags: TagIndex | None = None  # the tag picker's, of the repositories it was asked about
+    # The registries configured (the first served; empty: the one ``registry`` is).
+    known: tuple[KnownRegistry, ...] = ()
 
     @property
     def registry_url(self) -> str:
         return self.registry.display_url
+
+    @property
+    def registries(self) -> tuple[KnownRegistry, ...]:
+        """The registries commands may name (the one served, when none were listed)."""
+        if self.known:
+            return self.known
+        host = self.registry_url.split("://", 1)[-1].split("/", 1)[0]
+        return (KnownRegistry("default", host),)
 
     def background(self, job: Job) -> None:
         """Run ``job`` after the acknowledgement, where the runner runs jobs."""

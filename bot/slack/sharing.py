@@ -10,8 +10,9 @@ import logging
 from .browse_replies import run_page
 from .buttons import PageKind, PageRef, ShareRef
 from .command_replies import Asker, answer
-from .command_table import SHAREABLE, ListRepos, ListTags, UsageError, parse_command
+from .command_table import SHAREABLE, ListRepos, ListTags, UsageError
 from .context import BotContext
+from .registry_choice import parse_for
 from .render import Message
 from .render.sharing import shared_copy
 from .shares import post_once
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 def _draw(ctx: BotContext, ref: ShareRef, asker: Asker) -> Message | None:
     """The reply ``ref`` names, drawn again (None: not a command to share)."""
     try:
-        command = parse_command(ref.text)
+        command = parse_for(ref.text, ctx.registries)
     except UsageError:
         return None
     if not isinstance(command, SHAREABLE):

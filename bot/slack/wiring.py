@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import httpx
 from sqlalchemy import Connection
 
 from ..blobindex import BlobIndex
@@ -29,6 +30,7 @@ from .deleting import start_sweeper
 from .index_refresh import start_index_refresh
 from .messages import SlackMessages
 from .policy_runs import start_scheduler
+from .registry_choice import KnownRegistry
 from .registry_events import Announcer
 from .storage_snapshots import start_snapshots
 from .web import web_client
@@ -140,6 +142,10 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         approval_channel=d.approval_channel,
         audit_channel=d.audit_channel,
         events=feed,
+        known=tuple(
+            KnownRegistry(entry.name, httpx.URL(entry.settings.url).netloc.decode(), i == 0)
+            for i, entry in enumerate(settings.registries)
+        ),
     )
     ctx.announcer = Announcer(ctx, settings.events.channel)
     if sweeper:

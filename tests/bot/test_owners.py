@@ -310,3 +310,43 @@ def test_two_groups_votes_on_two_replicas_at_once_delete_exactly_once(
             assert len(deletes) == 1, deletes
         finally:
             bots.stop_all()
+
+
+def test_a_reference_by_host_reaches_its_registry_and_an_unknown_host_none(
+    standin, registry, client, tmp_path
+):
+    """With a file naming two registries (the second not served by this version), a
+    reference by the first's host lists its tags; an unknown host, the second's host
+    and an unknown --registry are refused in the acknowledgement, naming the
+    registries, with no request sent."""
+    from testkit.proxy import RegistryProxy
+    from testkit.slack_requests import command_body, post_signed
+
+    push_image(client, "byhost/app", ["1.0"])
+    with RegistryProxy(registry.url) as proxy:
+        host = proxy.url.split("://", 1)[1]
+        path = tmp_path / "bot.toml"
+        path.write_text(
+            f'[registries.main]\nurl = "{proxy.url}"\n'
+            '[registries.staging]\nurl = "http://staging.invalid:5000"\n'
+        )
+        bots = BotLauncher(standin.api_url, APPROVERS=GLOBAL)
+        try:
+            bot = bots.start(proxy.url, REGISTRY_BOT_CONFIG=str(path), STORAGE_SNAPSHOTS="false")
+            listed = standin.wait_response(command(bot, standin, f"tags {host}/byhost/app")).body
+            assert "1.0" in str(listed["blocks"])
+            before = len(proxy.log)
+            for text, says in (
+                ("tags other.example.com/byhost/app", "is not a registry this bot knows"),
+                ("tags staging.invalid:5000/byhost/app", "serves main only"),
+                ("tags byhost/app --registry nope", "No registry is named"),
+            ):
+                answer = post_signed(
+                    bot.events_url, command_body(text, standin.response_url("x"), user=REQUESTER)
+                ).json()
+                assert says in str(answer), (text, answer)
+                assert "main (" in str(answer) or "serves main" in str(answer)
+            time.sleep(0.5)
+            assert len(proxy.log) == before  # nothing was asked of any registry
+        finally:
+            bots.stop_all()

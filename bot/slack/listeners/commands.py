@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
-from ..command_table import Help, UsageError, parse_command
+from ..command_table import Help, UsageError
 from ..jobs import BuilderOpen, Command, FormOpen, Job, JobKind
+from ..registry_choice import parse_for
 from ..render import Message, render_help, render_usage_error
 from .actions import bot_of
 
@@ -50,7 +51,7 @@ def on_registry(ack: Ack, command: dict[str, str], context: BoltContext) -> None
         ctx.background(opening)
         return
     try:
-        parsed = parse_command(text)
+        parsed = parse_for(text, ctx.registries)
     except UsageError as exc:
         _ack_with(ack, render_usage_error(exc.message, exc.usage))
         return

@@ -32,7 +32,8 @@ def render_help(registry_url: str) -> Message:
                 elements=[
                     MarkdownTextObject(
                         text="FILTER is a substring, or a glob with `*`, `?` or `[...]`. "
-                        "REF is `REPO`, `REPO:TAG` or `REPO@sha256:…`. "
+                        "REF is `REPO`, `REPO:TAG` or `REPO@sha256:…`, with the "
+                        "registry's host in front or not. "
                         "`delete`, `untag`, `prune` or `policy add` alone opens a form "
                         "with pickers. Replies are visible only to you."
                     )

@@ -1,0 +1,107 @@
+"""Which registry a command is for, chosen before any request: a reference whose first
+component names a configured registry's host (Docker's rule: it has a ``.`` or a ``:``,
+or is ``localhost``), or ``--registry NAME``. The command's text comes back for the
+registry chosen, the host taken off its reference; an unknown host or name is refused,
+naming the registries configured, with no connection made. (``alias/repo`` is never a
+registry: it would collide with repository namespaces.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..registry import split_registry_host
+from .cleanup_words import UsageError
+from .command_table import Command, parse_command
+
+REGISTRY_FLAG = "--registry"
+# The verbs whose first argument is a reference or a repository (name or glob).
+REFERENCE_VERBS = frozenset(
+    {
+        "tags",
+        "show",
+        "layers",
+        "inspect",
+        "delete",
+        "untag",
+        "delete-blob",
+        "prune",
+        "activity",
+        "owners",
+        "storage",
+        "untagged",
+    }
+)
+
+
+@dataclass(frozen=True)
+class KnownRegistry:
+    """A configured registry: its name, its ``host[:port]``, and whether this process
+    serves it."""
+
+    name: str
+    host: str
+    served: bool = True
+
+
+def _listed(known: tuple[KnownRegistry, ...]) -> str:
+    return ", ".join(f"{r.name} ({r.host})" for r in known)
+
+
+def _must_be_served(registry: KnownRegistry, known: tuple[KnownRegistry, ...]) -> None:
+    if not registry.served:
+        served = ", ".join(r.name for r in known if r.served)
+        raise UsageError(
+            f"The registry {registry.name} is configured, but this version serves {served} only."
+        )
+
+
+def _flag(words: list[str], known: tuple[KnownRegistry, ...]) -> KnownRegistry | None:
+    """Take ``--registry NAME`` (or ``--registry=NAME``) out of ``words``."""
+    for at, word in enumerate(words):
+        flag, has_value, value = word.partition("=")
+        if flag != REGISTRY_FLAG:
+            continue
+        if not has_value:
+            if at + 1 >= len(words):
+                raise UsageError(f"Name the registry after {REGISTRY_FLAG}: {_listed(known)}.")
+            value = words.pop(at + 1)
+        del words[at]
+        for registry in known:
+            if registry.name == value:
+                _must_be_served(registry, known)
+                return registry
+        raise UsageError(f"No registry is named {value!r} here; the registries: {_listed(known)}.")
+    return None
+
+
+def choose(text: str, known: tuple[KnownRegistry, ...]) -> tuple[str, KnownRegistry]:
+    """The command text for the registry it names (its reference's host taken off, its
+    ``--registry`` taken out), and that registry (the first served one when it names
+    none). UsageError for a registry that is not configured, or not served."""
+    words = text.split()
+    default = next(r for r in known if r.served)
+    flagged = _flag(words, known)
+    chosen = flagged or default
+    if len(words) > 1 and words[0].lower() in REFERENCE_VERBS:
+        host, rest = split_registry_host(words[1])
+        if host is not None:
+            named = next((r for r in known if r.host.lower() == host), None)
+            if named is None:
+                raise UsageError(
+                    f"{host} is not a registry this bot knows; the registries: "
+                    f"{_listed(known)}. (Name a repository without a host for "
+                    f"{default.name}.)"
+                )
+            _must_be_served(named, known)
+            if flagged is not None and flagged != named:
+                raise UsageError(
+                    f"{words[1]} is on {named.name}, but {REGISTRY_FLAG} says {flagged.name}."
+                )
+            words[1], chosen = rest, named
+    return " ".join(words), chosen
+
+
+def parse_for(text: str, known: tuple[KnownRegistry, ...]) -> Command:
+    """``/registry text`` parsed for the registry it names (UsageError: what is wrong)."""
+    chosen, _ = choose(text, known)
+    return parse_command(chosen)
