@@ -4,6 +4,7 @@ check the Slack token, then serve over HTTP or Socket Mode."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         print("Every setting is described in .env.example.", file=sys.stderr)
+        if os.environ.get("REGISTRY_BOT_CONFIG"):
+            print(
+                "The configuration file's keys are in the README (Teams: owners per "
+                "repository), with a complete example in docs/examples/registry-bot.toml.",
+                file=sys.stderr,
+            )
         return EXIT_CONFIG
     configure_logging(settings)
     for warning in settings.warnings:

@@ -50,6 +50,18 @@ class CleanupStore:
             with self.engine.begin() as conn:
                 conn.execute(insert(cleanup_items), rows)
 
+    def repositories(self, request_id: str, *, without: ItemState) -> list[str]:
+        """The repositories of a plan's images not in state ``without``, sorted."""
+        t = cleanup_items
+        query = (
+            select(t.c.repository)
+            .where(t.c.request_id == request_id, t.c.state != without.value)
+            .distinct()
+            .order_by(t.c.repository)
+        )
+        with self.engine.connect() as conn:
+            return [row.repository for row in conn.execute(query)]
+
     def items(
         self, request_id: str, states: Iterable[ItemState] | None = None
     ) -> list[CleanupItem]:

@@ -88,7 +88,9 @@ class Lifecycle:
         """Where ``request`` stands: its approvals against what it was pinned to, and
         what its owner asks now when that is more (a rule made stricter since)."""
         pinned = self.pinned(request)
-        effective = pinned.with_(self.approval_for(self.repositories_of(request)))
+        # With no owner rules, what it deletes from changes nothing: it isn't read.
+        now = self.approval_for(self.repositories_of(request) if self.owners.rules else [])
+        effective = pinned.with_(now)
         raised = effective.parts != pinned.parts
         return standing(
             effective, request.approvals, request.requester, self.policy.is_member, raised

@@ -256,6 +256,10 @@ class Owners:
             owned,
         )
 
+    def every_rule(self) -> list[Terms]:
+        """What each rule of this registry asks, in the file's order."""
+        return [self.rule_terms(rule) for rule in self.rules if rule.covers(self.registry)]
+
     def by_owner(self, repositories: Iterable[str]) -> dict[Ownership | None, list[str]]:
         """``repositories`` grouped by their owner (None: no rule names them), in the
         order first met."""

@@ -349,12 +349,7 @@ class DeletionService:
         owner rule's."""
         if self.is_approver(user):
             return True
-        policy = self.lifecycle.policy
-        return any(
-            policy.is_member(user, part)
-            for rule in self.owners.rules
-            for part in self.owners.rule_terms(rule).approval.parts
-        )
+        return any(self.may_approve_for(user, terms) for terms in self.owners.every_rule())
 
     def may_vote(self, user: str, request: DeletionRequest) -> bool:
         return self.lifecycle.may_vote(user, request) is None
@@ -367,8 +362,7 @@ class DeletionService:
     def _repositories_of(self, request: DeletionRequest) -> list[str]:
         """The repositories a request deletes from (a cleanup: its plan's)."""
         if request.kind == Kind.PRUNE:  # what it deletes from (kept images: no approval)
-            items = self.cleanup.items(request.id)
-            return sorted({i.repository for i in items if i.state != ItemState.KEPT})
+            return self.cleanup.repositories(request.id, without=ItemState.KEPT)
         if request.restore_tags:
             return sorted({t.repository for t in request.restore_tags})
         return [request.repository]

@@ -144,16 +144,14 @@ def _(command: ShowOwners, ctx: BotContext, asker: Asker) -> Message:
     deletions = ctx.deletions
     if command.repository is not None:
         return render_owner_of(command.repository, deletions.terms_for(command.repository))
-    owners = deletions.owners
-    rules = [owners.rule_terms(rule) for rule in owners.rules if rule.covers(owners.registry)]
-    return render_owners(rules, owners.default, None)
+    return render_owners(deletions.owners.every_rule(), deletions.owners.default, None)
 
 
 @answer.register
 def _(command: WhoAmI, ctx: BotContext, asker: Asker) -> Message:
-    owners, deletions = ctx.deletions.owners, ctx.deletions
-    every = [owners.rule_terms(rule) for rule in owners.rules if rule.covers(owners.registry)]
-    places = [(t, deletions.may_approve_for(asker.user, t)) for t in [*every, owners.default]]
+    deletions = ctx.deletions
+    every = [*deletions.owners.every_rule(), deletions.owners.default]
+    places = [(t, deletions.may_approve_for(asker.user, t)) for t in every]
     return render_whoami(asker.user, [(t, parts) for t, parts in places if parts])
 
 

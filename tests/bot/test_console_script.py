@@ -62,5 +62,6 @@ def test_a_configuration_file_with_several_mistakes_exits_2_listing_them_all(tmp
         "[[owners]] #1 approvers",
         "[[owners]] #1 protected_tags",
         "[[owners]] #1: unknown key 'colour'",
+        "docs/examples/registry-bot.toml",  # where the keys are described
     ):
         assert part in result.stderr, (part, result.stderr)

@@ -7,7 +7,8 @@ job, answered at the ``response_url`` carried in the modal's ``private_metadata`
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App, BoltContext
 
@@ -27,7 +28,17 @@ from .actions import bot_of
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
+T = TypeVar("T")
 REASON_NEEDED = "Say why this should go: the approvers read it, and the audit trail keeps it."
+
+
+def _metadata(view: Body, decode: Callable[[str], T], what: str) -> T | None:
+    """What the modal carries back (None, logged: metadata the bot did not write)."""
+    try:
+        return decode(str(view.get("private_metadata") or ""))
+    except ValueError:
+        log.warning("ignored a %s whose metadata the bot did not write", what)
+        return None
 
 
 def _reason_optional(view: Body) -> bool:
@@ -40,10 +51,8 @@ def _reason_optional(view: Body) -> bool:
 
 def on_request_submitted(ack: Ack, body: Body, view: Body, context: BoltContext) -> None:
     """Request, in the request modal: post the request, with the reason given."""
-    try:
-        modal = RequestModal.decode(str(view.get("private_metadata") or ""))
-    except ValueError:
-        log.warning("ignored a request modal whose metadata the bot did not write")
+    modal = _metadata(view, RequestModal.decode, "request modal")
+    if modal is None:
         ack()
         return
     reason = submitted_reason(view)
@@ -62,10 +71,8 @@ def on_request_submitted(ack: Ack, body: Body, view: Body, context: BoltContext)
 def _builder_click(body: Body, view: Body) -> BuilderClick | None:
     """What a click in the builder (or its submission) carries (None: metadata the bot
     didn't write)."""
-    try:
-        place = BuilderPlace.decode(str(view.get("private_metadata") or ""))
-    except ValueError:
-        log.warning("ignored a cleanup builder whose metadata the bot did not write")
+    place = _metadata(view, BuilderPlace.decode, "cleanup builder")
+    if place is None:
         return None
     user = str((body.get("user") or {}).get("id") or "")
     view_hash = str(view.get("hash") or "")[:200] or None
@@ -100,10 +107,8 @@ def on_builder_preview(ack: Ack, body: Body, context: BoltContext) -> None:
 def on_form_submitted(ack: Ack, body: Body, view: Body, context: BoltContext) -> None:
     """Next, in the deletion form: each missing field answered on itself; else the modal
     shows the registry being read, and the plan is made as a job."""
-    try:
-        place = FormPlace.decode(str(view.get("private_metadata") or ""))
-    except ValueError:
-        log.warning("ignored a deletion form whose metadata the bot did not write")
+    place = _metadata(view, FormPlace.decode, "deletion form")
+    if place is None:
         ack()
         return
     fields = form_fields(view)

@@ -20,7 +20,6 @@ from slack_sdk.models.blocks import (
     ConversationFilter,
     ConversationSelectElement,
     DividerBlock,
-    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -31,6 +30,7 @@ from slack_sdk.models.views import View
 from ..buttons import ACTION_BUILDER_PREVIEW, ACTION_PICK_REPOSITORY
 from .common import code, section, truncate
 from .limits import checked_view, decode_metadata, encode_metadata
+from .pickers import picker_input
 
 CALLBACK_BUILDER = "cleanup_builder_modal"
 PATTERN_BLOCK = "pattern"
@@ -139,11 +139,6 @@ def render_builder(
     run (``preview``: its blocks, without their buttons) or a ``note`` under the form."""
     fields = fields or BuilderFields()
     policy = place.kind == BuilderKind.POLICY
-    picked = (
-        Option(text=truncate(fields.pattern, 75), value=fields.pattern[:150])
-        if fields.pattern
-        else None
-    )
     blocks: list[Block] = []
     if policy and not place.policy:
         blocks.append(
@@ -153,19 +148,16 @@ def render_builder(
         )
     elif policy:
         blocks.append(section(f"*Policy* {code(place.policy, 100)}"))
-    blocks += [
-        InputBlock(
-            block_id=PATTERN_BLOCK,
-            label="Repositories",
+    blocks.append(
+        picker_input(
+            PATTERN_BLOCK,
+            ACTION_PICK_REPOSITORY,
+            "Repositories",
+            "A repository or a glob",
+            fields.pattern,
             hint="Pick one, or type a glob (team/*, **/ci) and pick it.",
-            element=ExternalDataSelectElement(
-                action_id=ACTION_PICK_REPOSITORY,
-                placeholder="A repository or a glob",
-                min_query_length=0,
-                initial_option=picked,
-            ),
         )
-    ]
+    )
     for block, flag, label, hint in RULE_FIELDS:
         blocks.append(_text_input(block, label, hint, fields.values.get(flag, ""), True))
     checked = [Option(text=t, value=f) for f, t in SWITCHES if f in fields.values]

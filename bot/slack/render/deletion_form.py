@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ContextBlock,
     DividerBlock,
-    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -25,6 +24,7 @@ from slack_sdk.models.views import View
 from ..buttons import ACTION_PICK_IMAGE_REPOSITORY, ACTION_PICK_TAG
 from .common import code, section, truncate
 from .limits import checked_view, decode_metadata, encode_metadata
+from .pickers import picker_input
 
 CALLBACK_DELETION_FORM = "deletion_form_modal"
 REPOSITORY_BLOCK = "form_repository"
@@ -64,10 +64,6 @@ class FormFields:
     untag: bool = False
 
 
-def _picked(value: str) -> Option | None:
-    return Option(text=truncate(value, 75), value=value[:150]) if value else None
-
-
 def render_deletion_form(
     place: FormPlace,
     fields: FormFields | None = None,
@@ -79,27 +75,21 @@ def render_deletion_form(
     fields = fields or FormFields()
     untag = Option(text=UNTAG_TEXT, value=UNTAG_VALUE)
     blocks: list[Block] = [
-        InputBlock(
-            block_id=REPOSITORY_BLOCK,
-            label="Repository",
-            dispatch_action=True,  # picked: its tags are read, for the tag picker
-            element=ExternalDataSelectElement(
-                action_id=ACTION_PICK_IMAGE_REPOSITORY,
-                placeholder="Type part of its name",
-                min_query_length=0,
-                initial_option=_picked(fields.repository),
-            ),
+        picker_input(
+            REPOSITORY_BLOCK,
+            ACTION_PICK_IMAGE_REPOSITORY,
+            "Repository",
+            "Type part of its name",
+            fields.repository,
+            dispatch=True,  # picked: its tags are read, for the tag picker
         ),
-        InputBlock(
-            block_id=TAG_BLOCK,
-            label="Tag",
+        picker_input(
+            TAG_BLOCK,
+            ACTION_PICK_TAG,
+            "Tag",
+            "Type part of the tag",
+            fields.tag,
             hint="The tags of the repository picked above.",
-            element=ExternalDataSelectElement(
-                action_id=ACTION_PICK_TAG,
-                placeholder="Type part of the tag",
-                min_query_length=0,
-                initial_option=_picked(fields.tag),
-            ),
         ),
         InputBlock(
             block_id=UNTAG_BLOCK,

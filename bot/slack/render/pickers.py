@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.models.blocks import ExternalDataSelectElement, InputBlock, Option
+
 from ...registry import Found, is_glob
 from .common import truncate
 
@@ -21,6 +23,32 @@ def _option(text: str, value: str) -> dict[str, Any]:
         "text": {"type": "plain_text", "text": truncate(text, MAX_OPTION_TEXT)},
         "value": value[:MAX_OPTION_VALUE],
     }
+
+
+def picker_input(
+    block: str,
+    action: str,
+    label: str,
+    placeholder: str,
+    picked: str = "",
+    hint: str | None = None,
+    dispatch: bool = False,
+) -> InputBlock:
+    """A picker (``external_select``, its options asked for as soon as it opens) in an
+    input block, showing ``picked``; ``dispatch``: picking it is sent at once."""
+    initial = Option(text=truncate(picked, MAX_OPTION_TEXT), value=picked[:MAX_OPTION_VALUE])
+    return InputBlock(
+        block_id=block,
+        label=label,
+        hint=hint,
+        dispatch_action=dispatch or None,
+        element=ExternalDataSelectElement(
+            action_id=action,
+            placeholder=placeholder,
+            min_query_length=0,
+            initial_option=initial if picked else None,
+        ),
+    )
 
 
 def name_options(
