@@ -113,6 +113,12 @@ class Settings:
     owners: tuple[OwnerRule, ...] = ()  # the configuration file's [[owners]], in order
     warnings: tuple[str, ...] = ()  # said in the log at start (nothing stops the bot)
 
+    @property
+    def served(self) -> tuple[RegistryEntry, ...]:
+        """The registries the bot serves, the first the default (without a file: the
+        environment's one, ``default``)."""
+        return self.registries or (RegistryEntry("default", self.registry, self.events.token),)
+
 
 class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
@@ -371,7 +377,10 @@ def load_settings(
     """
     env = dict(environ) if environ is not None else _environment(dotenv_path)
     read = _Reader(env)
-    registry, events = _registry(read), _events(read)
+    before = len(read.problems)
+    registry = _registry(read)
+    registry_problems = read.problems[before:]  # moot when a file's registries replace it
+    events = _events(read)
     registries: tuple[RegistryEntry, ...] = (RegistryEntry("default", registry, events.token),)
     owners: tuple[OwnerRule, ...] = ()
     warnings = []
@@ -387,15 +396,10 @@ def load_settings(
                     f"{', '.join(set_too)} {'is' if len(set_too) == 1 else 'are'} set, but "
                     f"the registries of {path} replace {'it' if len(set_too) == 1 else 'them'}."
                 )
+            read.problems = [p for p in read.problems if p not in registry_problems]
             registries = found.registries
             registry = registries[0].settings
             events = EventSettings(registries[0].events_token, events.channel)
-            if len(registries) > 1:
-                others = ", ".join(r.name for r in registries[1:])
-                warnings.append(
-                    f"{path} configures {len(registries)} registries; this version serves "
-                    f"the first, {registries[0].name}, and not yet the others ({others})."
-                )
     settings = Settings(
         slack=_slack(read) if require_slack else None,
         log_level=_log_level(read),

@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.exc import IntegrityError, NoSuchTableError, OperationalError, ProgrammingError
 
 DEFAULT_DATABASE_URL = "sqlite:///registry-bot.db"
@@ -47,8 +47,68 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# -- one registry's tables --------------------------------------------------------------
+# Each registry the bot serves after the first keeps its own tables (requests, events,
+# index, policies, storage history) beside the first's: on PostgreSQL in a schema of
+# the same database, ``registry_NAME`` (``SCHEMA_NAME`` when DATABASE_URL's own
+# ``search_path`` names one); on SQLite in a file beside the first's,
+# ``STEM.NAME.db``. No query has to say which registry it is about, a repository named
+# alike on two registries can never be confused, and the first registry's tables stay
+# where a bot serving one registry always kept them.
+SCHEMA_PREFIX = "registry_"
+
+
+def registry_database_url(url: str, registry: str) -> str:
+    """The database URL of the tables of ``registry`` (a name ``[a-z0-9-]``), a registry
+    served after the first, given the first's ``url``."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if path in ("", ":memory:"):
+            return parsed.render_as_string(hide_password=False)
+        stem, dot, suffix = path.rpartition(".")
+        named = f"{stem}.{registry}.{suffix}" if dot and "/" not in suffix else f"{path}.{registry}"
+        return parsed.set(database=named).render_as_string(hide_password=False)
+    own = _own_schema(parsed)
+    suffix = registry.replace("-", "_")  # names hold no "_": one schema each
+    schema = f"{own}_{suffix}" if own else SCHEMA_PREFIX + suffix
+    given = parsed.query.get("options")
+    kept = [o for o in (given if isinstance(given, str) else "").split() if not _is_path(o)]
+    options = " ".join([*kept, _SEARCH_PATH + schema])
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+_SEARCH_PATH = "-csearch_path="
+
+
+def _is_path(option: str) -> bool:
+    return option.startswith(_SEARCH_PATH)
+
+
+def _own_schema(url: URL) -> str | None:
+    """The schema a PostgreSQL URL's ``options`` put first on the search path (the
+    last such option: PostgreSQL takes the last), None when they set none."""
+    given = url.query.get("options")
+    paths = [o for o in (given if isinstance(given, str) else "").split() if _is_path(o)]
+    return paths[-1][len(_SEARCH_PATH) :].split(",")[0] if paths else None
+
+
+def _create_schema(engine: Engine, schema: str, attempts: int = 10) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS``, while another process may do the same."""
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            return
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite with WAL and a busy timeout, or PostgreSQL."""
+    """An engine for ``url``: SQLite with WAL and a busy timeout, or PostgreSQL (in
+    the schema a registry's URL names, created when missing)."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -61,7 +121,11 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
+    schema = _own_schema(make_url(url))
+    if schema is not None:
+        _create_schema(engine, schema)
+    return engine
 
 
 def create_tables(

@@ -31,6 +31,11 @@ def postgres_schema() -> Iterator[str]:
     try:
         yield f"{base}{separator}options=-csearch_path%3D{schema}"
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        with admin.begin() as conn:  # with those of other registries (``schema_NAME``)
+            owned = conn.execute(
+                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :like"),
+                {"like": f"{schema}%"},
+            ).scalars()
+            for name in list(owned):
+                conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
         admin.dispose()

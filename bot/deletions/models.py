@@ -60,6 +60,7 @@ class AuditAction(StrEnum):
     OUTSIDE_DELETION = "outside deletion"  # the registry deleted a manifest the bot did not
     POLICY_CHANGED = "policy changed"  # a cleanup policy added, paused, resumed, removed
     SUPERSEDED = "superseded"  # closed: a newer run of its policy asks instead
+    REGISTRY_CHOSEN = "registry chosen"  # a channel's default registry set (/registry use)
 
 
 # Named sets of states: open for a decision; decided by a person or by time; carried

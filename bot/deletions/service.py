@@ -373,6 +373,14 @@ class DeletionService:
             None, self.lifecycle.entry(AuditAction.POLICY_CHANGED, actor, detail)
         )
 
+    def audit_registry_chosen(
+        self, conn: Connection, actor: str, channel: str, registry: str
+    ) -> AuditEvent:
+        """A channel's default registry set, on ``conn`` (the change's transaction)."""
+        detail = f"channel {channel}; registry {registry}"
+        entry = self.lifecycle.entry(AuditAction.REGISTRY_CHOSEN, actor, detail)
+        return self.store.audit(None, entry, conn)
+
     # -- reading -----------------------------------------------------------------------
     def request(self, request_id: str) -> DeletionRequest | None:
         """A request as it is now (None: there is no such request)."""

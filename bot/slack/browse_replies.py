@@ -44,7 +44,7 @@ def list_repos(ctx: BotContext, command: ListRepos, page: int = 0) -> Message:
         repos = repo_page(ctx.registry, pattern=command.pattern, page=page, per_page=REPOS_PER_PAGE)
     except RegistryError as exc:
         return render_error(exc, "listing repositories")
-    return render_repos(repos, ctx.registry_url)
+    return render_repos(repos, ctx.registry_url, ctx.named)
 
 
 def list_tags(ctx: BotContext, command: ListTags, page: int = 0) -> Message:
@@ -59,7 +59,8 @@ def list_tags(ctx: BotContext, command: ListTags, page: int = 0) -> Message:
         )
     except RegistryError as exc:
         return render_error(exc, f"listing tags of {command.repository}")
-    return render_tags(tags, ctx.registry_url, ctx.now(), _usage(ctx, tags.repository))
+    usage = _usage(ctx, tags.repository)
+    return render_tags(tags, ctx.registry_url, ctx.now(), usage, ctx.named)
 
 
 def show(ctx: BotContext, command: Show) -> Message:
@@ -103,6 +104,7 @@ def replace_page(ctx: BotContext, value: str, response_url: str) -> None:
     """Redraw a listing message with the page its Prev/Next button (``value``) asks for
     (with Share in channel of that page, but for the storage report, which has its own)."""
     ref = PageRef.decode(value)
+    ctx = ctx.serving(ref.registry)
     message = run_page(ctx, ref)
     if ref.kind != PageKind.STORAGE:
         message = with_share(message, ShareRef.of_page(ref))

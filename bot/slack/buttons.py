@@ -51,6 +51,31 @@ ACTION_HOME_UNDO = "home_undo"  # value: the executed request's ID
 ACTION_EDIT_POLICY = "policy_edit"
 
 
+REGISTRY_NAME_LIMIT = 32  # a registry's name (the configuration file's rule)
+
+
+def _registry_of(data: object) -> str | None:
+    """The registry a value names (its ``g``; None: the default), or ValueError."""
+    named = data.get("g") if isinstance(data, dict) else None
+    if named is None:
+        return None
+    if not isinstance(named, str) or not 0 < len(named) <= REGISTRY_NAME_LIMIT:
+        raise ValueError("not a registry's name")
+    return named
+
+
+def policy_value(name: str, registry: str | None) -> str:
+    """What a policy's buttons carry: its name, after its registry's and a ``/`` when
+    it is not the default's (a policy's name has no ``/``)."""
+    return f"{registry}/{name}" if registry else name
+
+
+def policy_of(value: str) -> tuple[str | None, str]:
+    """The registry (None: the default) and the name a policy's button carries."""
+    registry, slash, name = value.rpartition("/")
+    return (registry or None) if slash else None, name
+
+
 class PageKind(StrEnum):
     REPOS = "repos"
     TAGS = "tags"
@@ -65,6 +90,7 @@ class PageRef:
     page: int
     pattern: str | None = None
     repository: str | None = None
+    registry: str | None = None  # its registry, when it is not the default
 
     def encode(self) -> str:
         data: dict[str, str | int] = {"k": self.kind.value, "p": self.page}
@@ -72,6 +98,8 @@ class PageRef:
             data["f"] = self.pattern
         if self.repository:
             data["r"] = self.repository
+        if self.registry:
+            data["g"] = self.registry
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -81,6 +109,7 @@ class PageRef:
             data = json.loads(value)
             kind, page = PageKind(data["k"]), int(data["p"])
             pattern, repository = data.get("f"), data.get("r")
+            registry = _registry_of(data)
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ValueError(f"not a page reference: {exc}") from None
         if page < 0:
@@ -92,7 +121,7 @@ class PageRef:
                 validate_repository(str(repository))
             except InvalidReferenceError as exc:
                 raise ValueError(str(exc)) from None
-        return cls(kind, page, pattern, repository if kind == PageKind.TAGS else None)
+        return cls(kind, page, pattern, repository if kind == PageKind.TAGS else None, registry)
 
 
 @dataclass(frozen=True)
@@ -104,18 +133,19 @@ class PutBack:
     tag: str
     previous: str
     current: str
+    registry: str | None = None  # its registry, when it is not the default
 
     def encode(self) -> str:
-        return json.dumps(
-            {"r": self.repository, "t": self.tag, "p": self.previous, "c": self.current}
-        )
+        data = {"r": self.repository, "t": self.tag, "p": self.previous, "c": self.current}
+        return json.dumps(data | ({"g": self.registry} if self.registry else {}))
 
     @classmethod
     def decode(cls, value: str) -> PutBack:
         """The button's value, validated (ValueError otherwise)."""
         try:
             raw = json.loads(value)
-            made = cls(str(raw["r"]), str(raw["t"]), str(raw["p"]), str(raw["c"]))
+            named = _registry_of(raw)
+            made = cls(str(raw["r"]), str(raw["t"]), str(raw["p"]), str(raw["c"]), named)
             validate_repository(made.repository)
             validate_tag(made.tag)
         except (KeyError, TypeError, InvalidReferenceError, ValueError, RecursionError):
@@ -131,26 +161,29 @@ class StorageShare:
     (None: the whole registry). The report is read again when clicked."""
 
     pattern: str | None = None
+    registry: str | None = None  # its registry, when it is not the default
 
     def encode(self) -> str:
-        return json.dumps({"f": self.pattern}, separators=(",", ":"))
+        data = {"f": self.pattern} | ({"g": self.registry} if self.registry else {})
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def decode(cls, value: str) -> StorageShare:
         """The button's value, validated (ValueError otherwise)."""
         try:
-            pattern = json.loads(value)["f"]
+            data = json.loads(value)
+            pattern, registry = data["f"], _registry_of(data)
         except (ValueError, KeyError, TypeError, RecursionError):
             raise ValueError("malformed") from None
         if pattern is None:
-            return cls()
+            return cls(None, registry)
         if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_FILTER:
             raise ValueError("malformed")
         try:
             validate_repository(pattern.replace("*", "a").replace("?", "a"))
         except InvalidReferenceError:
             raise ValueError("malformed") from None
-        return cls(pattern)
+        return cls(pattern, registry)
 
 
 SHARE_TEXT_LIMIT = 1900  # a button's value is at most 2,000 characters
@@ -163,10 +196,12 @@ class ShareRef:
 
     text: str
     page: int = 0
+    registry: str | None = None  # its registry, when it is not the default
 
     def encode(self) -> str:
+        data = {"c": self.text[:SHARE_TEXT_LIMIT], "p": self.page}
         return json.dumps(
-            {"c": self.text[:SHARE_TEXT_LIMIT], "p": self.page}, separators=(",", ":")
+            data | ({"g": self.registry} if self.registry else {}), separators=(",", ":")
         )
 
     @classmethod
@@ -175,12 +210,12 @@ class ShareRef:
         command is parsed again by who shares it."""
         try:
             data = json.loads(value[:2000])
-            text, page = data["c"], data["p"]
+            text, page, registry = data["c"], data["p"], _registry_of(data)
         except (ValueError, KeyError, TypeError, RecursionError):
             raise ValueError("malformed") from None
         if not isinstance(text, str) or not isinstance(page, int) or page < 0:
             raise ValueError("malformed")
-        return cls(text, page)
+        return cls(text, page, registry)
 
     @classmethod
     def of_page(cls, ref: PageRef) -> ShareRef:
@@ -188,4 +223,4 @@ class ShareRef:
         words = ["tags", ref.repository or ""] if ref.kind == PageKind.TAGS else ["repos"]
         if ref.pattern:
             words.append(ref.pattern)
-        return cls(" ".join(words), ref.page)
+        return cls(" ".join(words), ref.page, ref.registry)

@@ -11,6 +11,7 @@ from ..registry import RegistryError
 from ..storage import find_untagged
 from . import browse_replies, deleting, policy_runs
 from .buttons import ShareRef
+from .channel_registries import ChannelRegistry
 from .command_table import (
     SHAREABLE,
     Audit,
@@ -31,14 +32,17 @@ from .command_table import (
     ShowOwners,
     ShowStorage,
     UsageError,
+    UseRegistry,
     WhoAmI,
+    parse_command,
 )
 from .context import BotContext
-from .registry_choice import parse_for
+from .registry_choice import choose
 from .render import Message, render_error, render_help, render_usage_error
 from .render.deletions import render_notice
 from .render.events import render_activity
 from .render.owners import render_owner_of, render_owners, render_whoami
+from .render.registries import render_registry_in_use
 from .render.sharing import with_share
 from .render.untagged import render_untagged, render_untagged_unknown
 from .storage_replies import storage_reply
@@ -54,16 +58,20 @@ class Asker:
 
 
 def reply(ctx: BotContext, command: dict[str, str]) -> None:
-    """Do the work of the command in ``command`` (Slack's fields) and send the reply."""
+    """Do the work of the command in ``command`` (Slack's fields) and send the reply,
+    for the registry it names (else the channel's default, else the first)."""
+    text = command.get("text") or ""
     try:
-        parsed = parse_for(command.get("text") or "", ctx.registries)
+        words, chosen = choose(text, ctx.registries, ctx.channel_default(command["channel_id"]))
+        parsed = parse_command(words)
     except UsageError as exc:  # refused with the acknowledgement already; said again
         message = render_usage_error(exc.message, exc.usage)
     else:
+        ctx = ctx.serving(chosen.name)
         asker = Asker(command["user_id"], command["channel_id"], command["response_url"])
         message = answer(parsed, ctx, asker)
         if isinstance(parsed, SHAREABLE):
-            message = with_share(message, ShareRef(command.get("text") or ""))
+            message = with_share(message, ShareRef(text, 0, ctx.named))
     ctx.responder.send(command["response_url"], message)
 
 
@@ -156,6 +164,11 @@ def _(command: WhoAmI, ctx: BotContext, asker: Asker) -> Message:
 
 
 @answer.register
+def _(command: UseRegistry, ctx: BotContext, asker: Asker) -> Message:
+    return use_reply(ctx, command, asker.user, asker.channel)
+
+
+@answer.register
 def _(command: ListUntagged, ctx: BotContext, asker: Asker) -> Message:
     if not ctx.events_recorded:
         return render_untagged_unknown()
@@ -187,3 +200,31 @@ def _(command: ShowStorage, ctx: BotContext, asker: Asker) -> Message:
             ctx.responder.send(asker.response_url, render_notice(said))
 
     return storage_reply(ctx, command.pattern, progress)
+
+
+def use_reply(ctx: BotContext, command: UseRegistry, user: str, channel: str) -> Message:
+    """``/registry use [NAME]``: the channel's default registry, said or set (by an
+    approver; stored, and audited in the same transaction)."""
+    known = ctx.registries
+    current = ctx.channel_default(channel) or known[0].name
+    if command.name is None:
+        return render_registry_in_use(current, known, set_here=ctx.channel_default(channel))
+    named = next((r for r in known if r.name == command.name), None)
+    if named is None:
+        return render_notice(
+            f"No registry is named {command.name!r} here; the registries: "
+            + ", ".join(r.name for r in known)
+            + "."
+        )
+    if len(known) < 2 or ctx.channel_registries is None:
+        return render_notice(
+            f"This bot serves one registry, {named.name}: there is none to choose."
+        )
+    if not ctx.deletions.approves_anywhere(user):
+        return render_notice("Only approvers may set a channel's default registry.")
+    first = ctx.serving(known[0].name).deletions  # the audit goes with the table it changes
+    ctx.channel_registries.set(
+        ChannelRegistry(channel, named.name, user, ctx.now()),
+        lambda conn: first.audit_registry_chosen(conn, user, channel, named.name),
+    )
+    return render_registry_in_use(named.name, known, set_here=named.name, changed=True)

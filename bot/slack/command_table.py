@@ -157,6 +157,13 @@ class WhoAmI:
     """Where the caller may approve deletions."""
 
 
+@dataclass(frozen=True)
+class UseRegistry:
+    """Set the channel's default registry to ``name`` (None: say which it is)."""
+
+    name: str | None = None
+
+
 Command = (
     Help
     | ListRepos
@@ -175,6 +182,7 @@ Command = (
     | PolicyCommand
     | ShowOwners
     | WhoAmI
+    | UseRegistry
 )
 MAX_AUDIT = 50
 
@@ -374,6 +382,17 @@ def _whoami(spec: CommandSpec, args: list[str]) -> Command:
     return WhoAmI()
 
 
+_REGISTRY_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")  # the configuration file's rule
+
+
+def _use(spec: CommandSpec, args: list[str]) -> Command:
+    if len(args) > 1:
+        raise UsageError("`use` takes one registry's name, or none.", spec.usage)
+    if args and not _REGISTRY_NAME_RE.fullmatch(args[0].lower()):
+        raise UsageError(f"{args[0][:40]!r} is not a registry's name.", spec.usage)
+    return UseRegistry(args[0].lower() if args else None)
+
+
 def _audit(spec: CommandSpec, args: list[str]) -> Command:
     if len(args) > 1 or (
         args and not (args[0].isascii() and args[0].isdigit() and 1 <= int(args[0]) <= MAX_AUDIT)
@@ -497,6 +516,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         _owners,
     ),
     CommandSpec("whoami", "", "", "Where you may approve deletions.", "", _whoami),
+    CommandSpec(
+        "use",
+        "[REGISTRY]",
+        "[REGISTRY]",
+        "This channel's default registry: set it (approvers), or see which it is.",
+        "staging",
+        _use,
+    ),
     CommandSpec(
         "audit",
         f"[N, at most {MAX_AUDIT}]",

@@ -4,6 +4,7 @@ and updates the messages that show them."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -34,6 +35,7 @@ from .messages import MessageRef, MessageRole
 from .progress import ProgressWatcher
 from .render import Message, render_error
 from .render.cleanups import render_cleanup_preview, render_cleanup_progress
+from .render.common import naming_registry
 from .render.deletions import (
     render_audit_event,
     render_audit_log,
@@ -100,7 +102,8 @@ def _request_message(ctx: BotContext, request: DeletionRequest) -> Message:
     if request.kind == Kind.PRUNE and not request.state.is_closed:
         items = ctx.deletions.cleanup_items(request.id)
     standing = ctx.deletions.standing(request)
-    return render_request(request, standing, _undo_until(ctx, request), items)
+    message = render_request(request, standing, _undo_until(ctx, request), items)
+    return naming_registry(message, ctx.named)
 
 
 def _redraw(ctx: BotContext, request_id: str, message: Message) -> None:
@@ -143,12 +146,12 @@ def pending_reply(ctx: BotContext) -> Message:
     """``/registry pending``."""
     pending = ctx.deletions.pending()
     standings = {r.id: ctx.deletions.standing(r) for r in pending}
-    return render_pending(pending, standings, ctx.now())
+    return naming_registry(render_pending(pending, standings, ctx.now()), ctx.named)
 
 
 def audit_reply(ctx: BotContext, command: Audit) -> Message:
     """``/registry audit [N]``."""
-    return render_audit_log(ctx.deletions.recent_audit(command.limit))
+    return naming_registry(render_audit_log(ctx.deletions.recent_audit(command.limit)), ctx.named)
 
 
 def restore_reply(ctx: BotContext, command: Restore, user: str, channel: str) -> Message:
@@ -157,7 +160,7 @@ def restore_reply(ctx: BotContext, command: Restore, user: str, channel: str) ->
         preview = ctx.deletions.preview_restore(command.request_id, user, channel)
     except DeletionRefused as exc:
         return render_notice(refusal_text(exc))
-    return render_preview(preview.request, None, ctx.now())
+    return naming_registry(render_preview(preview.request, None, ctx.now()), ctx.named)
 
 
 def delete_reply(
@@ -194,7 +197,7 @@ def delete_reply(
         return render_notice(refusal_text(exc))
     except RegistryError as exc:
         return render_error(exc, doing)
-    return render_preview(preview.request, preview.image, ctx.now())
+    return naming_registry(render_preview(preview.request, preview.image, ctx.now()), ctx.named)
 
 
 def _scan_notice(
@@ -234,7 +237,7 @@ def prune_reply(
         return render_notice(refusal_text(exc))
     except RegistryError as exc:
         return render_error(exc, f"planning the cleanup of {command.pattern}")
-    return render_cleanup_preview(preview, ctx.now())
+    return naming_registry(render_cleanup_preview(preview, ctx.now()), ctx.named)
 
 
 # -- buttons ------------------------------------------------------------------------------
@@ -263,7 +266,10 @@ def _open_audit_thread(ctx: BotContext, request: DeletionRequest, posted: Messag
     if ctx.audit_channel:
         try:
             audit = MessageRef(
-                ctx.audit_channel, _post(ctx, ctx.audit_channel, render_audit_parent(request))
+                ctx.audit_channel,
+                _post(
+                    ctx, ctx.audit_channel, naming_registry(render_audit_parent(request), ctx.named)
+                ),
             )
         except SlackApiError as exc:
             log.error("could not post to AUDIT_CHANNEL: %s", _slack_error(exc))
@@ -409,7 +415,9 @@ def undo(
 
 def put_back(ctx: BotContext, value: str, user: str, response_url: str, channel: str) -> None:
     """ "Restore previous" on a protected-tag alert: a restore request that points the
-    tag back."""
+    tag back, on the registry the alert was about."""
+    with contextlib.suppress(ValueError):  # else refused below, as tampered with
+        ctx = ctx.serving(PutBack.decode(value).registry)
     service = ctx.deletions
 
     def make() -> Preview:

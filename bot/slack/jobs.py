@@ -214,3 +214,4 @@ class Job:
     work: Work
     what: str
     response_url: str | None = None
+    registry: str | None = None  # the registry it is for (None: the default, or its request's)

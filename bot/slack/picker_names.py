@@ -16,13 +16,20 @@ REFRESH_SECONDS = 300.0  # the catalog read again (repositories deleted drop out
 
 
 def start_names(ctx: BotContext, interval: float = REFRESH_SECONDS) -> threading.Thread:
-    """Give ``ctx`` its names (and tags), and a daemon thread keeping the catalog."""
-    ctx.names = NameIndex(ctx.registry.catalog)
-    ctx.tags = TagIndex(ctx.registry.tags)
+    """Give ``ctx`` its names (and tags), each registry's, and a daemon thread keeping
+    the catalogs."""
+    for room in ctx.rooms:
+        room.names = NameIndex(room.registry.catalog)
+        room.tags = TagIndex(room.registry.tags)
+    if ctx.rooms:
+        ctx.names, ctx.tags = ctx.rooms[0].names, ctx.rooms[0].tags
+    else:
+        ctx.names, ctx.tags = NameIndex(ctx.registry.catalog), TagIndex(ctx.registry.tags)
 
     def refresh(c: BotContext) -> None:
-        if c.names is not None:
-            c.names.refresh()
+        for each in c.every_registry():
+            if each.names is not None:
+                each.names.refresh()
 
     return every(ctx, refresh, "picker-names", interval)
 

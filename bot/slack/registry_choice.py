@@ -35,24 +35,14 @@ REFERENCE_VERBS = frozenset(
 
 @dataclass(frozen=True)
 class KnownRegistry:
-    """A configured registry: its name, its ``host[:port]``, and whether this process
-    serves it."""
+    """A registry served: its name and its ``host[:port]``."""
 
     name: str
     host: str
-    served: bool = True
 
 
 def _listed(known: tuple[KnownRegistry, ...]) -> str:
     return ", ".join(f"{r.name} ({r.host})" for r in known)
-
-
-def _must_be_served(registry: KnownRegistry, known: tuple[KnownRegistry, ...]) -> None:
-    if not registry.served:
-        served = ", ".join(r.name for r in known if r.served)
-        raise UsageError(
-            f"The registry {registry.name} is configured, but this version serves {served} only."
-        )
 
 
 def _flag(words: list[str], known: tuple[KnownRegistry, ...]) -> KnownRegistry | None:
@@ -68,18 +58,20 @@ def _flag(words: list[str], known: tuple[KnownRegistry, ...]) -> KnownRegistry |
         del words[at]
         for registry in known:
             if registry.name == value:
-                _must_be_served(registry, known)
                 return registry
         raise UsageError(f"No registry is named {value!r} here; the registries: {_listed(known)}.")
     return None
 
 
-def choose(text: str, known: tuple[KnownRegistry, ...]) -> tuple[str, KnownRegistry]:
+def choose(
+    text: str, known: tuple[KnownRegistry, ...], default_name: str | None = None
+) -> tuple[str, KnownRegistry]:
     """The command text for the registry it names (its reference's host taken off, its
-    ``--registry`` taken out), and that registry (the first served one when it names
-    none). UsageError for a registry that is not configured, or not served."""
+    ``--registry`` taken out), and that registry (when it names none: the one named
+    ``default_name``, a channel's default, else the first served one). UsageError for a
+    registry that is not configured."""
     words = text.split()
-    default = next(r for r in known if r.served)
+    default = next((r for r in known if r.name == default_name), known[0])
     flagged = _flag(words, known)
     chosen = flagged or default
     if len(words) > 1 and words[0].lower() in REFERENCE_VERBS:
@@ -92,7 +84,6 @@ def choose(text: str, known: tuple[KnownRegistry, ...]) -> tuple[str, KnownRegis
                     f"{_listed(known)}. (Name a repository without a host for "
                     f"{default.name}.)"
                 )
-            _must_be_served(named, known)
             if flagged is not None and flagged != named:
                 raise UsageError(
                     f"{words[1]} is on {named.name}, but {REGISTRY_FLAG} says {flagged.name}."

@@ -167,7 +167,8 @@ class RegistryEvents:
 
     def _tell_later(self, result: IngestResult) -> None:
         if result.pushes or result.outside_deletions or result.protected_alerts:
-            job = Job(JobKind.REGISTRY_EVENTS, Announce(result), "posting registry events")
+            what = f"posting {self.ctx.serving_name}'s registry events"
+            job = Job(JobKind.REGISTRY_EVENTS, Announce(result), what, None, self.ctx.serving_name)
             self.ctx.background(job)
 
 
@@ -178,7 +179,9 @@ class Announcer:
     def __init__(self, ctx: BotContext, channel: str | None, window: float = BURST_SECONDS):
         self.ctx = ctx
         self.channel = channel
-        self.pushes = PushBatcher(self._post_pushes, window)
+        self.window = window
+        self.batches: dict[str, PushBatcher] = {}  # by registry: one message each
+        self.lock = threading.Lock()
 
     def _post(self, channel: str, message: Message) -> None:
         try:
@@ -187,23 +190,35 @@ class Announcer:
             error = exc.response.get("error") if exc.response is not None else "unknown"
             log.error("could not post registry events to %s: %s", channel, error)
 
-    def _post_pushes(self, pushes: list[Activity]) -> None:
-        if self.channel:
-            self._post(self.channel, render_pushes(pushes))
+    def _batch(self, ctx: BotContext) -> PushBatcher:
+        with self.lock:
+            batch = self.batches.get(ctx.serving_name)
+            if batch is None:
+                registry = ctx.serving_name if ctx.several else None
 
-    def tell(self, result: IngestResult) -> None:
-        self.pushes.add(result.pushes)
+                def post(pushes: list[Activity]) -> None:
+                    if self.channel:
+                        self._post(self.channel, render_pushes(pushes, registry))
+
+                batch = self.batches[ctx.serving_name] = PushBatcher(post, self.window)
+            return batch
+
+    def tell(self, result: IngestResult, ctx: BotContext | None = None) -> None:
+        """Post what ``result`` brought, from the registry ``ctx`` serves."""
+        ctx = ctx or self.ctx
+        registry = ctx.serving_name if ctx.several else None
+        self._batch(ctx).add(result.pushes)
         for deletion in result.outside_deletions:
             # The audit trail has it already (written with the event: see wiring); the
             # channels hear of it here.
-            for channel in self._channels(deletion.repository):
-                self._post(channel, render_outside_deletion(deletion))
+            for channel in self._channels(ctx, deletion.repository):
+                self._post(channel, render_outside_deletion(deletion, registry))
         for alert in result.protected_alerts:
-            for channel in self._channels(alert.repository):
-                self._post(channel, render_protected_alert(alert))
+            for channel in self._channels(ctx, alert.repository):
+                self._post(channel, render_protected_alert(alert, registry))
 
-    def _channels(self, repository: str) -> list[str]:
+    def _channels(self, ctx: BotContext, repository: str) -> list[str]:
         """Where an alert about ``repository`` goes: its owner's events channel (else
         EVENTS_CHANNEL), and the audit channel."""
-        owners = self.ctx.deletions.terms_for(repository).events_channel or self.channel
-        return list(dict.fromkeys(c for c in (owners, self.ctx.audit_channel) if c))
+        owners = ctx.deletions.terms_for(repository).events_channel or self.channel
+        return list(dict.fromkeys(c for c in (owners, ctx.audit_channel) if c))

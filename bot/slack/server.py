@@ -9,7 +9,7 @@ with a clear message instead of failing on the first command.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from slack_bolt.adapter.asgi.builtin import SlackRequestHandler as AsgiRequestHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -74,10 +74,11 @@ def _body_problem(method: str, length: str) -> tuple[int, str] | None:
     return None
 
 
-def asgi_app(bolt: Callable | None, events: RegistryEvents | None = None) -> Callable:
+def asgi_app(bolt: Callable | None, events: Sequence[RegistryEvents] = ()) -> Callable:
     """The Bolt handler (None in Socket Mode) plus a health check for the platform's
-    probes and, when REGISTRY_EVENTS_TOKEN is set, the registry's notifications
-    endpoint, behind a check of the body's size on every path."""
+    probes and, for each registry with an events token, its notifications endpoint,
+    behind a check of the body's size on every path."""
+    by_path = {path: endpoint for endpoint in events for path in endpoint.paths}
 
     async def application(scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -86,8 +87,9 @@ def asgi_app(bolt: Callable | None, events: RegistryEvents | None = None) -> Cal
         if method == "GET" and path in HEALTH_PATHS:
             await reply(send, 200, "ok")
             return
-        if events is not None and path in events.paths:
-            await events.asgi(scope, receive, send)  # it answers 400 to an oversized body
+        endpoint = by_path.get(path)
+        if endpoint is not None:
+            await endpoint.asgi(scope, receive, send)  # it answers 400 to an oversized body
             return
         if bolt is None or path.startswith(EVENTS_FEED_PATH):
             await reply(send, 404, "not found")
@@ -139,16 +141,20 @@ def serve_http(settings: Settings) -> None:
     ctx = _front(settings)
     bolt = AsgiRequestHandler(build_app(slack, ctx), EVENTS_PATH)
     log.info("serving Slack requests at http://0.0.0.0:%d%s", slack.port, EVENTS_PATH)
-    _serve(asgi_app(bolt, _events_endpoint(settings, ctx)), settings)
+    _serve(asgi_app(bolt, _events_endpoints(settings, ctx)), settings)
 
 
-def _events_endpoint(settings: Settings, ctx: BotContext) -> RegistryEvents | None:
-    """The registry's notifications endpoint, when REGISTRY_EVENTS_TOKEN is set."""
-    if not settings.events.token:
-        return None
-    name = settings.registries[0].name if settings.registries else "default"
-    paths = frozenset({EVENTS_FEED_PATH, f"{EVENTS_FEED_PATH}/{name}"})
-    return RegistryEvents(ctx.events, settings.events.token, ctx, paths)
+def _events_endpoints(settings: Settings, ctx: BotContext) -> list[RegistryEvents]:
+    """Each registry's notifications endpoint, ``/registry/events/NAME``, with its own
+    token (the first's also at ``/registry/events``), for those that have a token."""
+    endpoints = []
+    for i, entry in enumerate(settings.served):
+        if not entry.events_token:
+            continue
+        paths = {f"{EVENTS_FEED_PATH}/{entry.name}"} | ({EVENTS_FEED_PATH} if i == 0 else set())
+        room = ctx.serving(entry.name)
+        endpoints.append(RegistryEvents(room.events, entry.events_token, room, frozenset(paths)))
+    return endpoints
 
 
 def serve_socket_mode(settings: Settings) -> None:
@@ -160,11 +166,12 @@ def serve_socket_mode(settings: Settings) -> None:
     slack = settings.slack
     assert slack is not None and slack.app_token is not None
     ctx = _front(settings)
-    if not settings.events.token:
+    endpoints = _events_endpoints(settings, ctx)
+    if not endpoints:
         log.info("connecting to Slack over Socket Mode")
         SocketModeHandler(build_app(slack, ctx), slack.app_token).start()
         return
     log.info("connecting to Slack over Socket Mode")
     SocketModeHandler(build_app(slack, ctx), slack.app_token).connect()
     log.info("serving the registry's events at http://0.0.0.0:%d%s", slack.port, EVENTS_FEED_PATH)
-    _serve(asgi_app(None, _events_endpoint(settings, ctx)), settings)
+    _serve(asgi_app(None, endpoints), settings)

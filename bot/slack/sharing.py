@@ -31,7 +31,7 @@ def _draw(ctx: BotContext, ref: ShareRef, asker: Asker) -> Message | None:
     if ref.page and isinstance(command, ListRepos | ListTags):  # the page shown
         kind = PageKind.TAGS if isinstance(command, ListTags) else PageKind.REPOS
         repository = command.repository if isinstance(command, ListTags) else None
-        return run_page(ctx, PageRef(kind, ref.page, command.pattern, repository))
+        return run_page(ctx, PageRef(kind, ref.page, command.pattern, repository, ctx.named))
     return answer(command, ctx, asker)
 
 
@@ -42,6 +42,7 @@ def share(ctx: BotContext, value: str, user: str, response_url: str, channel: st
     except ValueError:
         log.warning("ignored a share button with a malformed value")
         return
+    ctx = ctx.serving(ref.registry)
     message = _draw(ctx, ref, Asker(user, channel, response_url))
     if message is None:
         log.warning("ignored a share button naming a command that isn't shared")

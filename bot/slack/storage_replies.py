@@ -54,6 +54,7 @@ def storage_reply(
         gc=gc_now(ctx) if pattern is None else None,
         shared_by=shared_by,
         page=page,
+        registry=ctx.named,
     )
 
 
@@ -86,6 +87,7 @@ def share_storage(ctx: BotContext, value: str, user: str, response_url: str, cha
     except ValueError:
         log.warning("ignored a share button with a malformed value")
         return
+    ctx = ctx.serving(share.registry)
     post_once(
         ctx,
         (user, value),

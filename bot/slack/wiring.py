@@ -5,13 +5,15 @@ policies' scheduler."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
 from sqlalchemy import Connection
 
 from ..blobindex import BlobIndex
-from ..config import Settings
+from ..config import RegistryEntry, Settings
+from ..database import registry_database_url
 from ..deletions import (
     ApproverPolicy,
     DeletionService,
@@ -25,7 +27,8 @@ from ..events import Activity, EventAction, EventFeed, EventStore, RegistryEvent
 from ..policies import PolicyService, PolicyStore
 from ..registry import USER_AGENT, RegistryClient
 from ..storage import StorageHistory
-from .context import BotContext
+from .channel_registries import ChannelRegistries
+from .context import BotContext, RegistryRoom
 from .deleting import start_sweeper
 from .index_refresh import start_index_refresh
 from .messages import SlackMessages
@@ -41,15 +44,67 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
     in the process that runs the jobs, which also expires and recovers requests)."""
     assert settings.slack is not None
     web = web_client(settings.slack.bot_token, settings.slack.api_url)
-    registry = RegistryClient(settings.registry)
     d = settings.deletions
 
     def group_members(group: str) -> list[str]:
         return list(web.usergroups_users_list(usergroup=group).get("users") or [])
 
-    store = open_store(d.database_url)
+    rooms = tuple(
+        _room(settings, entry, group_members, first=i == 0)
+        for i, entry in enumerate(settings.served)
+    )
+    first = rooms[0]
+    messages = SlackMessages(first.deletions.store.engine)
+    messages.ensure_schema()
+    channel_registries = ChannelRegistries(first.deletions.store.engine)
+    channel_registries.ensure_schema()
+    ctx = BotContext(
+        registry=first.registry,
+        web=web,
+        deletions=first.deletions,
+        messages=messages,
+        policies=first.policies,
+        history=first.history,
+        approvers=list(d.approvers),
+        events_recorded=first.events_recorded,
+        storage_report_channel=settings.policies.report_channel,
+        approval_channel=d.approval_channel,
+        audit_channel=d.audit_channel,
+        events=first.events,
+        rooms=rooms,
+        serving_name=first.name,
+        channel_registries=channel_registries,
+    )
+    ctx.announcer = Announcer(ctx, settings.events.channel)
+    if sweeper:
+        # Sweep often enough that a short APPROVAL_TTL expires on time, and an
+        # interrupted execution is settled soon after its lease runs out.
+        often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)
+        for each in ctx.every_registry():
+            start_sweeper(each, interval=min(30.0, max(0.5, often)))
+            start_scheduler(each)
+            if settings.policies.storage_snapshots:
+                start_snapshots(each)
+            if each.events_recorded:  # the events say what changed
+                start_index_refresh(each)
+    return ctx
+
+
+def _room(
+    settings: Settings,
+    entry: RegistryEntry,
+    group_members: Callable[[str], list[str]],
+    *,
+    first: bool,
+) -> RegistryRoom:
+    """One registry's client and rooms, on its own tables (the first's: DATABASE_URL's)."""
+    d = settings.deletions
+    registry = RegistryClient(entry.settings)
+    url = d.database_url if first else registry_database_url(d.database_url, entry.name)
+    store = open_store(url)
     event_store = EventStore(store.engine)
     event_store.ensure_schema()
+    recorded = entry.events_token is not None
 
     def usage(repository: str) -> RepoUsage:
         """Push and pull times the registry's events told, for cleanups."""
@@ -75,7 +130,7 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         default=global_terms(
             d.approver_users, d.approver_groups, d.approvals_required, d.protected_tags
         ),
-        registry=settings.registries[0].name if settings.registries else "default",
+        registry=entry.name,
     )
     service = DeletionService(
         store,
@@ -90,13 +145,8 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         usage=usage,
         # With the registry's events recorded, they say which repositories changed
         # since the index read them.
-        index=BlobIndex(
-            store.engine,
-            changes=event_store.last_changes if settings.events.token is not None else None,
-        ),
+        index=BlobIndex(store.engine, changes=event_store.last_changes if recorded else None),
     )
-    messages = SlackMessages(store.engine)
-    messages.ensure_schema()
 
     def is_own(event: RegistryEvent) -> bool:
         """A push or deletion the registry reports, matched against the bot's writes."""
@@ -129,33 +179,13 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
     policies = PolicyService(policy_store, service, zone=settings.policies.timezone)
     history = StorageHistory(store.engine)
     history.ensure_schema()
-    ctx = BotContext(
-        registry=registry,
-        web=web,
-        deletions=service,
-        messages=messages,
-        policies=policies,
-        history=history,
-        approvers=list(d.approvers),
-        events_recorded=settings.events.token is not None,
-        storage_report_channel=settings.policies.report_channel,
-        approval_channel=d.approval_channel,
-        audit_channel=d.audit_channel,
-        events=feed,
-        known=tuple(
-            KnownRegistry(entry.name, httpx.URL(entry.settings.url).netloc.decode(), i == 0)
-            for i, entry in enumerate(settings.registries)
-        ),
+    host = httpx.URL(entry.settings.url).netloc.decode()
+    return RegistryRoom(
+        KnownRegistry(entry.name, host),
+        registry,
+        service,
+        feed,
+        policies,
+        history,
+        events_recorded=recorded,
     )
-    ctx.announcer = Announcer(ctx, settings.events.channel)
-    if sweeper:
-        # Sweep often enough that a short APPROVAL_TTL expires on time, and an
-        # interrupted execution is settled soon after its lease runs out.
-        often = min(d.ttl.total_seconds() / 4, d.execution_lease.total_seconds() / 2)
-        start_sweeper(ctx, interval=min(30.0, max(0.5, often)))
-        start_scheduler(ctx)
-        if settings.policies.storage_snapshots:
-            start_snapshots(ctx)
-        if settings.events.token is not None:  # the events say what changed
-            start_index_refresh(ctx)
-    return ctx

@@ -99,8 +99,34 @@ FOLLOW_UPS: dict[JobKind, Callable[[BotContext, str, str, str, str], None]] = {
 }
 
 
+# The follow-ups and Home clicks whose value is a request's ID.
+BY_REQUEST = frozenset(
+    {
+        JobKind.UNDO,
+        JobKind.UNUSED_LAYERS,
+        JobKind.HOME_APPROVE,
+        JobKind.HOME_REJECT,
+        JobKind.HOME_UNDO,
+    }
+)
+
+
+def routed(ctx: BotContext, job: Job) -> BotContext:
+    """The context for the registry ``job`` is about: its request's, when it names a
+    request (a request ID is all a button carries), else the one it names."""
+    match job.work:
+        case Click(request_id=request_id) | ModalOpen(request_id=request_id):
+            return ctx.for_request(request_id)
+        case Vote(request_id=request_id):
+            return ctx.for_request(request_id)
+        case FollowUp(value=value) | HomeClick(value=value) if job.kind in BY_REQUEST:
+            return ctx.for_request(value)
+    return ctx.serving(job.registry)
+
+
 def do(ctx: BotContext, job: Job) -> None:
-    """What each kind of job calls, with its work's fields."""
+    """What each kind of job calls, with its work's fields, for its registry."""
+    ctx = routed(ctx, job)
     match job.kind, job.work:
         case JobKind.COMMAND, Command(fields):
             command_replies.reply(ctx, fields)
@@ -130,7 +156,7 @@ def do(ctx: BotContext, job: Job) -> None:
             browse_replies.inspect_reply(ctx, text, url)
         case JobKind.REGISTRY_EVENTS, Announce(result):
             if ctx.announcer is not None:
-                ctx.announcer.tell(result)
+                ctx.announcer.tell(result, ctx)
         case _:
             raise TypeError(f"a {job.kind} job can't do {type(job.work).__name__}")
 

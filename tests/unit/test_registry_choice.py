@@ -11,7 +11,7 @@ from bot.slack.registry_choice import KnownRegistry, choose, parse_for
 
 KNOWN = (
     KnownRegistry("prod", "registry.example.com"),
-    KnownRegistry("staging", "127.0.0.1:5000", served=False),
+    KnownRegistry("staging", "127.0.0.1:5000"),
 )
 
 
@@ -31,6 +31,15 @@ def test_a_reference_by_host_goes_to_that_registry_with_its_host_taken_off():
 def test_registry_flag_chooses_and_is_taken_out():
     assert choose("tags team/app --registry prod", KNOWN) == ("tags team/app", KNOWN[0])
     assert choose("tags --registry=prod team/app", KNOWN)[0] == "tags team/app"
+    assert choose("tags team/app --registry staging", KNOWN) == ("tags team/app", KNOWN[1])
+    assert choose("tags 127.0.0.1:5000/app", KNOWN) == ("tags app", KNOWN[1])
+
+
+def test_a_channels_default_stands_where_a_command_names_none():
+    assert choose("tags team/app", KNOWN, "staging") == ("tags team/app", KNOWN[1])
+    assert choose("tags team/app --registry prod", KNOWN, "staging")[1] == KNOWN[0]
+    assert choose("tags registry.example.com/app", KNOWN, "staging")[1] == KNOWN[0]
+    assert choose("tags team/app", KNOWN, "gone")[1] == KNOWN[0]  # no longer configured
 
 
 @pytest.mark.parametrize(
@@ -38,14 +47,12 @@ def test_registry_flag_chooses_and_is_taken_out():
     [
         ("tags other.example.com/team/app", "other.example.com is not a registry this bot knows"),
         ("tags localhost/app", "localhost is not a registry"),
-        ("tags 127.0.0.1:5000/app", "staging is configured, but this version serves prod"),
-        ("tags app --registry staging", "staging is configured"),
         ("tags app --registry qa", "No registry is named 'qa'"),
         ("tags app --registry", "Name the registry after --registry"),
-        ("tags registry.example.com/app --registry staging", "staging is configured"),
+        ("tags registry.example.com/app --registry staging", "but --registry says staging"),
     ],
 )
-def test_an_unknown_or_unserved_registry_is_refused_naming_them(text, says):
+def test_an_unknown_registry_is_refused_naming_them(text, says):
     with pytest.raises(UsageError) as refused:
         choose(text, KNOWN)
     assert says in refused.value.message

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from ...blobindex import Basis
 from ...deletions import DeletionRequest, Kind
 from ...events import PullStats, TagRecord
 from ...registry import human_size
-from .limits import MAX_SECTION_TEXT, BlockKitLimitError, own_problems
+from .limits import MAX_BLOCKS, MAX_SECTION_TEXT, BlockKitLimitError, own_problems
 
 ELLIPSIS = "…"
 
@@ -213,3 +213,16 @@ def freed_text(amount: int | None, basis: Basis | None) -> str:
         read = f"{basis.as_of:%Y-%m-%d %H:%M} UTC"
         return f"{size} (blobs no image in any repository uses, as read by {read})"
     return f"{size} (blobs no image in any repository uses)"
+
+
+def naming_registry(message: Message, registry: str | None) -> Message:
+    """``message`` naming the registry it is about, when more than one is served
+    (``registry`` given): in its text, and in a line after its first block (unless the
+    message has no room left for one)."""
+    if not registry:
+        return message
+    note = ContextBlock(elements=[MarkdownTextObject(text=f"Registry *{escape(registry)}*")])
+    blocks = message.blocks
+    if len(blocks) < MAX_BLOCKS:
+        blocks = [*blocks[:1], note, *blocks[1:]]
+    return Message(text=f"[{registry}] {message.text}", blocks=blocks)

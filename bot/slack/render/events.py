@@ -43,13 +43,19 @@ def push_line(a: Activity) -> str:
     return f"{line} {who}".rstrip()
 
 
-def render_pushes(pushes: list[Activity]) -> Message:
-    """One message for a burst of pushes."""
+def on_registry(registry: str | None) -> str:
+    """ " on *NAME*", when more than one registry is served (``registry`` given)."""
+    return f" on *{escape(registry)}*" if registry else ""
+
+
+def render_pushes(pushes: list[Activity], registry: str | None = None) -> Message:
+    """One message for a burst of pushes (``registry``: its name, when there are more)."""
     repos = sorted({a.repository for a in pushes})
     head = (
         f":package: {len(pushes)} tag{'s' if len(pushes) != 1 else ''} pushed to "
         + ", ".join(code(r, 100) for r in repos[:5])
         + (f" and {len(repos) - 5} more" if len(repos) > 5 else "")
+        + on_registry(registry)
     )
     return Message(
         text=f"{len(pushes)} tag(s) pushed: "
@@ -67,23 +73,25 @@ def outside_text(a: Activity) -> str:
     )
 
 
-def render_outside_deletion(a: Activity) -> Message:
+def render_outside_deletion(a: Activity, registry: str | None = None) -> Message:
     return Message(
         text=f"Outside deletion: {a.repository}@{a.digest}",
-        blocks=[section(f":rotating_light: *Outside deletion* {outside_text(a)}")],
+        blocks=[
+            section(f":rotating_light: *Outside deletion*{on_registry(registry)} {outside_text(a)}")
+        ],
     )
 
 
-def put_back_value(a: Activity) -> str:
+def put_back_value(a: Activity, registry: str | None = None) -> str:
     """What "Restore previous" carries."""
-    return PutBack(a.repository, a.tag or "", a.previous or "", a.digest).encode()
+    return PutBack(a.repository, a.tag or "", a.previous or "", a.digest, registry).encode()
 
 
-def _put_back_button(a: Activity) -> ButtonElement:
+def _put_back_button(a: Activity, registry: str | None) -> ButtonElement:
     return ButtonElement(
         text="Restore previous",
         action_id=ACTION_PUT_BACK,
-        value=put_back_value(a),
+        value=put_back_value(a, registry),
         confirm=ConfirmObject(
             title="Request putting it back?",
             text=truncate(
@@ -96,9 +104,9 @@ def _put_back_button(a: Activity) -> ButtonElement:
     )
 
 
-def render_protected_alert(a: Activity) -> Message:
+def render_protected_alert(a: Activity, registry: str | None = None) -> Message:
     """A protected tag moved to a new image (with "Restore previous"), or deleted from
-    outside."""
+    outside (``registry``: its name, when there are more)."""
     if a.kind == ActivityKind.PUSH:
         what = (
             f"The protected tag {code(f'{a.repository}:{a.tag}', 200)} was moved from "
@@ -109,9 +117,10 @@ def render_protected_alert(a: Activity) -> Message:
             f"The protected tag(s) {escape(a.tag or '')} of {code(a.repository, 200)} were "
             f"deleted with `{escape(a.digest)}`, outside registry-bot {_who(a)}."
         )
-    blocks: list[Block] = [section(f":warning: *Protected tag changed.* {what}")]
+    changed = f":warning: *Protected tag changed{on_registry(registry)}.* {what}"
+    blocks: list[Block] = [section(changed)]
     if a.kind == ActivityKind.PUSH and a.previous and a.tag:
-        blocks.append(ActionsBlock(elements=[_put_back_button(a)]))
+        blocks.append(ActionsBlock(elements=[_put_back_button(a, registry)]))
     return Message(
         text=f"Protected tag changed in {a.repository}",
         blocks=[

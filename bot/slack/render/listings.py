@@ -55,7 +55,14 @@ def _cut_note(cut: str | None, what: str) -> str:
     return f"\n:warning: The registry's {what} is incomplete here: {escape(cut)}."
 
 
-def render_repos(page: RepoPage, registry_url: str) -> Message:
+def _page(
+    kind: PageKind, to: int, page: RepoPage | TagPage, repository: str | None, registry: str | None
+) -> PageRef:
+    """The button's reference to page ``to`` of the listing ``page`` is on."""
+    return PageRef(kind, to, page.pattern, repository, registry)
+
+
+def render_repos(page: RepoPage, registry_url: str, registry: str | None = None) -> Message:
     """A page of repository names, with the total count."""
     noun = "repository" if page.total == 1 else "repositories"
     summary = f"*{page.total}* {noun}{_matching(page.pattern)}"
@@ -68,8 +75,8 @@ def render_repos(page: RepoPage, registry_url: str) -> Message:
     lines = [f"{page.first_index + i + 1}. {code(name, 260)}" for i, name in enumerate(page.names)]
     if not lines:
         lines = ["No repository matches." if page.pattern else "The registry has no repositories."]
-    prev = PageRef(PageKind.REPOS, page.page - 1, page.pattern) if page.has_prev else None
-    next_ = PageRef(PageKind.REPOS, page.page + 1, page.pattern) if page.has_next else None
+    prev = _page(PageKind.REPOS, page.page - 1, page, None, registry) if page.has_prev else None
+    next_ = _page(PageKind.REPOS, page.page + 1, page, None, registry) if page.has_next else None
     blocks: list[Block] = [
         HeaderBlock(text="Repositories"),
         SectionBlock(text=MarkdownTextObject(text=summary)),
@@ -120,7 +127,11 @@ def _tag_line(
 
 
 def render_tags(
-    page: TagPage, registry_url: str, now: datetime, usage: Usage | None = None
+    page: TagPage,
+    registry_url: str,
+    now: datetime,
+    usage: Usage | None = None,
+    registry: str | None = None,
 ) -> Message:
     """A page of tags: short digest, size, when pushed (by whom) or else created, last
     pull, platforms, shared digests."""
@@ -146,15 +157,12 @@ def render_tags(
     if not page.tags:
         empty = "No tag matches." if page.pattern else "This repository has no tags."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=empty)))
+    repository = page.repository
     prev = (
-        PageRef(PageKind.TAGS, page.page - 1, page.pattern, page.repository)
-        if page.has_prev
-        else None
+        _page(PageKind.TAGS, page.page - 1, page, repository, registry) if page.has_prev else None
     )
     next_ = (
-        PageRef(PageKind.TAGS, page.page + 1, page.pattern, page.repository)
-        if page.has_next
-        else None
+        _page(PageKind.TAGS, page.page + 1, page, repository, registry) if page.has_next else None
     )
     blocks += _pager(prev, next_)
     text = f"{page.total} {noun} of {page.repository}: " + ", ".join(page.tags)

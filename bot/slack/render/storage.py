@@ -126,13 +126,16 @@ def render_storage(
     shared_by: str | None = None,
     shareable: bool = True,
     page: int = 0,
+    registry: str | None = None,
 ) -> Message:
     """The report, with its ``page`` of repositories (``TOP`` a page, by bytes of their
     own, with Prev/Next); ``trend``: for the whole registry (no pattern), what the daily
     snapshots show; ``untagged``: the untagged images the events made known (None: they
     are not known). With **Share in channel** (``shareable``), or for the channel,
-    naming who shared it (``shared_by``: the page shown, no buttons)."""
+    naming who shared it (``shared_by``: the page shown, no buttons). ``registry``: its
+    name, when more than one is served."""
     where = f" of {code(pattern, 150)}" if pattern else ""
+    where += f" on {escape(registry)}" if registry else ""
     repos = report.repositories
     head = (
         f"*Storage{where}*: {human_size(report.total)} in {len(repos)} repositories, "
@@ -196,7 +199,7 @@ def render_storage(
             ButtonElement(
                 text="Share in channel",
                 action_id=ACTION_SHARE_STORAGE,
-                value=StorageShare(pattern).encode(),
+                value=StorageShare(pattern, registry).encode(),
             )
         ]
         for action, to, label in (
@@ -204,7 +207,7 @@ def render_storage(
             (ACTION_NEXT, page + 1, "Next ▶"),
         ):
             if 0 <= to < pages:
-                ref = PageRef(PageKind.STORAGE, to, pattern)
+                ref = PageRef(PageKind.STORAGE, to, pattern, None, registry)
                 buttons.append(ButtonElement(text=label, action_id=action, value=ref.encode()))
         blocks.append(ActionsBlock(elements=buttons))
     return Message(text=f"Storage: {human_size(report.total)}", blocks=blocks)
