@@ -6,7 +6,9 @@ acknowledgements under a flood of commands against a stalled registry.
    bot's processes (the one that acknowledges and the worker) is read before, after
    the big listing, after the 100, and after ``/registry storage`` of the big repository
    has read every tag of it into the registry-wide index (goal: under 150 MB), as RSS
-   summed and as PSS, which counts the pages the two share once.
+   summed and as PSS, which counts the pages the two share once: serving one registry,
+   then, side by side, serving three (``--registries``; the big repository on the first,
+   small ones on the others, listings going to each).
 2. **Acknowledgements.** 200 ``/registry`` commands are sent at once, side by side: while
    the registry takes 5 s to answer each request (a proxy holds them), and while it
    answers at once, so the bot is busy doing the work of the commands it has just
@@ -15,6 +17,7 @@ acknowledgements under a flood of commands against a stalled registry.
    answer or a clear timeout).
 
 Run: .venv/bin/python -m bench.capacity_bench [--flood-only | --memory-only] [--flood-text TEXT]
+     [--registries N]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import socket
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -68,7 +72,8 @@ def reply_of(bot: BotProcess, standin: SlackStandIn, text: str, timeout: float =
     return standin.wait_response(key, timeout=timeout).body
 
 
-def bench_memory(server: RegistryServer, standin: SlackStandIn) -> None:
+def fill(server: RegistryServer) -> None:
+    """The big repository (100,000 tags, made on disk) and ten small ones."""
     client = RegistryClient(RegistrySettings(url=server.url))
     base = push_image(client, "cap/big", ["0.0.1"])
     for i in range(20):
@@ -78,29 +83,62 @@ def bench_memory(server: RegistryServer, standin: SlackStandIn) -> None:
         push_image(client, f"cap/small{r}", [f"v{i}" for i in range(3)])
     client.close()
 
-    bot = BotProcess(registry_url=server.url, slack_api_url=standin.api_url).start()
-    try:
-        reply_of(bot, standin, "repos")
-        start = group_memory_mb(bot.process.pid)
-        started = time.monotonic()
-        body = reply_of(bot, standin, "tags cap/big")
-        took = time.monotonic() - started
-        assert f"*{BIG_TAGS + 21}* tags" in str(body["blocks"]), body["text"][:200]
-        after_big = group_memory_mb(bot.process.pid)
-        for i in range(LISTINGS):
-            repo = "cap/big" if i % 10 == 0 else f"cap/small{i % 10}"
-            reply_of(bot, standin, f"tags {repo}")
-        after_many = group_memory_mb(bot.process.pid)
-        # The storage report reads every tag of it (a HEAD each) into the index.
-        started = time.monotonic()
-        body = reply_of(bot, standin, "storage cap/big", timeout=600)
-        indexed_in = time.monotonic() - started
-        assert "*Storage of `cap/big`*" in str(body["blocks"]), body["text"][:200]
-        after_index = group_memory_mb(bot.process.pid)
-    finally:
-        bot.stop()
-    print("memory of the bot's processes, RSS summed / PSS (shared pages once), goal 150 MB:")
-    print(f"  after start and one command:       {start[0]:6.1f} / {start[1]:6.1f} MB")
+
+def fill_small(server: RegistryServer) -> None:
+    client = RegistryClient(RegistrySettings(url=server.url))
+    for r in range(10):
+        push_image(client, f"cap/small{r}", [f"v{i}" for i in range(3)])
+    client.close()
+
+
+def config_file(servers: list[RegistryServer], path: Path) -> Path:
+    """A configuration file serving ``servers`` (the first the big one's)."""
+    path.write_text("".join(f'[registries.r{i}]\nurl = "{s.url}"\n' for i, s in enumerate(servers)))
+    return path
+
+
+def bench_memory(
+    server: RegistryServer, standin: SlackStandIn, others: list[RegistryServer]
+) -> list[tuple[float, float]]:
+    """The memory readings of a bot serving ``server`` (and ``others``: a configuration
+    file lists them all), after each step; listings go to every registry served."""
+    env: dict[str, str] = {}
+    names = ["r0"]
+    if others:
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as made:
+            path = Path(made.name)
+        env["REGISTRY_BOT_CONFIG"] = str(config_file([server, *others], path))
+        names = [f"r{i}" for i in range(len(others) + 1)]
+    flag = (lambda i: f" --registry {names[i % len(names)]}") if others else (lambda i: "")
+    with tempfile.TemporaryDirectory() as scratch:
+        env["DATABASE_URL"] = f"sqlite:///{scratch}/bot.db"
+        bot = BotProcess(
+            registry_url=server.url, slack_api_url=standin.api_url, extra_env=env
+        ).start()
+        try:
+            for i in range(len(names)):
+                reply_of(bot, standin, f"repos{flag(i)}")
+            start = group_memory_mb(bot.process.pid)
+            started = time.monotonic()
+            body = reply_of(bot, standin, "tags cap/big")
+            took = time.monotonic() - started
+            assert f"*{BIG_TAGS + 21}* tags" in str(body["blocks"]), body["text"][:200]
+            after_big = group_memory_mb(bot.process.pid)
+            for i in range(LISTINGS):
+                repo = "cap/big" if i % 10 == 0 else f"cap/small{i % 10}"
+                reply_of(bot, standin, f"tags {repo}{'' if repo == 'cap/big' else flag(i)}")
+            after_many = group_memory_mb(bot.process.pid)
+            # The storage report reads every tag of it (a HEAD each) into the index.
+            started = time.monotonic()
+            body = reply_of(bot, standin, "storage cap/big", timeout=600)
+            indexed_in = time.monotonic() - started
+            assert "Storage of `cap/big`" in str(body["blocks"]), body["text"][:200]
+            after_index = group_memory_mb(bot.process.pid)
+        finally:
+            bot.stop()
+    served = f"{len(names)} registr{'y' if len(names) == 1 else 'ies'}"
+    print(f"memory of the bot's processes serving {served}, RSS summed / PSS, goal 150 MB:")
+    print(f"  after start and one command each:  {start[0]:6.1f} / {start[1]:6.1f} MB")
     print(
         f"  after listing {BIG_TAGS:,} tags ({took:.1f} s): "
         f"{after_big[0]:6.1f} / {after_big[1]:6.1f} MB"
@@ -112,6 +150,7 @@ def bench_memory(server: RegistryServer, standin: SlackStandIn) -> None:
         f"  after reading it into the index ({indexed_in:.1f} s): "
         f"{after_index[0]:6.1f} / {after_index[1]:6.1f} MB"
     )
+    return [start, after_big, after_many, after_index]
 
 
 def bench_flood(
@@ -175,12 +214,31 @@ def main() -> int:
         help="the command text of every flooded command (default: repos and tags, mixed); "
         "'bogus' measures acknowledgements alone, with no registry work after them",
     )
+    parser.add_argument(
+        "--registries",
+        type=int,
+        default=3,
+        help="also measure the memory with this many registries served (the big "
+        "repository on the first), side by side with one (1: one only)",
+    )
     args = parser.parse_args()
     server = RegistryServer().start()
+    others = [RegistryServer().start() for _ in range(max(0, args.registries - 1))]
     standin = SlackStandIn().start()
     try:
         if not args.flood_only:
-            bench_memory(server, standin)
+            fill(server)
+            for other in others:
+                fill_small(other)
+            one = bench_memory(server, standin, [])
+            if others:
+                several = bench_memory(server, standin, others)
+                print(
+                    f"{args.registries} registries against one, PSS at the end: "
+                    f"{several[-1][1]:.1f} / {one[-1][1]:.1f} MB = "
+                    f"{several[-1][1] / one[-1][1]:.2f}x; at start: "
+                    f"{several[0][1] / one[0][1]:.2f}x"
+                )
         else:
             client = RegistryClient(RegistrySettings(url=server.url))
             push_image(client, "cap/small1", ["v0"])
@@ -190,6 +248,8 @@ def main() -> int:
     finally:
         standin.stop()
         server.stop()
+        for other in others:
+            other.stop()
     return 0
 
 

@@ -85,9 +85,9 @@ class FakeRegistry:
             repo.tags[tag] = digest
         return digest
 
-    def client(self) -> RegistryClient:
+    def client(self, url: str = "http://fake.registry") -> RegistryClient:
         return RegistryClient(
-            RegistrySettings(url="http://fake.registry"),
+            RegistrySettings(url=url),
             transport=httpx.MockTransport(self.handle),
         )
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.database import registry_database_url
 from bot.deletions import (
     ApproverPolicy,
     DeletionService,
@@ -24,13 +25,15 @@ from bot.deletions import (
 from bot.events import EventFeed, EventStore
 from bot.policies import PolicyService, PolicyStore
 from bot.registry import RegistryClient
-from bot.slack.context import BotContext
+from bot.slack.channel_registries import ChannelRegistries
+from bot.slack.context import BotContext, RegistryRoom
 from bot.slack.home_views import HomeViews
 from bot.slack.jobs import Job
 from bot.slack.messages import SlackMessages
+from bot.slack.registry_choice import KnownRegistry
 from bot.slack.render import Message
 from bot.storage import StorageHistory
-from testkit.deletions import APPROVER, APPROVER2
+from testkit.deletions import APPROVER, APPROVER2, REQUESTER
 
 
 @dataclass
@@ -201,6 +204,64 @@ def bot_context(
     return ctx
 
 
+def several_registries(
+    database_url: str, registries: dict[str, RegistryClient], **options: Any
+) -> BotContext:
+    """A context serving each of ``registries`` (by name, the first the default), each
+    on its own tables as the bot keeps them (``registry_database_url``), with the
+    channels' defaults: ``bot_context``'s for each, put together as ``wiring`` does."""
+    contexts, rooms = [], []
+    for i, (name, client) in enumerate(registries.items()):
+        url = database_url if i == 0 else registry_database_url(database_url, name)
+        each = bot_context(url, client, **options)
+        host = client.display_url.split("://", 1)[1]
+        contexts.append(each)
+        rooms.append(
+            RegistryRoom(
+                KnownRegistry(name, host),
+                client,
+                each.deletions,
+                each.events,
+                each.policies,
+                each.history,
+                events_recorded=True,
+            )
+        )
+    channels = ChannelRegistries(contexts[0].deletions.store.engine)
+    channels.ensure_schema()
+    return replace(
+        contexts[0],
+        events_recorded=True,
+        rooms=tuple(rooms),
+        serving_name=rooms[0].name,
+        channel_registries=channels,
+    )
+
+
 def close(ctx: BotContext) -> None:
-    ctx.registry.close()
-    ctx.deletions.store.engine.dispose()
+    for each in ctx.every_registry():
+        each.registry.close()
+        each.deletions.store.engine.dispose()
+
+
+def requested_on(
+    ctx: BotContext, fake: Any, ref: str, reason: str, *, channel: str, url: str
+) -> str:
+    """``ref`` pushed to ``fake`` (an in-memory registry), its deletion previewed on
+    ``ctx``'s registry and requested (Request deletion clicked): the request's ID."""
+    from bot.registry import parse_reference
+    from bot.slack import deleting
+    from bot.slack.buttons import ACTION_SUBMIT
+    from bot.slack.command_table import Delete
+
+    repository, tag = ref.split(":")
+    fake.push(repository, [tag], "content of " + ref)
+    message = deleting.delete_reply(ctx, Delete(parse_reference(ref), reason), REQUESTER, channel)
+    (button,) = [
+        e
+        for b in message.blocks
+        for e in getattr(b, "elements", None) or []
+        if getattr(e, "action_id", None) == ACTION_SUBMIT
+    ]
+    deleting.submit(ctx, str(button.value), REQUESTER, url)
+    return str(button.value)

@@ -3,6 +3,7 @@
 Knows nothing of Slack. Front ends build on the typed results and errors exported here.
 """
 
+from .cache import LRUCache
 from .client import USER_AGENT, FetchedManifest, ManifestHead, RegistryClient
 from .describe import describe, describe_digests, describe_tags
 from .errors import (
@@ -68,6 +69,7 @@ __all__ = [
     "ImageCensus",
     "IndexManifest",
     "InvalidReferenceError",
+    "LRUCache",
     "ManifestHead",
     "ManifestNotFoundError",
     "ManifestsRead",

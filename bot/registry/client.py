@@ -151,7 +151,10 @@ class RegistryClient(RegistryWrites):
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
             follow_redirects=False,  # followed in _send_following, credentials kept home
         )
+        # Several registries' clients may share one cache (one memory bound): every key
+        # names the registry, so one's tags or manifests never answer for another's.
         self.cache = cache if cache is not None else LRUCache(s.cache_bytes)
+        self._home = str(self.base_url)
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -435,8 +438,8 @@ class RegistryClient(RegistryWrites):
         the body in one request (and caches the body by its digest). Tags move, so the
         remembered digest is only a hint for choosing; the answer is always the
         registry's."""
-        hint = self.cache.get(("tag", repository, tag))
-        if hint is not None and self.cache.get(("manifest", hint[0])) is not None:
+        hint = self.cache.get(("tag", self._home, repository, tag))
+        if hint is not None and self.cache.get(("manifest", self._home, hint[0])) is not None:
             return self.head_manifest(repository, tag)
         fetched = self.get_manifest(repository, tag)
         return ManifestHead(fetched.digest, fetched.media_type, len(fetched.body))
@@ -444,13 +447,15 @@ class RegistryClient(RegistryWrites):
     def _remember_tag(self, repository: str, reference: str, digest: str) -> None:
         if not is_digest(reference):
             self.cache.put(
-                ("tag", repository, reference), (digest, time.monotonic()), 128 + len(reference)
+                ("tag", self._home, repository, reference),
+                (digest, time.monotonic()),
+                128 + len(reference),
             )
 
     def recent_digest(self, repository: str, tag: str, within: float) -> str | None:
         """The digest the registry gave for ``tag`` in the last ``within`` seconds (from
         this client's own lookups), if any. The tag may have moved since."""
-        hint = self.cache.get(("tag", repository, tag))
+        hint = self.cache.get(("tag", self._home, repository, tag))
         if hint is None or time.monotonic() - hint[1] > within:
             return None
         return str(hint[0])
@@ -463,7 +468,7 @@ class RegistryClient(RegistryWrites):
 
     def cached_manifest(self, digest: str) -> FetchedManifest | None:
         """The manifest at ``digest`` if the cache holds it (no request)."""
-        cached = self.cache.get(("manifest", digest))
+        cached = self.cache.get(("manifest", self._home, digest))
         return cached if isinstance(cached, FetchedManifest) else None
 
     def get_manifest(self, repository: str, reference: str) -> FetchedManifest:
@@ -509,13 +514,13 @@ class RegistryClient(RegistryWrites):
                     f"content it sent is {computed}; refusing to trust either."
                 )
         fetched = FetchedManifest(digest, manifest.media_type, body, manifest)
-        self.cache.put(("manifest", digest), fetched, len(body) + 256)
+        self.cache.put(("manifest", self._home, digest), fetched, len(body) + 256)
         self._remember_tag(repository, reference, digest)
         return fetched
 
     def get_config(self, repository: str, digest: str) -> ImageConfig:
         """An image config blob, parsed (cached by digest)."""
-        cached = self.cache.get(("config", digest))
+        cached = self.cache.get(("config", self._home, digest))
         if isinstance(cached, ImageConfig):
             return cached
         body = self.get_blob(repository, digest, max_bytes=MAX_CONFIG_BYTES)
@@ -527,7 +532,7 @@ class RegistryClient(RegistryWrites):
             )
         config = parse_config(body)
         # Charged what it weighs: the parsed config holds at most what the body held.
-        self.cache.put(("config", digest), config, len(body) + 256)
+        self.cache.put(("config", self._home, digest), config, len(body) + 256)
         return config
 
     def get_blob(self, repository: str, digest: str, *, max_bytes: int) -> bytes:

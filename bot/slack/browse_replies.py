@@ -11,7 +11,14 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..registry import RegistryError, describe, find_references, repo_page, tag_page
+from ..registry import (
+    Reference,
+    RegistryError,
+    describe,
+    find_references,
+    repo_page,
+    tag_page,
+)
 from .buttons import PageKind, PageRef, ShareRef
 from .command_table import ListRepos, ListTags, Show
 from .context import BotContext
@@ -75,15 +82,27 @@ def show(ctx: BotContext, command: Show) -> Message:
     return render_image(image, ctx.registry_url, ctx.now(), _usage(ctx, ref.repository))
 
 
+def _host(ctx: BotContext) -> str:
+    return ctx.registry.display_url.split("://", 1)[-1].rstrip("/")
+
+
 def inspect(ctx: BotContext, text: str) -> Message:
-    """Inspect images, on a message: the images of this registry it names, each shown
-    as ``/registry show`` shows it (the first few; the rest named)."""
-    host = ctx.registry_url.split("://", 1)[-1].rstrip("/")
-    found = find_references(text, host)
-    chosen = found.references[:INSPECTED_SHOWN]
-    shown = [show(ctx, Show(reference)) for reference in chosen]
-    others = [str(r) for r in found.references[INSPECTED_SHOWN:]]
-    return render_inspection(shown, others, found.elsewhere, ctx.registry_url)
+    """Inspect images, on a message: the images of the registries served it names (by
+    host; without one, this context's), each shown as ``/registry show`` shows it (the
+    first few; the rest named)."""
+    bare = find_references(text, None)  # a host named: never a bare reference
+    unhosted = {str(r) for r in bare.references}
+    found: list[tuple[BotContext, Reference]] = []
+    hosts = set()
+    for each in ctx.every_registry():
+        hosts.add(_host(each).lower())
+        mine = find_references(text, _host(each)).references
+        own = each.serving_name == ctx.serving_name
+        found += [(each, r) for r in mine if own or str(r) not in unhosted]
+    elsewhere = [c for c in bare.elsewhere if c.split("/", 1)[0].lower() not in hosts]
+    shown = [show(each, Show(reference)) for each, reference in found[:INSPECTED_SHOWN]]
+    others = [str(r) for _, r in found[INSPECTED_SHOWN:]]
+    return render_inspection(shown, others, elsewhere, ctx.registry.display_url)
 
 
 def inspect_reply(ctx: BotContext, text: str, response_url: str) -> None:

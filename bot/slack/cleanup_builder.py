@@ -50,7 +50,9 @@ def open_builder(ctx: BotContext, opening: BuilderOpen) -> None:
     """Open the builder on the click's (or command's) trigger: for a policy to change,
     with what it does now (a database read)."""
     kind = BuilderKind.POLICY if opening.policy is not None else BuilderKind.CLEANUP
-    place = BuilderPlace(opening.channel, opening.response_url, kind, opening.policy or "")
+    place = BuilderPlace(
+        opening.channel, opening.response_url, kind, opening.policy or "", ctx.named or ""
+    )
     fields = None
     if opening.policy is not None and not ctx.deletions.is_approver(opening.user):
         refused = PolicyRefused(PolicyRefusal.NOT_APPROVER, opening.policy)

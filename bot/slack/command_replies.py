@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import singledispatch
 
+from ..deletions import ApprovalPart, Terms
 from ..registry import RegistryError
 from ..storage import find_untagged
 from . import browse_replies, deleting, policy_runs
@@ -39,6 +40,7 @@ from .command_table import (
 from .context import BotContext
 from .registry_choice import choose
 from .render import Message, render_error, render_help, render_usage_error
+from .render.common import naming_registry
 from .render.deletions import render_notice
 from .render.events import render_activity
 from .render.owners import render_owner_of, render_owners, render_whoami
@@ -104,7 +106,7 @@ def _(command: Show, ctx: BotContext, asker: Asker) -> Message:
 @answer.register
 def _(command: ShowActivity, ctx: BotContext, asker: Asker) -> Message:
     entries = ctx.events.recent_activity(command.repository)
-    return render_activity(entries, command.repository, ctx.now())
+    return naming_registry(render_activity(entries, command.repository, ctx.now()), ctx.named)
 
 
 @answer.register
@@ -151,16 +153,27 @@ def _(command: PolicyCommand, ctx: BotContext, asker: Asker) -> Message:
 def _(command: ShowOwners, ctx: BotContext, asker: Asker) -> Message:
     deletions = ctx.deletions
     if command.repository is not None:
-        return render_owner_of(command.repository, deletions.terms_for(command.repository))
-    return render_owners(deletions.owners.every_rule(), deletions.owners.default, None)
+        terms = deletions.terms_for(command.repository)
+        return naming_registry(render_owner_of(command.repository, terms), ctx.named)
+    rules = deletions.owners.every_rule()
+    return naming_registry(render_owners(rules, deletions.owners.default, None), ctx.named)
 
 
 @answer.register
 def _(command: WhoAmI, ctx: BotContext, asker: Asker) -> Message:
-    deletions = ctx.deletions
-    every = [*deletions.owners.every_rule(), deletions.owners.default]
-    places = [(t, deletions.may_approve_for(asker.user, t)) for t in every]
-    return render_whoami(asker.user, [(t, parts) for t, parts in places if parts])
+    # Each rule once, with the registries it applies on (when more than one is served).
+    places: dict[int, tuple[Terms, list[ApprovalPart]]] = {}
+    where: dict[int, list[str]] = {}
+    for each in ctx.every_registry():
+        owners = each.deletions.owners
+        for terms in [*owners.every_rule(), owners.default]:
+            parts = each.deletions.may_approve_for(asker.user, terms)
+            if parts:
+                key = id(terms.owner) if terms.owner is not None else 0
+                places.setdefault(key, (terms, parts))
+                where.setdefault(key, []).append(each.serving_name)
+    shown = [(*places[k], where[k] if ctx.several else []) for k in places]
+    return render_whoami(asker.user, shown)
 
 
 @answer.register
@@ -183,7 +196,7 @@ def _(command: ListUntagged, ctx: BotContext, asker: Asker) -> Message:
         )
     except RegistryError as exc:
         return render_error(exc, "looking for untagged images")
-    return render_untagged(report, command.pattern, ctx.now())
+    return naming_registry(render_untagged(report, command.pattern, ctx.now()), ctx.named)
 
 
 STORAGE_NOTE_AFTER = 10  # repositories read before the storage report says it is under way

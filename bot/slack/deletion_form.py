@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 def open_form(ctx: BotContext, opening: FormOpen) -> None:
     """Open the form on the command's trigger (no registry work, no database read)."""
-    place = FormPlace(opening.channel, opening.response_url)
+    place = FormPlace(opening.channel, opening.response_url, ctx.named or "")
     try:
         view = render_deletion_form(place, FormFields(untag=opening.untag))
         ctx.web.views_open(trigger_id=opening.trigger_id, view=view)

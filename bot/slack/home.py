@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..deletions import DeletionRequest, ItemState, Kind, State
 from .context import BotContext
-from .render.home import HomeFacts, PolicyLine, render_home
+from .render.home import HomeFacts, PolicyLine, StorageFacts, render_home
 
 log = logging.getLogger(__name__)
 MINE_LISTED = 10
@@ -34,43 +34,60 @@ def _radius(ctx: BotContext, request: DeletionRequest) -> tuple[int | None, int 
 
 
 def home_facts(ctx: BotContext, user: str, notice: str | None = None) -> HomeFacts:
-    """What ``user``'s Home shows, read now."""
-    deletions, policies = ctx.deletions, ctx.policies
-    waiting = deletions.waiting_on(user)
-    mine = deletions.requested_by(user, MINE_LISTED)
-    radius = {r.id: _radius(ctx, r) for r in waiting[:10]}
+    """What ``user``'s Home shows, read now, from every registry served (each request,
+    policy, storage figure and alert naming its registry when there are several)."""
+    waiting: list[DeletionRequest] = []
+    mine: list[DeletionRequest] = []
+    of: dict[str, BotContext] = {}  # each request shown: its registry's context
+    lines, storage, alerts = [], [], []
+    for each in ctx.every_registry():
+        deletions, policies = each.deletions, each.policies
+        found = deletions.waiting_on(user)
+        asked = deletions.requested_by(user, MINE_LISTED)
+        waiting += found
+        mine += asked
+        of.update({r.id: each for r in found + asked})
+        for policy in policies.all():
+            last = policies.runs(policy.name, 1)
+            lines.append(
+                PolicyLine(
+                    policy,
+                    last[0] if last else None,
+                    policies.next_run(policy),
+                    policies.overdue(policy),
+                    each.named,
+                )
+            )
+        shots = each.history.snapshots(30)
+        trend = each.history.trend() if shots else None
+        storage.append(StorageFacts(shots[-1] if shots else None, trend, each.named))
+        if each.events_recorded:
+            alerts += [(a, each.named) for a in each.events.alerts()]
+    waiting.sort(key=lambda r: r.created_at)
+    mine = sorted(mine, key=lambda r: r.created_at, reverse=True)[:MINE_LISTED]
     undo = {}
     for request in mine:
-        if request.state == State.DONE and (until := deletions.undo_until(request)) is not None:
-            undo[request.id] = until
-    lines = []
-    for policy in policies.all():
-        last = policies.runs(policy.name, 1)
-        lines.append(
-            PolicyLine(
-                policy,
-                last[0] if last else None,
-                policies.next_run(policy),
-                policies.overdue(policy),
-            )
-        )
-    shots = ctx.history.snapshots(30)
+        if request.state == State.DONE:
+            until = of[request.id].deletions.undo_until(request)
+            if until is not None:
+                undo[request.id] = until
+    alerts.sort(key=lambda pair: pair[0].at, reverse=True)
     return HomeFacts(
         user=user,
         now=ctx.now(),
-        zone=policies.zone,
-        approver=deletions.approves_anywhere(user),
+        zone=ctx.policies.zone,
+        approver=any(each.deletions.approves_anywhere(user) for each in ctx.every_registry()),
         waiting=waiting,
-        standings={r.id: deletions.standing(r) for r in waiting[:10]},
+        standings={r.id: of[r.id].deletions.standing(r) for r in waiting[:10]},
         mine=mine,
-        radius=radius,
+        radius={r.id: _radius(of[r.id], r) for r in waiting[:10]},
         undo=undo,
         policies=lines,
-        snapshot=shots[-1] if shots else None,
-        trend=ctx.history.trend() if shots else None,
-        alerts=ctx.events.alerts() if ctx.events_recorded else [],
-        events_recorded=ctx.events_recorded,
+        storage=storage,
+        alerts=alerts,
+        events_recorded=any(each.events_recorded for each in ctx.every_registry()),
         notice=notice,
+        registry_of={r: c.serving_name for r, c in of.items()} if ctx.several else {},
     )
 
 

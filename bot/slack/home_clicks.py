@@ -6,6 +6,7 @@ clicker alone should read shows at the top of their Home, published again."""
 from __future__ import annotations
 
 from . import deleting, policy_runs
+from .buttons import policy_of
 from .command_table import PolicyAction, PolicyCommand
 from .context import BotContext
 from .home import publish_home
@@ -44,7 +45,10 @@ def undo(ctx: BotContext, request_id: str, user: str) -> None:
     publish_home(ctx, user, notice=told.said(f"Asked to undo request {request_id}."))
 
 
-def run_policy(ctx: BotContext, name: str, user: str) -> None:
-    """Run now, on a policy of the Home (approvers only, as the command)."""
+def run_policy(ctx: BotContext, value: str, user: str) -> None:
+    """Run now, on a policy of the Home (approvers only, as the command); ``value``:
+    its name, after its registry's when there are several."""
+    registry, name = policy_of(value)
+    ctx = ctx.serving(registry)
     message = policy_runs.command_reply(ctx, PolicyCommand(PolicyAction.RUN, name), user)
     publish_home(ctx, user, notice=message.text)

@@ -18,6 +18,7 @@ from .deleting import post_audit, post_request, update_request
 from .loops import every
 from .messages import MessageRole
 from .render import Message
+from .render.common import naming_registry
 from .render.deletions import render_notice
 from .render.policies import (
     policy_refusal_text,
@@ -65,7 +66,8 @@ def add_reply(ctx: BotContext, command: PolicyAdd, user: str, channel: str) -> M
     except Exception as exc:  # the registry: the policy is saved all the same
         log.warning("dry run of policy %s failed: %s", policy.name, type(exc).__name__)
         dry = None
-    return render_policy_added(policy, ctx.policies.next_run(policy), dry, ctx.policies.zone)
+    added = render_policy_added(policy, ctx.policies.next_run(policy), dry, ctx.policies.zone)
+    return naming_registry(added, ctx.named)
 
 
 def list_reply(ctx: BotContext) -> Message:
@@ -74,6 +76,7 @@ def list_reply(ctx: BotContext) -> Message:
     return render_policies(
         [(p, service.runs(p.name, 1), service.next_run(p), service.overdue(p)) for p in policies],
         service.zone,
+        ctx.named,
     )
 
 
@@ -83,10 +86,11 @@ def command_reply(ctx: BotContext, command: PolicyCommand, user: str) -> Message
     try:
         if command.action == PolicyAction.SHOW:
             policy = service.get(command.name)
-            return render_policy(policy, service.runs(policy.name), service.next_run(policy))
+            runs, next_run = service.runs(policy.name), service.next_run(policy)
+            return render_policy(policy, runs, next_run, ctx.named)
         if command.action == PolicyAction.RUN:
             policy, run = service.claim_now(command.name, user)
-            return render_run(policy, run_policy(ctx, policy, run))
+            return naming_registry(render_run(policy, run_policy(ctx, policy, run)), ctx.named)
         if command.action == PolicyAction.REMOVE:
             removed = service.remove(command.name, user)
             return render_notice(f"Removed the policy {removed.name}; it won't run again.")
@@ -139,10 +143,9 @@ def _tell(ctx: BotContext, policy: Policy, run: PolicyRun) -> None:
     the channel."""
     said = render_run_skipped if run.state == RunState.SKIPPED else render_run_failed
     thread = _running_message(ctx, policy) if run.state == RunState.SKIPPED else None
+    message = naming_registry(said(policy, run), ctx.named)
     try:
-        ctx.web.chat_postMessage(
-            channel=policy.channel, thread_ts=thread, **said(policy, run).to_dict()
-        )
+        ctx.web.chat_postMessage(channel=policy.channel, thread_ts=thread, **message.to_dict())
     except SlackApiError as exc:
         log.error(
             "policy %s: could not post its failure: %s", policy.name, exc.response.get("error")
@@ -170,7 +173,7 @@ def run_due(ctx: BotContext) -> None:
 def tell_overdue(ctx: BotContext) -> None:
     """A policy with no run for two of its slots is said once in its channel."""
     for policy, slot in ctx.policies.overdue_to_tell():
-        message = render_overdue(policy, slot)
+        message = naming_registry(render_overdue(policy, slot), ctx.named)
         try:
             ctx.web.chat_postMessage(channel=policy.channel, **message.to_dict())
         except SlackApiError as exc:

@@ -63,17 +63,13 @@ def _flag(words: list[str], known: tuple[KnownRegistry, ...]) -> KnownRegistry |
     return None
 
 
-def choose(
-    text: str, known: tuple[KnownRegistry, ...], default_name: str | None = None
-) -> tuple[str, KnownRegistry]:
-    """The command text for the registry it names (its reference's host taken off, its
-    ``--registry`` taken out), and that registry (when it names none: the one named
-    ``default_name``, a channel's default, else the first served one). UsageError for a
-    registry that is not configured."""
+def named_in(text: str, known: tuple[KnownRegistry, ...]) -> tuple[str, KnownRegistry | None]:
+    """The command text with its reference's host taken off and its ``--registry``
+    taken out, and the registry those named (None: neither was given). UsageError for
+    a registry that is not configured."""
     words = text.split()
-    default = next((r for r in known if r.name == default_name), known[0])
     flagged = _flag(words, known)
-    chosen = flagged or default
+    chosen = flagged
     if len(words) > 1 and words[0].lower() in REFERENCE_VERBS:
         host, rest = split_registry_host(words[1])
         if host is not None:
@@ -81,8 +77,8 @@ def choose(
             if named is None:
                 raise UsageError(
                     f"{host} is not a registry this bot knows; the registries: "
-                    f"{_listed(known)}. (Name a repository without a host for "
-                    f"{default.name}.)"
+                    f"{_listed(known)}. (A repository named without a host is on the "
+                    "channel's registry: see `/registry use`.)"
                 )
             if flagged is not None and flagged != named:
                 raise UsageError(
@@ -90,6 +86,17 @@ def choose(
                 )
             words[1], chosen = rest, named
     return " ".join(words), chosen
+
+
+def choose(
+    text: str, known: tuple[KnownRegistry, ...], default_name: str | None = None
+) -> tuple[str, KnownRegistry]:
+    """The command text for the registry it names (``named_in``), and that registry
+    (when it names none: the one named ``default_name``, a channel's default, else the
+    first). UsageError for a registry that is not configured."""
+    text, named = named_in(text, known)
+    default = next((r for r in known if r.name == default_name), known[0])
+    return text, named or default
 
 
 def parse_for(text: str, known: tuple[KnownRegistry, ...]) -> Command:

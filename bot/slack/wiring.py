@@ -25,7 +25,7 @@ from ..deletions import (
 )
 from ..events import Activity, EventAction, EventFeed, EventStore, RegistryEvent
 from ..policies import PolicyService, PolicyStore
-from ..registry import USER_AGENT, RegistryClient
+from ..registry import USER_AGENT, LRUCache, RegistryClient
 from ..storage import StorageHistory
 from .channel_registries import ChannelRegistries
 from .context import BotContext, RegistryRoom
@@ -49,8 +49,9 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
     def group_members(group: str) -> list[str]:
         return list(web.usergroups_users_list(usergroup=group).get("users") or [])
 
+    cache = LRUCache(settings.registry.cache_bytes)  # one memory bound for every registry
     rooms = tuple(
-        _room(settings, entry, group_members, first=i == 0)
+        _room(settings, entry, group_members, cache, first=i == 0)
         for i, entry in enumerate(settings.served)
     )
     first = rooms[0]
@@ -94,12 +95,14 @@ def _room(
     settings: Settings,
     entry: RegistryEntry,
     group_members: Callable[[str], list[str]],
+    cache: LRUCache,
     *,
     first: bool,
 ) -> RegistryRoom:
-    """One registry's client and rooms, on its own tables (the first's: DATABASE_URL's)."""
+    """One registry's client (on the shared ``cache``) and rooms, on its own tables (the
+    first's: DATABASE_URL's)."""
     d = settings.deletions
-    registry = RegistryClient(entry.settings)
+    registry = RegistryClient(entry.settings, cache=cache)
     url = d.database_url if first else registry_database_url(d.database_url, entry.name)
     store = open_store(url)
     event_store = EventStore(store.engine)

@@ -121,6 +121,10 @@ def routed(ctx: BotContext, job: Job) -> BotContext:
             return ctx.for_request(request_id)
         case FollowUp(value=value) | HomeClick(value=value) if job.kind in BY_REQUEST:
             return ctx.for_request(value)
+        case BuilderClick(place=place) | FormClick(place=place):
+            return ctx.serving(place.registry or None)
+        case BuilderOpen(channel=channel) | FormOpen(channel=channel) if job.registry is None:
+            return ctx.serving(ctx.channel_default(channel))  # a command's: as it would go
     return ctx.serving(job.registry)
 
 

@@ -6,6 +6,7 @@ alone, and each registry's events arrive on their own path with their own token.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -232,3 +233,64 @@ def test_each_registrys_events_arrive_on_its_own_path_with_its_own_token(standin
         bot.stop()
         main.stop()
         stage.stop()
+
+
+def test_two_replicas_vote_at_once_on_the_second_registry_and_delete_once(
+    standin, registry, staging, two, tmp_path, database_url
+):
+    """Two bot processes on one database (SQLite and PostgreSQL); a deletion on the
+    second registry needs two approvals, which arrive at the same moment, one on each
+    process: the second registry gets one DELETE, and the message one outcome."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from testkit.proxy import RegistryProxy
+
+    repository, _, staging_image, staging_client = two
+    with RegistryProxy(staging.url) as proxy:
+        config = write_config(tmp_path / "bot.toml", registry.url, proxy.url)
+        bots = BotLauncher(
+            standin.api_url,
+            APPROVERS=f"{APPROVER},{OTHER}",
+            APPROVALS_REQUIRED="2",
+            DATABASE_URL=database_url,
+        )
+        try:
+            one, two_ = bots.start_together(
+                registry.url, 2, REGISTRY_BOT_CONFIG=config, STORAGE_SNAPSHOTS="false"
+            )
+            preview = ask(one, standin, f"delete {repository}:2.0 --registry staging race")
+            before = len(standin.messages())
+            value = button(preview, "deletion_submit")["value"]
+            click(one, standin, "deletion_submit", value, REQUESTER)
+            message = until(
+                lambda: [
+                    m
+                    for m in standin.messages()[before:]
+                    if "deletion_approve" in str(m.body) and not m.body.get("thread_ts")
+                ]
+            )[0]
+            approve = button(message.body, "deletion_approve")["value"]
+            with ThreadPoolExecutor(2) as pool:
+                list(
+                    pool.map(
+                        lambda pair: click(
+                            pair[0], standin, "deletion_approve", approve, pair[1], message=message
+                        ),
+                        [(one, APPROVER), (two_, OTHER)],
+                    )
+                )
+            until(
+                lambda: [
+                    u
+                    for u in standin.api_calls("chat.update")
+                    if u.body.get("ts") == message.ts and "*Deleted*" in str(u.body)
+                ]
+            )
+            time.sleep(2)  # a second execution would have sent its DELETE by now
+            deletes = [
+                p for m, p in proxy.log if m == "DELETE" and p.startswith(f"/v2/{repository}/")
+            ]
+            assert len(deletes) == 1, deletes
+            assert not manifest_exists(staging_client, repository, staging_image.digest)
+        finally:
+            bots.stop_all()

@@ -14,15 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.deletions import DeletionRequest, Kind, State
-from bot.registry import parse_reference
-from bot.slack import deleting, home, home_clicks
+from bot.slack import home, home_clicks
 from bot.slack.buttons import (
     ACTION_HOME_APPROVE,
     ACTION_HOME_REJECT,
     ACTION_HOME_UNDO,
-    ACTION_SUBMIT,
 )
-from bot.slack.command_table import Delete
 from bot.slack.home_views import HomeViews
 from bot.slack.jobs import HomeClick, JobKind
 from bot.slack.listeners import home as home_listeners
@@ -31,7 +28,7 @@ from bot.slack.render.home import HomeFacts, render_home
 from bot.slack.render.limits import MAX_VIEW_BLOCKS, view_problems
 from testkit.deletions import APPROVER, APPROVER2, REQUESTER
 from testkit.fake_registry import FakeRegistry
-from testkit.slack_fakes import Ack, bot_context, close
+from testkit.slack_fakes import Ack, bot_context, close, requested_on
 
 CHANNEL = "C0CHAN01"
 URL = "https://hooks.example/response/1"
@@ -59,19 +56,7 @@ def _buttons(view: dict, action_id: str) -> list[dict]:
 
 
 def _requested(ctx, fake, ref: str = "team/app:1.0") -> str:
-    repository, tag = ref.split(":")
-    fake.push(repository, [tag], "content of " + ref)
-    message = deleting.delete_reply(
-        ctx, Delete(parse_reference(ref), "old <!channel> build"), REQUESTER, CHANNEL
-    )
-    (button,) = [
-        e
-        for b in message.blocks
-        for e in getattr(b, "elements", None) or []
-        if getattr(e, "action_id", None) == ACTION_SUBMIT
-    ]
-    deleting.submit(ctx, str(button.value), REQUESTER, URL)
-    return str(button.value)
+    return requested_on(ctx, fake, ref, "old <!channel> build", channel=CHANNEL, url=URL)
 
 
 def test_a_vote_from_the_home_is_a_vote_from_the_channel(ctx, fake):

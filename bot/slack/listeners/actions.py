@@ -27,6 +27,7 @@ from ..buttons import (
     ACTION_UNDO,
     ACTION_UNUSED_LAYERS,
     PageRef,
+    policy_of,
 )
 from ..context import BotContext
 from ..jobs import BuilderOpen, Click, FollowUp, Job, JobKind, ModalOpen, Page, Vote
@@ -61,7 +62,8 @@ def on_page(ack: Ack, body: Body, action: Body, context: BoltContext) -> None:
         return
     response_url = body["response_url"]
     page = Page(value, response_url)
-    bot_of(context).background(Job(JobKind.PAGE, page, f"paging {ref.kind}", response_url))
+    what = f"paging {ref.kind}"
+    bot_of(context).background(Job(JobKind.PAGE, page, what, response_url, ref.registry))
 
 
 def _click(kind: JobKind, body: Body, action: Body, context: BoltContext) -> None:
@@ -135,7 +137,8 @@ def on_edit_policy(ack: Ack, body: Body, action: Body, context: BoltContext) -> 
     the builder opens with it."""
     ack()
     chosen = action.get("selected_option") or {}
-    name = str(action.get("value") or chosen.get("value") or "")[:POLICY_NAME_LIMIT]
+    registry, name = policy_of(str(action.get("value") or chosen.get("value") or "")[:200])
+    name = name[:POLICY_NAME_LIMIT]
     trigger_id = str(body.get("trigger_id") or "")[:200]
     user = str((body.get("user") or {}).get("id") or "")
     if not (name and trigger_id and user):
@@ -144,7 +147,8 @@ def on_edit_policy(ack: Ack, body: Body, action: Body, context: BoltContext) -> 
     channel = str((body.get("channel") or {}).get("id") or "")
     response_url = str(body.get("response_url") or "")
     opening = BuilderOpen(trigger_id, user, channel, response_url, policy=name)
-    job = Job(JobKind.OPEN_BUILDER, opening, f"edit policy {name}", response_url or None)
+    what = f"edit policy {name}"
+    job = Job(JobKind.OPEN_BUILDER, opening, what, response_url or None, registry)
     bot_of(context).background(job)
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
-from ..command_table import Help, UsageError
+from ..command_table import Help, UsageError, parse_command
 from ..jobs import BuilderOpen, Command, FormOpen, Job, JobKind
-from ..registry_choice import parse_for
+from ..registry_choice import named_in
 from ..render import Message, render_help, render_usage_error
 from .actions import bot_of
 
@@ -25,9 +25,9 @@ def _ack_with(ack: Ack, message: Message) -> None:
     ack(response_type="ephemeral", **message.to_dict())
 
 
-def _form_opening(words: str, command: dict[str, str]) -> Job | None:
+def _form_opening(words: str, command: dict[str, str], registry: str | None) -> Job | None:
     """The job opening the builder or the deletion form, when ``words`` alone ask for
-    one (None: a command to parse)."""
+    one (None: a command to parse), for ``registry`` (None: the channel's)."""
     trigger = str(command.get("trigger_id") or "")[:200]
     if not trigger or (words not in BUILDERS and words not in FORMS):
         return None
@@ -35,23 +35,24 @@ def _form_opening(words: str, command: dict[str, str]) -> Job | None:
     url = command.get("response_url", "")
     if words in FORMS:
         form = FormOpen(trigger, user, channel, url, untag=FORMS[words])
-        return Job(JobKind.OPEN_FORM, form, "deletion form", url)
+        return Job(JobKind.OPEN_FORM, form, "deletion form", url, registry)
     builder = BuilderOpen(trigger, user, channel, url, policy=BUILDERS[words])
-    return Job(JobKind.OPEN_BUILDER, builder, "cleanup builder", url)
+    return Job(JobKind.OPEN_BUILDER, builder, "cleanup builder", url, registry)
 
 
 def on_registry(ack: Ack, command: dict[str, str], context: BoltContext) -> None:
     """``/registry ...``: usage errors and the help at once; the rest as a job."""
     ctx = bot_of(context)
     text = command.get("text") or ""
-    words = " ".join(text.lower().split())
-    opening = _form_opening(words, command)
-    if opening is not None:  # a modal: opened by a job of its own, on the trigger
-        ack()
-        ctx.background(opening)
-        return
     try:
-        parsed = parse_for(text, ctx.registries)
+        alone, named = named_in(text, ctx.registries)
+        registry = named.name if named is not None else None
+        opening = _form_opening(" ".join(alone.lower().split()), command, registry)
+        if opening is not None:  # a modal: opened by a job of its own, on the trigger
+            ack()
+            ctx.background(opening)
+            return
+        parsed = parse_command(alone)
     except UsageError as exc:
         _ack_with(ack, render_usage_error(exc.message, exc.usage))
         return

@@ -28,8 +28,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from ..buttons import ACTION_BUILDER_PREVIEW, ACTION_PICK_REPOSITORY
-from .common import code, section, truncate
-from .limits import checked_view, decode_metadata, encode_metadata
+from .common import code, registry_note, section, truncate
+from .limits import checked_view, decode_metadata, encode_metadata, registry_in_metadata
 from .pickers import picker_input
 
 CALLBACK_BUILDER = "cleanup_builder_modal"
@@ -95,11 +95,14 @@ class BuilderPlace:
     response_url: str = ""
     kind: BuilderKind = BuilderKind.CLEANUP
     policy: str = ""
+    registry: str = ""  # its registry, when more than one is served
 
     def encode(self) -> str:
         data = {"ch": self.channel, "url": self.response_url, "k": self.kind.value}
         if self.policy:
             data["p"] = self.policy
+        if self.registry:
+            data["g"] = self.registry
         return encode_metadata(data)
 
     @classmethod
@@ -115,7 +118,8 @@ class BuilderPlace:
             and isinstance(policy, str)
         ):
             raise ValueError("not the builder's metadata")
-        return cls(channel[:40], url[:2000], BuilderKind(kind), policy[:100])
+        registry = registry_in_metadata(data) or ""
+        return cls(channel[:40], url[:2000], BuilderKind(kind), policy[:100], registry)
 
 
 def _text_input(block: str, label: str, hint: str, value: str, optional: bool) -> InputBlock:
@@ -139,7 +143,7 @@ def render_builder(
     run (``preview``: its blocks, without their buttons) or a ``note`` under the form."""
     fields = fields or BuilderFields()
     policy = place.kind == BuilderKind.POLICY
-    blocks: list[Block] = []
+    blocks: list[Block] = [*registry_note(place.registry)]
     if policy and not place.policy:
         blocks.append(
             _text_input(

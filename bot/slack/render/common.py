@@ -226,3 +226,10 @@ def naming_registry(message: Message, registry: str | None) -> Message:
     if len(blocks) < MAX_BLOCKS:
         blocks = [*blocks[:1], note, *blocks[1:]]
     return Message(text=f"[{registry}] {message.text}", blocks=blocks)
+
+
+def registry_note(registry: str | None) -> list[Block]:
+    """A modal's line naming its registry, when more than one is served."""
+    if not registry:
+        return []
+    return [ContextBlock(elements=[MarkdownTextObject(text=f"Registry *{escape(registry)}*")])]

@@ -22,8 +22,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from ..buttons import ACTION_PICK_IMAGE_REPOSITORY, ACTION_PICK_TAG
-from .common import code, section, truncate
-from .limits import checked_view, decode_metadata, encode_metadata
+from .common import code, registry_note, section, truncate
+from .limits import checked_view, decode_metadata, encode_metadata, registry_in_metadata
 from .pickers import picker_input
 
 CALLBACK_DELETION_FORM = "deletion_form_modal"
@@ -41,9 +41,11 @@ class FormPlace:
 
     channel: str
     response_url: str
+    registry: str = ""  # its registry, when more than one is served
 
     def encode(self) -> str:
-        return encode_metadata({"ch": self.channel, "url": self.response_url})
+        data = {"ch": self.channel, "url": self.response_url}
+        return encode_metadata(data | ({"g": self.registry} if self.registry else {}))
 
     @classmethod
     def decode(cls, text: str) -> FormPlace:
@@ -52,7 +54,7 @@ class FormPlace:
         channel, url = data.get("ch"), data.get("url")
         if not (isinstance(channel, str) and isinstance(url, str)):
             raise ValueError("not the deletion form's metadata")
-        return cls(channel[:40], url[:2000])
+        return cls(channel[:40], url[:2000], registry_in_metadata(data) or "")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def render_deletion_form(
     fields = fields or FormFields()
     untag = Option(text=UNTAG_TEXT, value=UNTAG_VALUE)
     blocks: list[Block] = [
+        *registry_note(place.registry),
         picker_input(
             REPOSITORY_BLOCK,
             ACTION_PICK_IMAGE_REPOSITORY,

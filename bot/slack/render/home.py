@@ -33,6 +33,7 @@ from ..buttons import (
     ACTION_HOME_REJECT,
     ACTION_HOME_RUN_POLICY,
     ACTION_HOME_UNDO,
+    policy_value,
 )
 from .approvals import short_votes
 from .common import age, code, escape, freed_text, mention, section, slack_date, target_text
@@ -43,6 +44,7 @@ WAITING_SHOWN = 10  # requests with buttons (3 blocks each)
 MINE_SHOWN = 10
 POLICIES_SHOWN = 8  # two blocks each
 ALERTS_SHOWN = 5
+STORAGE_SHOWN = 5  # registries
 STATE_WORDS = {
     State.DRAFT: "previewed, not requested",
     State.SUBMITTING: "being posted",
@@ -65,6 +67,17 @@ class PolicyLine:
     last: PolicyRun | None
     next_run: datetime
     overdue: bool
+    registry: str | None = None  # its registry, when more than one is served
+
+
+@dataclass(frozen=True)
+class StorageFacts:
+    """A registry's latest storage snapshot and its trend (``registry``: its name, when
+    more than one is served)."""
+
+    snapshot: Snapshot | None = None
+    trend: Trend | None = None
+    registry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,11 +97,16 @@ class HomeFacts:
     standings: dict[str, Standing] = field(default_factory=dict)  # of the requests shown
     undo: dict[str, datetime] = field(default_factory=dict)
     policies: list[PolicyLine] = field(default_factory=list)
-    snapshot: Snapshot | None = None
-    trend: Trend | None = None
-    alerts: list[Activity] = field(default_factory=list)
+    storage: list[StorageFacts] = field(default_factory=list)  # a registry each
+    alerts: list[tuple[Activity, str | None]] = field(default_factory=list)  # with registry
     events_recorded: bool = False
     notice: str | None = None
+    registry_of: dict[str, str] = field(default_factory=dict)  # request ID: its registry
+
+    def on(self, request: DeletionRequest) -> str:
+        """ " on *NAME*" for a request, when more than one registry is served."""
+        named = self.registry_of.get(request.id)
+        return f" on *{escape(named)}*" if named else ""
 
 
 def _more(shown: int, total: int, command: str) -> list[Block]:
@@ -126,7 +144,8 @@ def _waiting(facts: HomeFacts) -> list[Block]:
         votes = short_votes(standing) if standing is not None else "?"
         blocks.append(
             section(
-                f"{code(target_text(request), 200)} by {mention(request.requester)}, "
+                f"{code(target_text(request), 200)}{facts.on(request)} by "
+                f"{mention(request.requester)}, "
                 f"{age(request.created_at, facts.now)} in <#{request.channel}>{reason}\n"
                 f"{escape(_radius_text(request, facts.radius.get(request.id)))} · "
                 f"approvals {votes} · "
@@ -163,7 +182,7 @@ def _mine(facts: HomeFacts) -> list[Block]:
         until = facts.undo.get(request.id)
         undo = f" · Undo until {slack_date(until)}" if until is not None else ""
         block = section(
-            f"{code(target_text(request), 150)} in <#{request.channel}>, "
+            f"{code(target_text(request), 150)}{facts.on(request)} in <#{request.channel}>, "
             f"{age(request.created_at, facts.now)}: *{STATE_WORDS[request.state]}*{undo}"
         )
         if until is not None:
@@ -185,20 +204,19 @@ def _policies(facts: HomeFacts) -> list[Block]:
         )
         overdue = " · *overdue*" if line.overdue else ""
         ran = f"last: {policy_result_text(line.last)}" if line.last else "not run yet"
+        where = f" on *{escape(line.registry)}*" if line.registry else ""
         text = (
-            f"*{escape(policy.name)}* {code(policy.pattern, 100)}, "
+            f"*{escape(policy.name)}*{where} {code(policy.pattern, 100)}, "
             f"{escape(schedule_text(policy.schedule, facts.zone))}, to <#{policy.channel}>\n"
             f"{ran} · {state}{overdue}"
         )
         blocks.append(section(text))
         if facts.approver:
-            buttons = [ButtonElement(text="Edit", action_id=ACTION_EDIT_POLICY, value=policy.name)]
+            value = policy_value(policy.name, line.registry)
+            buttons = [ButtonElement(text="Edit", action_id=ACTION_EDIT_POLICY, value=value)]
             if not policy.paused:
                 buttons.insert(
-                    0,
-                    ButtonElement(
-                        text="Run now", action_id=ACTION_HOME_RUN_POLICY, value=policy.name
-                    ),
+                    0, ButtonElement(text="Run now", action_id=ACTION_HOME_RUN_POLICY, value=value)
                 )
             blocks.append(ActionsBlock(elements=buttons))
     return blocks + _more(POLICIES_SHOWN, len(facts.policies), "/registry policy list")
@@ -213,24 +231,29 @@ def _change(amount: int | None, days: int) -> str:
 
 def _storage(facts: HomeFacts) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Storage")]
+    for each in (facts.storage or [StorageFacts()])[:STORAGE_SHOWN]:
+        blocks.append(section(_storage_text(each)))
+    return blocks
+
+
+def _storage_text(facts: StorageFacts) -> str:
+    """One registry's storage, as of its latest snapshot."""
+    on = f"*{escape(facts.registry)}*: " if facts.registry else ""
     snapshot = facts.snapshot
     if snapshot is None:
-        return [
-            *blocks,
-            section("No storage snapshot yet: `/registry storage` reads the registry."),
-        ]
+        return f"{on}No storage snapshot yet: `/registry storage` reads the registry."
     top = sorted(snapshot.repositories.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     partial = " (part of the registry only)" if snapshot.unread else ""
     trend = facts.trend
     change = _change(trend.change_7 if trend else None, 7)
     lines = [
-        f"*{human_size(snapshot.total)}* stored as of {snapshot.day.isoformat()}{partial} · "
+        f"{on}*{human_size(snapshot.total)}* stored as of {snapshot.day.isoformat()}{partial} · "
         f"{change}",
         "Most: " + ", ".join(f"{code(name, 80)} {human_size(size)}" for name, size in top)
         if top
         else "No repositories.",
     ]
-    return [*blocks, section("\n".join(lines))]
+    return "\n".join(lines)
 
 
 def _alerts(facts: HomeFacts) -> list[Block]:
@@ -240,8 +263,9 @@ def _alerts(facts: HomeFacts) -> list[Block]:
     if not facts.alerts:
         return [*blocks, section("No outside deletions or protected-tag moves lately.")]
     lines = []
-    for alert in facts.alerts[:ALERTS_SHOWN]:
+    for alert, registry in facts.alerts[:ALERTS_SHOWN]:
         who = f" by {code(alert.actor, 60)}" if alert.actor else ""
+        who += f" on *{escape(registry)}*" if registry else ""
         if alert.kind == ActivityKind.OUTSIDE_DELETE:
             what = (
                 f"{code(alert.repository + '@' + alert.digest[:19], 120)} deleted outside the bot"

@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 
 from ...deletions import ApprovalPart, Terms
 from .approvals import agree_text
-from .common import Message, code, fit_lines, mention, section
+from .common import Message, code, escape, fit_lines, mention, section
 from .limits import MAX_SECTION_TEXT
 
 NO_RULES = (
@@ -76,9 +76,9 @@ def render_owners(rules: list[Terms], default: Terms, registry: str | None) -> M
     )
 
 
-def render_whoami(user: str, places: list[tuple[Terms, list[ApprovalPart]]]) -> Message:
+def render_whoami(user: str, places: list[tuple[Terms, list[ApprovalPart], list[str]]]) -> Message:
     """Where ``user`` may approve: for each owner rule (or the global settings) they
-    count for, which of its groups."""
+    count for, which of its groups, and on which registries (when there are more)."""
     if not places:
         text = (
             f"{mention(user)}, you may not approve any deletion: you are neither a global "
@@ -86,11 +86,12 @@ def render_whoami(user: str, places: list[tuple[Terms, list[ApprovalPart]]]) -> 
         )
         return Message(text=text, blocks=[section(text)])
     lines = []
-    for terms, parts in places:
+    for terms, parts, registries in places:
         counted = " and ".join(
             ", ".join(mention(a) for a in part.approvers[:5]) or "the approvers" for part in parts
         )
-        lines.append(f"• {_rule_name(terms)}: you count for {counted}")
+        on = f" on {', '.join(f'*{escape(r)}*' for r in registries)}" if registries else ""
+        lines.append(f"• {_rule_name(terms)}{on}: you count for {counted}")
     head = f"{mention(user)}, you may approve deletions under:"
     text = fit_lines(head, lines, MAX_SECTION_TEXT)
     return Message(text=text, blocks=[section(text)])

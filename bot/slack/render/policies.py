@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, Option, StaticS
 
 from ...deletions import CleanupPreview, DeletionRefused
 from ...policies import Policy, PolicyRefusal, PolicyRefused, PolicyRun, RunState, Schedule
-from ..buttons import ACTION_EDIT_POLICY
+from ..buttons import ACTION_EDIT_POLICY, policy_value
 from .cleanups import rules_text
 from .common import (
     Message,
@@ -21,6 +21,7 @@ from .common import (
     fit_lines,
     freed_text,
     mention,
+    naming_registry,
     section,
     slack_date,
     truncate,
@@ -122,9 +123,12 @@ def render_policy_changed(policy: Policy, next_run: datetime, zone: ZoneInfo) ->
 
 
 def render_policies(
-    policies: list[tuple[Policy, list[PolicyRun], datetime, bool]], zone: ZoneInfo
+    policies: list[tuple[Policy, list[PolicyRun], datetime, bool]],
+    zone: ZoneInfo,
+    registry: str | None = None,
 ) -> Message:
-    """``policy list``: each policy, its schedule, last run and next."""
+    """``policy list``: each policy, its schedule, last run and next (``registry``: the
+    registry they are of, when more than one is served)."""
     if not policies:
         text = "No cleanup policies. Add one with /registry policy add (see /registry help)."
         return Message(text=text, blocks=[section(escape(text))])
@@ -144,16 +148,25 @@ def render_policies(
     edit = StaticSelectElement(
         action_id=ACTION_EDIT_POLICY,
         placeholder="Edit a policy…",
-        options=[Option(text=truncate(p.name, 75), value=p.name) for p, _, _, _ in policies[:100]],
+        options=[
+            Option(text=truncate(p.name, 75), value=policy_value(p.name, registry))
+            for p, _, _, _ in policies[:100]
+        ],
     )
-    return Message(
-        text=f"{len(policies)} cleanup policies",
-        blocks=[section(text), ActionsBlock(elements=[edit])],
+    return naming_registry(
+        Message(
+            text=f"{len(policies)} cleanup policies",
+            blocks=[section(text), ActionsBlock(elements=[edit])],
+        ),
+        registry,
     )
 
 
-def render_policy(policy: Policy, runs: list[PolicyRun], next_run: datetime) -> Message:
-    """``policy show NAME``: its last runs."""
+def render_policy(
+    policy: Policy, runs: list[PolicyRun], next_run: datetime, registry: str | None = None
+) -> Message:
+    """``policy show NAME``: its last runs (``registry``: its registry, when there are
+    more)."""
     lines = [
         f"{slack_date(r.slot)}{' (on request)' if r.manual else ''}: {policy_result_text(r)}"
         for r in runs
@@ -163,10 +176,14 @@ def render_policy(policy: Policy, runs: list[PolicyRun], next_run: datetime) -> 
         f"; next run {slack_date(next_run)}{' (paused)' if policy.paused else ''}.\n"
     )
     text = fit_lines(head, lines or ["No run yet."], MAX_SECTION_TEXT)
-    edit = ButtonElement(text="Edit", action_id=ACTION_EDIT_POLICY, value=policy.name)
-    return Message(
-        text=f"Cleanup policy {policy.name}",
-        blocks=[section(text), ActionsBlock(elements=[edit])],
+    value = policy_value(policy.name, registry)
+    edit = ButtonElement(text="Edit", action_id=ACTION_EDIT_POLICY, value=value)
+    return naming_registry(
+        Message(
+            text=f"Cleanup policy {policy.name}",
+            blocks=[section(text), ActionsBlock(elements=[edit])],
+        ),
+        registry,
     )
 
 
