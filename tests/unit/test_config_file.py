@@ -67,6 +67,17 @@ def test_a_file_with_registries_replaces_the_registry_variables_and_says_so(tmp_
     assert [r.name for r in settings.registries] == ["default"] and len(settings.owners) == 1
 
 
+def test_a_bad_registry_url_in_the_environment_is_moot_when_the_file_replaces_it(tmp_path):
+    path = tmp_path / "bot.toml"
+    path.write_text('[registries.main]\nurl = "https://main.example"\n')
+    env = {**SLACK, "REGISTRY_URL": "ftp://nowhere", "REGISTRY_BOT_CONFIG": str(path)}
+    assert load_settings(env).registry.url == "https://main.example"
+    path.write_text('[[owners]]\nrepositories = ["a/*"]\napprovers = ["U0AAA"]\n')
+    with pytest.raises(ConfigError) as refused:  # the environment's registry is served
+        load_settings(env)
+    assert "REGISTRY_URL must be" in str(refused.value)
+
+
 MISTAKES = """
 colour = "blue"
 
