@@ -244,3 +244,32 @@ def test_a_message_names_its_registry_within_the_block_limit():
     short = naming_registry(Message("x", [section("a"), section("b")]), "staging")
     assert "Registry *staging*" in _said(short) and len(short.blocks) == 3
     assert naming_registry(full, None) is full
+
+
+def test_registries_sharing_one_cache_never_answer_for_each_other(fakes):
+    """One memory bound for every registry: the same repository and tag on two
+    registries, each client's lookups cached, neither's entry seen by the other."""
+    import httpx
+
+    from bot.registry import LRUCache, RegistryClient, RegistrySettings
+
+    cache = LRUCache(1024 * 1024)
+    fakes["main"].push("app", ["1.0"], "main's")
+    fakes["staging"].push("app", ["1.0"], "staging's")
+    main = RegistryClient(
+        RegistrySettings(url="http://main.registry"),
+        transport=httpx.MockTransport(fakes["main"].handle),
+        cache=cache,
+    )
+    staging = RegistryClient(
+        RegistrySettings(url="http://staging.registry"),
+        transport=httpx.MockTransport(fakes["staging"].handle),
+        cache=cache,
+    )
+    fetched = main.get_manifest("app", "1.0")
+    assert len(cache) > 0 and main.cached_manifest(fetched.digest) is not None
+    assert staging.cached_manifest(fetched.digest) is None
+    assert staging.recent_digest("app", "1.0", 60) is None
+    assert staging.head_or_get("app", "1.0").digest != fetched.digest
+    main.close()
+    staging.close()
