@@ -85,7 +85,7 @@ def answer(command: Command, ctx: BotContext, asker: Asker) -> Message:
 
 @answer.register
 def _(command: Help, ctx: BotContext, asker: Asker) -> Message:
-    return render_help(ctx.registry_url)
+    return render_help(ctx.registry_url, ctx.served)
 
 
 @answer.register

@@ -131,6 +131,11 @@ class BotContext:
         host = self.registry.display_url.split("://", 1)[-1].split("/", 1)[0]
         return (KnownRegistry("default", host),)
 
+    @property
+    def served(self) -> tuple[tuple[str, str], ...]:
+        """Each registry served, by name and host (for the help)."""
+        return tuple((r.name, r.host) for r in self.registries)
+
     def serving(self, name: str | None) -> BotContext:
         """This context for the registry named ``name`` (itself: for its own, for None,
         or for a name no longer configured)."""

@@ -49,6 +49,19 @@ def ask(bot, standin, text: str, user: str = REQUESTER, channel: str = CHANNEL) 
     return standin.wait_response(key).body
 
 
+def requested(bot, standin, preview: dict):
+    """Request deletion clicked on ``preview``: the request message posted."""
+    before = len(standin.messages())
+    click(bot, standin, "deletion_submit", button(preview, "deletion_submit")["value"], REQUESTER)
+    return until(
+        lambda: [
+            m
+            for m in standin.messages()[before:]
+            if "deletion_approve" in str(m.body) and not m.body.get("thread_ts")
+        ]
+    )[0]
+
+
 @pytest.fixture(scope="module")
 def standin():
     s = SlackStandIn().start()
@@ -142,17 +155,7 @@ def test_a_deletion_on_one_registry_leaves_the_other_alone(
         bot = bots.start(registry.url, REGISTRY_BOT_CONFIG=config, STORAGE_SNAPSHOTS="false")
         preview = ask(bot, standin, f"delete {repository}:2.0 --registry staging old")
         assert "Registry *staging*" in str(preview["blocks"])
-        before = len(standin.messages())
-        click(
-            bot, standin, "deletion_submit", button(preview, "deletion_submit")["value"], REQUESTER
-        )
-        message = until(
-            lambda: [
-                m
-                for m in standin.messages()[before:]
-                if "deletion_approve" in str(m.body) and not m.body.get("thread_ts")
-            ]
-        )[0]
+        message = requested(bot, standin, preview)
         assert "Registry *staging*" in str(message.body["blocks"])
         value = button(message.body, "deletion_approve")["value"]
         click(bot, standin, "deletion_approve", value, APPROVER, message=message)
@@ -259,16 +262,7 @@ def test_two_replicas_vote_at_once_on_the_second_registry_and_delete_once(
                 registry.url, 2, REGISTRY_BOT_CONFIG=config, STORAGE_SNAPSHOTS="false"
             )
             preview = ask(one, standin, f"delete {repository}:2.0 --registry staging race")
-            before = len(standin.messages())
-            value = button(preview, "deletion_submit")["value"]
-            click(one, standin, "deletion_submit", value, REQUESTER)
-            message = until(
-                lambda: [
-                    m
-                    for m in standin.messages()[before:]
-                    if "deletion_approve" in str(m.body) and not m.body.get("thread_ts")
-                ]
-            )[0]
+            message = requested(one, standin, preview)
             approve = button(message.body, "deletion_approve")["value"]
             with ThreadPoolExecutor(2) as pool:
                 list(
@@ -294,3 +288,28 @@ def test_two_replicas_vote_at_once_on_the_second_registry_and_delete_once(
             assert not manifest_exists(staging_client, repository, staging_image.digest)
         finally:
             bots.stop_all()
+
+
+def test_the_second_registrys_requests_expire_on_their_own(
+    standin, registry, staging, two, tmp_path
+):
+    """Each registry has its sweeper: a request on the second registry expires after
+    APPROVAL_TTL, its message redrawn, and nothing is deleted."""
+    repository, _, staging_image, staging_client = two
+    config = write_config(tmp_path / "bot.toml", registry.url, staging.url)
+    bots = BotLauncher(standin.api_url, APPROVERS=APPROVER, APPROVAL_TTL="2s")
+    try:
+        bot = bots.start(registry.url, REGISTRY_BOT_CONFIG=config, STORAGE_SNAPSHOTS="false")
+        preview = ask(bot, standin, f"delete {repository}:2.0 --registry staging stale")
+        message = requested(bot, standin, preview)
+        until(
+            lambda: [
+                u
+                for u in standin.api_calls("chat.update")
+                if u.body.get("ts") == message.ts and "*Expired*" in str(u.body)
+            ],
+            timeout=15,
+        )
+        assert manifest_exists(staging_client, repository, staging_image.digest)
+    finally:
+        bots.stop_all()

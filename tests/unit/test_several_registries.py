@@ -273,3 +273,9 @@ def test_registries_sharing_one_cache_never_answer_for_each_other(fakes):
     assert staging.head_or_get("app", "1.0").digest != fetched.digest
     main.close()
     staging.close()
+
+
+def test_the_help_names_every_registry_served(ctx):
+    said = _said(_ask(ctx, "help"))
+    assert "Registries served" in said and "*staging* (`staging.registry:5000`)" in said
+    assert "/registry use" in said

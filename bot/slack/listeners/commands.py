@@ -57,7 +57,7 @@ def on_registry(ack: Ack, command: dict[str, str], context: BoltContext) -> None
         _ack_with(ack, render_usage_error(exc.message, exc.usage))
         return
     if isinstance(parsed, Help):
-        _ack_with(ack, render_help(ctx.registry_url))
+        _ack_with(ack, render_help(ctx.registry_url, ctx.served))
         return
     ack()
     fields = {k: v for k, v in command.items() if isinstance(v, str)}

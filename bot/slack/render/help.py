@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from ..command_table import COMMANDS
-from .common import Message, escape
+from .common import Message, escape, truncate
 
 
 def usage_lines() -> str:
@@ -16,8 +16,26 @@ def usage_lines() -> str:
     )
 
 
-def render_help(registry_url: str) -> Message:
-    """Usage, with one example per command."""
+def render_help(registry_url: str, registries: tuple[tuple[str, str], ...] = ()) -> Message:
+    """Usage, with one example per command (``registries``: each served, by name and
+    host, when there are more than one)."""
+    served: list[ContextBlock] = []
+    if len(registries) > 1:
+        listed = ", ".join(f"*{escape(name)}* (`{escape(host)}`)" for name, host in registries)
+        served.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=truncate(
+                            f"Registries served: {listed}. A command goes to the one its "
+                            "reference's host or `--registry NAME` names, else to the "
+                            "channel's (`/registry use`).",
+                            2000,
+                        )
+                    )
+                ]
+            )
+        )
     return Message(
         text="registry-bot commands: " + "; ".join(spec.usage for spec in COMMANDS),
         blocks=[
@@ -39,5 +57,6 @@ def render_help(registry_url: str) -> Message:
                     )
                 ]
             ),
+            *served,
         ],
     )
