@@ -23,6 +23,7 @@ from ..render.deletion_form import (
     form_fields,
     render_form_reading,
 )
+from ..render.limits import registry_of_view
 from ..render.modals import CALLBACK_REQUEST, REASON_BLOCK, RequestModal, submitted_reason
 from .actions import bot_of
 
@@ -127,8 +128,9 @@ def on_form_repository_picked(ack: Ack, body: Body, context: BoltContext) -> Non
     """A repository picked in the deletion form: its tags read now, in the background,
     so the tag picker has them when it asks."""
     ack()
-    repository = form_fields(body.get("view") or {}).repository
-    tags = bot_of(context).tags
+    view = body.get("view") or {}
+    repository = form_fields(view).repository
+    tags = bot_of(context).serving(registry_of_view(view)).tags
     try:
         validate_repository(repository)
     except InvalidReferenceError:
