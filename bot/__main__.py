@@ -58,13 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
     for warning in settings.warnings:
         logging.getLogger("bot").warning("%s", warning)
+    from .database import registry_database_urls
     from .deletions import DatabaseUnavailable, check_database
     from .slack.server import SlackUnavailable, check_slack, serve_http, serve_socket_mode
 
     assert settings.slack is not None
     try:
         check_slack(settings.slack)
-        check_database(settings.deletions.database_url)
+        names = [entry.name for entry in settings.served]
+        for url in registry_database_urls(settings.deletions.database_url, names):
+            check_database(url)
     except SlackUnavailable as exc:
         print(f"registry-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

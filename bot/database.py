@@ -81,6 +81,12 @@ def registry_database_url(url: str, registry: str) -> str:
 _SEARCH_PATH = "-csearch_path="
 
 
+def registry_database_urls(url: str, registries: list[str]) -> list[str]:
+    """The database URL of each of ``registries`` served, in order: the first's is
+    ``url`` itself (where a bot serving one registry keeps its tables)."""
+    return [url if i == 0 else registry_database_url(url, r) for i, r in enumerate(registries)]
+
+
 def _is_path(option: str) -> bool:
     return option.startswith(_SEARCH_PATH)
 

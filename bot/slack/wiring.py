@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from ..blobindex import BlobIndex
 from ..config import RegistryEntry, Settings
-from ..database import registry_database_url
+from ..database import registry_database_urls
 from ..deletions import (
     ApproverPolicy,
     DeletionService,
@@ -50,9 +50,11 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
         return list(web.usergroups_users_list(usergroup=group).get("users") or [])
 
     cache = LRUCache(settings.registry.cache_bytes)  # one memory bound for every registry
+    served = settings.served
+    urls = registry_database_urls(d.database_url, [entry.name for entry in served])
     rooms = tuple(
-        _room(settings, entry, group_members, cache, first=i == 0)
-        for i, entry in enumerate(settings.served)
+        _room(settings, entry, url, group_members, cache)
+        for entry, url in zip(served, urls, strict=True)
     )
     first = rooms[0]
     messages = SlackMessages(first.deletions.store.engine)
@@ -94,16 +96,14 @@ def build_context(settings: Settings, *, sweeper: bool) -> BotContext:
 def _room(
     settings: Settings,
     entry: RegistryEntry,
+    url: str,
     group_members: Callable[[str], list[str]],
     cache: LRUCache,
-    *,
-    first: bool,
 ) -> RegistryRoom:
-    """One registry's client (on the shared ``cache``) and rooms, on its own tables (the
-    first's: DATABASE_URL's)."""
+    """One registry's client (on the shared ``cache``) and rooms, on its own tables (at
+    ``url``: the first's is DATABASE_URL)."""
     d = settings.deletions
     registry = RegistryClient(entry.settings, cache=cache)
-    url = d.database_url if first else registry_database_url(d.database_url, entry.name)
     store = open_store(url)
     event_store = EventStore(store.engine)
     event_store.ensure_schema()

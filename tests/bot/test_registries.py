@@ -313,3 +313,22 @@ def test_the_second_registrys_requests_expire_on_their_own(
         assert manifest_exists(staging_client, repository, staging_image.digest)
     finally:
         bots.stop_all()
+
+
+def test_a_second_registrys_database_that_cannot_open_stops_the_bot_with_exit_2(
+    standin, registry, staging, tmp_path
+):
+    """Each registry's tables are checked at start, not at the first request: the
+    second's SQLite file is a folder here, so the bot says which database and exits 2."""
+    (tmp_path / "bot.staging.db").mkdir()
+    process = BotProcess(
+        registry_url=registry.url,
+        slack_api_url=standin.api_url,
+        extra_env={
+            "REGISTRY_BOT_CONFIG": write_config(tmp_path / "bot.toml", registry.url, staging.url),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        },
+    )
+    status, log = process.exit_log()
+    assert status == 2, log
+    assert "bot.staging.db" in log and "Traceback" not in log
