@@ -64,7 +64,8 @@ def reply(ctx: BotContext, command: dict[str, str]) -> None:
     for the registry it names (else the channel's default, else the first)."""
     text = command.get("text") or ""
     try:
-        words, chosen = choose(text, ctx.registries, ctx.channel_default(command["channel_id"]))
+        default = ctx.channel_default(command.get("channel_id") or "")
+        words, chosen = choose(text, ctx.registries, default)
         parsed = parse_command(words)
     except UsageError as exc:  # refused with the acknowledgement already; said again
         message = render_usage_error(exc.message, exc.usage)

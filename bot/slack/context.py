@@ -1,5 +1,6 @@
 """What every listener needs: the registry client, the responder, a clock, and where
-the work after ``ack()`` runs.
+the work after ``ack()`` runs; with several registries served, a view of it per registry
+(``serving``), each with that registry's client and rooms.
 
 Listeners run inline (``process_before_response``), in the HTTP server's event loop
 (uvicorn, through Bolt's ASGI adapter) or on Socket Mode's thread: one that did its

@@ -1,6 +1,7 @@
 """Which registry a command is for, chosen before any request: a reference whose first
 component names a configured registry's host (Docker's rule: it has a ``.`` or a ``:``,
-or is ``localhost``), or ``--registry NAME``. The command's text comes back for the
+or is ``localhost``), or ``--registry NAME``, else the channel's default (given by the
+caller), else the first. The command's text comes back for the
 registry chosen, the host taken off its reference; an unknown host or name is refused,
 naming the registries configured, with no connection made. (``alias/repo`` is never a
 registry: it would collide with repository namespaces.)"""
