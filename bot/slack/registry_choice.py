@@ -60,7 +60,9 @@ def _flag(words: list[str], known: tuple[KnownRegistry, ...]) -> KnownRegistry |
         for registry in known:
             if registry.name == value:
                 return registry
-        raise UsageError(f"No registry is named {value!r} here; the registries: {_listed(known)}.")
+        raise UsageError(
+            f"No registry is named {value[:40]!r} here; the registries: {_listed(known)}."
+        )
     return None
 
 
@@ -77,13 +79,13 @@ def named_in(text: str, known: tuple[KnownRegistry, ...]) -> tuple[str, KnownReg
             named = next((r for r in known if r.host.lower() == host), None)
             if named is None:
                 raise UsageError(
-                    f"{host} is not a registry this bot knows; the registries: "
+                    f"{host[:80]} is not a registry this bot knows; the registries: "
                     f"{_listed(known)}. (A repository named without a host is on the "
                     "channel's registry: see `/registry use`.)"
                 )
             if flagged is not None and flagged != named:
                 raise UsageError(
-                    f"{words[1]} is on {named.name}, but {REGISTRY_FLAG} says {flagged.name}."
+                    f"{words[1][:200]} is on {named.name}, but {REGISTRY_FLAG} says {flagged.name}."
                 )
             words[1], chosen = rest, named
     return " ".join(words), chosen

@@ -58,3 +58,13 @@ def test_an_unknown_registry_is_refused_naming_them(text, says):
     assert says in refused.value.message
     if "not a registry" in says or "No registry" in says or "Name the" in says:
         assert "prod (registry.example.com), staging (127.0.0.1:5000)" in refused.value.message
+
+
+def test_a_long_hostile_registry_name_or_host_is_refused_briefly():
+    for text in (
+        "tags app --registry " + "<!channel>" * 500,
+        "tags " + "x" * 3000 + ".example.com/app",
+    ):
+        with pytest.raises(UsageError) as refused:
+            choose(text, KNOWN)
+        assert len(refused.value.message) < 400
