@@ -38,7 +38,7 @@ from .command_table import (
     parse_command,
 )
 from .context import BotContext
-from .registry_choice import choose
+from .registry_choice import choose, named_in
 from .render import Message, render_error, render_help, render_usage_error
 from .render.common import naming_registry
 from .render.deletions import render_notice
@@ -57,6 +57,7 @@ class Asker:
     user: str
     channel: str
     response_url: str
+    chose: bool = False  # the command named its registry (by host or --registry)
 
 
 def reply(ctx: BotContext, command: dict[str, str]) -> None:
@@ -64,14 +65,17 @@ def reply(ctx: BotContext, command: dict[str, str]) -> None:
     for the registry it names (else the channel's default, else the first)."""
     text = command.get("text") or ""
     try:
+        words, named = named_in(text, ctx.registries)
         default = ctx.channel_default(command.get("channel_id") or "")
-        words, chosen = choose(text, ctx.registries, default)
+        _, chosen = choose(words, ctx.registries, default)
         parsed = parse_command(words)
     except UsageError as exc:  # refused with the acknowledgement already; said again
         message = render_usage_error(exc.message, exc.usage)
     else:
-        ctx = ctx.serving(chosen.name)
-        asker = Asker(command["user_id"], command["channel_id"], command["response_url"])
+        ctx = ctx.serving((named or chosen).name)
+        asker = Asker(
+            command["user_id"], command["channel_id"], command["response_url"], named is not None
+        )
         message = answer(parsed, ctx, asker)
         if isinstance(parsed, SHAREABLE):
             message = with_share(message, ShareRef(text, 0, ctx.named))
@@ -127,7 +131,7 @@ def _(command: Restore, ctx: BotContext, asker: Asker) -> Message:
 
 @answer.register
 def _(command: Pending, ctx: BotContext, asker: Asker) -> Message:
-    return deleting.pending_reply(ctx)
+    return deleting.pending_reply(ctx, every_registry=not asker.chose)
 
 
 @answer.register

@@ -142,11 +142,21 @@ def post_audit(ctx: BotContext, request: DeletionRequest, events: list[AuditEven
 
 
 # -- commands -----------------------------------------------------------------------------
-def pending_reply(ctx: BotContext) -> Message:
-    """``/registry pending``."""
-    pending = ctx.deletions.pending()
-    standings = {r.id: ctx.deletions.standing(r) for r in pending}
-    return naming_registry(render_pending(pending, standings, ctx.now()), ctx.named)
+def pending_reply(ctx: BotContext, *, every_registry: bool = False) -> Message:
+    """``/registry pending``: of the registry served (``every_registry``: of each one,
+    oldest first, each request naming its registry when there are several)."""
+    if not (every_registry and ctx.several):
+        pending = ctx.deletions.pending()
+        standings = {r.id: ctx.deletions.standing(r) for r in pending}
+        return naming_registry(render_pending(pending, standings, ctx.now()), ctx.named)
+    waiting, standings, registry_of = [], {}, {}
+    for each in ctx.every_registry():
+        for request in each.deletions.pending():
+            waiting.append(request)
+            standings[request.id] = each.deletions.standing(request)
+            registry_of[request.id] = each.serving_name
+    waiting.sort(key=lambda r: r.created_at)
+    return render_pending(waiting, standings, ctx.now(), registry_of)
 
 
 def audit_reply(ctx: BotContext, command: Audit) -> Message:

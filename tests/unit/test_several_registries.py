@@ -279,3 +279,14 @@ def test_the_help_names_every_registry_served(ctx):
     said = _said(_ask(ctx, "help"))
     assert "Registries served" in said and "*staging* (`staging.registry:5000`)" in said
     assert "/registry use" in said
+
+
+def test_pending_lists_every_registrys_requests_unless_one_is_named(ctx, fakes):
+    on_main = _requested(ctx, fakes["main"], "team/app:1.0")
+    _requested(ctx.serving("staging"), fakes["staging"], "team/web:2.0")
+    every = _said(_ask(ctx, "pending"))
+    assert "team/app:1.0" in every and "team/web:2.0" in every
+    assert "on *main*" in every and "on *staging*" in every
+    one = _said(_ask(ctx, "pending --registry staging"))
+    assert "team/web:2.0" in one and "team/app:1.0" not in one and "Registry *staging*" in one
+    assert ctx.deletions.request(on_main) is not None

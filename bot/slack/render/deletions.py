@@ -477,15 +477,22 @@ def render_audit_event(event: AuditEvent) -> Message:
 
 
 def render_pending(
-    requests: list[DeletionRequest], standings: dict[str, Standing], now: datetime
+    requests: list[DeletionRequest],
+    standings: dict[str, Standing],
+    now: datetime,
+    registry_of: dict[str, str] | None = None,
 ) -> Message:
+    """The requests waiting for approval (``registry_of``: each one's registry, when
+    they are of several)."""
+    registry_of = registry_of or {}
     if not requests:
         return Message(
             text="No deletion requests are waiting for approval.",
             blocks=[section("No deletion requests are waiting for approval.")],
         )
     lines = [
-        f"{code(target_text(r), 200)} by {mention(r.requester)}, {age(r.created_at, now)}: "
+        f"{code(target_text(r), 200)}{_on(registry_of.get(r.id))} by {mention(r.requester)}, "
+        f"{age(r.created_at, now)}: "
         f"{short_votes(standings[r.id]) if r.id in standings else '?'} "
         f"approvals, expires {slack_date(r.expires_at)}"
         for r in requests
@@ -497,6 +504,10 @@ def render_pending(
             section(fit_lines("", lines, MAX_SECTION_TEXT)),
         ],
     )
+
+
+def _on(registry: str | None) -> str:
+    return f" on *{escape(registry)}*" if registry else ""
 
 
 def render_audit_log(events: list[AuditEvent]) -> Message:
