@@ -152,6 +152,19 @@ class OwnerRule:
     def covers(self, registry: str) -> bool:
         return not self.registries or registry in self.registries
 
+    def holds(self, pattern: str) -> bool:
+        """Whether every repository ``pattern`` (a glob) can match is under one of this
+        rule's patterns, as far as can be told from the patterns alone: the same
+        pattern, or one under a pattern ``PREFIX/**`` whose prefix has no wildcard."""
+        for mine in self.repositories:
+            if pattern == mine:
+                return True
+            prefix = mine.removesuffix("/**")
+            literal = prefix != mine and literal_prefix(prefix) == prefix
+            if literal and pattern.startswith(prefix + "/"):
+                return True
+        return False
+
 
 def literal_prefix(glob: str) -> str:
     """What a glob starts with before its first wildcard (all of it: none)."""

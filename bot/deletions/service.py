@@ -344,6 +344,20 @@ class DeletionService:
         repositories = self._repositories_of(request)
         return self.owners.terms_for(repositories[0] if repositories else "")
 
+    def may_manage_policy(self, user: str, pattern: str) -> bool:
+        """Whether ``user`` may add or change a cleanup policy of ``pattern``: a global
+        approver, or an approver of an owner rule that holds every repository the
+        pattern can match (``OwnerRule.holds``). Each run still asks the owners of what
+        it would delete."""
+        if self.is_approver(user):
+            return True
+        return any(
+            terms.owner is not None
+            and terms.owner.rule.holds(pattern)
+            and self.may_approve_for(user, terms)
+            for terms in self.owners.every_rule()
+        )
+
     def approves_anywhere(self, user: str) -> bool:
         """Whether ``user`` may approve some deletions: a global approver, or one of an
         owner rule's."""

@@ -84,8 +84,9 @@ class PolicyService:
         self.clock = clock
 
     # -- changes, by approvers -----------------------------------------------------------
-    def _check_approver(self, user: str, name: str) -> None:
-        if not self.deletions.is_approver(user):
+    def _check_approver(self, user: str, name: str, *patterns: str) -> None:
+        """Refused unless ``user`` may manage policies of each of ``patterns``."""
+        if not all(self.deletions.may_manage_policy(user, p) for p in patterns):
             raise PolicyRefused(PolicyRefusal.NOT_APPROVER, name)
 
     def add(
@@ -99,7 +100,7 @@ class PolicyService:
         reason: str = "",
     ) -> Policy:
         """Save a policy; its first run is its first slot from now."""
-        self._check_approver(author, name)
+        self._check_approver(author, name, pattern)
         if not NAME.fullmatch(name):
             raise PolicyRefused(PolicyRefusal.BAD_NAME, name)
         policy = Policy(name, pattern, rules, schedule, channel, author, self.clock(), reason)
@@ -119,8 +120,8 @@ class PolicyService:
         reason: str = "",
     ) -> Policy:
         """Change what a policy does (approvers only), audited with the old and the new."""
-        self._check_approver(user, name)
         old = self.get(name)
+        self._check_approver(user, name, old.pattern, pattern)
         new = replace(
             old, pattern=pattern, rules=rules, schedule=schedule, channel=channel, reason=reason
         )
@@ -136,16 +137,16 @@ class PolicyService:
         return policy
 
     def set_paused(self, name: str, user: str, paused: bool) -> Policy:
-        self._check_approver(user, name)
         policy = self.get(name)
+        self._check_approver(user, name, policy.pattern)
         self.store.set_paused(name, paused)
         what = "paused" if paused else "resumed"
         self.deletions.audit_policy_change(user, f"{what} {_facts(policy)}")
         return replace(policy, paused=paused)
 
     def remove(self, name: str, user: str) -> Policy:
-        self._check_approver(user, name)
         policy = self.get(name)
+        self._check_approver(user, name, policy.pattern)
         self.store.remove(name)
         self.deletions.audit_policy_change(user, f"removed {_facts(policy)}")
         return policy
@@ -237,8 +238,8 @@ class PolicyService:
 
     def claim_now(self, name: str, user: str) -> tuple[Policy, PolicyRun]:
         """``policy run NAME``: a run at once, by an approver (its schedule unchanged)."""
-        self._check_approver(user, name)
         policy = self.get(name)
+        self._check_approver(user, name, policy.pattern)
         if policy.paused:
             raise PolicyRefused(PolicyRefusal.PAUSED, name)
         now = self.clock()

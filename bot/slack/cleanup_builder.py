@@ -54,7 +54,7 @@ def open_builder(ctx: BotContext, opening: BuilderOpen) -> None:
         opening.channel, opening.response_url, kind, opening.policy or "", ctx.named or ""
     )
     fields = None
-    if opening.policy is not None and not ctx.deletions.is_approver(opening.user):
+    if opening.policy is not None and not ctx.deletions.approves_anywhere(opening.user):
         refused = PolicyRefused(PolicyRefusal.NOT_APPROVER, opening.policy)
         if opening.response_url:  # (from the Home, Edit is shown to approvers only)
             ctx.responder.send(opening.response_url, render_notice(policy_refusal_text(refused)))
@@ -62,6 +62,8 @@ def open_builder(ctx: BotContext, opening: BuilderOpen) -> None:
     if opening.policy:
         try:
             policy = ctx.policies.get(opening.policy)
+            if not ctx.deletions.may_manage_policy(opening.user, policy.pattern):
+                raise PolicyRefused(PolicyRefusal.NOT_APPROVER, opening.policy)
         except PolicyRefused as exc:
             if opening.response_url:
                 ctx.responder.send(opening.response_url, render_notice(policy_refusal_text(exc)))

@@ -4,6 +4,8 @@ stricter one, its stored form, and the words for it."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.deletions import Approval, ApprovalGroup, ApprovalPart, OwnerRule, Owners
 from bot.deletions.owners import standing
 from bot.slack.render.approvals import agree_text, short_votes, votes_text
@@ -150,3 +152,46 @@ def test_owners_and_whoami_say_who_decides_where(tmp_path):
         assert "owner rule #1" in mine and "global settings" not in mine
     finally:
         close(owned)
+
+
+def test_a_rule_holds_only_the_patterns_under_its_own():
+    rule = OwnerRule(0, ("team-a/**", "tools/team-a-*"), ("UA1",))
+    for pattern in ("team-a/**", "team-a/*", "team-a/ci-*", "team-a/x/y", "tools/team-a-*"):
+        assert rule.holds(pattern), pattern
+    for pattern in ("team-*", "*", "**", "team-ab/*", "tools/team-a-x", "tools/*"):
+        assert not rule.holds(pattern), pattern
+    assert not OwnerRule(0, ("team-*/**",), ("UA1",)).holds("team-a/app")  # not a literal
+
+
+def test_a_teams_approvers_manage_the_policies_within_their_repositories(tmp_path):
+    from datetime import timedelta
+
+    from bot.deletions import RetentionRules
+    from bot.policies import PolicyRefused
+    from bot.policies.schedule import every
+    from testkit.fake_registry import FakeRegistry
+    from testkit.slack_fakes import bot_context, close
+
+    rules = (
+        OwnerRule(0, ("a/**",), ("UTEAMA",)),
+        OwnerRule(1, ("b/**",), ("UTEAMB",)),
+    )
+    ctx = bot_context(f"sqlite:///{tmp_path / 'p.db'}", FakeRegistry().client(), owner_rules=rules)
+    policies, keep, hourly = ctx.policies, RetentionRules(keep=1), every(timedelta(hours=1))
+    try:
+        policies.add("team-a-ci", "a/ci-*", keep, hourly, "C0TEAMA", "UTEAMA")
+        for user, pattern in (("UTEAMA", "*/ci-*"), ("UTEAMB", "a/*"), ("UNOBODY1", "a/*")):
+            with pytest.raises(PolicyRefused):
+                policies.add("wide", pattern, keep, hourly, "C0TEAMA", user)
+        with pytest.raises(PolicyRefused):  # another team's
+            policies.set_paused("team-a-ci", "UTEAMB", True)
+        with pytest.raises(PolicyRefused):
+            policies.remove("team-a-ci", "UTEAMB")
+        with pytest.raises(PolicyRefused):  # widened beyond team A's repositories
+            policies.change("team-a-ci", "*", keep, hourly, "C0TEAMA", "UTEAMA")
+        assert policies.set_paused("team-a-ci", "UTEAMA", True).paused
+        assert policies.remove("team-a-ci", "UAPPROVE1").name == "team-a-ci"  # global
+        changes = [e for e in ctx.deletions.recent_audit() if e.event == "policy changed"]
+        assert [e.actor for e in changes][::-1] == ["UTEAMA", "UTEAMA", "UAPPROVE1"]
+    finally:
+        close(ctx)

@@ -293,3 +293,24 @@ def test_policy_list_offers_edit_as_a_menu_of_the_policies(ctx):
     (job,) = ctx.runner.jobs
     assert ack.calls == [{}] and job.kind == JobKind.OPEN_BUILDER
     assert job.work.policy == "weekly" and job.work.trigger_id == "1.2.3"
+
+
+def test_edit_opens_for_the_owners_approvers_of_a_policy_and_no_other_team(tmp_path):
+    from datetime import timedelta
+
+    from bot.deletions import OwnerRule, RetentionRules
+    from bot.policies.schedule import every
+    from bot.slack.jobs import BuilderOpen
+
+    rules = (OwnerRule(0, ("a/**",), ("UTEAMA",)), OwnerRule(1, ("b/**",), ("UTEAMB",)))
+    ctx = bot_context(f"sqlite:///{tmp_path / 'e.db'}", FakeRegistry().client(), owner_rules=rules)
+    try:
+        keep, daily = RetentionRules(keep=1), every(timedelta(days=1))
+        ctx.policies.add("a-ci", "a/ci-*", keep, daily, CHANNEL, "UTEAMA")
+        cleanup_builder.open_builder(ctx, BuilderOpen("t1", "UTEAMB", CHANNEL, URL, "a-ci"))
+        assert ctx.web.modals() == [] and "owner rule" in ctx.responder.texts(URL)[-1]
+        cleanup_builder.open_builder(ctx, BuilderOpen("t2", "UTEAMA", CHANNEL, URL, "a-ci"))
+        (opened,) = ctx.web.modals()
+        assert BuilderPlace.decode(opened.args["view"]["private_metadata"]).policy == "a-ci"
+    finally:
+        close(ctx)

@@ -56,7 +56,8 @@ _REFUSALS = {
     PolicyRefusal.EXISTS: "A policy named {name} exists; remove it first, or choose another name.",
     PolicyRefusal.UNKNOWN: "There is no policy named {name}; see /registry policy list.",
     PolicyRefusal.NOT_APPROVER: (
-        "Only approvers (APPROVERS) may add, change or run cleanup policies."
+        "Only approvers (APPROVERS) may add, change or run cleanup policies, and an owner "
+        "rule's approvers those within its repositories (`/registry owners`)."
     ),
     PolicyRefusal.PAUSED: "{name} is paused: /registry policy resume {name} first.",
 }
