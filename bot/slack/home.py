@@ -56,6 +56,7 @@ def home_facts(ctx: BotContext, user: str, notice: str | None = None) -> HomeFac
                     policies.next_run(policy),
                     policies.overdue(policy),
                     each.named,
+                    deletions.may_manage_policy(user, policy.pattern),
                 )
             )
         shots = each.history.snapshots(30)

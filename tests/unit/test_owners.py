@@ -189,6 +189,10 @@ def test_a_teams_approvers_manage_the_policies_within_their_repositories(tmp_pat
             policies.remove("team-a-ci", "UTEAMB")
         with pytest.raises(PolicyRefused):  # widened beyond team A's repositories
             policies.change("team-a-ci", "*", keep, hourly, "C0TEAMA", "UTEAMA")
+        from bot.slack import home
+
+        shown = {u: home.home_facts(ctx, u).policies[0].manageable for u in ("UTEAMA", "UTEAMB")}
+        assert shown == {"UTEAMA": True, "UTEAMB": False}  # Run now and Edit: A's only
         assert policies.set_paused("team-a-ci", "UTEAMA", True).paused
         assert policies.remove("team-a-ci", "UAPPROVE1").name == "team-a-ci"  # global
         changes = [e for e in ctx.deletions.recent_audit() if e.event == "policy changed"]

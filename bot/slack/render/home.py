@@ -68,6 +68,7 @@ class PolicyLine:
     next_run: datetime
     overdue: bool
     registry: str | None = None  # its registry, when more than one is served
+    manageable: bool = False  # the Home's person may run and edit it
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ def _policies(facts: HomeFacts) -> list[Block]:
             f"{ran} · {state}{overdue}"
         )
         blocks.append(section(text))
-        if facts.approver:
+        if line.manageable:
             value = policy_value(policy.name, line.registry)
             buttons = [ButtonElement(text="Edit", action_id=ACTION_EDIT_POLICY, value=value)]
             if not policy.paused:
