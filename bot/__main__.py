@@ -4,7 +4,6 @@ check the Slack token, then serve over HTTP or Socket Mode."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -48,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         print("Every setting is described in .env.example.", file=sys.stderr)
-        if os.environ.get("REGISTRY_BOT_CONFIG"):
+        if exc.config_file:
             print(
-                "The configuration file's keys are in the README (Teams: owners per "
-                "repository), with a complete example in docs/examples/registry-bot.toml.",
+                "The configuration file's keys are in the README (Teams and several "
+                "registries), with a complete example in docs/examples/registry-bot.toml.",
                 file=sys.stderr,
             )
         return EXIT_CONFIG

@@ -32,11 +32,13 @@ FALSE = {"0", "false", "no", "off", ""}
 
 
 class ConfigError(Exception):
-    """One or more settings are missing or malformed; ``problems`` lists each."""
+    """One or more settings are missing or malformed; ``problems`` lists each
+    (``config_file``: the configuration file that was read, if one was)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], config_file: str | None = None) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.config_file = config_file
 
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -379,7 +381,7 @@ def load_settings(
     read = _Reader(env)
     before = len(read.problems)
     registry = _registry(read)
-    registry_problems = read.problems[before:]  # moot when a file's registries replace it
+    after = len(read.problems)  # its problems are moot when a file's registries replace it
     events = _events(read)
     registries: tuple[RegistryEntry, ...] = (RegistryEntry("default", registry, events.token),)
     owners: tuple[OwnerRule, ...] = ()
@@ -396,7 +398,7 @@ def load_settings(
                     f"{', '.join(set_too)} {'is' if len(set_too) == 1 else 'are'} set, but "
                     f"the registries of {path} replace {'it' if len(set_too) == 1 else 'them'}."
                 )
-            read.problems = [p for p in read.problems if p not in registry_problems]
+            del read.problems[before:after]
             registries = found.registries
             registry = registries[0].settings
             events = EventSettings(registries[0].events_token, events.channel)
@@ -412,5 +414,5 @@ def load_settings(
         warnings=tuple(warnings),
     )
     if read.problems:
-        raise ConfigError(read.problems)
+        raise ConfigError(read.problems, path or None)
     return settings

@@ -232,6 +232,22 @@ def insert_once(conn: Connection, table: Table, row: Mapping[str, object]) -> bo
     return conn.execute(statement).first() is not None
 
 
+def upsert(conn: Connection, table: Table, row: Mapping[str, object]) -> None:
+    """Insert ``row`` into ``table``, or replace the other columns of the row with its
+    key, on SQLite and PostgreSQL alike (one statement: two writers at once don't
+    collide)."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    keys = [c.name for c in table.primary_key.columns]
+    statement = (
+        dialect.insert(table)
+        .values(**row)
+        .on_conflict_do_update(
+            index_elements=keys, set_={k: v for k, v in row.items() if k not in keys}
+        )
+    )
+    conn.execute(statement)
+
+
 def add_column(conn: Connection, table: Table, name: str) -> None:
     """``ALTER TABLE ... ADD COLUMN`` for ``table``'s column ``name``, unless the column
     is there (a database created from the current tables already has it): what a

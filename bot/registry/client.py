@@ -10,8 +10,6 @@ What it changes in the registry (deletes, uploads) is in ``writes.py``, its base
 from __future__ import annotations
 
 import logging
-import ssl
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +54,7 @@ from .reference import (
     validate_repository,
 )
 from .settings import RegistrySettings
+from .tls import tls_verify
 from .transport import (
     MAX_BODY_EXTENSION,
     BodyTooLarge,
@@ -109,20 +108,6 @@ class FetchedManifest:
     manifest: Manifest
 
 
-_trust: ssl.SSLContext | None = None
-_trust_lock = threading.Lock()
-
-
-def _system_trust() -> ssl.SSLContext:
-    """The TLS context of the default trust store, made once: the clients of several
-    registries share it (each would load the CA bundle again, about 1 MB a client)."""
-    global _trust
-    with _trust_lock:
-        if _trust is None:
-            _trust = httpx.create_ssl_context()
-        return _trust
-
-
 class RegistryClient(RegistryWrites):
     """A client for one registry. Thread-safe; close it (or use ``with``) when done."""
 
@@ -137,16 +122,8 @@ class RegistryClient(RegistryWrites):
         s = self.settings
         self.base_url = httpx.URL(s.url.rstrip("/") + "/")
         self.display_url = redact_url(self.base_url).rstrip("/")
-        verify: ssl.SSLContext | bool = _system_trust()
-        if s.insecure:
-            log.warning(
-                "TLS verification is off: certificates of %s are NOT verified", self.display_url
-            )
-            verify = False
-        elif s.ca_bundle:
-            verify = ssl.create_default_context(cafile=s.ca_bundle)
         inner = transport or httpx.HTTPTransport(
-            verify=verify,
+            verify=tls_verify(s, self.display_url),
             limits=httpx.Limits(
                 max_connections=(s.concurrency + reserved_slots(s.concurrency)) * 2,
                 max_keepalive_connections=s.concurrency,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from ..registry import InvalidReferenceError, is_digest, validate_repository, validate_tag
 from .command_table import MAX_FILTER
@@ -54,8 +55,14 @@ ACTION_EDIT_POLICY = "policy_edit"
 REGISTRY_NAME_LIMIT = 32  # a registry's name (the configuration file's rule)
 
 
-def _registry_of(data: object) -> str | None:
-    """The registry a value names (its ``g``; None: the default), or ValueError."""
+def carrying(data: dict[str, Any], registry: str | None) -> dict[str, Any]:
+    """``data`` (what a button or a modal carries) with its registry, when it names one."""
+    return data | {"g": registry} if registry else data
+
+
+def carried_registry(data: object) -> str | None:
+    """The registry a button's value or a modal's metadata names (``carrying``; None:
+    the default), or ValueError."""
     named = data.get("g") if isinstance(data, dict) else None
     if named is None:
         return None
@@ -98,9 +105,7 @@ class PageRef:
             data["f"] = self.pattern
         if self.repository:
             data["r"] = self.repository
-        if self.registry:
-            data["g"] = self.registry
-        return json.dumps(data, separators=(",", ":"))
+        return json.dumps(carrying(data, self.registry), separators=(",", ":"))
 
     @classmethod
     def decode(cls, value: str) -> PageRef:
@@ -109,7 +114,7 @@ class PageRef:
             data = json.loads(value)
             kind, page = PageKind(data["k"]), int(data["p"])
             pattern, repository = data.get("f"), data.get("r")
-            registry = _registry_of(data)
+            registry = carried_registry(data)
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ValueError(f"not a page reference: {exc}") from None
         if page < 0:
@@ -137,14 +142,14 @@ class PutBack:
 
     def encode(self) -> str:
         data = {"r": self.repository, "t": self.tag, "p": self.previous, "c": self.current}
-        return json.dumps(data | ({"g": self.registry} if self.registry else {}))
+        return json.dumps(carrying(data, self.registry))
 
     @classmethod
     def decode(cls, value: str) -> PutBack:
         """The button's value, validated (ValueError otherwise)."""
         try:
             raw = json.loads(value)
-            named = _registry_of(raw)
+            named = carried_registry(raw)
             made = cls(str(raw["r"]), str(raw["t"]), str(raw["p"]), str(raw["c"]), named)
             validate_repository(made.repository)
             validate_tag(made.tag)
@@ -164,15 +169,14 @@ class StorageShare:
     registry: str | None = None  # its registry, when it is not the default
 
     def encode(self) -> str:
-        data = {"f": self.pattern} | ({"g": self.registry} if self.registry else {})
-        return json.dumps(data, separators=(",", ":"))
+        return json.dumps(carrying({"f": self.pattern}, self.registry), separators=(",", ":"))
 
     @classmethod
     def decode(cls, value: str) -> StorageShare:
         """The button's value, validated (ValueError otherwise)."""
         try:
             data = json.loads(value)
-            pattern, registry = data["f"], _registry_of(data)
+            pattern, registry = data["f"], carried_registry(data)
         except (ValueError, KeyError, TypeError, RecursionError):
             raise ValueError("malformed") from None
         if pattern is None:
@@ -200,9 +204,7 @@ class ShareRef:
 
     def encode(self) -> str:
         data = {"c": self.text[:SHARE_TEXT_LIMIT], "p": self.page}
-        return json.dumps(
-            data | ({"g": self.registry} if self.registry else {}), separators=(",", ":")
-        )
+        return json.dumps(carrying(data, self.registry), separators=(",", ":"))
 
     @classmethod
     def decode(cls, value: str) -> ShareRef:
@@ -210,7 +212,7 @@ class ShareRef:
         command is parsed again by who shares it."""
         try:
             data = json.loads(value[:2000])
-            text, page, registry = data["c"], data["p"], _registry_of(data)
+            text, page, registry = data["c"], data["p"], carried_registry(data)
         except (ValueError, KeyError, TypeError, RecursionError):
             raise ValueError("malformed") from None
         if not isinstance(text, str) or not isinstance(page, int) or page < 0:

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import CleanString, UTCDateTime, migrate
+from ..database import CleanString, UTCDateTime, migrate, upsert
 
 metadata = MetaData()
 channel_registries = Table(
@@ -71,12 +70,5 @@ class ChannelRegistries:
             "set_at": chosen.set_at,
         }
         with self.engine.begin() as conn:
-            dialect: object = postgresql if conn.dialect.name == "postgresql" else sqlite
-            insert = dialect.insert(channel_registries).values(**row)  # type: ignore[attr-defined]
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[channel_registries.c.channel],
-                    set_={k: v for k, v in row.items() if k != "channel"},
-                )
-            )
+            upsert(conn, channel_registries, row)
             audit(conn)

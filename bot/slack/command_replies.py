@@ -38,7 +38,7 @@ from .command_table import (
     parse_command,
 )
 from .context import BotContext
-from .registry_choice import choose, named_in
+from .registry_choice import default_of, named_in
 from .render import Message, render_error, render_help, render_usage_error
 from .render.common import naming_registry
 from .render.deletions import render_notice
@@ -66,13 +66,14 @@ def reply(ctx: BotContext, command: dict[str, str]) -> None:
     text = command.get("text") or ""
     try:
         words, named = named_in(text, ctx.registries)
-        default = ctx.channel_default(command.get("channel_id") or "")
-        _, chosen = choose(words, ctx.registries, default)
         parsed = parse_command(words)
     except UsageError as exc:  # refused with the acknowledgement already; said again
         message = render_usage_error(exc.message, exc.usage)
     else:
-        ctx = ctx.serving((named or chosen).name)
+        chosen = named or default_of(  # else the channel's default (a read), else the first
+            ctx.registries, ctx.channel_default(command.get("channel_id") or "")
+        )
+        ctx = ctx.serving(chosen.name)
         asker = Asker(
             command["user_id"], command["channel_id"], command["response_url"], named is not None
         )
@@ -174,7 +175,7 @@ def _(command: WhoAmI, ctx: BotContext, asker: Asker) -> Message:
         for terms in [*owners.every_rule(), owners.default]:
             parts = each.deletions.may_approve_for(asker.user, terms)
             if parts:
-                key = id(terms.owner) if terms.owner is not None else 0
+                key = terms.owner.rule.position if terms.owner is not None else -1
                 places.setdefault(key, (terms, parts))
                 where.setdefault(key, []).append(each.serving_name)
     shown = [(*places[k], where[k] if ctx.several else []) for k in places]
@@ -224,9 +225,9 @@ def use_reply(ctx: BotContext, command: UseRegistry, user: str, channel: str) ->
     """``/registry use [NAME]``: the channel's default registry, said or set (by an
     approver; stored, and audited in the same transaction)."""
     known = ctx.registries
-    current = ctx.channel_default(channel) or known[0].name
     if command.name is None:
-        return render_registry_in_use(current, known, set_here=ctx.channel_default(channel))
+        set_here = ctx.channel_default(channel)
+        return render_registry_in_use(set_here or known[0].name, known, set_here=set_here)
     named = next((r for r in known if r.name == command.name), None)
     if named is None:
         return render_notice(

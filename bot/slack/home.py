@@ -40,7 +40,8 @@ def home_facts(ctx: BotContext, user: str, notice: str | None = None) -> HomeFac
     mine: list[DeletionRequest] = []
     of: dict[str, BotContext] = {}  # each request shown: its registry's context
     lines, storage, alerts = [], [], []
-    for each in ctx.every_registry():
+    registries = ctx.every_registry()
+    for each in registries:
         deletions, policies = each.deletions, each.policies
         found = deletions.waiting_on(user)
         asked = deletions.requested_by(user, MINE_LISTED)
@@ -77,7 +78,7 @@ def home_facts(ctx: BotContext, user: str, notice: str | None = None) -> HomeFac
         user=user,
         now=ctx.now(),
         zone=ctx.policies.zone,
-        approver=any(each.deletions.approves_anywhere(user) for each in ctx.every_registry()),
+        approver=any(each.deletions.approves_anywhere(user) for each in registries),
         waiting=waiting,
         standings={r.id: of[r.id].deletions.standing(r) for r in waiting[:10]},
         mine=mine,
@@ -86,7 +87,7 @@ def home_facts(ctx: BotContext, user: str, notice: str | None = None) -> HomeFac
         policies=lines,
         storage=storage,
         alerts=alerts,
-        events_recorded=any(each.events_recorded for each in ctx.every_registry()),
+        events_recorded=any(each.events_recorded for each in registries),
         notice=notice,
         registry_of={r: c.serving_name for r, c in of.items()} if ctx.several else {},
     )

@@ -98,8 +98,12 @@ def choose(
     (when it names none: the one named ``default_name``, a channel's default, else the
     first). UsageError for a registry that is not configured."""
     text, named = named_in(text, known)
-    default = next((r for r in known if r.name == default_name), known[0])
-    return text, named or default
+    return text, named or default_of(known, default_name)
+
+
+def default_of(known: tuple[KnownRegistry, ...], name: str | None) -> KnownRegistry:
+    """The registry named ``name`` (a channel's default), else the first."""
+    return next((r for r in known if r.name == name), known[0])
 
 
 def parse_for(text: str, known: tuple[KnownRegistry, ...]) -> Command:

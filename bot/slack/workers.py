@@ -115,9 +115,11 @@ def routed(ctx: BotContext, job: Job) -> BotContext:
     """The context for the registry ``job`` is about: its request's, when it names a
     request (a request ID is all a button carries), else the one it names."""
     match job.work:
-        case Click(request_id=request_id) | ModalOpen(request_id=request_id):
-            return ctx.for_request(request_id)
-        case Vote(request_id=request_id):
+        case (
+            Click(request_id=request_id)
+            | ModalOpen(request_id=request_id)
+            | Vote(request_id=request_id)
+        ):
             return ctx.for_request(request_id)
         case FollowUp(value=value) | HomeClick(value=value) if job.kind in BY_REQUEST:
             return ctx.for_request(value)

@@ -65,3 +65,7 @@ def test_a_configuration_file_with_several_mistakes_exits_2_listing_them_all(tmp
         "docs/examples/registry-bot.toml",  # where the keys are described
     ):
         assert part in result.stderr, (part, result.stderr)
+    # Named in .env rather than the environment: the same pointer to the file's keys.
+    (tmp_path / ".env").write_text(f"REGISTRY_BOT_CONFIG={env.pop('REGISTRY_BOT_CONFIG')}\n")
+    from_dotenv = _run(env, tmp_path)
+    assert from_dotenv.returncode == 2 and "docs/examples/registry-bot.toml" in from_dotenv.stderr

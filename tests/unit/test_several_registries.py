@@ -32,9 +32,10 @@ from bot.slack.buttons import (
 )
 from bot.slack.channel_registries import ChannelRegistry
 from bot.slack.jobs import FormOpen, HomeClick, Job, JobKind, Page, Vote
+from bot.slack.listeners.actions import registry_of_view
 from bot.slack.render.common import Message, naming_registry, section
 from bot.slack.render.deletion_form import FormPlace
-from bot.slack.render.limits import MAX_BLOCKS, registry_of_view
+from bot.slack.render.limits import MAX_BLOCKS
 from bot.slack.workers import routed
 from testkit.databases import postgres_schema
 from testkit.deletions import APPROVER, REQUESTER
@@ -290,3 +291,16 @@ def test_pending_lists_every_registrys_requests_unless_one_is_named(ctx, fakes):
     one = _said(_ask(ctx, "pending --registry staging"))
     assert "team/web:2.0" in one and "team/app:1.0" not in one and "Registry *staging*" in one
     assert ctx.deletions.request(on_main) is not None
+
+
+def test_whoami_names_each_rule_once_with_the_registries_it_applies_on(database, fakes):
+    from bot.deletions import OwnerRule
+
+    clients = {name: fake.client(f"http://{name}.registry:5000") for name, fake in fakes.items()}
+    rules = (OwnerRule(0, ("team/**",), ("UTEAM0001",)),)
+    made = several_registries(database, clients, required=1, owner_rules=rules)
+    try:
+        said = _said(_ask(made, "whoami", user="UTEAM0001"))
+        assert said.count("team/**") == 1 and "on *main*, *staging*" in said
+    finally:
+        close(made)

@@ -27,10 +27,12 @@ from ..buttons import (
     ACTION_UNDO,
     ACTION_UNUSED_LAYERS,
     PageRef,
+    carried_registry,
     policy_of,
 )
 from ..context import BotContext
 from ..jobs import BuilderOpen, Click, FollowUp, Job, JobKind, ModalOpen, Page, Vote
+from ..render.limits import decode_metadata
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
@@ -45,6 +47,19 @@ def bot_of(context: BoltContext | dict[str, Any]) -> BotContext:
     bot = context["bot"]
     assert isinstance(bot, BotContext)
     return bot
+
+
+def registry_of_view(view: Body) -> str | None:
+    """The registry a modal the bot opened is for (None: the default, or not ours)."""
+    try:
+        return carried_registry(decode_metadata(str(view.get("private_metadata") or "")))
+    except ValueError:
+        return None
+
+
+def bot_for_view(context: BoltContext | dict[str, Any], view: Body) -> BotContext:
+    """The bot's context for the registry of the modal ``view``."""
+    return bot_of(context).serving(registry_of_view(view))
 
 
 def _value(action: Body, limit: int) -> str:

@@ -11,25 +11,18 @@ from slack_bolt import Ack, App, BoltContext
 
 from ...registry import Found, InvalidReferenceError, validate_repository
 from ..buttons import ACTION_PICK_IMAGE_REPOSITORY, ACTION_PICK_REPOSITORY, ACTION_PICK_TAG
-from ..context import BotContext
 from ..render.deletion_form import form_fields
-from ..render.limits import registry_of_view
 from ..render.pickers import name_options, notice_option
-from .actions import bot_of
+from .actions import bot_for_view
 
 Body = dict[str, Any]
 MAX_QUERY = 200
 
 
-def _of_view(payload: Body, context: BoltContext) -> BotContext:
-    """The bot's context for the registry of the modal the picker is in."""
-    return bot_of(context).serving(registry_of_view(payload.get("view") or {}))
-
-
 def on_repository_options(ack: Ack, payload: Body, context: BoltContext) -> None:
     """The repository picker: the names matching what was typed (a glob offered too)."""
     query = str(payload.get("value") or "")[:MAX_QUERY]
-    names = _of_view(payload, context).names
+    names = bot_for_view(context, payload.get("view") or {}).names
     found = names.repositories(query) if names is not None else Found([], loading=True)
     ack(options=name_options(found, query))
 
@@ -37,7 +30,7 @@ def on_repository_options(ack: Ack, payload: Body, context: BoltContext) -> None
 def on_image_repository_options(ack: Ack, payload: Body, context: BoltContext) -> None:
     """The deletion form's repository picker: names only (an image is in one)."""
     query = str(payload.get("value") or "")[:MAX_QUERY]
-    names = _of_view(payload, context).names
+    names = bot_for_view(context, payload.get("view") or {}).names
     found = names.repositories(query) if names is not None else Found([], loading=True)
     ack(options=name_options(found, query, patterns=False))
 
@@ -55,7 +48,7 @@ def on_tag_options(ack: Ack, payload: Body, context: BoltContext) -> None:
     except InvalidReferenceError:
         ack(options=notice_option("That is not a repository name"))
         return
-    tags = _of_view(payload, context).tags
+    tags = bot_for_view(context, payload.get("view") or {}).tags
     found = tags.tags(repository, query) if tags is not None else Found([], loading=True)
     if not found.names and not found.loading and not found.unreadable:
         ack(options=notice_option("No tag matches" if query.strip() else "It has no tags"))

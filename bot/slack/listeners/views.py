@@ -23,9 +23,8 @@ from ..render.deletion_form import (
     form_fields,
     render_form_reading,
 )
-from ..render.limits import registry_of_view
 from ..render.modals import CALLBACK_REQUEST, REASON_BLOCK, RequestModal, submitted_reason
-from .actions import bot_of
+from .actions import bot_for_view, bot_of
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
@@ -130,7 +129,7 @@ def on_form_repository_picked(ack: Ack, body: Body, context: BoltContext) -> Non
     ack()
     view = body.get("view") or {}
     repository = form_fields(view).repository
-    tags = bot_of(context).serving(registry_of_view(view)).tags
+    tags = bot_for_view(context, view).tags
     try:
         validate_repository(repository)
     except InvalidReferenceError:

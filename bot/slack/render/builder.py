@@ -27,9 +27,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from ..buttons import ACTION_BUILDER_PREVIEW, ACTION_PICK_REPOSITORY
+from ..buttons import ACTION_BUILDER_PREVIEW, ACTION_PICK_REPOSITORY, carried_registry, carrying
 from .common import code, registry_note, section, truncate
-from .limits import checked_view, decode_metadata, encode_metadata, registry_in_metadata
+from .limits import checked_view, decode_metadata, encode_metadata
 from .pickers import picker_input
 
 CALLBACK_BUILDER = "cleanup_builder_modal"
@@ -101,9 +101,7 @@ class BuilderPlace:
         data = {"ch": self.channel, "url": self.response_url, "k": self.kind.value}
         if self.policy:
             data["p"] = self.policy
-        if self.registry:
-            data["g"] = self.registry
-        return encode_metadata(data)
+        return encode_metadata(carrying(data, self.registry))
 
     @classmethod
     def decode(cls, text: str) -> BuilderPlace:
@@ -118,7 +116,7 @@ class BuilderPlace:
             and isinstance(policy, str)
         ):
             raise ValueError("not the builder's metadata")
-        registry = registry_in_metadata(data) or ""
+        registry = carried_registry(data) or ""
         return cls(channel[:40], url[:2000], BuilderKind(kind), policy[:100], registry)
 
 

@@ -215,21 +215,25 @@ def freed_text(amount: int | None, basis: Basis | None) -> str:
     return f"{size} (blobs no image in any repository uses)"
 
 
+def on_registry(registry: str | None) -> str:
+    """ " on *NAME*", when more than one registry is served (``registry`` given)."""
+    return f" on *{escape(registry)}*" if registry else ""
+
+
 def naming_registry(message: Message, registry: str | None) -> Message:
     """``message`` naming the registry it is about, when more than one is served
     (``registry`` given): in its text, and in a line after its first block (unless the
     message has no room left for one)."""
     if not registry:
         return message
-    note = ContextBlock(elements=[MarkdownTextObject(text=f"Registry *{escape(registry)}*")])
     blocks = message.blocks
     if len(blocks) < MAX_BLOCKS:
-        blocks = [*blocks[:1], note, *blocks[1:]]
+        blocks = [*blocks[:1], *registry_note(registry), *blocks[1:]]
     return Message(text=f"[{registry}] {message.text}", blocks=blocks)
 
 
 def registry_note(registry: str | None) -> list[Block]:
-    """A modal's line naming its registry, when more than one is served."""
+    """A line naming the registry (of a message, a modal), when more than one is served."""
     if not registry:
         return []
     return [ContextBlock(elements=[MarkdownTextObject(text=f"Registry *{escape(registry)}*")])]

@@ -21,9 +21,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from ..buttons import ACTION_PICK_IMAGE_REPOSITORY, ACTION_PICK_TAG
+from ..buttons import ACTION_PICK_IMAGE_REPOSITORY, ACTION_PICK_TAG, carried_registry, carrying
 from .common import code, registry_note, section, truncate
-from .limits import checked_view, decode_metadata, encode_metadata, registry_in_metadata
+from .limits import checked_view, decode_metadata, encode_metadata
 from .pickers import picker_input
 
 CALLBACK_DELETION_FORM = "deletion_form_modal"
@@ -45,7 +45,7 @@ class FormPlace:
 
     def encode(self) -> str:
         data = {"ch": self.channel, "url": self.response_url}
-        return encode_metadata(data | ({"g": self.registry} if self.registry else {}))
+        return encode_metadata(carrying(data, self.registry))
 
     @classmethod
     def decode(cls, text: str) -> FormPlace:
@@ -54,7 +54,7 @@ class FormPlace:
         channel, url = data.get("ch"), data.get("url")
         if not (isinstance(channel, str) and isinstance(url, str)):
             raise ValueError("not the deletion form's metadata")
-        return cls(channel[:40], url[:2000], registry_in_metadata(data) or "")
+        return cls(channel[:40], url[:2000], carried_registry(data) or "")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from .common import (
     fit_lines,
     freed_text,
     mention,
+    on_registry,
     section,
     slack_date,
     target_text,
@@ -491,8 +492,8 @@ def render_pending(
             blocks=[section("No deletion requests are waiting for approval.")],
         )
     lines = [
-        f"{code(target_text(r), 200)}{_on(registry_of.get(r.id))} by {mention(r.requester)}, "
-        f"{age(r.created_at, now)}: "
+        f"{code(target_text(r), 200)}{on_registry(registry_of.get(r.id))} by "
+        f"{mention(r.requester)}, {age(r.created_at, now)}: "
         f"{short_votes(standings[r.id]) if r.id in standings else '?'} "
         f"approvals, expires {slack_date(r.expires_at)}"
         for r in requests
@@ -504,10 +505,6 @@ def render_pending(
             section(fit_lines("", lines, MAX_SECTION_TEXT)),
         ],
     )
-
-
-def _on(registry: str | None) -> str:
-    return f" on *{escape(registry)}*" if registry else ""
 
 
 def render_audit_log(events: list[AuditEvent]) -> Message:

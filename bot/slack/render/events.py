@@ -18,7 +18,17 @@ from slack_sdk.models.blocks import (
 from ...events import Activity, ActivityKind
 from ...registry import human_size
 from ..buttons import ACTION_PUT_BACK, PutBack
-from .common import Message, age, code, escape, fit_lines, section, short_digest, truncate
+from .common import (
+    Message,
+    age,
+    code,
+    escape,
+    fit_lines,
+    on_registry,
+    section,
+    short_digest,
+    truncate,
+)
 from .limits import MAX_SECTION_TEXT
 
 
@@ -41,11 +51,6 @@ def push_line(a: Activity) -> str:
         line += ", new tag"
     who = _who(a)
     return f"{line} {who}".rstrip()
-
-
-def on_registry(registry: str | None) -> str:
-    """ " on *NAME*", when more than one registry is served (``registry`` given)."""
-    return f" on *{escape(registry)}*" if registry else ""
 
 
 def render_pushes(pushes: list[Activity], registry: str | None = None) -> Message:

@@ -36,7 +36,17 @@ from ..buttons import (
     policy_value,
 )
 from .approvals import short_votes
-from .common import age, code, escape, freed_text, mention, section, slack_date, target_text
+from .common import (
+    age,
+    code,
+    escape,
+    freed_text,
+    mention,
+    on_registry,
+    section,
+    slack_date,
+    target_text,
+)
 from .limits import checked_view
 from .policies import policy_result_text, schedule_text
 
@@ -106,8 +116,7 @@ class HomeFacts:
 
     def on(self, request: DeletionRequest) -> str:
         """ " on *NAME*" for a request, when more than one registry is served."""
-        named = self.registry_of.get(request.id)
-        return f" on *{escape(named)}*" if named else ""
+        return on_registry(self.registry_of.get(request.id))
 
 
 def _more(shown: int, total: int, command: str) -> list[Block]:
@@ -205,7 +214,7 @@ def _policies(facts: HomeFacts) -> list[Block]:
         )
         overdue = " · *overdue*" if line.overdue else ""
         ran = f"last: {policy_result_text(line.last)}" if line.last else "not run yet"
-        where = f" on *{escape(line.registry)}*" if line.registry else ""
+        where = on_registry(line.registry)
         text = (
             f"*{escape(policy.name)}*{where} {code(policy.pattern, 100)}, "
             f"{escape(schedule_text(policy.schedule, facts.zone))}, to <#{policy.channel}>\n"
@@ -266,7 +275,7 @@ def _alerts(facts: HomeFacts) -> list[Block]:
     lines = []
     for alert, registry in facts.alerts[:ALERTS_SHOWN]:
         who = f" by {code(alert.actor, 60)}" if alert.actor else ""
-        who += f" on *{escape(registry)}*" if registry else ""
+        who += on_registry(registry)
         if alert.kind == ActivityKind.OUTSIDE_DELETE:
             what = (
                 f"{code(alert.repository + '@' + alert.digest[:19], 120)} deleted outside the bot"

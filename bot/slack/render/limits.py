@@ -124,17 +124,3 @@ def decode_metadata(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("not metadata the bot wrote")
     return data
-
-
-def registry_in_metadata(data: dict[str, Any]) -> str | None:
-    """The registry a view's metadata names (``g``; None: the default, or not ours)."""
-    named = data.get("g")
-    return named[:32] if isinstance(named, str) and named else None
-
-
-def registry_of_view(view: dict[str, Any]) -> str | None:
-    """The registry a modal the bot opened is for (None: the default, or not ours)."""
-    try:
-        return registry_in_metadata(decode_metadata(str(view.get("private_metadata") or "")))
-    except ValueError:
-        return None
